@@ -1,0 +1,82 @@
+# dip: the two commands a newcomer needs are `make demo` and `make check` (README).
+# Everything builds with CMake into build/ (release + debug info) and build-asan/
+# (AddressSanitizer + UBSan). Targets install what is missing first.
+
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CTEST_TIMEOUT ?= 1500
+FUZZ_SECONDS ?= 600
+
+.PHONY: all build deps check test test-asan asan demo clean format format-check banned \
+        bench-parquet bench-delta bench-sync-pg fuzz fuzz-parquet fuzz-delta fuzz-build
+
+all: build
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+deps:
+	./scripts/install-deps.sh
+
+# make check: install, build, banned-call check, the whole suite, then the whole suite
+# again under AddressSanitizer + UBSan.
+check: deps banned
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_WERROR=ON
+	cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure --timeout $(CTEST_TIMEOUT)
+	$(MAKE) test-asan
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout $(CTEST_TIMEOUT)
+
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDIP_SANITIZE=ON -DDIP_WERROR=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# Tests labelled "slow" (crash trials, big fixtures) run in the plain build only.
+test-asan: asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -LE slow
+
+demo: deps build
+	./scripts/demo.sh
+
+banned:
+	./scripts/check-banned.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c')
+
+bench-parquet: deps build
+	./bench/bench_parquet.sh
+
+bench-delta: deps build
+	./bench/bench_delta.sh
+
+bench-sync-pg: deps build
+	./bench/bench_sync_pg.sh
+
+fuzz-build:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_FUZZ=ON -DDIP_WERROR=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
+# FUZZ_SECONDS (default 600) per target; seed corpora are committed under fuzz/corpus/.
+fuzz-parquet: deps fuzz-build
+	./scripts/run-fuzzer.sh parquet $(FUZZ_SECONDS)
+
+fuzz-delta: deps fuzz-build
+	./scripts/run-fuzzer.sh delta $(FUZZ_SECONDS)
+
+fuzz: fuzz-parquet fuzz-delta
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

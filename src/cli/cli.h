@@ -1,0 +1,21 @@
+/*
+ * cli.h: command families of the dip CLI. Each lives in its own cmd_*.c file; main.c only
+ * dispatches. A command returns the process exit code (README, "Exit codes").
+ */
+#ifndef DIP_CLI_H
+#define DIP_CLI_H
+
+#include "core/core.h"
+
+/* argv[0] is the family name ("parquet"), argv[1] the subcommand. */
+int cmd_parquet_main(int argc, char **argv);
+int cmd_delta_main(int argc, char **argv);
+int cmd_sync_pg_main(int argc, char **argv);
+int cmd_sync_es_main(int argc, char **argv);
+
+/* Prints an error the uniform way (human or JSON log line) and returns its exit code. */
+int cli_fail(const DipError *err);
+/* Usage error: prints message + hint, returns 2. */
+int cli_usage_error(const char *family, const char *fmt, ...) DIP_PRINTF(2, 3);
+
+#endif

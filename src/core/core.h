@@ -1,0 +1,226 @@
+/*
+ * core.h: the public face of dip's core module.
+ *
+ * Errors with context, logging (human or JSON lines), arenas and growable buffers,
+ * retry with exponential backoff and full jitter, configuration from flags and the
+ * environment, hashing, and a JSON writer. Everything else in dip stands on this.
+ *
+ * Error contract (STYLE.md): a function that can fail returns bool, marked DIP_MUST_CHECK,
+ * records the error once where it happened into the DipError the caller passed, and callers
+ * propagate without logging again. dip_error_set() returns false so a failure site reads
+ * `return dip_error_set(err, DIP_ERR_DATA, "%s: offset %llu: ...", ...);`.
+ */
+#ifndef DIP_CORE_H
+#define DIP_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIP_MUST_CHECK __attribute__((warn_unused_result))
+#define DIP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define DIP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum {
+    DIP_ERR_NONE = 0,
+    DIP_ERR_DATA,      /* bad input: corrupt file, broken log, wrong schema; never retried */
+    DIP_ERR_TRANSIENT, /* connection lost, 5xx, 429, timeout: retry with backoff */
+    DIP_ERR_IO,        /* local I/O failure (open, read, write) */
+    DIP_ERR_CONFIG,    /* bad flag, environment value or model file */
+    DIP_ERR_UNSUPPORTED, /* a valid input using a feature dip refuses (e.g. a Delta feature) */
+    DIP_ERR_NOT_FOUND, /* a table, object or file that does not exist */
+    DIP_ERR_INTERNAL,  /* our own bug or resource exhaustion */
+    DIP_ERR_INTERRUPTED, /* SIGINT / SIGTERM asked us to stop */
+} DipErrorKind;
+
+typedef struct DipError {
+    DipErrorKind kind;
+    char msg[2048]; /* "where: what", NUL-terminated; context prefixes are prepended */
+} DipError;
+
+/* Records an error (first one wins unless the error was cleared) and returns false. */
+bool dip_error_set(DipError *err, DipErrorKind kind, const char *fmt, ...) DIP_PRINTF(3, 4);
+/* Prepends "context: " to an already recorded message (adds where, keeps what). */
+void dip_error_prefix(DipError *err, const char *fmt, ...) DIP_PRINTF(2, 3);
+void dip_error_clear(DipError *err);
+const char *dip_error_kind_name(DipErrorKind kind);
+/* Exit code for an error kind (documented in README): data 3, config 2, transient 4, ... */
+int dip_error_exit_code(const DipError *err);
+
+/* Allocation that aborts on out-of-memory (our own invariant, not input-driven: sizes from
+ * input are checked against limits before they reach these). */
+void *dip_malloc(size_t n);
+void *dip_calloc(size_t n, size_t m);
+void *dip_realloc(void *p, size_t n);
+char *dip_strdup(const char *s);
+char *dip_strndup(const char *s, size_t n);
+/* Overflow-checked arithmetic on sizes derived from input. */
+static inline bool dip_mul_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool dip_add_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+/* Bounded string formatting into a fixed buffer; always NUL-terminates; returns false when
+ * truncated. The project bans sprintf/strcpy/strcat: use these. */
+bool dip_snprintf(char *dst, size_t cap, const char *fmt, ...) DIP_PRINTF(3, 4);
+bool dip_strlcpy(char *dst, const char *src, size_t cap);
+/* Strict integer parsing: whole string, range-checked. */
+bool dip_parse_i64(const char *s, int64_t *out);
+bool dip_parse_double(const char *s, double *out);
+
+/* ---------------------------------------------------------------- logging */
+
+typedef enum { DIP_LOG_DEBUG = 0, DIP_LOG_INFO, DIP_LOG_WARN, DIP_LOG_ERROR } DipLogLevel;
+typedef enum { DIP_LOG_HUMAN = 0, DIP_LOG_JSON } DipLogFormat;
+
+void dip_log_init(DipLogFormat format, DipLogLevel min_level);
+bool dip_log_parse_format(const char *s, DipLogFormat *out);
+DipLogFormat dip_log_format(void);
+/* A log line with optional structured fields: kv is NULL or a NULL-terminated list of
+ * alternating key, value strings (values are emitted as JSON strings). */
+void dip_log_kv(DipLogLevel level, const char *const *kv, const char *fmt, ...) DIP_PRINTF(3, 4);
+void dip_log(DipLogLevel level, const char *fmt, ...) DIP_PRINTF(2, 3);
+#define dip_debug(...) dip_log(DIP_LOG_DEBUG, __VA_ARGS__)
+#define dip_info(...) dip_log(DIP_LOG_INFO, __VA_ARGS__)
+#define dip_warn(...) dip_log(DIP_LOG_WARN, __VA_ARGS__)
+#define dip_errorf(...) dip_log(DIP_LOG_ERROR, __VA_ARGS__)
+/* Progress line on a TTY (stderr), overwritten in place; a no-op when stderr is not a TTY
+ * or logs are JSON. dip_progress_done() ends the line. */
+void dip_progress(const char *fmt, ...) DIP_PRINTF(1, 2);
+void dip_progress_done(void);
+
+/* ---------------------------------------------------------------- memory */
+
+/* An arena: allocations freed together, like a PostgreSQL memory context. Per unit of work
+ * (a row group, a batch, a transaction). */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+    size_t block_size;  /* default size of a new block */
+    size_t total;       /* bytes held in blocks */
+} Arena;
+
+void arena_init(Arena *a, size_t block_size);
+void *arena_alloc(Arena *a, size_t n);               /* 16-byte aligned, uninitialised */
+void *arena_calloc(Arena *a, size_t n, size_t m);    /* zeroed, overflow-checked */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+void arena_reset(Arena *a); /* frees all but keeps the first block for reuse */
+void arena_free(Arena *a);
+
+/* A growable byte buffer with explicit length (the sds idea); data is always NUL-terminated
+ * one past len so text can be used as a C string. */
+typedef struct Buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} Buf;
+
+void buf_init(Buf *b);
+void buf_free(Buf *b);
+void buf_reserve(Buf *b, size_t extra);
+void buf_append(Buf *b, const void *p, size_t n);
+void buf_append_str(Buf *b, const char *s);
+void buf_append_byte(Buf *b, uint8_t c);
+void buf_printf(Buf *b, const char *fmt, ...) DIP_PRINTF(2, 3);
+void buf_vprintf(Buf *b, const char *fmt, va_list ap);
+void buf_clear(Buf *b);
+static inline const char *buf_cstr(const Buf *b)
+{
+    return b->data ? (const char *)b->data : "";
+}
+/* Big-endian appends (PostgreSQL binary COPY). */
+void buf_append_be16(Buf *b, uint16_t v);
+void buf_append_be32(Buf *b, uint32_t v);
+void buf_append_be64(Buf *b, uint64_t v);
+
+/* ---------------------------------------------------------------- retry */
+
+typedef struct RetryPolicy {
+    int max_retries;      /* retries after the first attempt; 0 = try once */
+    double base_delay_s;  /* first backoff ceiling */
+    double max_delay_s;   /* cap on one wait */
+} RetryPolicy;
+
+/* Delay before retry number `attempt` (1-based): full jitter, uniform in
+ * [0, min(max, base * 2^(attempt-1))], never below base/10 so a retry is never instant. */
+double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state);
+/* Sleeps for `seconds`, waking early (returning false) when a stop was requested. */
+bool dip_sleep_interruptible(double seconds);
+uint64_t dip_rng_seed(void);
+uint64_t dip_rng_next(uint64_t *state);
+
+/* Stop requests (SIGINT/SIGTERM handlers set this; long loops poll it). */
+void dip_install_signal_handlers(void);
+bool dip_stop_requested(void);
+int dip_stop_signal(void);
+void dip_request_stop(int sig);
+
+/* ---------------------------------------------------------------- config */
+
+/* Environment lookups with defaults; a set but malformed value is a config error. */
+bool config_env_int(const char *name, int64_t def, int64_t *out, DipError *err) DIP_MUST_CHECK;
+bool config_env_double(const char *name, double def, double *out, DipError *err) DIP_MUST_CHECK;
+bool config_env_bool(const char *name, bool def, bool *out, DipError *err) DIP_MUST_CHECK;
+const char *config_env_str(const char *name, const char *def);
+
+/* ---------------------------------------------------------------- time */
+
+double dip_now_s(void);          /* monotonic seconds */
+int64_t dip_wall_us(void);       /* wall clock, microseconds since the Unix epoch */
+/* Formats microseconds since epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
+void dip_format_ts_us(int64_t us, char out[40]);
+/* Peak resident set size of this process, bytes (from getrusage). */
+uint64_t dip_peak_rss_bytes(void);
+
+/* ---------------------------------------------------------------- hashing */
+
+void dip_sha256(const void *p, size_t n, uint8_t out[32]);
+void dip_md5(const void *p, size_t n, uint8_t out[16]);
+uint64_t dip_xxh64(const void *p, size_t n, uint64_t seed);
+void dip_hex(const uint8_t *p, size_t n, char *out /* 2n+1 */);
+uint32_t dip_crc32(uint32_t crc, const void *p, size_t n); /* zlib's CRC-32 */
+
+/* ---------------------------------------------------------------- JSON writer */
+
+/* A streaming JSON writer into a Buf. It tracks nesting to place commas. Strings are escaped
+ * per RFC 8259 (control characters as \u00XX); invalid UTF-8 is replaced by U+FFFD so the
+ * output is always valid JSON. Doubles print as the shortest text that reads back to the same
+ * value; NaN and infinities print as the strings "NaN", "Infinity", "-Infinity". */
+typedef struct JsonWriter {
+    Buf *out;
+    int depth;
+    bool need_comma[64]; /* per nesting level */
+    bool after_key;
+} JsonWriter;
+
+void json_init(JsonWriter *w, Buf *out);
+void json_obj_begin(JsonWriter *w);
+void json_obj_end(JsonWriter *w);
+void json_arr_begin(JsonWriter *w);
+void json_arr_end(JsonWriter *w);
+void json_key(JsonWriter *w, const char *k);
+void json_key_n(JsonWriter *w, const char *k, size_t n);
+void json_str(JsonWriter *w, const char *s);
+void json_str_n(JsonWriter *w, const char *s, size_t n);
+void json_int(JsonWriter *w, int64_t v);
+void json_uint(JsonWriter *w, uint64_t v);
+void json_double(JsonWriter *w, double v);
+void json_float(JsonWriter *w, float v); /* shortest text for the float value */
+void json_bool(JsonWriter *w, bool v);
+void json_null(JsonWriter *w);
+/* Inserts already-valid JSON text as one value. */
+void json_raw(JsonWriter *w, const char *s, size_t n);
+/* Appends the escaped body of a string (no quotes) to a Buf. */
+void json_escape_into(Buf *b, const char *s, size_t n);
+/* Shortest round-trip formatting, used by json_double; returns length written. */
+int dip_format_double(double v, char out[32]);
+int dip_format_float(float v, char out[32]);
+
+#endif /* DIP_CORE_H */

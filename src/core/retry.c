@@ -1,0 +1,116 @@
+/*
+ * retry.c: exponential backoff with full jitter (the AWS architecture blog's "full jitter":
+ * sleep uniform in [0, min(cap, base * 2^n)]), interruptible sleeps, stop requests from
+ * SIGINT / SIGTERM, and the small clock helpers.
+ */
+#include "core/core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop_signal = 0;
+
+static void on_stop_signal(int sig)
+{
+    g_stop_signal = sig;
+}
+
+void dip_install_signal_handlers(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR so loops notice */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+bool dip_stop_requested(void)
+{
+    return g_stop_signal != 0;
+}
+
+int dip_stop_signal(void)
+{
+    return (int)g_stop_signal;
+}
+
+void dip_request_stop(int sig)
+{
+    g_stop_signal = sig ? sig : SIGTERM;
+}
+
+uint64_t dip_rng_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+    return s ? s : 0x9E3779B97F4A7C15ull;
+}
+
+uint64_t dip_rng_next(uint64_t *state)
+{
+    /* xorshift64*: fast and good enough for jitter */
+    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state)
+{
+    if (attempt < 1)
+        attempt = 1;
+    double ceiling = p->base_delay_s * ldexp(1.0, attempt > 60 ? 60 : attempt - 1);
+    if (p->max_delay_s > 0 && ceiling > p->max_delay_s)
+        ceiling = p->max_delay_s;
+    double u = (double)(dip_rng_next(rng_state) >> 11) / 9007199254740992.0; /* [0,1) */
+    double d = u * ceiling;
+    double floor_s = p->base_delay_s / 10.0;
+    return d < floor_s ? floor_s : d;
+}
+
+bool dip_sleep_interruptible(double seconds)
+{
+    double end = dip_now_s() + seconds;
+    while (!dip_stop_requested()) {
+        double left = end - dip_now_s();
+        if (left <= 0)
+            return true;
+        if (left > 0.1)
+            left = 0.1;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+double dip_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t dip_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t dip_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}

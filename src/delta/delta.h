@@ -1,0 +1,91 @@
+/*
+ * delta.h: the public face of dip's Delta Lake reader (delta-io/delta PROTOCOL.md).
+ *
+ * A DeltaSnapshot is the reconciled state of a table at one version: protocol, metadata
+ * (schema with column mapping resolved to logical names, partition columns), the active
+ * add files with partition values and deletion vectors, and the version's commit timestamp
+ * (the seed's LDTS) with where it came from. A scan reads the active files through the
+ * Parquet reader and yields column batches in the table's logical schema (partition columns
+ * included, deleted rows removed).
+ *
+ * This header is the contract used by jobs/sync-pg; the delta module owns it.
+ */
+#ifndef DIP_DELTA_H
+#define DIP_DELTA_H
+
+#include "core/column.h"
+#include "store/store.h"
+
+typedef enum {
+    DELTA_LDTS_IN_COMMIT_TIMESTAMP = 0, /* commitInfo.inCommitTimestamp */
+    DELTA_LDTS_COMMIT_INFO,             /* commitInfo.timestamp */
+    DELTA_LDTS_FILE_MTIME,              /* the commit file's modification time */
+} DeltaLdtsSource;
+
+typedef struct DeltaDeletionVector {
+    char storage_type;   /* 'u' (relative path), 'i' (inline), 'p' (absolute path) */
+    char *path_or_inline;
+    int32_t offset;      /* -1 when absent */
+    int32_t size_in_bytes;
+    int64_t cardinality;
+} DeltaDeletionVector;
+
+typedef struct DeltaAddFile {
+    char *path;          /* decoded (not URI-encoded) path, relative to the table root or absolute */
+    int64_t size;
+    int64_t modification_time;
+    int64_t num_records; /* from stats, -1 when unknown */
+    char **partition_values; /* one per partition column (schema order), NULL = null */
+    bool has_dv;
+    DeltaDeletionVector dv;
+    char *stats_json;    /* raw stats string or NULL */
+} DeltaAddFile;
+
+typedef struct DeltaSnapshot DeltaSnapshot;
+
+/* Opens the snapshot at `version` (-1 = latest) or, when timestamp_ms >= 0, the latest
+ * version whose commit timestamp is <= timestamp_ms. Refuses unsupported reader features
+ * before reading data. */
+bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
+                         int64_t timestamp_ms, DipError *err) DIP_MUST_CHECK;
+void delta_snapshot_free(DeltaSnapshot *s);
+
+int64_t delta_snapshot_version(const DeltaSnapshot *s);
+/* LDTS of the snapshot's version, microseconds since epoch, and its source. */
+int64_t delta_snapshot_ldts_us(const DeltaSnapshot *s, DeltaLdtsSource *source);
+const DipSchema *delta_snapshot_schema(const DeltaSnapshot *s); /* logical, partition cols included */
+int delta_snapshot_num_partition_columns(const DeltaSnapshot *s);
+const char *delta_snapshot_partition_column(const DeltaSnapshot *s, int i);
+size_t delta_snapshot_num_files(const DeltaSnapshot *s);
+const DeltaAddFile *delta_snapshot_file(const DeltaSnapshot *s, size_t i); /* sorted by path */
+const char *delta_ldts_source_name(DeltaLdtsSource s);
+
+/* Files added and removed between two versions v1 < v2 (for incremental sync). Paths are
+ * decoded. `added` holds add actions live at v2 that were added after v1; `removed` holds
+ * paths (with DV ids) live at v1 that are no longer live at v2. */
+typedef struct DeltaDiff {
+    DeltaAddFile *added;
+    size_t n_added;
+    DeltaAddFile *removed;
+    size_t n_removed;
+} DeltaDiff;
+bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out,
+                         DipError *err) DIP_MUST_CHECK;
+void delta_diff_free(DeltaDiff *d);
+
+/* Scanning one active file: yields batches of at most `batch_rows` rows in the snapshot's
+ * logical schema (projected to cols when cols != NULL), partition values filled in and rows
+ * deleted by the file's deletion vector removed. */
+typedef struct DeltaFileScan DeltaFileScan;
+bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const DeltaAddFile *f,
+                          const int *cols, int ncols, DipError *err) DIP_MUST_CHECK;
+/* *done = true when the file is exhausted (out then untouched). */
+bool delta_file_scan_next(DeltaFileScan *scan, ColumnBatch *out, bool *done,
+                          DipError *err) DIP_MUST_CHECK;
+void delta_file_scan_close(DeltaFileScan *scan);
+
+/* Reads the deleted row indexes of a deletion vector (sorted, unique). */
+bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows, size_t *n,
+                   DipError *err) DIP_MUST_CHECK;
+
+#endif /* DIP_DELTA_H */

@@ -1,0 +1,192 @@
+/* Unit tests of the core module: JSON writer, canonical value formatting, arenas, buffers,
+ * retry delays, config parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/column.h"
+
+static void test_json_writer(void **state)
+{
+    (void)state;
+    Buf b;
+    buf_init(&b);
+    JsonWriter w;
+    json_init(&w, &b);
+    json_obj_begin(&w);
+    json_key(&w, "a");
+    json_int(&w, -5);
+    json_key(&w, "s");
+    json_str_n(&w, "q\"\\\n\x01\xff", 6);
+    json_key(&w, "l");
+    json_arr_begin(&w);
+    json_double(&w, 0.1);
+    json_double(&w, NAN);
+    json_double(&w, -INFINITY);
+    json_float(&w, 0.1f);
+    json_bool(&w, true);
+    json_null(&w);
+    json_arr_end(&w);
+    json_obj_end(&w);
+    assert_string_equal(buf_cstr(&b), "{\"a\":-5,\"s\":\"q\\\"\\\\\\n\\u0001\xEF\xBF\xBD\","
+                                      "\"l\":[0.1,\"NaN\",\"-Infinity\",0.1,true,null]}");
+    buf_free(&b);
+}
+
+static void test_double_roundtrip(void **state)
+{
+    (void)state;
+    double vals[] = {1.0 / 3.0, 1e300, 5e-324, 123456789.123456789, -0.0, 2.5};
+    for (size_t i = 0; i < DIP_ARRAY_LEN(vals); i++) {
+        char t[32];
+        dip_format_double(vals[i], t);
+        assert_true(strtod(t, NULL) == vals[i]);
+    }
+    char t[32];
+    dip_format_double(2.5, t);
+    assert_string_equal(t, "2.5");
+}
+
+static void test_decimal_format(void **state)
+{
+    (void)state;
+    char t[48];
+    dip_format_decimal(-12340, 3, t);
+    assert_string_equal(t, "-12.340");
+    dip_format_decimal(0, 2, t);
+    assert_string_equal(t, "0.00");
+    dip_format_decimal(7, 0, t);
+    assert_string_equal(t, "7");
+    dip_format_decimal(-5, 2, t);
+    assert_string_equal(t, "-0.05");
+    __int128 big = (__int128)99999999999999999LL * 10000000000000000LL * 100 + 99;
+    dip_format_decimal(big, 10, t);
+    assert_string_equal(t, "9999999999999999900000000.0000000099");
+}
+
+static void test_dates_and_timestamps(void **state)
+{
+    (void)state;
+    char t[48];
+    dip_format_date(0, t);
+    assert_string_equal(t, "1970-01-01");
+    dip_format_date(-1, t);
+    assert_string_equal(t, "1969-12-31");
+    assert_int_equal(dip_days_from_civil(2000, 3, 1), 11017);
+    dip_format_timestamp(-1, TU_MICROS, true, t);
+    assert_string_equal(t, "1969-12-31T23:59:59.999999Z");
+    dip_format_timestamp(1631099471000LL, TU_MILLIS, false, t);
+    assert_string_equal(t, "2021-09-08T11:11:11.000000");
+    dip_format_timestamp(1, TU_NANOS, true, t);
+    assert_string_equal(t, "1970-01-01T00:00:00.000000001Z");
+    dip_format_time(3723000001LL, TU_MICROS, t);
+    assert_string_equal(t, "01:02:03.000001");
+}
+
+static void test_base64_uuid(void **state)
+{
+    (void)state;
+    Buf b;
+    buf_init(&b);
+    dip_base64((const uint8_t *)"ab", 2, &b);
+    assert_string_equal(buf_cstr(&b), "YWI=");
+    buf_clear(&b);
+    dip_base64((const uint8_t *)"abc", 3, &b);
+    assert_string_equal(buf_cstr(&b), "YWJj");
+    buf_free(&b);
+    uint8_t u[16];
+    for (int i = 0; i < 16; i++)
+        u[i] = (uint8_t)(i * 17);
+    char t[40];
+    dip_format_uuid(u, t);
+    assert_string_equal(t, "00112233-4455-6677-8899-aabbccddeeff");
+}
+
+static void test_arena_buf(void **state)
+{
+    (void)state;
+    Arena a;
+    arena_init(&a, 1024);
+    char *p = arena_strdup(&a, "hello");
+    void *big = arena_alloc(&a, 100000);
+    memset(big, 1, 100000);
+    for (int i = 0; i < 1000; i++)
+        assert_non_null(arena_alloc(&a, 17));
+    assert_string_equal(p, "hello");
+    assert_true(((uintptr_t)arena_alloc(&a, 3) & 15) == 0);
+    arena_reset(&a);
+    assert_non_null(arena_alloc(&a, 10));
+    arena_free(&a);
+    Buf b;
+    buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%d,", i);
+    assert_int_equal(b.len, strlen(buf_cstr(&b)));
+    buf_clear(&b);
+    buf_append_be32(&b, 0x01020304u);
+    assert_memory_equal(b.data, "\x01\x02\x03\x04", 4);
+    buf_free(&b);
+}
+
+static void test_retry_delay(void **state)
+{
+    (void)state;
+    RetryPolicy p = {.max_retries = 5, .base_delay_s = 1.0, .max_delay_s = 4.0};
+    uint64_t rng = 42;
+    double maxseen = 0;
+    for (int attempt = 1; attempt <= 10; attempt++) {
+        for (int k = 0; k < 100; k++) {
+            double d = retry_delay_s(&p, attempt, &rng);
+            double ceil = attempt == 1 ? 1.0 : attempt == 2 ? 2.0 : 4.0;
+            assert_true(d >= 0.1 && d <= ceil);
+            if (d > maxseen)
+                maxseen = d;
+        }
+    }
+    assert_true(maxseen > 2.0); /* jitter spreads up to the cap */
+}
+
+static void test_config_env(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    int64_t v = 0;
+    setenv("DIP_TEST_INT", "12", 1);
+    assert_true(config_env_int("DIP_TEST_INT", 5, &v, &err));
+    assert_int_equal(v, 12);
+    unsetenv("DIP_TEST_INT");
+    assert_true(config_env_int("DIP_TEST_INT", 5, &v, &err));
+    assert_int_equal(v, 5);
+    setenv("DIP_TEST_INT", "12x", 1);
+    assert_false(config_env_int("DIP_TEST_INT", 5, &v, &err));
+    assert_int_equal(err.kind, DIP_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "DIP_TEST_INT"));
+    unsetenv("DIP_TEST_INT");
+}
+
+static void test_error_prefix(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    assert_false(dip_error_set(&err, DIP_ERR_DATA, "offset %d: bad", 7));
+    assert_false(dip_error_set(&err, DIP_ERR_IO, "second"));
+    dip_error_prefix(&err, "file.parquet");
+    assert_string_equal(err.msg, "file.parquet: offset 7: bad");
+    assert_int_equal(dip_error_exit_code(&err), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_writer),  cmocka_unit_test(test_double_roundtrip),
+        cmocka_unit_test(test_decimal_format), cmocka_unit_test(test_dates_and_timestamps),
+        cmocka_unit_test(test_base64_uuid),  cmocka_unit_test(test_arena_buf),
+        cmocka_unit_test(test_retry_delay),  cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_error_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
