@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# pg-cluster.sh: a private PostgreSQL 15 cluster for tests, the demo and the benchmark.
+#
+#   eval "$(scripts/pg-cluster.sh start [--no-fsync])"   # prints PGHOST PGPORT PGUSER PGDATABASE DIP_PG_DIR
+#   scripts/pg-cluster.sh restart "$DIP_PG_DIR"           # fast stop + start on the same port
+#   scripts/pg-cluster.sh stop "$DIP_PG_DIR"              # fast stop, removes the directory
+#
+# Everything lives under one unique temp directory (several helpers and test runs start
+# clusters at the same time on this machine). initdb refuses to run as root, so the cluster
+# belongs to the system user `dipdb` (created when missing) and runs through runuser.
+# Listens on 127.0.0.1 only, on a free port, with trust auth on loopback and the unix
+# socket inside the temp directory; wal_level=logical for sync-es.
+# Durability: fsync stays on by default (benchmarks always use the default durable
+# settings). --no-fsync turns fsync/synchronous_commit/full_page_writes off, for tests only.
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+DBUSER=${DIP_PG_OS_USER:-dipdb}
+
+as_db() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u "$DBUSER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+ensure_user() {
+  [ "$(id -u)" = 0 ] || return 0
+  if ! id "$DBUSER" >/dev/null 2>&1; then
+    # concurrent starts may race on useradd: tolerate "already exists"
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$DBUSER" 2>/dev/null || true
+    id "$DBUSER" >/dev/null
+  fi
+}
+
+free_port() {
+  python3 - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+cmd_start() {
+  local fsync=on
+  for a in "$@"; do
+    case "$a" in
+      --no-fsync) fsync=off ;;
+      *) echo "pg-cluster.sh: unknown option $a" >&2; exit 2 ;;
+    esac
+  done
+  ensure_user
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/dip-pg.XXXXXXXX")
+  chmod 755 "$dir"
+  mkdir -p "$dir/data" "$dir/sock"
+  if [ "$(id -u)" = 0 ]; then chown -R "$DBUSER" "$dir"; fi
+  as_db "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 \
+    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
+    cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "unix_socket_directories = '$dir/sock'"
+    echo "wal_level = logical"
+    echo "max_wal_senders = 10"
+    echo "max_replication_slots = 10"
+    echo "max_connections = 50"
+    echo "shared_buffers = 256MB"
+    echo "max_wal_size = 4GB"
+    echo "log_min_messages = warning"
+    if [ "$fsync" = off ]; then
+      echo "fsync = off"
+      echo "synchronous_commit = off"
+      echo "full_page_writes = off"
+    fi
+  } >>"$dir/data/postgresql.conf"
+  # trust on loopback only (initdb --auth=trust already writes host 127.0.0.1/32 trust lines)
+  local port tries=0
+  while :; do
+    port=$(free_port)
+    echo "port = $port" >"$dir/port.conf"
+    if as_db "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port" start >/dev/null 2>&1; then
+      break
+    fi
+    tries=$((tries + 1))
+    if [ $tries -ge 5 ]; then
+      echo "pg-cluster.sh: could not start PostgreSQL (see $dir/server.log)" >&2
+      cat "$dir/server.log" >&2 || true
+      exit 1
+    fi
+  done
+  echo "$port" >"$dir/port"
+  echo "export PGHOST=127.0.0.1"
+  echo "export PGPORT=$port"
+  echo "export PGUSER=postgres"
+  echo "export PGDATABASE=postgres"
+  echo "export DIP_PG_DIR=$dir"
+}
+
+check_dir() {
+  local dir=${1:-${DIP_PG_DIR:-}}
+  if [ -z "$dir" ] || [ ! -f "$dir/port" ] || [ ! -d "$dir/data" ]; then
+    echo "pg-cluster.sh: '$dir' is not a cluster directory made by pg-cluster.sh start" >&2
+    exit 2
+  fi
+  echo "$dir"
+}
+
+cmd_stop() {
+  local dir
+  dir=$(check_dir "${1:-}")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  case "$dir" in
+    */dip-pg.*) rm -rf "$dir" ;;
+  esac
+}
+
+cmd_restart() {
+  local dir port
+  dir=$(check_dir "${1:-}")
+  port=$(cat "$dir/port")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 || true
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "-p $port" start \
+    >/dev/null
+}
+
+# kill -9 of the postmaster's backends is not what tests want; "crash" stops with
+# immediate mode (no shutdown checkpoint, crash recovery at next start).
+cmd_crash_restart() { cmd_restart "${1:-}" immediate; }
+
+case "${1:-}" in
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  restart) shift; cmd_restart "${1:-}" ;;
+  crash-restart) shift; cmd_crash_restart "${1:-}" ;;
+  *)
+    echo "usage: $0 start [--no-fsync] | stop DIR | restart DIR | crash-restart DIR" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,8 @@
+-- run_start.sql: a new run row; the backend config never holds a password.
+INSERT INTO dip_sync_runs (input_delta_table, output_postgres_table, output_db_backend_config,
+                           mode, base_version, model_sha256, n_input_records,
+                           n_output_records, n_inserted, n_updated, n_unchanged, n_deleted,
+                           last_synced_item)
+VALUES ($1, $2, $3::jsonb, $4, nullif($5, '')::bigint, $6, $7, $8, $9, $10, $11, $12,
+        jsonb_build_object('version', $13::bigint, 'file', nullif($14, ''), 'ldts', $15::timestamptz))
+RETURNING run_id;

@@ -1,0 +1,347 @@
+/*
+ * conn.c: PostgreSQL connections through libpq, statement execution, COPY in and out,
+ * and the transient-vs-data classification of errors by SQLSTATE (PostgreSQL docs,
+ * Appendix A "PostgreSQL Error Codes"): class 08 (connection exception), 57P01..57P03
+ * (admin/crash shutdown, cannot connect now), 40001 (serialization failure), 40P01
+ * (deadlock) and class 53 (insufficient resources) are retried; a lost connection
+ * (no SQLSTATE, CONNECTION_BAD) is too. Everything else is a data error: retrying a
+ * unique violation or a type mismatch only repeats it.
+ */
+#include "pg/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char last_sqlstate[8];
+
+const char *pg_last_sqlstate(void)
+{
+    return last_sqlstate;
+}
+
+bool pg_settings_from_env(PgSettings *s, DipError *err)
+{
+    int64_t timeout, retries, batch;
+    double delay;
+    if (!config_env_int("POSTGRES_CONNECTION_TIMEOUT", 10, &timeout, err) ||
+        !config_env_int("POSTGRES_MAX_RETRIES", 10, &retries, err) ||
+        !config_env_double("POSTGRES_RETRY_DELAY", 1.0, &delay, err) ||
+        !config_env_int("POSTGRES_CLIENT_BATCH_SIZE", 10000, &batch, err))
+        return false;
+    if (timeout < 1 || timeout > 3600)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "POSTGRES_CONNECTION_TIMEOUT=%lld: expected 1..3600 seconds",
+                             (long long)timeout);
+    if (retries < 0 || retries > 1000)
+        return dip_error_set(err, DIP_ERR_CONFIG, "POSTGRES_MAX_RETRIES=%lld: expected 0..1000",
+                             (long long)retries);
+    if (!(delay >= 0 && delay <= 3600))
+        return dip_error_set(err, DIP_ERR_CONFIG, "POSTGRES_RETRY_DELAY=%g: expected 0..3600",
+                             delay);
+    if (batch < 1 || batch > 10000000)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "POSTGRES_CLIENT_BATCH_SIZE=%lld: expected 1..10000000",
+                             (long long)batch);
+    s->conninfo = config_env_str("DIP_PG_CONNINFO", NULL);
+    s->connect_timeout_s = (int)timeout;
+    s->max_retries = (int)retries;
+    s->retry_delay_s = delay;
+    s->batch_size = (int)batch;
+    return true;
+}
+
+bool pg_sqlstate_is_transient(const char *st)
+{
+    if (st == NULL || strlen(st) != 5)
+        return false;
+    if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0)
+        return true;
+    return strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
+           strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+}
+
+static void trim_newlines(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+        s[--n] = '\0';
+    for (char *p = s; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, const char *what)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char msg[1024];
+    dip_strlcpy(msg,
+                res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+                : c && c->conn                      ? PQerrorMessage(c->conn)
+                                                    : "no connection",
+                sizeof msg);
+    trim_newlines(msg);
+    dip_strlcpy(last_sqlstate, st ? st : "", sizeof last_sqlstate);
+    bool lost = c == NULL || c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD;
+    DipErrorKind kind = (st == NULL && lost) || pg_sqlstate_is_transient(st) ? DIP_ERR_TRANSIENT
+                                                                             : DIP_ERR_DATA;
+    if (st == NULL && !lost)
+        kind = DIP_ERR_TRANSIENT; /* protocol-level trouble without SQLSTATE: retry once more */
+    char state[24] = "";
+    if (st)
+        dip_snprintf(state, sizeof state, " (SQLSTATE %s)", st);
+    return dip_error_set(err, kind, "postgresql %s:%s: %s: %s%s", c ? c->host : "?",
+                         c ? c->port : "?", what, msg, state);
+}
+
+bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
+{
+    memset(c, 0, sizeof *c);
+    char timeout[16];
+    dip_snprintf(timeout, sizeof timeout, "%d", s->connect_timeout_s);
+    const char *keys[] = {"dbname", "connect_timeout", "application_name",
+                          "keepalives_idle", NULL};
+    const char *vals[] = {s->conninfo && s->conninfo[0] ? s->conninfo : NULL, timeout, "dip",
+                          "30", NULL};
+    if (vals[0] == NULL) {
+        /* skip dbname: libpq then takes PGDATABASE etc. from the environment */
+        keys[0] = "connect_timeout";
+        vals[0] = timeout;
+        keys[1] = "application_name";
+        vals[1] = "dip";
+        keys[2] = "keepalives_idle";
+        vals[2] = "30";
+        keys[3] = NULL;
+        vals[3] = NULL;
+    }
+    c->conn = PQconnectdbParams(keys, vals, 1);
+    if (c->conn == NULL)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "postgresql: out of memory connecting");
+    dip_strlcpy(c->host, PQhost(c->conn) ? PQhost(c->conn) : "", sizeof c->host);
+    dip_strlcpy(c->port, PQport(c->conn) ? PQport(c->conn) : "", sizeof c->port);
+    dip_strlcpy(c->user, PQuser(c->conn) ? PQuser(c->conn) : "", sizeof c->user);
+    dip_strlcpy(c->dbname, PQdb(c->conn) ? PQdb(c->conn) : "", sizeof c->dbname);
+    if (PQstatus(c->conn) != CONNECTION_OK) {
+        char msg[1024];
+        dip_strlcpy(msg, PQerrorMessage(c->conn), sizeof msg);
+        trim_newlines(msg);
+        /* authentication or a missing database will not heal by waiting */
+        bool permanent = strstr(msg, "password authentication failed") ||
+                         (strstr(msg, "database \"") && strstr(msg, "does not exist")) ||
+                         (strstr(msg, "role \"") && strstr(msg, "does not exist")) ||
+                         strstr(msg, "invalid connection option") ||
+                         strstr(msg, "invalid URI");
+        dip_error_set(err, permanent ? DIP_ERR_CONFIG : DIP_ERR_TRANSIENT,
+                      "postgresql %s:%s: connect: %s", c->host, c->port, msg);
+        PQfinish(c->conn);
+        c->conn = NULL;
+        return false;
+    }
+    /* sessions of dip always talk UTC and ISO dates, whatever the server defaults are */
+    PGresult *r = PQexec(c->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; "
+                                  "SET client_encoding = 'UTF8'");
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        pg_error_from_result(err, c, r, "session setup");
+    PQclear(r);
+    if (!ok) {
+        pg_close(c);
+    }
+    return ok;
+}
+
+bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err)
+{
+    RetryPolicy p = {s->max_retries, s->retry_delay_s > 0 ? s->retry_delay_s : 0.1, 30.0};
+    uint64_t rng = dip_rng_seed();
+    for (int attempt = 0;; attempt++) {
+        DipError e = {0};
+        if (pg_connect(c, s, &e))
+            return true;
+        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+            *err = e;
+            return false;
+        }
+        double d = retry_delay_s(&p, attempt + 1, &rng);
+        dip_warn("%s; retry %d/%d in %.1fs", e.msg, attempt + 1, p.max_retries, d);
+        if (!dip_sleep_interruptible(d))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted while reconnecting");
+    }
+}
+
+void pg_close(PgConn *c)
+{
+    if (c && c->conn) {
+        PQfinish(c->conn);
+        c->conn = NULL;
+    }
+}
+
+bool pg_is_alive(const PgConn *c)
+{
+    return c && c->conn && PQstatus(c->conn) == CONNECTION_OK;
+}
+
+bool pg_exec(PgConn *c, const char *sql, DipError *err)
+{
+    if (!pg_is_alive(c))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    PGresult *r = PQexec(c->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok) {
+        char what[96];
+        dip_snprintf(what, sizeof what, "%.80s", sql);
+        for (char *p = what; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        pg_error_from_result(err, c, r, what);
+    }
+    PQclear(r);
+    return ok;
+}
+
+bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params,
+              PGresult **res, DipError *err)
+{
+    *res = NULL;
+    if (!pg_is_alive(c))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    PGresult *r = PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        char what[96];
+        dip_snprintf(what, sizeof what, "%.80s", sql);
+        for (char *p = what; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        pg_error_from_result(err, c, r, what);
+        PQclear(r);
+        return false;
+    }
+    *res = r;
+    return true;
+}
+
+bool pg_copy_begin(PgConn *c, const char *sql, DipError *err)
+{
+    if (!pg_is_alive(c))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    PGresult *r = PQexec(c->conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    if (!ok) {
+        pg_error_from_result(err, c, r, "COPY FROM STDIN");
+    }
+    PQclear(r);
+    return ok;
+}
+
+bool pg_copy_put(PgConn *c, const void *p, size_t n, DipError *err)
+{
+    const char *q = p;
+    while (n > 0) {
+        /* PQputCopyData takes an int: feed big buffers in slices */
+        int k = n > (1u << 30) ? 1 << 30 : (int)n;
+        if (PQputCopyData(c->conn, q, k) != 1) {
+            pg_error_from_result(err, c, NULL, "COPY data");
+            return false;
+        }
+        q += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+bool pg_copy_end(PgConn *c, int64_t *rows, DipError *err)
+{
+    if (PQputCopyEnd(c->conn, NULL) != 1) {
+        pg_error_from_result(err, c, NULL, "COPY end");
+        return false;
+    }
+    bool ok = true;
+    PGresult *r;
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            if (ok) {
+                pg_error_from_result(err, c, r, "COPY");
+            }
+            ok = false;
+        } else if (rows) {
+            int64_t v = 0;
+            if (!dip_parse_i64(PQcmdTuples(r), &v))
+                v = 0;
+            *rows = v;
+        }
+        PQclear(r);
+    }
+    if (ok && PQstatus(c->conn) == CONNECTION_BAD)
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost after COPY");
+    return ok;
+}
+
+bool pg_copy_out(PgConn *c, const char *sql, PgCopyOutFn on_chunk, void *ctx, DipError *err)
+{
+    if (!pg_is_alive(c))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    PGresult *r = PQexec(c->conn, sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        pg_error_from_result(err, c, r, "COPY TO STDOUT");
+        PQclear(r);
+        return false;
+    }
+    PQclear(r);
+    bool ok = true;
+    for (;;) {
+        char *buf = NULL;
+        int n = PQgetCopyData(c->conn, &buf, 0);
+        if (n == -1)
+            break;
+        if (n == -2) {
+            pg_error_from_result(err, c, NULL, "COPY TO STDOUT");
+            return false;
+        }
+        if (ok && !on_chunk(ctx, (const uint8_t *)buf, (size_t)n, err))
+            ok = false; /* keep draining so the connection stays usable */
+        PQfreemem(buf);
+    }
+    while ((r = PQgetResult(c->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
+            pg_error_from_result(err, c, r, "COPY TO STDOUT");
+            ok = false;
+        }
+        PQclear(r);
+    }
+    return ok;
+}
+
+void pg_quote_ident(const char *name, Buf *out)
+{
+    /* "schema.table": each part quoted; a name with quotes inside is quoted as a whole */
+    const char *dot = strchr(name, '.');
+    if (dot && !strchr(name, '"') && !strchr(dot + 1, '.')) {
+        char *part = dip_strndup(name, (size_t)(dot - name));
+        pg_quote_ident(part, out);
+        free(part);
+        buf_append_byte(out, '.');
+        pg_quote_ident(dot + 1, out);
+        return;
+    }
+    buf_append_byte(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            buf_append_byte(out, '"');
+        buf_append_byte(out, (uint8_t)*p);
+    }
+    buf_append_byte(out, '"');
+}
+
+void pg_quote_literal(const char *s, Buf *out)
+{
+    buf_append_byte(out, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'')
+            buf_append_byte(out, '\'');
+        buf_append_byte(out, (uint8_t)*p);
+    }
+    buf_append_byte(out, '\'');
+}

@@ -1,0 +1,190 @@
+/*
+ * pg.h: the public face of dip's PostgreSQL module (libpq).
+ *
+ * - Connections with a connect timeout (POSTGRES_CONNECTION_TIMEOUT), libpq's PG* variables
+ *   respected (an optional conninfo string overrides them), errors classified by SQLSTATE
+ *   class into transient (retry: 08*, 57P01-57P03, 40001, 40P01, 53*, connection loss) and
+ *   data errors (everything else).
+ * - Binary COPY encoding (PostgreSQL docs, "COPY ... Binary Format", and the send functions
+ *   of each type: int2/4/8send, float4/8send, numeric_send, textsend, byteasend, boolsend,
+ *   date_send, timestamp_send, jsonb_send) straight from ColumnVectors.
+ * - The SQL file runner (the seed's SchemaManager) and SQL templates from embedded sql/ files.
+ * - The run metadata table (sql/run_*.sql).
+ */
+#ifndef DIP_PG_H
+#define DIP_PG_H
+
+#include "core/column.h"
+#include "core/core.h"
+
+#include <libpq-fe.h>
+
+/* ---------------------------------------------------------------- connections */
+
+typedef struct PgSettings {
+    const char *conninfo;   /* NULL or "" = libpq defaults + PG* environment */
+    int connect_timeout_s;  /* POSTGRES_CONNECTION_TIMEOUT, default 10 */
+    int max_retries;        /* POSTGRES_MAX_RETRIES, default 10 */
+    double retry_delay_s;   /* POSTGRES_RETRY_DELAY, default 1.0 (backoff base) */
+    int batch_size;         /* POSTGRES_CLIENT_BATCH_SIZE, default 10000 */
+} PgSettings;
+
+/* Reads POSTGRES_* variables (defaults as in the seed). */
+bool pg_settings_from_env(PgSettings *s, DipError *err) DIP_MUST_CHECK;
+
+typedef struct PgConn {
+    PGconn *conn;
+    char host[256];         /* as connected, for logs and run metadata */
+    char port[16];
+    char user[128];
+    char dbname[128];
+} PgConn;
+
+/* One connection attempt; a failure to connect is transient (the server may be starting). */
+bool pg_connect(PgConn *c, const PgSettings *s, DipError *err) DIP_MUST_CHECK;
+/* Connects with retries (backoff + jitter), giving up after s->max_retries. */
+bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err) DIP_MUST_CHECK;
+void pg_close(PgConn *c);
+bool pg_is_alive(const PgConn *c);
+
+/* True for SQLSTATEs worth a retry (connection class, admin shutdown, serialization
+ * failure, deadlock, insufficient resources). */
+bool pg_sqlstate_is_transient(const char *sqlstate);
+/* Records the error of `res` (or of the connection when res is NULL or has no SQLSTATE)
+ * with `what` as context, classified transient or data. Returns false. */
+bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, const char *what);
+
+/* Runs a statement that returns no rows (or whose rows are ignored). */
+bool pg_exec(PgConn *c, const char *sql, DipError *err) DIP_MUST_CHECK;
+/* Runs a statement with text parameters; *res must be PQclear'ed by the caller. */
+bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params,
+              PGresult **res, DipError *err) DIP_MUST_CHECK;
+/* SQLSTATE of the last error recorded by this module on this thread ("" when none). */
+const char *pg_last_sqlstate(void);
+
+/* COPY FROM STDIN: begin with the COPY statement, put bytes, end (returns rows copied). */
+bool pg_copy_begin(PgConn *c, const char *sql, DipError *err) DIP_MUST_CHECK;
+bool pg_copy_put(PgConn *c, const void *p, size_t n, DipError *err) DIP_MUST_CHECK;
+bool pg_copy_end(PgConn *c, int64_t *rows, DipError *err) DIP_MUST_CHECK;
+/* COPY TO STDOUT: calls `on_chunk` for each data row message (binary: one tuple each). */
+typedef bool (*PgCopyOutFn)(void *ctx, const uint8_t *p, size_t n, DipError *err);
+bool pg_copy_out(PgConn *c, const char *sql, PgCopyOutFn on_chunk, void *ctx,
+                 DipError *err) DIP_MUST_CHECK;
+
+/* Quotes an identifier ("a.b" is split into schema and name, each quoted). */
+void pg_quote_ident(const char *name, Buf *out);
+/* Quotes a literal (standard_conforming_strings on). */
+void pg_quote_literal(const char *s, Buf *out);
+
+/* ---------------------------------------------------------------- types and binary COPY */
+
+typedef enum {
+    PGT_NONE = 0,
+    PGT_BOOL,
+    PGT_INT2,
+    PGT_INT4,
+    PGT_INT8,
+    PGT_FLOAT4,
+    PGT_FLOAT8,
+    PGT_NUMERIC,
+    PGT_TEXT,
+    PGT_BYTEA,
+    PGT_DATE,
+    PGT_TIMESTAMP,
+    PGT_TIMESTAMPTZ,
+    PGT_JSONB,
+} PgTypeId;
+
+typedef struct PgType {
+    PgTypeId id;
+    int precision;  /* numeric(p, s); 0 = unconstrained */
+    int scale;
+} PgType;
+
+/* SQL spelling as format_type() prints it ("numeric(12,2)", "timestamp with time zone"). */
+void pg_type_sql(const PgType *t, Buf *out);
+/* The exact PostgreSQL type for a silver (Delta/Parquet) type; false (with a reason in
+ * why) when dip maps no type to it. */
+bool pg_type_for(const DipType *src, PgType *out, char *why, size_t whylen);
+
+/* Binary COPY framing: the 19-byte header, the tuple field count, the trailer. */
+void pg_copy_header(Buf *b);
+void pg_copy_trailer(Buf *b);
+static inline void pg_copy_tuple_begin(Buf *b, int nfields)
+{
+    buf_append_be16(b, (uint16_t)nfields);
+}
+static inline void pg_copy_null(Buf *b)
+{
+    buf_append_be32(b, 0xFFFFFFFFu);
+}
+void pg_copy_text(Buf *b, const char *s, size_t n);
+void pg_copy_timestamp_us(Buf *b, int64_t unix_us);
+/* Numeric in the binary wire form: base-10000 digits, weight, sign, display scale. */
+void pg_copy_numeric(Buf *b, __int128 unscaled, int scale);
+/* Value `row` of vector `c` encoded as PostgreSQL type `t` (NULL handled). `scratch` is a
+ * reusable buffer for JSON rendering. False when the value cannot be represented (e.g. an
+ * out-of-range unsigned value): a data error naming the column. */
+bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, Buf *scratch,
+                   DipError *err) DIP_MUST_CHECK;
+
+/* Decoding of binary COPY OUT tuples: returns the field count (-1 = trailer) and fills the
+ * field pointers/lengths (len -1 = NULL) up to max. */
+int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens,
+                        int max);
+
+/* ---------------------------------------------------------------- SQL files */
+
+/* An embedded sql/ file by name ("sql/run_start.sql"); aborts the statement with a config
+ * error when missing (a build problem). */
+bool pg_sql_get(const char *name, const char **text, DipError *err) DIP_MUST_CHECK;
+/* Expands {{key}} placeholders from kv (NULL-terminated key, value list) into out. An
+ * unknown placeholder is an internal error. */
+bool pg_sql_render(const char *tmpl, const char *const *kv, Buf *out,
+                   DipError *err) DIP_MUST_CHECK;
+
+/* The SchemaManager: runs each *.sql of `dir` (sorted by name; NULL = the embedded
+ * schemas/ files) whose objects (CREATE TABLE/INDEX/VIEW/SEQUENCE/SCHEMA names) do not all
+ * exist yet, each file in one transaction under an advisory lock. Safe to run twice.
+ * *ran counts files executed. */
+bool pg_schema_apply(PgConn *c, const char *dir, int *ran, DipError *err) DIP_MUST_CHECK;
+/* Same for one SQL text (name used in messages). */
+bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ran,
+                          DipError *err) DIP_MUST_CHECK;
+/* Object names a schema file creates, as "kind name" lines (for tests and --plan). */
+void pg_schema_objects(const char *sql, Buf *out);
+
+/* ---------------------------------------------------------------- run metadata */
+
+typedef struct PgRun {
+    int64_t run_id;
+    char *input;                /* input_delta_table */
+    char *output;               /* output_postgres_table */
+    char *mode;                 /* "full" | "incremental" */
+    int64_t base_version;       /* incremental: version synced before; -1 for full */
+    int64_t version;            /* table version this run syncs */
+    char *last_file;            /* path of the last fully loaded file, NULL = none yet */
+    int64_t ldts_us;            /* table LDTS at `version` */
+    int64_t n_input_records;
+    int64_t n_output_records;
+    int64_t n_inserted, n_updated, n_unchanged, n_deleted;
+    bool sync_finished;
+    char *model_sha256;         /* the model the run used (a changed model forces full) */
+} PgRun;
+
+void pg_run_free(PgRun *r);
+bool pg_run_ensure_table(PgConn *c, DipError *err) DIP_MUST_CHECK;
+/* The latest run for (input, output), finished or not; *found false when none. */
+bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only,
+                   PgRun *out, bool *found, DipError *err) DIP_MUST_CHECK;
+/* Inserts a new run row; backend_json holds host, port, user, database, batch size (never
+ * a password). Sets r->run_id. */
+bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err) DIP_MUST_CHECK;
+/* Persists counters and the resume point (last_file) of r; inside the caller's transaction
+ * when one is open. */
+bool pg_run_checkpoint(PgConn *c, const PgRun *r, DipError *err) DIP_MUST_CHECK;
+/* Marks the run finished (or not) with its end time. */
+bool pg_run_finish(PgConn *c, const PgRun *r, bool finished, const char *error_text,
+                   DipError *err) DIP_MUST_CHECK;
+
+#endif /* DIP_PG_H */

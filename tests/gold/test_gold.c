@@ -1,0 +1,196 @@
+/* Unit tests of the gold module: model file parsing, binding to a silver schema (exact type
+ * map, unmappable types and missing columns refused), hk (Data Vault 2.0 rule and silver
+ * column) and hdiff (hash of canonical JSON). Expected hashes come from sha256sum. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gold/gold.h"
+#include "testbatch.h"
+
+static DipField mkf(const char *name, DipTypeId id)
+{
+    DipField f;
+    memset(&f, 0, sizeof f);
+    f.name = (char *)name;
+    f.type.id = id;
+    f.nullable = true;
+    f.field_id = -1;
+    return f;
+}
+
+static void test_model_parse_errors(void **state)
+{
+    (void)state;
+    GoldModel m;
+    DipError err = {0};
+    assert_false(gold_model_parse(&m, "x.model", "hk keys a\ncolumn a\n", &err));
+    assert_non_null(strstr(err.msg, "no 'table NAME'"));
+    dip_error_clear(&err);
+    assert_false(gold_model_parse(&m, "x.model", "table t\nhk keys a\nfrobnicate a\n", &err));
+    assert_non_null(strstr(err.msg, "x.model:3: unknown directive 'frobnicate'"));
+    dip_error_clear(&err);
+    assert_false(gold_model_parse(&m, "x.model", "table t\ncolumn a\n", &err));
+    assert_non_null(strstr(err.msg, "no 'hk"));
+    assert_int_equal(err.kind, DIP_ERR_CONFIG);
+}
+
+static void test_embedded_model(void **state)
+{
+    (void)state;
+    GoldModel m;
+    DipError err = {0};
+    assert_true(gold_model_load(&m, NULL, &err));
+    assert_string_equal(m.table, "integrated_records");
+    assert_int_equal(m.hk_kind, GOLD_HK_KEYS);
+    assert_int_equal(m.n_hk, 3);
+    assert_int_equal(m.ncols, 13);
+    assert_int_equal(strlen(m.sha256), 64);
+    gold_model_free(&m);
+}
+
+static void test_bind_and_hashes(void **state)
+{
+    (void)state;
+    DipField fields[5] = {mkf("src", DT_STRING), mkf("kind", DT_STRING), mkf("key", DT_STRING),
+                          mkf("amount", DT_DECIMAL), mkf("n", DT_INT32)};
+    fields[3].type.precision = 10;
+    fields[3].type.scale = 2;
+    DipSchema s = {5, fields};
+    GoldModel m;
+    DipError err = {0};
+    assert_true(gold_model_parse(&m, "t.model",
+                                 "table t # comment\nhk keys src, kind key\ncolumn amt = amount\n"
+                                 "columns *\nexclude kind\nhdiff exclude n\n",
+                                 &err));
+    GoldPlan p;
+    assert_true(gold_plan_bind(&p, &m, &s, &err));
+    /* amt, then src key n (kind excluded) */
+    assert_int_equal(p.ncols, 4);
+    assert_string_equal(p.cols[0].gold, "amt");
+    assert_int_equal(p.cols[0].pg.id, PGT_NUMERIC);
+    assert_int_equal(p.cols[0].pg.precision, 10);
+    assert_string_equal(p.cols[1].gold, "src");
+    assert_string_equal(p.cols[2].gold, "key");
+    assert_string_equal(p.cols[3].gold, "n");
+    assert_false(p.cols[3].in_hdiff);
+    assert_int_equal(p.nproj, 5);
+
+    ColumnBatch b;
+    column_batch_init(&b);
+    const char *srcv[2] = {" acme ", "x"};
+    const char *kindv[2] = {"customer", NULL};
+    const char *keyv[2] = {"K-1", "k"};
+    __int128 am[2] = {1250, -5};
+    int32_t nv[2] = {7, 8};
+    bool valid[2] = {true, false};
+    ColumnVector cols[5];
+    cols[0] = tb_varlen(&b.arena, &fields[0].type, srcv, 2);
+    cols[1] = tb_varlen(&b.arena, &fields[1].type, kindv, 2);
+    cols[2] = tb_varlen(&b.arena, &fields[2].type, keyv, 2);
+    cols[3] = tb_fixed(&b.arena, &fields[3].type, am, valid, 2);
+    cols[4] = tb_fixed(&b.arena, &fields[4].type, nv, NULL, 2);
+    b.cols = cols;
+    b.ncols = 5;
+    b.num_rows = 2;
+    b.schema = &s;
+    Buf hk, scratch;
+    buf_init(&hk);
+    buf_init(&scratch);
+    assert_true(gold_row_hk(&p, &b, 0, &hk, &scratch, &err));
+    /* printf 'ACME||CUSTOMER||K-1' | sha256sum */
+    assert_string_equal(buf_cstr(&hk),
+                        "539681da229d0d23a4d7248fb7c5d107a7ceb82ca4b3022bbe8ce9920bceb4b2");
+    /* NULL business key -> "" : printf 'X||||K' | sha256sum */
+    assert_true(gold_row_hk(&p, &b, 1, &hk, &scratch, &err));
+    assert_string_equal(buf_cstr(&hk),
+                        "c1efcc4d77afdb9c96a715dec62525a5d8880c5e965d051b18a0ec8d2f889630");
+    char hd[65];
+    gold_row_hdiff(&p, &b, 0, &scratch, hd);
+    assert_string_equal(buf_cstr(&scratch), "[\"12.50\",\" acme \",\"K-1\"]");
+    /* printf '["12.50"," acme ","K-1"]' | sha256sum */
+    char expect[65];
+    uint8_t h[32];
+    dip_sha256("[\"12.50\",\" acme \",\"K-1\"]", 24, h);
+    dip_hex(h, 32, expect);
+    assert_string_equal(hd, expect);
+    gold_row_hdiff(&p, &b, 1, &scratch, hd);
+    assert_string_equal(buf_cstr(&scratch), "[null,\"x\",\"k\"]");
+    buf_free(&hk);
+    buf_free(&scratch);
+    column_batch_free(&b);
+    gold_plan_free(&p);
+    gold_model_free(&m);
+}
+
+static void test_bind_errors(void **state)
+{
+    (void)state;
+    DipField fields[3] = {mkf("id", DT_STRING), mkf("t", DT_TIME), mkf("u", DT_UINT64)};
+    DipSchema s = {3, fields};
+    GoldModel m;
+    GoldPlan p;
+    DipError err = {0};
+    assert_true(gold_model_parse(&m, "t.model", "table t\nhk column id\ncolumns *\n", &err));
+    assert_false(gold_plan_bind(&p, &m, &s, &err));
+    assert_int_equal(err.kind, DIP_ERR_DATA);
+    assert_non_null(strstr(err.msg, "silver column 't' has type"));
+    gold_model_free(&m);
+    dip_error_clear(&err);
+    assert_true(gold_model_parse(&m, "t.model", "table t\nhk column id\ncolumn x = nope\n", &err));
+    assert_false(gold_plan_bind(&p, &m, &s, &err));
+    assert_non_null(strstr(err.msg, "t.model:3: silver column 'nope' is not in"));
+    gold_model_free(&m);
+    dip_error_clear(&err);
+    assert_true(gold_model_parse(&m, "t.model", "table t\nhk column id\ncolumn hk = id\n", &err));
+    assert_false(gold_plan_bind(&p, &m, &s, &err));
+    assert_non_null(strstr(err.msg, "reserved"));
+    gold_model_free(&m);
+}
+
+static void test_type_map(void **state)
+{
+    (void)state;
+    struct {
+        DipTypeId id;
+        bool utc;
+        const char *sql;
+    } cases[] = {
+        {DT_BOOL, false, "boolean"},       {DT_INT8, false, "smallint"},
+        {DT_INT16, false, "smallint"},     {DT_INT32, false, "integer"},
+        {DT_INT64, false, "bigint"},       {DT_FLOAT, false, "real"},
+        {DT_DOUBLE, false, "double precision"}, {DT_STRING, false, "text"},
+        {DT_BINARY, false, "bytea"},       {DT_DATE, false, "date"},
+        {DT_TIMESTAMP, true, "timestamp with time zone"},
+        {DT_TIMESTAMP, false, "timestamp without time zone"},
+        {DT_STRUCT, false, "jsonb"},       {DT_LIST, false, "jsonb"},
+        {DT_MAP, false, "jsonb"},
+    };
+    for (size_t i = 0; i < DIP_ARRAY_LEN(cases); i++) {
+        DipType t;
+        memset(&t, 0, sizeof t);
+        t.id = cases[i].id;
+        t.utc = cases[i].utc;
+        PgType pt;
+        char why[100];
+        assert_true(pg_type_for(&t, &pt, why, sizeof why));
+        Buf b;
+        buf_init(&b);
+        pg_type_sql(&pt, &b);
+        assert_string_equal(buf_cstr(&b), cases[i].sql);
+        buf_free(&b);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_parse_errors), cmocka_unit_test(test_embedded_model),
+        cmocka_unit_test(test_bind_and_hashes),    cmocka_unit_test(test_bind_errors),
+        cmocka_unit_test(test_type_map),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
