@@ -9,11 +9,23 @@
 
 bool store_open(Store **out, const char *uri, DipError *err)
 {
+    /* the seed's Delta client settings name the retry policy of every remote read */
+    int64_t retries;
+    double delay;
+    if (!config_env_int("DELTA_CLIENT_WRITE_RETRIES", 5, &retries, err) ||
+        !config_env_double("DELTA_CLIENT_WRITE_RETRY_DELAY", 10.0, &delay, err))
+        return false;
+    if (retries < 0 || retries > 100)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..100", (long long)retries);
+    if (!(delay >= 0.0 && delay <= 3600.0))
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DELTA_CLIENT_WRITE_RETRY_DELAY=%g: expected 0..3600 seconds", delay);
     Store *st = dip_calloc(1, sizeof *st);
     st->uri = dip_strdup(uri);
-    st->retry.max_retries = 5;
-    st->retry.base_delay_s = 10.0;
-    st->retry.max_delay_s = 120.0;
+    st->retry.max_retries = (int)retries;
+    st->retry.base_delay_s = delay;
+    st->retry.max_delay_s = delay * 12.0 > 120.0 ? delay * 12.0 : 120.0;
     bool ok;
     if (strncmp(uri, "s3://", 5) == 0 || strncmp(uri, "s3a://", 6) == 0) {
         st->remote = true;
@@ -30,6 +42,16 @@ bool store_open(Store **out, const char *uri, DipError *err)
         return false;
     }
     *out = st;
+    return true;
+}
+
+bool store_clone(const Store *st, Store **out, DipError *err)
+{
+    Store *copy;
+    if (!store_open(&copy, st->uri, err))
+        return false;
+    copy->retry = st->retry; /* keep a policy set with store_set_retry */
+    *out = copy;
     return true;
 }
 

@@ -24,9 +24,16 @@ typedef struct StoreList {
     size_t cap;
 } StoreList;
 
-/* Opens a store at `uri`. For S3 this reads AWS_* from the environment (see README). */
+/* Opens a store at `uri`. For S3 this reads AWS_* from the environment (docs/s3.md). The
+ * retry policy for remote reads comes from DELTA_CLIENT_WRITE_RETRIES (retries after the
+ * first attempt, default 5) and DELTA_CLIENT_WRITE_RETRY_DELAY (first backoff ceiling in
+ * seconds, default 10); a malformed value is a DIP_ERR_CONFIG error. */
 bool store_open(Store **out, const char *uri, DipError *err) DIP_MUST_CHECK;
 void store_close(Store *st);
+/* A Store is used by one thread at a time (an S3 store owns one libcurl handle, which keeps
+ * the connection for reuse). A reader on another thread opens its own copy with
+ * store_clone(): same URI, same retry policy, its own connection. */
+bool store_clone(const Store *st, Store **out, DipError *err) DIP_MUST_CHECK;
 const char *store_uri(const Store *st);
 bool store_is_remote(const Store *st);
 

@@ -1,11 +1,926 @@
 /*
- * store_s3.c: the S3 backend (libcurl + AWS SigV4). Placeholder until the store work lands:
- * opening an s3:// URI is refused with a clear error.
+ * store_s3.c: the S3 backend: ListObjectsV2, HEAD and ranged GET over libcurl, signed with
+ * our own SigV4 (sigv4.c), with retries on transient failures.
+ *
+ * Transport. One curl easy handle per Store, kept for the Store's life, so consecutive
+ * requests reuse the TCP/TLS connection (libcurl keeps the connection cache in the easy
+ * handle). A Store is therefore used by one thread at a time; a reader on another thread
+ * takes its own Store with store_clone().
+ *
+ * Integrity. A ranged GET streams straight into the caller's buffer (no temporary file, no
+ * intermediate copy). It succeeds only when the response is a 206 whose Content-Range is
+ * exactly the range asked for (or a 200 for a read of a whole object from offset 0) and the
+ * body is exactly Content-Length == the requested length. A short body (connection closed
+ * early, reset, stall) is retried and, when retries run out, is an error: the bytes already
+ * in the buffer are never reported as data.
+ *
+ * Retries (S3 API "Error responses", "Best practices: retries"): 5xx, 429, the codes
+ * SlowDown / RequestTimeout / InternalError / ServiceUnavailable, connection failures and
+ * resets, timeouts (connect timeout and a low-speed limit that catches stalls) and short
+ * bodies are transient: retried with exponential backoff and full jitter (core's
+ * retry_delay_s) under the Store's RetryPolicy. Other 4xx are final (404 means "absent").
+ *
+ * Configuration (docs/s3.md): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+ * AWS_REGION / AWS_DEFAULT_REGION (default us-east-1), AWS_ENDPOINT_URL_S3 /
+ * AWS_ENDPOINT_URL, AWS_S3_ADDRESSING_STYLE=path|virtual (default virtual on AWS, path with
+ * an endpoint), DIP_S3_CONNECT_TIMEOUT, DIP_S3_STALL_TIMEOUT, DIP_S3_LIST_MAX_KEYS.
  */
-#include "store/store_internal.h"
+#include "store/s3_internal.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define S3_MAX_ERROR_BODY (64 * 1024)        /* enough for any S3 <Error> document */
+#define S3_MAX_LIST_BODY (64 * 1024 * 1024)  /* one ListObjectsV2 page is ~300 bytes/key */
+#define S3_MAX_LIST_PAGES 1000000            /* 10^9 keys at 1000 per page */
+
+typedef struct S3Store {
+    char *access_key;    /* NULL: requests go unsigned (public buckets) */
+    char *secret_key;
+    char *session_token; /* NULL unless AWS_SESSION_TOKEN is set */
+    char *region;
+    char *scheme;        /* "https" or "http" */
+    char *authority;     /* host[:port] of the endpoint; NULL: AWS's s3.<region>.amazonaws.com */
+    char *base_path;     /* path prefix of AWS_ENDPOINT_URL without trailing '/', often "" */
+    bool path_style;
+    long connect_timeout_s;
+    long stall_timeout_s; /* abort when under 1 byte/s for this long */
+    int64_t list_max_keys; /* 0: let the server choose (1000 on S3) */
+    char *bucket;
+    char *prefix;        /* key prefix of the store root, "" or ending with '/' */
+    CURL *curl;
+    uint64_t rng;        /* jitter state */
+    uint64_t n_requests; /* HTTP exchanges attempted, for the debug summary at close */
+    uint64_t n_connects; /* new connections among them: shows connection reuse */
+} S3Store;
+
+/* One logical request: the retry loop runs attempts of it. */
+typedef struct S3Call {
+    const char *method;   /* "GET" or "HEAD" */
+    const char *bucket;
+    const char *key;      /* object key, not encoded; NULL for a bucket-level request */
+    const char *query;    /* canonical query string or "" */
+    bool has_range;
+    uint64_t range_off;
+    uint64_t range_len;
+    uint8_t *dst;         /* ranged GET sink: exactly range_len bytes */
+    Buf *body;            /* whole-body sink (listings) */
+    CURL *curl;           /* the Store's handle, for getinfo inside callbacks */
+    /* filled per attempt */
+    long status;
+    uint64_t received;
+    bool too_long;        /* listing body over S3_MAX_LIST_BODY */
+    bool body_checked;    /* the 2xx response's range was checked at its first bytes */
+    bool bad_range;       /* the response does not start at / cover the range asked for */
+    bool superset;        /* it covers more: we keep our bytes and stop the transfer */
+    int64_t content_length; /* -1 when absent */
+    bool have_content_range;
+    uint64_t cr_first, cr_last, cr_total;
+    Buf errbody;
+    char curl_msg[CURL_ERROR_SIZE];
+    Buf url;              /* for messages: never carries credentials */
+} S3Call;
+
+typedef enum { S3_ATTEMPT_OK, S3_ATTEMPT_RETRY, S3_ATTEMPT_FAIL } S3Attempt;
+
+static pthread_once_t s3_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode s3_curl_init_rc = CURLE_OK;
+
+static void s3_curl_global_init(void)
+{
+    s3_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static char *env_dup(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? dip_strdup(v) : NULL;
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+static bool s3_parse_endpoint(S3Store *s, const char *url, DipError *err)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "AWS_ENDPOINT_URL=%s: expected http://host[:port] or https://...",
+                             url);
+    size_t sl = (size_t)(sep - url);
+    if (!((sl == 4 && strncasecmp(url, "http", 4) == 0) ||
+          (sl == 5 && strncasecmp(url, "https", 5) == 0)))
+        return dip_error_set(err, DIP_ERR_CONFIG, "AWS_ENDPOINT_URL=%s: scheme must be http or "
+                                                  "https", url);
+    s->scheme = dip_strndup(url, sl);
+    for (char *p = s->scheme; *p; p++)
+        *p = (char)(*p | 0x20);
+    const char *auth = sep + 3;
+    const char *slash = strchr(auth, '/');
+    size_t al = slash ? (size_t)(slash - auth) : strlen(auth);
+    if (al == 0 || memchr(auth, '@', al) || memchr(auth, '?', al))
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "AWS_ENDPOINT_URL=%s: expected scheme://host[:port][/path] "
+                             "(no credentials or query in the URL)",
+                             url);
+    s->authority = dip_strndup(auth, al);
+    const char *path = slash ? slash : "";
+    size_t pl = strlen(path);
+    while (pl && path[pl - 1] == '/')
+        pl--;
+    s->base_path = dip_strndup(path, pl);
+    return true;
+}
+
+static bool s3_config_load(S3Store *s, DipError *err)
+{
+    s->access_key = env_dup("AWS_ACCESS_KEY_ID");
+    s->secret_key = env_dup("AWS_SECRET_ACCESS_KEY");
+    s->session_token = env_dup("AWS_SESSION_TOKEN");
+    if ((s->access_key == NULL) != (s->secret_key == NULL))
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "%s is set but %s is not: set both (or neither, for a public "
+                             "bucket)",
+                             s->access_key ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                             s->access_key ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+    const char *region = config_env_str("AWS_REGION", NULL);
+    if (!region || !*region)
+        region = config_env_str("AWS_DEFAULT_REGION", NULL);
+    s->region = dip_strdup(region && *region ? region : "us-east-1");
+
+    const char *endpoint = config_env_str("AWS_ENDPOINT_URL_S3", NULL);
+    if (!endpoint || !*endpoint)
+        endpoint = config_env_str("AWS_ENDPOINT_URL", NULL);
+    if (endpoint && *endpoint) {
+        if (!s3_parse_endpoint(s, endpoint, err))
+            return false;
+    } else {
+        s->scheme = dip_strdup("https");
+        s->base_path = dip_strdup("");
+    }
+
+    /* S3-compatible servers (s3rver, MinIO) rarely have wildcard DNS for bucket
+     * subdomains, so an explicit endpoint defaults to path-style; AWS itself is moving
+     * away from path-style, so without an endpoint we default to virtual-host. */
+    const char *style = config_env_str("AWS_S3_ADDRESSING_STYLE", NULL);
+    if (!style || !*style || strcmp(style, "auto") == 0)
+        s->path_style = s->authority != NULL;
+    else if (strcmp(style, "path") == 0)
+        s->path_style = true;
+    else if (strcmp(style, "virtual") == 0)
+        s->path_style = false;
+    else
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "AWS_S3_ADDRESSING_STYLE=%s: expected path, virtual or auto", style);
+    /* a dotted bucket name does not match the *.s3.amazonaws.com TLS certificate */
+    if (!s->path_style && strchr(s->bucket, '.') && strcmp(s->scheme, "https") == 0) {
+        dip_debug("s3: bucket %s has dots: using path-style addressing", s->bucket);
+        s->path_style = true;
+    }
+
+    int64_t v;
+    if (!config_env_int("DIP_S3_CONNECT_TIMEOUT", 10, &v, err))
+        return false;
+    if (v < 1 || v > 3600)
+        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_CONNECT_TIMEOUT=%lld: expected 1..3600 "
+                                                  "seconds", (long long)v);
+    s->connect_timeout_s = (long)v;
+    if (!config_env_int("DIP_S3_STALL_TIMEOUT", 30, &v, err))
+        return false;
+    if (v < 1 || v > 3600)
+        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_STALL_TIMEOUT=%lld: expected 1..3600 "
+                                                  "seconds", (long long)v);
+    s->stall_timeout_s = (long)v;
+    if (!config_env_int("DIP_S3_LIST_MAX_KEYS", 0, &v, err))
+        return false;
+    if (v < 0 || v > 1000)
+        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_LIST_MAX_KEYS=%lld: expected 1..1000",
+                             (long long)v);
+    s->list_max_keys = v;
+    return true;
+}
+
+/* Splits "s3://bucket/some/prefix" into bucket and a prefix that ends with '/' (or ""). */
+static bool s3_parse_uri(const char *uri, char **bucket, char **key, DipError *err)
+{
+    const char *p = strncmp(uri, "s3a://", 6) == 0 ? uri + 6 : uri + 5;
+    const char *slash = strchr(p, '/');
+    size_t bl = slash ? (size_t)(slash - p) : strlen(p);
+    if (bl < 1 || bl > 255)
+        return dip_error_set(err, DIP_ERR_CONFIG, "%s: expected s3://bucket[/prefix]", uri);
+    for (size_t i = 0; i < bl; i++) {
+        char c = p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_'))
+            return dip_error_set(err, DIP_ERR_CONFIG, "%s: invalid character '%c' in the bucket "
+                                                      "name", uri, c);
+    }
+    *bucket = dip_strndup(p, bl);
+    *key = dip_strdup(slash ? slash + 1 : "");
+    return true;
+}
+
+/* ---------------------------------------------------------------- URL building */
+
+/* Appends scheme://authority and the encoded path for (bucket, key) to `url` and the path
+ * alone (the canonical URI) to `path`; also returns the Host header value. */
+static void s3_build_target(const S3Store *s, const char *bucket, const char *key, Buf *url,
+                            Buf *path, Buf *host)
+{
+    buf_clear(url);
+    buf_clear(path);
+    buf_clear(host);
+    if (s->authority) {
+        if (s->path_style)
+            buf_append_str(host, s->authority);
+        else
+            buf_printf(host, "%s.%s", bucket, s->authority);
+    } else if (s->path_style) {
+        buf_printf(host, "s3.%s.amazonaws.com", s->region);
+    } else {
+        buf_printf(host, "%s.s3.%s.amazonaws.com", bucket, s->region);
+    }
+    buf_append_str(path, s->base_path);
+    if (s->path_style) {
+        buf_append_byte(path, '/');
+        s3_uri_encode(path, bucket, strlen(bucket), false);
+        if (key) {
+            buf_append_byte(path, '/');
+            s3_uri_encode(path, key, strlen(key), true);
+        }
+    } else {
+        buf_append_byte(path, '/');
+        if (key)
+            s3_uri_encode(path, key, strlen(key), true);
+    }
+    buf_printf(url, "%s://%s%s", s->scheme, buf_cstr(host), buf_cstr(path));
+}
+
+/* ---------------------------------------------------------------- curl callbacks */
+
+static size_t s3_on_header(char *line, size_t size, size_t nitems, void *ud)
+{
+    S3Call *c = ud;
+    size_t n = size * nitems;
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* a new response (after 100-continue or a redirect): forget the previous headers */
+        c->content_length = -1;
+        c->have_content_range = false;
+        return n;
+    }
+    char tmp[256];
+    size_t l = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+    memcpy(tmp, line, l);
+    tmp[l] = '\0';
+    while (l && (tmp[l - 1] == '\r' || tmp[l - 1] == '\n' || tmp[l - 1] == ' '))
+        tmp[--l] = '\0';
+    if (strncasecmp(tmp, "content-length:", 15) == 0) {
+        const char *v = tmp + 15;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        int64_t x;
+        c->content_length = dip_parse_i64(v, &x) && x >= 0 ? x : -2; /* -2: unparsable */
+    } else if (strncasecmp(tmp, "content-range:", 14) == 0) {
+        const char *v = tmp + 14;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        unsigned long long a, b, t;
+        char tail;
+        /* "bytes first-last/total"; total may be '*' which we do not need */
+        if (strncmp(v, "bytes ", 6) == 0) {
+            int k = sscanf(v + 6, "%llu-%llu/%llu%c", &a, &b, &t, &tail);
+            if (k == 3) {
+                c->have_content_range = true;
+                c->cr_first = a;
+                c->cr_last = b;
+                c->cr_total = t;
+            } else if (sscanf(v + 6, "%llu-%llu/*%c", &a, &b, &tail) == 2) {
+                c->have_content_range = true;
+                c->cr_first = a;
+                c->cr_last = b;
+                c->cr_total = 0;
+            }
+        }
+    }
+    return n;
+}
+
+static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    S3Call *c = ud;
+    size_t n = size * nmemb;
+    if (c->status == 0) {
+        /* first body bytes of this attempt: the status line is in by now */
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
+    }
+    if (c->status < 200 || c->status >= 300) {
+        size_t room = S3_MAX_ERROR_BODY > c->errbody.len ? S3_MAX_ERROR_BODY - c->errbody.len : 0;
+        buf_append(&c->errbody, data, n < room ? n : room);
+        return n;
+    }
+    if (c->dst) {
+        if (!c->body_checked) {
+            /* Where does this body start, where does it end? 206: Content-Range; 200: the
+             * whole object. Servers may answer with more than asked (s3rver answers
+             * "bytes=0-0" with the whole object): the bytes are still the right ones as
+             * long as the body starts at our offset, so we keep our prefix and stop. */
+            c->body_checked = true;
+            uint64_t first = 0, last = 0;
+            if (c->status == 206 && c->have_content_range) {
+                first = c->cr_first;
+                last = c->cr_last;
+            } else if (c->status == 200 && c->content_length > 0) {
+                last = (uint64_t)c->content_length - 1;
+            } else {
+                c->bad_range = true;
+                return 0;
+            }
+            uint64_t want_last = c->range_off + c->range_len - 1;
+            if (first != c->range_off || last < want_last) {
+                c->bad_range = true;
+                return 0;
+            }
+            c->superset = last > want_last;
+        }
+        size_t take = n;
+        if (take > c->range_len - c->received)
+            take = (size_t)(c->range_len - c->received);
+        memcpy(c->dst + c->received, data, take);
+        c->received += take;
+        return take; /* take < n stops the transfer once our range is complete */
+    } else if (c->body) {
+        if (c->body->len + n > S3_MAX_LIST_BODY) {
+            c->too_long = true;
+            return 0;
+        }
+        buf_append(c->body, data, n);
+    }
+    c->received += n;
+    return n;
+}
+
+/* ---------------------------------------------------------------- one attempt */
+
+static bool s3_code_is_transient(const char *code)
+{
+    return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
+           strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
+           strcmp(code, "RequestTimeTooSkewed") == 0 || strcmp(code, "OperationAborted") == 0;
+}
+
+static bool s3_curl_is_transient(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void s3_call_reset_attempt(S3Call *c)
+{
+    c->status = 0;
+    c->received = 0;
+    c->too_long = false;
+    c->body_checked = false;
+    c->bad_range = false;
+    c->superset = false;
+    c->content_length = -1;
+    c->have_content_range = false;
+    buf_clear(&c->errbody);
+    c->curl_msg[0] = '\0';
+    if (c->body)
+        buf_clear(c->body);
+}
+
+/* Runs one HTTP exchange. On failure `why` says what happened (for the retry log and the
+ * final error) and `kind` the error kind for a final failure. */
+static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
+{
+    s3_call_reset_attempt(c);
+    Buf path, host, hdr, auth;
+    buf_init(&path);
+    buf_init(&host);
+    buf_init(&hdr);
+    buf_init(&auth);
+    s3_build_target(s, c->bucket, c->key, &c->url, &path, &host);
+    if (c->query[0])
+        buf_printf(&c->url, "?%s", c->query);
+
+    char amz_date[17];
+    sigv4_format_date((int64_t)time(NULL), amz_date);
+    char range[64] = "";
+    if (c->has_range)
+        dip_snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)c->range_off,
+                     (unsigned long long)(c->range_off + c->range_len - 1));
+
+    S3Header sh[6];
+    size_t nh = 0;
+    sh[nh++] = (S3Header){"host", buf_cstr(&host)};
+    sh[nh++] = (S3Header){"x-amz-content-sha256", S3_EMPTY_SHA256};
+    sh[nh++] = (S3Header){"x-amz-date", amz_date};
+    if (s->session_token)
+        sh[nh++] = (S3Header){"x-amz-security-token", s->session_token};
+    if (c->has_range)
+        sh[nh++] = (S3Header){"range", range};
+
+    struct curl_slist *hl = NULL;
+    for (size_t i = 0; i < nh; i++) {
+        buf_clear(&hdr);
+        buf_printf(&hdr, "%s: %s", sh[i].name, sh[i].value);
+        hl = curl_slist_append(hl, buf_cstr(&hdr));
+    }
+    if (s->access_key) {
+        SigV4Request rq = {c->method, buf_cstr(&path), c->query, sh, nh, S3_EMPTY_SHA256,
+                           amz_date, s->region, "s3", s->access_key, s->secret_key};
+        sigv4_authorization(&rq, &auth, NULL);
+        buf_clear(&hdr);
+        buf_printf(&hdr, "Authorization: %s", buf_cstr(&auth));
+        hl = curl_slist_append(hl, buf_cstr(&hdr));
+    }
+    hl = curl_slist_append(hl, "Accept:"); /* drop curl's default, it is not signed */
+    hl = curl_slist_append(hl, "Expect:");
+
+    CURL *h = s->curl;
+    c->curl = h;
+    bool head = strcmp(c->method, "HEAD") == 0;
+    curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&c->url));
+    if (head) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_msg);
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hl);
+    long status = 0, connects = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    s->n_requests++;
+    s->n_connects += (uint64_t)connects;
+    c->status = status;
+    buf_free(&path);
+    buf_free(&host);
+    buf_free(&hdr);
+    buf_free(&auth);
+
+    buf_clear(why);
+    if (c->bad_range) {
+        uint64_t want_last = c->range_off + c->range_len - 1;
+        if (status == 206 && c->have_content_range)
+            buf_printf(why, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s", 
+                       (unsigned long long)c->cr_first, (unsigned long long)c->cr_last,
+                       (unsigned long long)c->cr_total, (unsigned long long)c->range_off,
+                       (unsigned long long)want_last,
+                       c->cr_total && c->cr_total <= want_last ? " (past the end of the object)"
+                                                               : "");
+        else if (status == 206)
+            buf_printf(why, "HTTP 206 without a valid Content-Range header");
+        else if (status == 200 && c->range_off > 0)
+            buf_printf(why, "HTTP 200 with the whole object to a request for bytes "
+                            "%llu-%llu: the server ignored the Range header",
+                       (unsigned long long)c->range_off, (unsigned long long)want_last);
+        else
+            buf_printf(why, "HTTP %ld with Content-Length %lld to a request for bytes "
+                            "%llu-%llu",
+                       status, (long long)c->content_length, (unsigned long long)c->range_off,
+                       (unsigned long long)want_last);
+        *kind = DIP_ERR_DATA;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (c->superset && c->received == c->range_len) {
+        /* we stopped a longer body on purpose (CURLE_WRITE_ERROR); our bytes are whole */
+        return S3_ATTEMPT_OK;
+    }
+    if (c->too_long) {
+        buf_printf(why, "HTTP %ld: listing body longer than %d bytes", status,
+                   S3_MAX_LIST_BODY);
+        *kind = DIP_ERR_DATA;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (rc != CURLE_OK) {
+        if (rc == CURLE_OPERATION_TIMEDOUT && c->status >= 200)
+            buf_printf(why, "HTTP %ld: stalled: less than 1 byte/s for %lds after %llu body "
+                            "bytes (%s)",
+                       status, s->stall_timeout_s, (unsigned long long)c->received,
+                       c->curl_msg[0] ? c->curl_msg : curl_easy_strerror(rc));
+        else if (rc == CURLE_PARTIAL_FILE)
+            buf_printf(why, "HTTP %ld: body ended after %llu of %lld bytes (short body)",
+                       status, (unsigned long long)c->received, (long long)c->content_length);
+        else
+            buf_printf(why, "%s%s%s", curl_easy_strerror(rc), c->curl_msg[0] ? ": " : "",
+                       c->curl_msg);
+        if (status >= 200 && rc != CURLE_PARTIAL_FILE && rc != CURLE_OPERATION_TIMEDOUT)
+            buf_printf(why, " (HTTP %ld, %llu body bytes received)", status,
+                       (unsigned long long)c->received);
+        *kind = s3_curl_is_transient(rc) ? DIP_ERR_TRANSIENT : DIP_ERR_IO;
+        return s3_curl_is_transient(rc) ? S3_ATTEMPT_RETRY : S3_ATTEMPT_FAIL;
+    }
+
+    if (status >= 200 && status < 300) {
+        if (head)
+            return S3_ATTEMPT_OK;
+        if (c->content_length == -2) {
+            buf_printf(why, "HTTP %ld: unparsable Content-Length", status);
+            *kind = DIP_ERR_DATA;
+            return S3_ATTEMPT_FAIL;
+        }
+        if (c->content_length >= 0 && c->received != (uint64_t)c->content_length) {
+            buf_printf(why, "HTTP %ld: body has %llu bytes but Content-Length is %lld "
+                            "(short body)",
+                       status, (unsigned long long)c->received, (long long)c->content_length);
+            *kind = DIP_ERR_TRANSIENT;
+            return S3_ATTEMPT_RETRY;
+        }
+        if (c->dst) {
+            if (c->received != c->range_len) {
+                buf_printf(why, "HTTP %ld: body has %llu bytes, asked for %llu (short body)",
+                           status, (unsigned long long)c->received,
+                           (unsigned long long)c->range_len);
+                *kind = DIP_ERR_TRANSIENT;
+                return S3_ATTEMPT_RETRY;
+            }
+        }
+        return S3_ATTEMPT_OK;
+    }
+
+    char code[128], msg[512];
+    s3_xml_parse_error((const char *)c->errbody.data, c->errbody.len, code, sizeof code, msg,
+                       sizeof msg);
+    buf_printf(why, "HTTP %ld", status);
+    if (code[0])
+        buf_printf(why, " %s", code);
+    if (msg[0])
+        buf_printf(why, ": %s", msg);
+    if (!code[0] && head)
+        buf_append_str(why, " (a HEAD response has no body to name the S3 error code)");
+    if (status == 404) {
+        *kind = DIP_ERR_NOT_FOUND;
+        return S3_ATTEMPT_FAIL; /* HEAD handles 404 itself */
+    }
+    if (status >= 500 || status == 429 || s3_code_is_transient(code)) {
+        *kind = DIP_ERR_TRANSIENT;
+        return S3_ATTEMPT_RETRY;
+    }
+    if (status == 301 || status == 307 || strcmp(code, "PermanentRedirect") == 0 ||
+        strcmp(code, "AuthorizationHeaderMalformed") == 0) {
+        buf_printf(why, " (is AWS_REGION=%s the bucket's region?)", s->region);
+        *kind = DIP_ERR_CONFIG;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (status == 401 || status == 403) {
+        if (!s->access_key)
+            buf_append_str(why, " (no AWS_ACCESS_KEY_ID set: the request was sent unsigned)");
+        *kind = DIP_ERR_CONFIG;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (status == 416) {
+        *kind = DIP_ERR_DATA;
+        return S3_ATTEMPT_FAIL;
+    }
+    *kind = DIP_ERR_IO;
+    return S3_ATTEMPT_FAIL;
+}
+
+/* Runs a call with retries. `what` names the operation for messages ("GET bytes=0-99"). */
+static bool s3_perform(Store *st, S3Call *c, const char *what, DipError *err)
+{
+    S3Store *s = st->impl;
+    Buf why;
+    buf_init(&why);
+    const RetryPolicy *rp = &st->retry;
+    int max_attempts = rp->max_retries < 0 ? 1 : rp->max_retries + 1;
+    bool ok = false;
+    int attempt;
+    for (attempt = 1; attempt <= max_attempts; attempt++) {
+        if (dip_stop_requested()) {
+            buf_free(&why);
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "s3 %s %s: interrupted", what,
+                                 buf_cstr(&c->url));
+        }
+        DipErrorKind kind = DIP_ERR_IO;
+        S3Attempt r = s3_attempt(s, c, &why, &kind);
+        if (r == S3_ATTEMPT_OK || (r == S3_ATTEMPT_FAIL && c->status == 404 &&
+                                   strcmp(c->method, "HEAD") == 0)) {
+            ok = true;
+            break;
+        }
+        if (r == S3_ATTEMPT_FAIL) {
+            dip_error_set(err, kind, "s3 %s %s: %s", what, buf_cstr(&c->url), buf_cstr(&why));
+            buf_free(&why);
+            return false;
+        }
+        if (attempt == max_attempts)
+            break;
+        double delay = retry_delay_s(rp, attempt, &s->rng);
+        dip_warn("s3 %s %s: %s; retry %d of %d in %.2fs", what, buf_cstr(&c->url),
+                 buf_cstr(&why), attempt, max_attempts - 1, delay);
+        if (!dip_sleep_interruptible(delay)) {
+            buf_free(&why);
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "s3 %s %s: interrupted", what,
+                                 buf_cstr(&c->url));
+        }
+    }
+    if (!ok)
+        dip_error_set(err, DIP_ERR_TRANSIENT, "s3 %s %s: %s (giving up after %d attempt%s)",
+                      what, buf_cstr(&c->url), buf_cstr(&why), max_attempts,
+                      max_attempts == 1 ? "" : "s");
+    buf_free(&why);
+    return ok;
+}
+
+static void s3_call_init(S3Call *c, const char *method, const char *bucket, const char *key,
+                         const char *query)
+{
+    memset(c, 0, sizeof *c);
+    c->method = method;
+    c->bucket = bucket;
+    c->key = key;
+    c->query = query;
+    c->content_length = -1;
+    buf_init(&c->errbody);
+    buf_init(&c->url);
+}
+
+static void s3_call_free(S3Call *c)
+{
+    buf_free(&c->errbody);
+    buf_free(&c->url);
+}
+
+/* Resolves a name relative to the store root, or an absolute s3:// URI (Delta add.path can
+ * be one), to bucket and key. */
+static bool s3_resolve(S3Store *s, const char *name, char **bucket, char **key, DipError *err)
+{
+    if (strncmp(name, "s3://", 5) == 0 || strncmp(name, "s3a://", 6) == 0)
+        return s3_parse_uri(name, bucket, key, err);
+    if (strstr(name, "://"))
+        return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                             "%s: only s3:// objects can be read from an s3:// store", name);
+    *bucket = dip_strdup(s->bucket);
+    Buf k;
+    buf_init(&k);
+    buf_append_str(&k, s->prefix);
+    buf_append_str(&k, name);
+    *key = dip_strdup(buf_cstr(&k));
+    buf_free(&k);
+    return true;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static int s3_cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const StoreEntry *)a)->name, ((const StoreEntry *)b)->name);
+}
+
+static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err)
+{
+    S3Store *s = st->impl;
+    Buf full_prefix, query, body, prev_token;
+    buf_init(&full_prefix);
+    buf_init(&query);
+    buf_init(&body);
+    buf_init(&prev_token);
+    buf_append_str(&full_prefix, s->prefix);
+    buf_append_str(&full_prefix, prefix);
+    size_t root_len = strlen(s->prefix);
+    char max_keys[24];
+    dip_snprintf(max_keys, sizeof max_keys, "%lld", (long long)s->list_max_keys);
+
+    StoreList raw = {0};
+    S3ListPage page = {&raw, false, {0}};
+    buf_init(&page.next_token);
+    bool ok = true;
+    for (int pageno = 0;; pageno++) {
+        if (pageno >= S3_MAX_LIST_PAGES) {
+            ok = dip_error_set(err, DIP_ERR_DATA, "s3 list s3://%s/%s: more than %d pages",
+                               s->bucket, buf_cstr(&full_prefix), S3_MAX_LIST_PAGES);
+            break;
+        }
+        /* delimiter '/' lists one level, as the local backend does (store.h) */
+        S3QueryParam qp[5];
+        size_t nq = 0;
+        qp[nq++] = (S3QueryParam){"list-type", "2"};
+        qp[nq++] = (S3QueryParam){"prefix", buf_cstr(&full_prefix)};
+        qp[nq++] = (S3QueryParam){"delimiter", "/"};
+        if (s->list_max_keys > 0)
+            qp[nq++] = (S3QueryParam){"max-keys", max_keys};
+        if (pageno > 0)
+            qp[nq++] = (S3QueryParam){"continuation-token", buf_cstr(&prev_token)};
+        buf_clear(&query);
+        s3_canonical_query(&query, qp, nq);
+
+        S3Call c;
+        s3_call_init(&c, "GET", s->bucket, NULL, buf_cstr(&query));
+        c.body = &body;
+        char what[64];
+        dip_snprintf(what, sizeof what, "list (page %d)", pageno + 1);
+        ok = s3_perform(st, &c, what, err);
+        if (ok) {
+            size_t before = raw.n;
+            dip_debug("s3: list s3://%s/%s page %d: %zu bytes", s->bucket,
+                      buf_cstr(&full_prefix), pageno + 1, body.len);
+            ok = s3_xml_parse_list((const char *)body.data, body.len, &page, err);
+            if (!ok)
+                dip_error_prefix(err, "s3 list %s", buf_cstr(&c.url));
+            for (size_t i = before; ok && i < raw.n; i++) {
+                if (strncmp(raw.entries[i].name, buf_cstr(&full_prefix), full_prefix.len) != 0)
+                    ok = dip_error_set(err, DIP_ERR_DATA,
+                                       "s3 list %s: key '%s' does not start with the prefix "
+                                       "'%s'",
+                                       buf_cstr(&c.url), raw.entries[i].name,
+                                       buf_cstr(&full_prefix));
+            }
+        }
+        if (ok && page.is_truncated && prev_token.len == page.next_token.len &&
+            memcmp(prev_token.data, page.next_token.data, prev_token.len) == 0)
+            ok = dip_error_set(err, DIP_ERR_DATA,
+                               "s3 list %s: the server returned the same continuation token "
+                               "twice",
+                               buf_cstr(&c.url));
+        s3_call_free(&c);
+        if (!ok || !page.is_truncated)
+            break;
+        buf_clear(&prev_token);
+        buf_append(&prev_token, page.next_token.data, page.next_token.len);
+    }
+    if (ok) {
+        for (size_t i = 0; i < raw.n; i++)
+            store_list_push(out, raw.entries[i].name + root_len, raw.entries[i].size,
+                            raw.entries[i].mtime_ms);
+        if (out->n > 1)
+            qsort(out->entries, out->n, sizeof(StoreEntry), s3_cmp_entry);
+    }
+    store_list_free(&raw);
+    buf_free(&page.next_token);
+    buf_free(&full_prefix);
+    buf_free(&query);
+    buf_free(&body);
+    buf_free(&prev_token);
+    return ok;
+}
+
+static bool s3_stat(Store *st, const char *name, StoreEntry *out, bool *exists, DipError *err)
+{
+    S3Store *s = st->impl;
+    char *bucket = NULL, *key = NULL;
+    if (!s3_resolve(s, name, &bucket, &key, err))
+        return false;
+    S3Call c;
+    s3_call_init(&c, "HEAD", bucket, key, "");
+    curl_easy_setopt(s->curl, CURLOPT_FILETIME, 1L);
+    bool ok = s3_perform(st, &c, "HEAD", err);
+    curl_easy_setopt(s->curl, CURLOPT_FILETIME, 0L);
+    if (ok) {
+        if (c.status == 404) {
+            *exists = false;
+        } else if (c.content_length < 0) {
+            ok = dip_error_set(err, DIP_ERR_DATA, "s3 HEAD %s: no valid Content-Length",
+                               buf_cstr(&c.url));
+        } else {
+            curl_off_t ft = -1;
+            curl_easy_getinfo(s->curl, CURLINFO_FILETIME_T, &ft);
+            *exists = true;
+            out->name = dip_strdup(name);
+            out->size = (uint64_t)c.content_length;
+            out->mtime_ms = ft >= 0 ? (int64_t)ft * 1000 : 0;
+        }
+    }
+    s3_call_free(&c);
+    free(bucket);
+    free(key);
+    return ok;
+}
+
+static bool s3_read_range(Store *st, const char *name, uint64_t off, uint64_t len, void *dst,
+                          DipError *err)
+{
+    S3Store *s = st->impl;
+    if (off + len < off)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: range at %llu of %llu bytes overflows",
+                             name, (unsigned long long)off, (unsigned long long)len);
+    char *bucket = NULL, *key = NULL;
+    if (!s3_resolve(s, name, &bucket, &key, err))
+        return false;
+    S3Call c;
+    s3_call_init(&c, "GET", bucket, key, "");
+    c.has_range = true;
+    c.range_off = off;
+    c.range_len = len;
+    c.dst = dst;
+    char what[80];
+    dip_snprintf(what, sizeof what, "GET bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1));
+    bool ok = s3_perform(st, &c, what, err);
+    s3_call_free(&c);
+    free(bucket);
+    free(key);
+    return ok;
+}
+
+static void s3_free(S3Store *s)
+{
+    if (!s)
+        return;
+    if (s->curl)
+        curl_easy_cleanup(s->curl);
+    free(s->access_key);
+    if (s->secret_key) {
+        memset(s->secret_key, 0, strlen(s->secret_key));
+        free(s->secret_key);
+    }
+    free(s->session_token);
+    free(s->region);
+    free(s->scheme);
+    free(s->authority);
+    free(s->base_path);
+    free(s->bucket);
+    free(s->prefix);
+    free(s);
+}
+
+static void s3_close(Store *st)
+{
+    S3Store *s = st->impl;
+    if (s)
+        dip_debug("s3: %s: %llu requests over %llu connections", st->uri,
+                  (unsigned long long)s->n_requests, (unsigned long long)s->n_connects);
+    s3_free(st->impl);
+    st->impl = NULL;
+}
+
+static const StoreOps S3_OPS = {s3_list, s3_stat, s3_read_range, s3_close};
 
 bool store_s3_open(Store *st, const char *uri, DipError *err)
 {
-    (void)st;
-    return dip_error_set(err, DIP_ERR_UNSUPPORTED, "%s: s3:// support is not built yet", uri);
+    pthread_once(&s3_curl_once, s3_curl_global_init);
+    if (s3_curl_init_rc != CURLE_OK)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "curl_global_init: %s",
+                             curl_easy_strerror(s3_curl_init_rc));
+    S3Store *s = dip_calloc(1, sizeof *s);
+    char *key = NULL;
+    if (!s3_parse_uri(uri, &s->bucket, &key, err)) {
+        s3_free(s);
+        return false;
+    }
+    size_t kl = strlen(key);
+    while (kl && key[kl - 1] == '/')
+        kl--;
+    Buf p;
+    buf_init(&p);
+    if (kl) {
+        buf_append(&p, key, kl);
+        buf_append_byte(&p, '/');
+    }
+    s->prefix = dip_strdup(buf_cstr(&p));
+    buf_free(&p);
+    free(key);
+    if (!s3_config_load(s, err)) {
+        dip_error_prefix(err, "%s", uri);
+        s3_free(s);
+        return false;
+    }
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+        s3_free(s);
+        return dip_error_set(err, DIP_ERR_INTERNAL, "%s: curl_easy_init failed", uri);
+    }
+    s->rng = dip_rng_seed();
+    CURL *h = s->curl;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: dip may run threads */
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->stall_timeout_s);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may contain "." or ".." segments */
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a wrong region */
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    st->impl = s;
+    st->ops = &S3_OPS;
+    dip_debug("s3: %s -> bucket %s, prefix '%s', %s-style, region %s, endpoint %s", uri,
+              s->bucket, s->prefix, s->path_style ? "path" : "virtual", s->region,
+              s->authority ? s->authority : "AWS");
+    return true;
 }
