@@ -276,9 +276,10 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(cols[i].gold, cols[j].gold) == 0) {
+                dip_error_set(err, DIP_ERR_CONFIG, "%s: gold column '%s' mapped twice",
+                              m->source, cols[i].gold);
                 free(cols);
-                return dip_error_set(err, DIP_ERR_CONFIG, "%s: gold column '%s' mapped twice",
-                                     m->source, cols[i].gold);
+                return false;
             }
     for (int i = 0; i < m->n_hdiff_exclude; i++) {
         bool found = false;
