@@ -40,6 +40,10 @@ const char *pq_file_name(const PqFile *f);
 bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatch *out,
                        DipError *err) DIP_MUST_CHECK;
 
+/* Decode pool size for pq_read_row_group and pq_check (default 1; capped at 64). Column
+ * chunks of a row group decode on different threads; store reads are serialised. */
+void pq_file_set_threads(PqFile *f, int n);
+
 /* Human/JSON descriptions for `dip parquet schema` and `dip parquet meta`. */
 void pq_write_schema_text(const PqFile *f, Buf *out);
 void pq_write_meta_json(const PqFile *f, Buf *out);

@@ -1,0 +1,554 @@
+/*
+ * reader.c: opening a Parquet file (parquet-format README "File format": 4-byte magic
+ * "PAR1", column chunks, the Thrift FileMetaData, its 4-byte little-endian length, and the
+ * magic again), row-group reads with projection, `check`, and the text/JSON descriptions.
+ *
+ * Only the footer stays in memory. pq_read_row_group decodes the projected column chunks of
+ * one row group, assembles them into the caller's ColumnBatch and keeps nothing else.
+ *
+ * Threads: column chunks are independent, so decoding fans out over a small pthread pool
+ * (pq_file_set_threads; default 1). Each worker owns its scratch buffers; reads from the
+ * store go through one mutex because the local-file backend caches a single descriptor
+ * (reading is a small share of the time next to decompressing and decoding). pq_check
+ * walks (row group, column) tasks in file order so at most `threads` chunks are in memory.
+ */
+#include "parquet/pq_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_default_threads = 1;
+
+static bool finish_open(PqFile *f, DipError *err)
+{
+    uint8_t tail[8];
+    uint8_t head[4];
+    if (f->size < 12)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: %llu bytes is too short for a Parquet file",
+                             f->name, (unsigned long long)f->size);
+    if (f->mem) {
+        memcpy(head, f->mem, 4);
+        memcpy(tail, f->mem + f->size - 8, 8);
+    } else if (!store_read_range(f->st, f->name, 0, 4, head, err) ||
+               !store_read_range(f->st, f->name, f->size - 8, 8, tail, err)) {
+        return false;
+    }
+    if (memcmp(tail + 4, "PARE", 4) == 0)
+        return dip_error_set(err, DIP_ERR_UNSUPPORTED, "%s: encrypted Parquet footer (PARE) is "
+                             "not supported", f->name);
+    if (memcmp(head, "PAR1", 4) != 0 || memcmp(tail + 4, "PAR1", 4) != 0)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: not a Parquet file (magic \"PAR1\" missing "
+                             "at %s)", f->name, memcmp(head, "PAR1", 4) ? "offset 0" : "the end");
+    uint32_t flen = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
+                    (uint32_t)tail[3] << 24;
+    if (flen == 0 || (uint64_t)flen > f->size - 12)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: footer length %u does not fit in a file of "
+                             "%llu bytes", f->name, flen, (unsigned long long)f->size);
+    uint64_t foff = f->size - 8 - flen;
+    f->footer_len = flen;
+    f->footer = arena_alloc(&f->arena, flen);
+    if (f->mem)
+        memcpy(f->footer, f->mem + foff, flen);
+    else if (!store_read_range(f->st, f->name, foff, flen, f->footer, err))
+        return false;
+    if (!pq_parse_file_meta(f->footer, flen, foff, &f->arena, &f->meta, err)) {
+        dip_error_prefix(err, "%s: footer", f->name);
+        return false;
+    }
+    if (!pq_build_schema(f, err)) {
+        dip_error_prefix(err, "%s: schema", f->name);
+        return false;
+    }
+    int64_t rows = 0;
+    for (int i = 0; i < f->meta.nrg; i++) {
+        const PqRowGroupMeta *g = &f->meta.rgs[i];
+        if (g->num_rows < 0)
+            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d: negative num_rows",
+                                 f->name, i);
+        if (g->ncols != f->nleaves)
+            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d has %d column chunks, the "
+                                 "schema has %d leaf columns", f->name, i, g->ncols, f->nleaves);
+        if (__builtin_add_overflow(rows, g->num_rows, &rows))
+            return dip_error_set(err, DIP_ERR_DATA, "%s: row counts overflow", f->name);
+    }
+    if (rows != f->meta.num_rows)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: footer says %lld rows, row groups hold %lld",
+                             f->name, (long long)f->meta.num_rows, (long long)rows);
+    return true;
+}
+
+static PqFile *file_new(const char *name)
+{
+    PqFile *f = dip_calloc(1, sizeof *f);
+    arena_init(&f->arena, 64 * 1024);
+    f->name = dip_strdup(name ? name : "(memory)");
+    pthread_mutex_init(&f->read_lock, NULL);
+    f->threads = g_default_threads;
+    return f;
+}
+
+bool pq_file_open(PqFile **out, Store *st, const char *name, uint64_t size, DipError *err)
+{
+    *out = NULL;
+    PqFile *f = file_new(name);
+    f->st = st;
+    if (size == 0) {
+        StoreEntry e;
+        bool exists;
+        if (!store_stat(st, name, &e, &exists, err)) {
+            pq_file_close(f);
+            return false;
+        }
+        if (!exists) {
+            pq_file_close(f);
+            return dip_error_set(err, DIP_ERR_NOT_FOUND, "%s: no such file", name);
+        }
+        size = e.size;
+        store_entry_free(&e);
+    }
+    f->size = size;
+    if (!finish_open(f, err)) {
+        pq_file_close(f);
+        return false;
+    }
+    *out = f;
+    return true;
+}
+
+bool pq_file_open_mem(PqFile **out, const uint8_t *data, size_t len, const char *name,
+                      DipError *err)
+{
+    *out = NULL;
+    PqFile *f = file_new(name);
+    f->mem = data ? data : (const uint8_t *)"";
+    f->size = len;
+    if (!finish_open(f, err)) {
+        pq_file_close(f);
+        return false;
+    }
+    *out = f;
+    return true;
+}
+
+void pq_file_close(PqFile *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_destroy(&f->read_lock);
+    arena_free(&f->arena);
+    free(f->name);
+    free(f);
+}
+
+void pq_file_set_threads(PqFile *f, int n)
+{
+    f->threads = n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+const DipSchema *pq_file_schema(const PqFile *f)
+{
+    return &f->schema;
+}
+int64_t pq_file_num_rows(const PqFile *f)
+{
+    return f->meta.num_rows;
+}
+int pq_file_num_row_groups(const PqFile *f)
+{
+    return f->meta.nrg;
+}
+int64_t pq_row_group_num_rows(const PqFile *f, int rg)
+{
+    return rg >= 0 && rg < f->meta.nrg ? f->meta.rgs[rg].num_rows : 0;
+}
+const char *pq_file_name(const PqFile *f)
+{
+    return f->name;
+}
+
+/* ------------------------------------------------------------ the decode pool */
+
+typedef struct DecodeJob {
+    PqFile *f;
+    int ntasks;
+    const int *rg;        /* per task */
+    const int *leaf;      /* per task */
+    PqColumnData *cds;    /* per task results, or NULL: decode, count and drop (check) */
+    atomic_int next;
+    atomic_bool stop;
+    pthread_mutex_t mu;
+    DipError *err;
+    bool failed;
+    PqCheckStats stats;
+} DecodeJob;
+
+static void *decode_worker(void *arg)
+{
+    DecodeJob *j = arg;
+    PqScratch s = {0};
+    PqColumnData own = {0};
+    PqCheckStats st = {0};
+    DipError e = {0};
+    for (;;) {
+        if (atomic_load(&j->stop) || dip_stop_requested())
+            break;
+        int t = atomic_fetch_add(&j->next, 1);
+        if (t >= j->ntasks)
+            break;
+        PqColumnData *cd = j->cds ? &j->cds[t] : &own;
+        if (!pq_decode_chunk(j->f, j->rg[t], j->leaf[t], &s, cd, &e)) {
+            pthread_mutex_lock(&j->mu);
+            if (!j->failed) {
+                j->failed = true;
+                *j->err = e;
+            }
+            pthread_mutex_unlock(&j->mu);
+            atomic_store(&j->stop, true);
+            break;
+        }
+        st.pages += cd->pages;
+        st.crc_checked += cd->crc_checked;
+        st.values += cd->nlevels;
+        st.compressed_bytes += cd->compressed_bytes;
+        st.uncompressed_bytes += cd->uncompressed_bytes;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->stats.pages += st.pages;
+    j->stats.crc_checked += st.crc_checked;
+    j->stats.values += st.values;
+    j->stats.compressed_bytes += st.compressed_bytes;
+    j->stats.uncompressed_bytes += st.uncompressed_bytes;
+    pthread_mutex_unlock(&j->mu);
+    pq_column_data_free(&own);
+    pq_scratch_free(&s);
+    return NULL;
+}
+
+static bool run_job(DecodeJob *j, int threads, DipError *err)
+{
+    atomic_init(&j->next, 0);
+    atomic_init(&j->stop, false);
+    pthread_mutex_init(&j->mu, NULL);
+    j->err = err;
+    j->failed = false;
+    memset(&j->stats, 0, sizeof j->stats);
+    if (threads > j->ntasks)
+        threads = j->ntasks;
+    if (threads <= 1) {
+        decode_worker(j);
+    } else {
+        pthread_t tid[64];
+        int started = 0;
+        for (int i = 0; i < threads && i < 64; i++) {
+            if (pthread_create(&tid[i], NULL, decode_worker, j) != 0)
+                break;
+            started++;
+        }
+        if (started == 0)
+            decode_worker(j);
+        for (int i = 0; i < started; i++)
+            pthread_join(tid[i], NULL);
+    }
+    pthread_mutex_destroy(&j->mu);
+    if (j->failed)
+        return false;
+    if (dip_stop_requested())
+        return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", j->f->name);
+    return true;
+}
+
+bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatch *out,
+                       DipError *err)
+{
+    column_batch_init(out);
+    if (rg < 0 || rg >= f->meta.nrg)
+        return dip_error_set(err, DIP_ERR_CONFIG, "%s: row group %d does not exist (%d row "
+                             "groups)", f->name, rg, f->meta.nrg);
+    if (!cols)
+        ncols = f->schema.nfields;
+    DipSchema *ps = arena_calloc(&out->arena, 1, sizeof *ps);
+    ps->nfields = ncols;
+    ps->fields = arena_calloc(&out->arena, (size_t)(ncols ? ncols : 1), sizeof(DipField));
+    int nleaf = 0;
+    for (int k = 0; k < ncols; k++) {
+        int fi = cols ? cols[k] : k;
+        if (fi < 0 || fi >= f->schema.nfields)
+            return dip_error_set(err, DIP_ERR_CONFIG, "%s: column index %d out of range", f->name,
+                                 fi);
+        dip_field_copy(&out->arena, &ps->fields[k], &f->schema.fields[fi]);
+        nleaf += f->roots[fi].nleaves;
+    }
+    out->schema = ps;
+    out->ncols = ncols;
+    out->num_rows = f->meta.rgs[rg].num_rows;
+    out->cols = arena_calloc(&out->arena, (size_t)(ncols ? ncols : 1), sizeof(ColumnVector));
+    int *trg = dip_calloc((size_t)nleaf + 1, sizeof(int));
+    int *tleaf = dip_calloc((size_t)nleaf + 1, sizeof(int));
+    PqColumnData *cds = dip_calloc((size_t)nleaf + 1, sizeof(PqColumnData));
+    int t = 0;
+    for (int k = 0; k < ncols; k++) {
+        const PqNode *n = &f->roots[cols ? cols[k] : k];
+        for (int l = 0; l < n->nleaves; l++, t++) {
+            trg[t] = rg;
+            tleaf[t] = n->leaf + l;
+        }
+    }
+    DecodeJob j = {.f = f, .ntasks = nleaf, .rg = trg, .leaf = tleaf, .cds = cds};
+    bool ok = run_job(&j, f->threads, err);
+    t = 0;
+    for (int k = 0; ok && k < ncols; k++) {
+        const PqNode *n = &f->roots[cols ? cols[k] : k];
+        ok = pq_assemble(f, n, &ps->fields[k].type, cds + t, n->leaf, out->num_rows,
+                         &out->arena, &out->cols[k], err);
+        if (!ok)
+            dip_error_prefix(err, "row group %d", rg);
+        t += n->nleaves;
+    }
+    for (int i = 0; i < nleaf; i++)
+        pq_column_data_free(&cds[i]);
+    free(cds);
+    free(trg);
+    free(tleaf);
+    if (!ok) {
+        column_batch_free(out);
+        column_batch_init(out);
+    }
+    return ok;
+}
+
+bool pq_check(PqFile *f, int rg, PqCheckStats *stats, DipError *err)
+{
+    memset(stats, 0, sizeof *stats);
+    int first = rg >= 0 ? rg : 0, last = rg >= 0 ? rg + 1 : f->meta.nrg;
+    if (rg >= f->meta.nrg)
+        return dip_error_set(err, DIP_ERR_CONFIG, "%s: row group %d does not exist", f->name, rg);
+    size_t ntasks = (size_t)(last - first) * (size_t)f->nleaves;
+    int *trg = dip_calloc(ntasks + 1, sizeof(int));
+    int *tleaf = dip_calloc(ntasks + 1, sizeof(int));
+    size_t t = 0;
+    for (int g = first; g < last; g++)
+        for (int l = 0; l < f->nleaves; l++, t++) {
+            trg[t] = g;
+            tleaf[t] = l;
+        }
+    if (ntasks > INT32_MAX) {
+        free(trg);
+        free(tleaf);
+        return dip_error_set(err, DIP_ERR_DATA, "%s: too many column chunks", f->name);
+    }
+    DecodeJob j = {.f = f, .ntasks = (int)ntasks, .rg = trg, .leaf = tleaf, .cds = NULL};
+    bool ok = run_job(&j, f->threads, err);
+    free(trg);
+    free(tleaf);
+    *stats = j.stats;
+    for (int g = first; g < last; g++)
+        stats->rows += f->meta.rgs[g].num_rows;
+    return ok;
+}
+
+/* ------------------------------------------------------------ descriptions */
+
+static void write_type_text(const DipField *fld, int indent, Buf *out)
+{
+    for (int i = 0; i < indent; i++)
+        buf_append_str(out, "  ");
+    buf_printf(out, "%s: ", fld->name);
+    const DipType *t = &fld->type;
+    if (t->id == DT_STRUCT) {
+        buf_printf(out, "struct%s\n", fld->nullable ? "" : " not null");
+        for (int i = 0; i < t->nchildren; i++)
+            write_type_text(&t->children[i], indent + 1, out);
+        return;
+    }
+    if (t->id == DT_LIST || t->id == DT_MAP) {
+        buf_printf(out, "%s%s\n", t->id == DT_LIST ? "list" : "map",
+                   fld->nullable ? "" : " not null");
+        for (int i = 0; i < t->nchildren; i++)
+            write_type_text(&t->children[i], indent + 1, out);
+        return;
+    }
+    if (t->id == DT_TIMESTAMP) {
+        static const char *u[] = {"ms", "us", "ns"};
+        buf_printf(out, "timestamp(%s%s)", u[t->unit], t->utc ? ", utc" : "");
+    } else if (t->id == DT_TIME) {
+        static const char *u[] = {"ms", "us", "ns"};
+        buf_printf(out, "time(%s)", u[t->unit]);
+    } else {
+        dip_type_format(t, out);
+    }
+    buf_printf(out, "%s\n", fld->nullable ? "" : " not null");
+}
+
+void pq_write_schema_text(const PqFile *f, Buf *out)
+{
+    buf_printf(out, "# %s: %lld rows, %d row groups, %d columns (%d leaves)\n", f->name,
+               (long long)f->meta.num_rows, f->meta.nrg, f->schema.nfields, f->nleaves);
+    for (int i = 0; i < f->schema.nfields; i++)
+        write_type_text(&f->schema.fields[i], 0, out);
+    buf_append_str(out, "# leaves: path, physical type, annotation, max def/rep level\n");
+    int li = 0;
+    for (int i = 1; i < f->meta.nschema; i++) {
+        const PqSchemaElem *e = &f->meta.schema[i];
+        if (e->num_children > 0 || li >= f->nleaves)
+            continue;
+        const PqLeaf *lf = &f->leaves[li++];
+        buf_printf(out, "#   %s %s", lf->path, pq_type_name(lf->phys));
+        if (lf->phys == PQT_FIXED_LEN_BYTE_ARRAY)
+            buf_printf(out, "(%d)", lf->type_length);
+        if (e->logical.kind)
+            buf_printf(out, " logical=%d", e->logical.kind);
+        if (e->converted >= 0)
+            buf_printf(out, " converted=%s", pq_converted_name(e->converted));
+        buf_printf(out, " def=%d rep=%d\n", lf->max_def, lf->max_rep);
+    }
+}
+
+/* Statistics values are PLAIN-encoded single values (byte arrays without their length). */
+static void write_stat_value(const PqLeaf *lf, const DipType *t, PqBytes b, JsonWriter *w)
+{
+    PqValues v = {0};
+    DipError e = {0};
+    uint8_t tmp[4 + 256];
+    const uint8_t *src = b.p;
+    size_t len = b.len, used;
+    if (lf->phys == PQT_BYTE_ARRAY) {
+        if (b.len > 256) {
+            json_null(w);
+            return;
+        }
+        uint32_t l = b.len;
+        memcpy(tmp, &l, 4);
+        memcpy(tmp + 4, b.p, b.len);
+        src = tmp;
+        len = b.len + 4;
+    }
+    if (!pq_decode_plain(lf, src, len, 1, &v, &used, &e)) {
+        json_null(w);
+        pq_values_free(&v);
+        return;
+    }
+    ColumnVector c = {.type = t, .length = 1, .values = v.fixed, .offsets = v.offsets,
+                      .data = v.data, .data_len = (int64_t)v.data_len};
+    column_value_write_json(w, &c, 0);
+    pq_values_free(&v);
+}
+
+/* Finds the DipType of leaf `li` by walking the node tree. */
+static const DipType *leaf_dip_type(const PqNode *n, const DipType *t, int li)
+{
+    if (n->kind == PQN_LEAF)
+        return n->leaf == li ? t : NULL;
+    for (int i = 0; i < n->nchildren; i++) {
+        const PqNode *c = &n->children[i];
+        if (li >= c->leaf && li < c->leaf + c->nleaves)
+            return leaf_dip_type(c, &t->children[i].type, li);
+    }
+    return NULL;
+}
+
+void pq_write_meta_json(const PqFile *f, Buf *out)
+{
+    JsonWriter w;
+    json_init(&w, out);
+    json_obj_begin(&w);
+    json_key(&w, "file");
+    json_str(&w, f->name);
+    json_key(&w, "size");
+    json_uint(&w, f->size);
+    json_key(&w, "version");
+    json_int(&w, f->meta.version);
+    json_key(&w, "created_by");
+    if (f->meta.created_by)
+        json_str(&w, f->meta.created_by);
+    else
+        json_null(&w);
+    json_key(&w, "num_rows");
+    json_int(&w, f->meta.num_rows);
+    json_key(&w, "footer_bytes");
+    json_uint(&w, f->footer_len);
+    json_key(&w, "key_value_metadata");
+    json_obj_begin(&w);
+    for (int i = 0; i < f->meta.nkv; i++) {
+        json_key(&w, f->meta.kv[i].key);
+        if (f->meta.kv[i].value && strlen(f->meta.kv[i].value) <= 4096)
+            json_str(&w, f->meta.kv[i].value);
+        else if (f->meta.kv[i].value)
+            json_str(&w, "(long value omitted)");
+        else
+            json_null(&w);
+    }
+    json_obj_end(&w);
+    json_key(&w, "row_groups");
+    json_arr_begin(&w);
+    for (int g = 0; g < f->meta.nrg; g++) {
+        const PqRowGroupMeta *rg = &f->meta.rgs[g];
+        json_obj_begin(&w);
+        json_key(&w, "index");
+        json_int(&w, g);
+        json_key(&w, "num_rows");
+        json_int(&w, rg->num_rows);
+        json_key(&w, "total_byte_size");
+        json_int(&w, rg->total_byte_size);
+        json_key(&w, "columns");
+        json_arr_begin(&w);
+        for (int c = 0; c < rg->ncols && c < f->nleaves; c++) {
+            const PqChunkMeta *cm = &rg->cols[c];
+            const PqLeaf *lf = &f->leaves[c];
+            json_obj_begin(&w);
+            json_key(&w, "path");
+            json_str(&w, lf->path);
+            json_key(&w, "type");
+            json_str(&w, pq_type_name(cm->type));
+            json_key(&w, "codec");
+            json_str(&w, pq_codec_name(cm->codec));
+            json_key(&w, "encodings");
+            json_arr_begin(&w);
+            for (int e = 0; e < 32; e++)
+                if (cm->encodings & (1u << e))
+                    json_str(&w, pq_encoding_name(e));
+            json_arr_end(&w);
+            json_key(&w, "num_values");
+            json_int(&w, cm->num_values);
+            json_key(&w, "compressed_size");
+            json_int(&w, cm->total_compressed_size);
+            json_key(&w, "uncompressed_size");
+            json_int(&w, cm->total_uncompressed_size);
+            json_key(&w, "data_page_offset");
+            json_int(&w, cm->data_page_offset);
+            if (cm->dictionary_page_offset >= 0) {
+                json_key(&w, "dictionary_page_offset");
+                json_int(&w, cm->dictionary_page_offset);
+            }
+            const PqStats *s = &cm->stats;
+            if (s->has_min || s->has_max || s->has_null_count || s->has_distinct_count) {
+                json_key(&w, "statistics");
+                json_obj_begin(&w);
+                if (s->has_null_count) {
+                    json_key(&w, "null_count");
+                    json_int(&w, s->null_count);
+                }
+                if (s->has_distinct_count) {
+                    json_key(&w, "distinct_count");
+                    json_int(&w, s->distinct_count);
+                }
+                const DipType *dt = leaf_dip_type(&f->roots[lf->top],
+                                                  &f->schema.fields[lf->top].type, c);
+                if (dt && s->has_min) {
+                    json_key(&w, "min");
+                    write_stat_value(lf, dt, s->min, &w);
+                }
+                if (dt && s->has_max) {
+                    json_key(&w, "max");
+                    write_stat_value(lf, dt, s->max, &w);
+                }
+                json_obj_end(&w);
+            }
+            json_obj_end(&w);
+        }
+        json_arr_end(&w);
+        json_obj_end(&w);
+    }
+    json_arr_end(&w);
+    json_obj_end(&w);
+}
