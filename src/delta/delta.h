@@ -60,6 +60,20 @@ size_t delta_snapshot_num_files(const DeltaSnapshot *s);
 const DeltaAddFile *delta_snapshot_file(const DeltaSnapshot *s, size_t i); /* sorted by path */
 const char *delta_ldts_source_name(DeltaLdtsSource s);
 
+/* More about a snapshot (additions to the first contract; used by `dip delta info`). */
+int delta_snapshot_min_reader_version(const DeltaSnapshot *s);
+int delta_snapshot_min_writer_version(const DeltaSnapshot *s);
+int delta_snapshot_num_reader_features(const DeltaSnapshot *s);
+const char *delta_snapshot_reader_feature(const DeltaSnapshot *s, int i);
+int delta_snapshot_num_writer_features(const DeltaSnapshot *s);
+const char *delta_snapshot_writer_feature(const DeltaSnapshot *s, int i);
+/* Version of the checkpoint the snapshot started from (-1: none) and its kind
+ * ("classic", "multi-part", "v2-json", "v2-parquet"). */
+int64_t delta_snapshot_checkpoint_version(const DeltaSnapshot *s, const char **kind);
+const char *delta_snapshot_column_mapping_mode(const DeltaSnapshot *s); /* none|name|id */
+const char *delta_snapshot_table_id(const DeltaSnapshot *s);
+const char *delta_snapshot_operation(const DeltaSnapshot *s); /* commitInfo.operation or NULL */
+
 /* Files added and removed between two versions v1 < v2 (for incremental sync). Paths are
  * decoded. `added` holds add actions live at v2 that were added after v1; `removed` holds
  * paths (with DV ids) live at v1 that are no longer live at v2. */
@@ -68,6 +82,7 @@ typedef struct DeltaDiff {
     size_t n_added;
     DeltaAddFile *removed;
     size_t n_removed;
+    Arena *arena;        /* owns the entries (added after the first contract; additive) */
 } DeltaDiff;
 bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out,
                          DipError *err) DIP_MUST_CHECK;

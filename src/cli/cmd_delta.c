@@ -1,0 +1,536 @@
+/*
+ * cmd_delta.c: `dip delta info|files|history|cat URI` — argument parsing and output only;
+ * the reading is in src/delta/. Rows are NDJSON per ../shared/ROW_FORMAT.md.
+ */
+#include "cli/cli.h"
+#include "delta/delta.h"
+#include "delta/delta_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct DeltaArgs {
+    const char *sub;
+    const char *uri;
+    int64_t version;      /* -1 latest */
+    int64_t timestamp_ms; /* -1 none */
+    const char *columns;  /* comma-separated logical names */
+    int64_t limit;        /* -1 none */
+    bool json;
+} DeltaArgs;
+
+static void usage(FILE *f)
+{
+    fputs("usage: dip delta info URI [--version N | --timestamp T] [--json]\n"
+          "       dip delta files URI [--version N | --timestamp T] [--json]\n"
+          "       dip delta history URI [--json]\n"
+          "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
+          "[--limit N]\n"
+          "\n"
+          "URI is a local path, file://PATH or s3://bucket/prefix. T is milliseconds since the\n"
+          "epoch or 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z]' (UTC). cat prints one JSON object per\n"
+          "row (logical column names, partition columns included, deleted rows removed).\n",
+          f);
+}
+
+static bool parse_timestamp_arg(const char *s, int64_t *ms)
+{
+    int64_t v;
+    if (dip_parse_i64(s, &v)) {
+        *ms = v;
+        return v >= 0;
+    }
+    DipType t = {.id = DT_TIMESTAMP, .unit = TU_MICROS, .utc = true};
+    DeltaValue dv;
+    DipError err = {0};
+    Arena a;
+    arena_init(&a, 256);
+    bool ok = delta_partition_value_parse(&t, s, &dv, &a, &err) && !dv.is_null;
+    arena_free(&a);
+    if (!ok)
+        return false;
+    /* round up: a timestamp with microseconds still includes the commit of that ms */
+    *ms = dv.i / 1000;
+    return *ms >= 0;
+}
+
+static int parse_args(int argc, char **argv, DeltaArgs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->version = -1;
+    a->timestamp_ms = -1;
+    a->limit = -1;
+    if (argc < 2)
+        return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
+    a->sub = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(o, "--json")) {
+            a->json = true;
+        } else if (!strcmp(o, "--version") || !strcmp(o, "--limit")) {
+            int64_t v;
+            if (!val || !dip_parse_i64(val, &v) || v < 0)
+                return cli_usage_error("delta", "%s needs a non-negative integer", o);
+            if (!strcmp(o, "--version"))
+                a->version = v;
+            else
+                a->limit = v;
+            i++;
+        } else if (!strcmp(o, "--timestamp")) {
+            if (!val || !parse_timestamp_arg(val, &a->timestamp_ms))
+                return cli_usage_error("delta", "--timestamp needs milliseconds since the "
+                                       "epoch or YYYY-MM-DD HH:MM:SS[.ffffff][Z]");
+            i++;
+        } else if (!strcmp(o, "--columns")) {
+            if (!val)
+                return cli_usage_error("delta", "--columns needs a comma-separated list");
+            a->columns = val;
+            i++;
+        } else if (o[0] == '-' && o[1] == '-') {
+            return cli_usage_error("delta", "unknown option %s", o);
+        } else if (!a->uri) {
+            a->uri = o;
+        } else {
+            return cli_usage_error("delta", "unexpected argument %s", o);
+        }
+    }
+    if (!a->uri)
+        return cli_usage_error("delta", "missing table URI");
+    if (a->version >= 0 && a->timestamp_ms >= 0)
+        return cli_usage_error("delta", "--version and --timestamp exclude each other");
+    return -1;
+}
+
+static void flush_buf(Buf *b)
+{
+    if (b->len)
+        fwrite(b->data, 1, b->len, stdout);
+    buf_clear(b);
+}
+
+static void format_ts_ms(int64_t ms, char out[40])
+{
+    dip_format_ts_us(ms * 1000, out);
+}
+
+/* ---------------------------------------------------------------- info */
+
+static int cmd_info(Store *st, const DeltaArgs *a)
+{
+    DipError err = {0};
+    DeltaSnapshot *s;
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
+        return cli_fail(&err);
+    DeltaLdtsSource src;
+    int64_t ldts = delta_snapshot_ldts_us(s, &src);
+    char ts[40];
+    dip_format_ts_us(ldts, ts);
+    uint64_t bytes = 0;
+    int64_t rows = 0;
+    size_t rows_unknown = 0;
+    for (size_t i = 0; i < delta_snapshot_num_files(s); i++) {
+        const DeltaAddFile *f = delta_snapshot_file(s, i);
+        bytes += (uint64_t)(f->size > 0 ? f->size : 0);
+        if (f->num_records < 0)
+            rows_unknown++;
+        else
+            rows += f->num_records - (f->has_dv ? f->dv.cardinality : 0);
+    }
+    const char *ckind = NULL;
+    int64_t cv = delta_snapshot_checkpoint_version(s, &ckind);
+    const DipSchema *schema = delta_snapshot_schema(s);
+    Buf out, tn;
+    buf_init(&out);
+    buf_init(&tn);
+    if (a->json) {
+        JsonWriter w;
+        json_init(&w, &out);
+        json_obj_begin(&w);
+        json_key(&w, "table");
+        json_str(&w, store_uri(st));
+        json_key(&w, "version");
+        json_int(&w, delta_snapshot_version(s));
+        json_key(&w, "ldts");
+        json_str(&w, ts);
+        json_key(&w, "ldts_us");
+        json_int(&w, ldts);
+        json_key(&w, "ldts_source");
+        json_str(&w, delta_ldts_source_name(src));
+        json_key(&w, "checkpoint_version");
+        if (cv >= 0)
+            json_int(&w, cv);
+        else
+            json_null(&w);
+        json_key(&w, "checkpoint_kind");
+        if (ckind)
+            json_str(&w, ckind);
+        else
+            json_null(&w);
+        json_key(&w, "min_reader_version");
+        json_int(&w, delta_snapshot_min_reader_version(s));
+        json_key(&w, "min_writer_version");
+        json_int(&w, delta_snapshot_min_writer_version(s));
+        json_key(&w, "reader_features");
+        json_arr_begin(&w);
+        for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
+            json_str(&w, delta_snapshot_reader_feature(s, i));
+        json_arr_end(&w);
+        json_key(&w, "writer_features");
+        json_arr_begin(&w);
+        for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
+            json_str(&w, delta_snapshot_writer_feature(s, i));
+        json_arr_end(&w);
+        json_key(&w, "column_mapping");
+        json_str(&w, delta_snapshot_column_mapping_mode(s));
+        json_key(&w, "schema");
+        json_arr_begin(&w);
+        for (int i = 0; i < schema->nfields; i++) {
+            json_obj_begin(&w);
+            json_key(&w, "name");
+            json_str(&w, schema->fields[i].name);
+            buf_clear(&tn);
+            dip_type_format(&schema->fields[i].type, &tn);
+            json_key(&w, "type");
+            json_str(&w, buf_cstr(&tn));
+            json_key(&w, "nullable");
+            json_bool(&w, schema->fields[i].nullable);
+            json_obj_end(&w);
+        }
+        json_arr_end(&w);
+        json_key(&w, "partition_columns");
+        json_arr_begin(&w);
+        for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
+            json_str(&w, delta_snapshot_partition_column(s, i));
+        json_arr_end(&w);
+        json_key(&w, "num_files");
+        json_uint(&w, delta_snapshot_num_files(s));
+        json_key(&w, "bytes");
+        json_uint(&w, bytes);
+        json_key(&w, "rows");
+        if (rows_unknown)
+            json_null(&w);
+        else
+            json_int(&w, rows);
+        json_key(&w, "files_without_stats");
+        json_uint(&w, rows_unknown);
+        json_obj_end(&w);
+        buf_append_byte(&out, '\n');
+    } else {
+        buf_printf(&out, "table:             %s\n", store_uri(st));
+        buf_printf(&out, "version:           %lld\n", (long long)delta_snapshot_version(s));
+        buf_printf(&out, "ldts:              %s (%s)\n", ts, delta_ldts_source_name(src));
+        if (cv >= 0)
+            buf_printf(&out, "checkpoint:        %lld (%s)\n", (long long)cv, ckind);
+        else
+            buf_printf(&out, "checkpoint:        none\n");
+        buf_printf(&out, "protocol:          reader %d, writer %d\n",
+                   delta_snapshot_min_reader_version(s), delta_snapshot_min_writer_version(s));
+        buf_printf(&out, "reader features:   ");
+        for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
+            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_reader_feature(s, i));
+        buf_printf(&out, "%s\nwriter features:   ",
+                   delta_snapshot_num_reader_features(s) ? "" : "-");
+        for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
+            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_writer_feature(s, i));
+        buf_printf(&out, "%s\n", delta_snapshot_num_writer_features(s) ? "" : "-");
+        buf_printf(&out, "column mapping:    %s\n", delta_snapshot_column_mapping_mode(s));
+        buf_printf(&out, "partition columns: ");
+        for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
+            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_partition_column(s, i));
+        buf_printf(&out, "%s\n", delta_snapshot_num_partition_columns(s) ? "" : "-");
+        buf_printf(&out, "files:             %zu\n", delta_snapshot_num_files(s));
+        buf_printf(&out, "bytes:             %llu\n", (unsigned long long)bytes);
+        if (rows_unknown)
+            buf_printf(&out, "rows (stats):      unknown (%zu files without numRecords; %lld "
+                       "in the others)\n", rows_unknown, (long long)rows);
+        else
+            buf_printf(&out, "rows (stats):      %lld\n", (long long)rows);
+        buf_printf(&out, "schema:\n");
+        for (int i = 0; i < schema->nfields; i++) {
+            buf_clear(&tn);
+            dip_type_format(&schema->fields[i].type, &tn);
+            buf_printf(&out, "  %s: %s%s\n", schema->fields[i].name, buf_cstr(&tn),
+                       schema->fields[i].nullable ? "" : " not null");
+        }
+    }
+    flush_buf(&out);
+    buf_free(&out);
+    buf_free(&tn);
+    delta_snapshot_free(s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int cmd_files(Store *st, const DeltaArgs *a)
+{
+    DipError err = {0};
+    DeltaSnapshot *s;
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
+        return cli_fail(&err);
+    Buf out;
+    buf_init(&out);
+    int np = delta_snapshot_num_partition_columns(s);
+    Buf id;
+    buf_init(&id);
+    for (size_t i = 0; i < delta_snapshot_num_files(s); i++) {
+        const DeltaAddFile *f = delta_snapshot_file(s, i);
+        if (a->json) {
+            JsonWriter w;
+            json_init(&w, &out);
+            json_obj_begin(&w);
+            json_key(&w, "path");
+            json_str(&w, f->path);
+            json_key(&w, "size");
+            json_int(&w, f->size);
+            json_key(&w, "modification_time");
+            json_int(&w, f->modification_time);
+            json_key(&w, "num_records");
+            if (f->num_records >= 0)
+                json_int(&w, f->num_records);
+            else
+                json_null(&w);
+            json_key(&w, "partition_values");
+            json_obj_begin(&w);
+            for (int k = 0; k < np; k++) {
+                json_key(&w, delta_snapshot_partition_column(s, k));
+                if (f->partition_values[k])
+                    json_str(&w, f->partition_values[k]);
+                else
+                    json_null(&w);
+            }
+            json_obj_end(&w);
+            json_key(&w, "deletion_vector");
+            if (f->has_dv) {
+                buf_clear(&id);
+                delta_dv_unique_id(&f->dv, &id);
+                json_obj_begin(&w);
+                json_key(&w, "unique_id");
+                json_str(&w, buf_cstr(&id));
+                json_key(&w, "cardinality");
+                json_int(&w, f->dv.cardinality);
+                json_obj_end(&w);
+            } else {
+                json_null(&w);
+            }
+            json_obj_end(&w);
+            buf_append_byte(&out, '\n');
+        } else {
+            buf_printf(&out, "%s\t%lld\t", f->path, (long long)f->size);
+            if (f->num_records >= 0)
+                buf_printf(&out, "%lld", (long long)f->num_records);
+            else
+                buf_append_str(&out, "-");
+            if (f->has_dv)
+                buf_printf(&out, "\tdv:%c:%lld", f->dv.storage_type,
+                           (long long)f->dv.cardinality);
+            else
+                buf_append_str(&out, "\t-");
+            for (int k = 0; k < np; k++)
+                buf_printf(&out, "\t%s=%s", delta_snapshot_partition_column(s, k),
+                           f->partition_values[k] ? f->partition_values[k] : "<null>");
+            buf_append_byte(&out, '\n');
+        }
+        if (out.len > (1 << 20))
+            flush_buf(&out);
+    }
+    flush_buf(&out);
+    buf_free(&out);
+    buf_free(&id);
+    delta_snapshot_free(s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- history */
+
+static int cmd_history(Store *st, const DeltaArgs *a)
+{
+    DipError err = {0};
+    DeltaLogListing l;
+    if (!delta_log_list(st, &l, &err))
+        return cli_fail(&err);
+    Buf out, b;
+    buf_init(&out);
+    buf_init(&b);
+    Arena ar;
+    arena_init(&ar, 1 << 12);
+    int rc = 0;
+    /* newest first, like `DESCRIBE HISTORY` */
+    for (size_t k = l.n; k-- > 0;) {
+        const DeltaLogFile *f = &l.files[k];
+        if (f->kind != DLF_COMMIT) {
+            if (!a->json)
+                buf_printf(&out, "%lld\tcheckpoint\t%s\n", (long long)f->version, f->name);
+            continue;
+        }
+        buf_clear(&b);
+        if (!store_read_all(st, f->name, &b, &err)) {
+            rc = cli_fail(&err);
+            break;
+        }
+        DeltaCommitInfo ci;
+        arena_reset(&ar);
+        bool has = delta_parse_commit_info_line(b.data, b.len, &ci, &ar);
+        int64_t ms = f->mtime_ms;
+        DeltaLdtsSource src = DELTA_LDTS_FILE_MTIME;
+        if (has && ci.has_ict) {
+            ms = ci.ict_ms;
+            src = DELTA_LDTS_IN_COMMIT_TIMESTAMP;
+        } else if (has && ci.has_timestamp) {
+            ms = ci.timestamp_ms;
+            src = DELTA_LDTS_COMMIT_INFO;
+        }
+        char ts[40];
+        format_ts_ms(ms, ts);
+        const char *op = has && ci.operation ? ci.operation : "-";
+        if (a->json) {
+            JsonWriter w;
+            json_init(&w, &out);
+            json_obj_begin(&w);
+            json_key(&w, "version");
+            json_int(&w, f->version);
+            json_key(&w, "timestamp");
+            json_str(&w, ts);
+            json_key(&w, "timestamp_source");
+            json_str(&w, delta_ldts_source_name(src));
+            json_key(&w, "operation");
+            if (has && ci.operation)
+                json_str(&w, ci.operation);
+            else
+                json_null(&w);
+            json_key(&w, "file");
+            json_str(&w, f->name);
+            json_obj_end(&w);
+            buf_append_byte(&out, '\n');
+        } else {
+            buf_printf(&out, "%lld\t%s\t%s\t%s\n", (long long)f->version, ts,
+                       delta_ldts_source_name(src), op);
+        }
+        if (out.len > (1 << 20))
+            flush_buf(&out);
+    }
+    flush_buf(&out);
+    arena_free(&ar);
+    buf_free(&out);
+    buf_free(&b);
+    delta_log_listing_free(&l);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- cat */
+
+static int cmd_cat(Store *st, const DeltaArgs *a)
+{
+    DipError err = {0};
+    DeltaSnapshot *s;
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
+        return cli_fail(&err);
+    const DipSchema *schema = delta_snapshot_schema(s);
+    int *cols = NULL;
+    int ncols = 0;
+    if (a->columns) {
+        cols = dip_calloc((size_t)schema->nfields + 1, sizeof(int));
+        char *list = dip_strdup(a->columns);
+        char *save = NULL;
+        for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            int idx = dip_schema_find(schema, tok);
+            if (idx < 0) {
+                dip_error_set(&err, DIP_ERR_CONFIG, "--columns: no column named %s", tok);
+                free(list);
+                free(cols);
+                delta_snapshot_free(s);
+                return cli_fail(&err);
+            }
+            if (ncols < schema->nfields)
+                cols[ncols++] = idx;
+        }
+        free(list);
+    }
+    Buf out;
+    buf_init(&out);
+    int64_t emitted = 0;
+    int rc = 0;
+    for (size_t i = 0; i < delta_snapshot_num_files(s) && rc == 0; i++) {
+        if (a->limit >= 0 && emitted >= a->limit)
+            break;
+        DeltaFileScan *scan;
+        if (!delta_file_scan_open(&scan, s, delta_snapshot_file(s, i), cols,
+                                  cols ? ncols : 0, &err)) {
+            rc = cli_fail(&err);
+            break;
+        }
+        for (;;) {
+            ColumnBatch b;
+            bool done = false;
+            column_batch_init(&b);
+            if (!delta_file_scan_next(scan, &b, &done, &err)) {
+                column_batch_free(&b);
+                rc = cli_fail(&err);
+                break;
+            }
+            if (done) {
+                column_batch_free(&b);
+                break;
+            }
+            JsonWriter w;
+            for (int64_t r = 0; r < b.num_rows; r++) {
+                if (a->limit >= 0 && emitted >= a->limit)
+                    break;
+                json_init(&w, &out);
+                column_batch_write_row_json(&w, &b, r);
+                buf_append_byte(&out, '\n');
+                emitted++;
+                if (out.len > (1 << 20))
+                    flush_buf(&out);
+            }
+            column_batch_free(&b);
+            if ((a->limit >= 0 && emitted >= a->limit) || dip_stop_requested())
+                break;
+        }
+        delta_file_scan_close(scan);
+        if (rc == 0 && dip_stop_requested()) {
+            dip_error_set(&err, DIP_ERR_INTERRUPTED, "interrupted");
+            rc = cli_fail(&err);
+        }
+    }
+    flush_buf(&out);
+    fflush(stdout);
+    buf_free(&out);
+    free(cols);
+    delta_snapshot_free(s);
+    return rc;
+}
+
+int cmd_delta_main(int argc, char **argv)
+{
+    DeltaArgs a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    int (*fn)(Store *, const DeltaArgs *) = NULL;
+    if (!strcmp(a.sub, "info"))
+        fn = cmd_info;
+    else if (!strcmp(a.sub, "files"))
+        fn = cmd_files;
+    else if (!strcmp(a.sub, "history"))
+        fn = cmd_history;
+    else if (!strcmp(a.sub, "cat"))
+        fn = cmd_cat;
+    else if (!strcmp(a.sub, "--help") || !strcmp(a.sub, "-h") || !strcmp(a.sub, "help")) {
+        usage(stdout);
+        return 0;
+    } else
+        return cli_usage_error("delta", "unknown subcommand %s", a.sub);
+    DipError err = {0};
+    Store *st;
+    if (!store_open(&st, a.uri, &err))
+        return cli_fail(&err);
+    rc = fn(st, &a);
+    store_close(st);
+    return rc;
+}

@@ -1,0 +1,559 @@
+/*
+ * snapshot.c: opening a table at a version or timestamp, reader-feature checks, the LDTS,
+ * and the file difference between two versions.
+ *
+ * PROTOCOL.md "Table Features", "Reader Version Requirements", "Column Mapping",
+ * "In-Commit Timestamps" and "Commit Provenance Information". Unsupported reader features
+ * are refused right after replay, before any data file or deletion vector is touched.
+ */
+#include "delta/delta_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Reader features dip implements (PROTOCOL.md appendix "Valid Feature Names"). */
+static const char *const SUPPORTED_READER_FEATURES[] = {
+    "deletionVectors", "columnMapping",       "timestampNtz",
+    "v2Checkpoint",    "vacuumProtocolCheck", "typeWidening",
+};
+
+bool delta_protocol_check(const DeltaProtocolRaw *p, DipError *err)
+{
+    if (p->min_reader > 3 || p->min_reader < 1)
+        return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                             "protocol: minReaderVersion %d is not supported (dip reads "
+                             "reader versions 1 to 3)",
+                             p->min_reader);
+    if (p->min_reader < 3)
+        return true;
+    for (int i = 0; i < p->n_reader_features; i++) {
+        bool ok = false;
+        for (size_t k = 0; k < DIP_ARRAY_LEN(SUPPORTED_READER_FEATURES); k++)
+            if (strcmp(p->reader_features[i], SUPPORTED_READER_FEATURES[k]) == 0)
+                ok = true;
+        if (!ok)
+            return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                                 "protocol: reader feature \"%s\" is not supported by dip "
+                                 "(supported: deletionVectors, columnMapping, timestampNtz, "
+                                 "v2Checkpoint, vacuumProtocolCheck, typeWidening)",
+                                 p->reader_features[i]);
+    }
+    return true;
+}
+
+const char *delta_config_get(const DeltaMetadataRaw *m, const char *key)
+{
+    for (int i = 0; i < m->nconfig; i++)
+        if (strcmp(m->config_keys[i], key) == 0)
+            return m->config_vals[i];
+    return NULL;
+}
+
+static bool has_reader_feature(const DeltaProtocolRaw *p, const char *f)
+{
+    for (int i = 0; i < p->n_reader_features; i++)
+        if (strcmp(p->reader_features[i], f) == 0)
+            return true;
+    return false;
+}
+
+static int cmp_add_path(const void *a, const void *b)
+{
+    const DeltaAddFile *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    if (c)
+        return c;
+    /* same data file with different DVs cannot both be live, but keep the order total */
+    return x->has_dv - y->has_dv;
+}
+
+/* Commit timestamp of one version for time travel: in-commit timestamp, else
+ * commitInfo.timestamp, else the file's modification time (ms). */
+static bool commit_timestamp_ms(Store *st, const DeltaLogFile *f, int64_t *ts, DipError *err)
+{
+    Buf b;
+    buf_init(&b);
+    if (!store_read_all(st, f->name, &b, err)) {
+        buf_free(&b);
+        return false;
+    }
+    Arena a;
+    arena_init(&a, 1024);
+    DeltaCommitInfo ci;
+    *ts = f->mtime_ms;
+    if (delta_parse_commit_info_line(b.data, b.len, &ci, &a)) {
+        if (ci.has_ict)
+            *ts = ci.ict_ms;
+        else if (ci.has_timestamp)
+            *ts = ci.timestamp_ms;
+    }
+    arena_free(&a);
+    buf_free(&b);
+    return true;
+}
+
+/* Latest version whose commit timestamp <= ts_ms. Commit timestamps increase with the
+ * version (in-commit timestamps are monotonic by spec; commitInfo.timestamp in practice),
+ * so a binary search over the commit files reads O(log n) of them. */
+static bool version_at_timestamp(Store *st, const DeltaLogListing *l, int64_t ts_ms,
+                                 int64_t *version, DipError *err)
+{
+    const DeltaLogFile **commits = dip_malloc((l->n ? l->n : 1) * sizeof *commits);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->files[i].kind == DLF_COMMIT)
+            commits[n++] = &l->files[i];
+    size_t lo = 0, hi = n; /* first index with ts > ts_ms */
+    bool ok = true;
+    while (lo < hi && ok) {
+        size_t mid = (lo + hi) / 2;
+        int64_t t;
+        ok = commit_timestamp_ms(st, commits[mid], &t, err);
+        if (!ok)
+            break;
+        if (t <= ts_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (ok && lo == 0) {
+        char buf[40];
+        dip_format_ts_us(ts_ms * 1000, buf);
+        ok = dip_error_set(err, DIP_ERR_NOT_FOUND,
+                           "no version at or before %s: the earliest available commit is "
+                           "newer",
+                           buf);
+    }
+    if (ok)
+        *version = commits[lo - 1]->version;
+    free(commits);
+    return ok;
+}
+
+static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
+{
+    if (!r->has_protocol)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "version %lld has no protocol action%s: the table state cannot be "
+                             "reconstructed",
+                             (long long)s->version,
+                             s->checkpoint_version >= 0 ? " in its checkpoint or later commits"
+                                                        : "");
+    if (!r->has_metadata)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "version %lld has no metaData action%s: the table state cannot be "
+                             "reconstructed",
+                             (long long)s->version,
+                             s->checkpoint_version >= 0 ? " in its checkpoint or later commits"
+                                                        : "");
+    s->protocol = r->protocol;
+    s->metadata = r->metadata;
+    if (!delta_protocol_check(&s->protocol, err))
+        return false;
+    if (!s->metadata.schema_string)
+        return dip_error_set(err, DIP_ERR_DATA, "metaData has no schemaString");
+    if (!delta_schema_parse(&s->arena, s->metadata.schema_string, &s->schema, &s->fmap, err))
+        return false;
+
+    /* column mapping is honoured only when the protocol supports it */
+    bool cm_supported = s->protocol.min_reader == 2 ||
+                        (s->protocol.min_reader == 3 &&
+                         has_reader_feature(&s->protocol, "columnMapping"));
+    const char *mode = delta_config_get(&s->metadata, "delta.columnMapping.mode");
+    s->cm_mode = DELTA_CM_NONE;
+    if (cm_supported && mode) {
+        if (strcmp(mode, "name") == 0)
+            s->cm_mode = DELTA_CM_NAME;
+        else if (strcmp(mode, "id") == 0)
+            s->cm_mode = DELTA_CM_ID;
+        else if (strcmp(mode, "none") != 0)
+            return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                                 "delta.columnMapping.mode \"%s\" is not supported", mode);
+    }
+    if (s->cm_mode == DELTA_CM_NONE) {
+        /* without column mapping, physical names are the display names */
+        for (int i = 0; i < s->schema->nfields; i++)
+            s->fmap[i].physical = s->schema->fields[i].name;
+    }
+
+    /* partition columns, in schema order */
+    s->part_index = arena_calloc(&s->arena, (size_t)s->metadata.n_partition_columns + 1,
+                                 sizeof(int));
+    for (int i = 0; i < s->schema->nfields; i++) {
+        for (int k = 0; k < s->metadata.n_partition_columns; k++) {
+            if (strcmp(s->metadata.partition_columns[k], s->schema->fields[i].name) == 0) {
+                s->part_index[s->npart++] = i;
+                break;
+            }
+        }
+    }
+    if (s->npart != s->metadata.n_partition_columns) {
+        for (int k = 0; k < s->metadata.n_partition_columns; k++)
+            if (dip_schema_find(s->schema, s->metadata.partition_columns[k]) < 0)
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "metaData: partition column %s is not in the schema",
+                                     s->metadata.partition_columns[k]);
+        return dip_error_set(err, DIP_ERR_DATA, "metaData: a partition column is listed twice");
+    }
+
+    size_t live = 0;
+    for (size_t i = 0; i < r->nfiles; i++)
+        live += r->files[i].live;
+    s->files = dip_calloc(live ? live : 1, sizeof *s->files);
+    for (size_t i = 0; i < r->nfiles; i++) {
+        DeltaReplayFile *rf = &r->files[i];
+        if (!rf->live)
+            continue;
+        DeltaAddFile *f = &s->files[s->nfiles++];
+        *f = rf->f;
+        f->num_records = delta_stats_num_records(f->stats_json);
+        f->partition_values = arena_calloc(&s->arena, (size_t)s->npart + 1, sizeof(char *));
+        for (int k = 0; k < s->npart; k++) {
+            int si = s->part_index[k];
+            const char *phys = s->fmap[si].physical;
+            const char *logical = s->schema->fields[si].name;
+            bool found = false;
+            for (int j = 0; j < rf->npv && !found; j++) {
+                if (strcmp(rf->pv_keys[j], phys) == 0) {
+                    f->partition_values[k] = rf->pv_vals[j];
+                    found = true;
+                }
+            }
+            for (int j = 0; j < rf->npv && !found; j++) {
+                if (strcmp(rf->pv_keys[j], logical) == 0) {
+                    f->partition_values[k] = rf->pv_vals[j];
+                    found = true;
+                }
+            }
+        }
+    }
+    qsort(s->files, s->nfiles, sizeof *s->files, cmp_add_path);
+    return true;
+}
+
+bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
+                         int64_t timestamp_ms, DipError *err)
+{
+    *out = NULL;
+    DeltaLogListing l;
+    if (!delta_log_list(table, &l, err))
+        return false;
+    DeltaSnapshot *s = dip_calloc(1, sizeof *s);
+    arena_init(&s->arena, 1 << 16);
+    s->store = table;
+    DeltaReplay r;
+    delta_replay_init(&r);
+    DeltaLogSegment seg;
+    bool ok = true;
+    if (timestamp_ms >= 0)
+        ok = version_at_timestamp(table, &l, timestamp_ms, &version, err);
+    ok = ok && delta_log_segment(&l, version, &seg, &s->arena, err);
+    if (ok) {
+        s->version = seg.version;
+        s->checkpoint_version = seg.checkpoint_version;
+        if (seg.ncheckpoint > 0) {
+            switch (seg.checkpoint[0]->kind) {
+            case DLF_CLASSIC: s->checkpoint_kind = "classic"; break;
+            case DLF_MULTIPART: s->checkpoint_kind = "multi-part"; break;
+            case DLF_V2_JSON: s->checkpoint_kind = "v2-json"; break;
+            case DLF_V2_PARQUET: s->checkpoint_kind = "v2-parquet"; break;
+            default: break;
+            }
+            ok = delta_checkpoint_read(table, &seg, &r, err);
+        }
+    }
+    Buf b;
+    buf_init(&b);
+    for (size_t i = 0; ok && i < seg.ncommits; i++) {
+        buf_clear(&b);
+        ok = store_read_all(table, seg.commits[i]->name, &b, err) &&
+             delta_replay_commit_json(&r, seg.commits[i]->name, b.data, b.len, &r.commit_info,
+                                      err);
+        if (!ok && !err->msg[0])
+            dip_error_set(err, DIP_ERR_DATA, "%s: cannot be applied", seg.commits[i]->name);
+        if (dip_stop_requested() && ok)
+            ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted during log replay");
+    }
+    /* LDTS: commitInfo of the snapshot's own commit; when the snapshot starts at a
+     * checkpoint, read that version's commit file for it if it is still there */
+    if (ok) {
+        const DeltaLogFile *lc = seg.last_commit;
+        DeltaCommitInfo ci = r.commit_info;
+        if (seg.ncommits == 0 && lc) {
+            buf_clear(&b);
+            if (store_read_all(table, lc->name, &b, err))
+                delta_parse_commit_info_line(b.data, b.len, &ci, &r.arena);
+            else
+                ok = false;
+        }
+        if (ci.has_ict) {
+            s->ldts_us = ci.ict_ms * 1000;
+            s->ldts_source = DELTA_LDTS_IN_COMMIT_TIMESTAMP;
+        } else if (ci.has_timestamp) {
+            s->ldts_us = ci.timestamp_ms * 1000;
+            s->ldts_source = DELTA_LDTS_COMMIT_INFO;
+        } else {
+            const DeltaLogFile *mf = lc ? lc : (seg.ncheckpoint ? seg.checkpoint[0] : NULL);
+            s->ldts_us = mf ? mf->mtime_ms * 1000 : 0;
+            s->ldts_source = DELTA_LDTS_FILE_MTIME;
+        }
+        s->commit_info = ci;
+        if (ci.operation)
+            s->commit_info.operation = arena_strdup(&s->arena, ci.operation);
+    }
+    buf_free(&b);
+    ok = ok && build_snapshot(s, &r, err);
+    if (ok) {
+        /* keep the strings the snapshot points at: hand the replay arena over */
+        Arena keep = r.arena;
+        arena_init(&r.arena, 1024);
+        delta_replay_free(&r);
+        /* chain the replay arena into the snapshot by storing it in a side allocation */
+        Arena *side = arena_alloc(&s->arena, sizeof *side);
+        *side = keep;
+        s->replay_arena = side;
+    } else {
+        delta_replay_free(&r);
+    }
+    delta_log_listing_free(&l);
+    if (!ok) {
+        dip_error_prefix(err, "%s", store_uri(table));
+        delta_snapshot_free(s);
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
+void delta_snapshot_free(DeltaSnapshot *s)
+{
+    if (!s)
+        return;
+    if (s->replay_arena)
+        arena_free(s->replay_arena);
+    free(s->files);
+    arena_free(&s->arena);
+    free(s);
+}
+
+int64_t delta_snapshot_version(const DeltaSnapshot *s)
+{
+    return s->version;
+}
+
+int64_t delta_snapshot_ldts_us(const DeltaSnapshot *s, DeltaLdtsSource *source)
+{
+    if (source)
+        *source = s->ldts_source;
+    return s->ldts_us;
+}
+
+const DipSchema *delta_snapshot_schema(const DeltaSnapshot *s)
+{
+    return s->schema;
+}
+
+int delta_snapshot_num_partition_columns(const DeltaSnapshot *s)
+{
+    return s->npart;
+}
+
+const char *delta_snapshot_partition_column(const DeltaSnapshot *s, int i)
+{
+    return i >= 0 && i < s->npart ? s->schema->fields[s->part_index[i]].name : NULL;
+}
+
+size_t delta_snapshot_num_files(const DeltaSnapshot *s)
+{
+    return s->nfiles;
+}
+
+const DeltaAddFile *delta_snapshot_file(const DeltaSnapshot *s, size_t i)
+{
+    return i < s->nfiles ? &s->files[i] : NULL;
+}
+
+const char *delta_ldts_source_name(DeltaLdtsSource src)
+{
+    switch (src) {
+    case DELTA_LDTS_IN_COMMIT_TIMESTAMP: return "inCommitTimestamp";
+    case DELTA_LDTS_COMMIT_INFO: return "commitInfo.timestamp";
+    case DELTA_LDTS_FILE_MTIME: return "file modification time";
+    }
+    return "unknown";
+}
+
+/* ---------------------------------------------------------------- extras (delta.h) */
+
+int delta_snapshot_min_reader_version(const DeltaSnapshot *s)
+{
+    return s->protocol.min_reader;
+}
+
+int delta_snapshot_min_writer_version(const DeltaSnapshot *s)
+{
+    return s->protocol.min_writer;
+}
+
+int delta_snapshot_num_reader_features(const DeltaSnapshot *s)
+{
+    return s->protocol.n_reader_features;
+}
+
+const char *delta_snapshot_reader_feature(const DeltaSnapshot *s, int i)
+{
+    return i >= 0 && i < s->protocol.n_reader_features ? s->protocol.reader_features[i] : NULL;
+}
+
+int delta_snapshot_num_writer_features(const DeltaSnapshot *s)
+{
+    return s->protocol.n_writer_features;
+}
+
+const char *delta_snapshot_writer_feature(const DeltaSnapshot *s, int i)
+{
+    return i >= 0 && i < s->protocol.n_writer_features ? s->protocol.writer_features[i] : NULL;
+}
+
+int64_t delta_snapshot_checkpoint_version(const DeltaSnapshot *s, const char **kind)
+{
+    if (kind)
+        *kind = s->checkpoint_kind;
+    return s->checkpoint_version;
+}
+
+const char *delta_snapshot_column_mapping_mode(const DeltaSnapshot *s)
+{
+    return s->cm_mode == DELTA_CM_NAME ? "name" : s->cm_mode == DELTA_CM_ID ? "id" : "none";
+}
+
+const char *delta_snapshot_table_id(const DeltaSnapshot *s)
+{
+    return s->metadata.id;
+}
+
+const char *delta_snapshot_operation(const DeltaSnapshot *s)
+{
+    return s->commit_info.operation;
+}
+
+/* ---------------------------------------------------------------- diff */
+
+static void file_key(const DeltaAddFile *f, Buf *out)
+{
+    buf_clear(out);
+    buf_append_str(out, f->path);
+    buf_append_byte(out, '\n');
+    if (f->has_dv)
+        delta_dv_unique_id(&f->dv, out);
+}
+
+typedef struct KeySet {
+    uint64_t *hashes;
+    char **keys;
+    size_t nslots;
+} KeySet;
+
+static void keyset_build(KeySet *ks, const DeltaSnapshot *s, Arena *a)
+{
+    ks->nslots = 16;
+    while (ks->nslots < s->nfiles * 2 + 2)
+        ks->nslots *= 2;
+    ks->hashes = dip_calloc(ks->nslots, sizeof *ks->hashes);
+    ks->keys = dip_calloc(ks->nslots, sizeof *ks->keys);
+    Buf k;
+    buf_init(&k);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        file_key(&s->files[i], &k);
+        uint64_t h = dip_xxh64(k.data, k.len, 0);
+        size_t slot = h & (ks->nslots - 1);
+        while (ks->keys[slot])
+            slot = (slot + 1) & (ks->nslots - 1);
+        ks->keys[slot] = arena_strndup(a, (const char *)k.data, k.len);
+        ks->hashes[slot] = h;
+    }
+    buf_free(&k);
+}
+
+static bool keyset_has(const KeySet *ks, const Buf *k)
+{
+    uint64_t h = dip_xxh64(k->data, k->len, 0);
+    size_t slot = h & (ks->nslots - 1);
+    while (ks->keys[slot]) {
+        if (ks->hashes[slot] == h && strcmp(ks->keys[slot], (const char *)k->data) == 0)
+            return true;
+        slot = (slot + 1) & (ks->nslots - 1);
+    }
+    return false;
+}
+
+static void keyset_free(KeySet *ks)
+{
+    free(ks->hashes);
+    free(ks->keys);
+}
+
+static void copy_add(Arena *a, DeltaAddFile *dst, const DeltaAddFile *src, int npart)
+{
+    *dst = *src;
+    dst->path = arena_strdup(a, src->path);
+    dst->stats_json = src->stats_json ? arena_strdup(a, src->stats_json) : NULL;
+    if (src->has_dv)
+        dst->dv.path_or_inline = arena_strdup(a, src->dv.path_or_inline);
+    dst->partition_values = arena_calloc(a, (size_t)npart + 1, sizeof(char *));
+    for (int i = 0; i < npart; i++)
+        dst->partition_values[i] =
+            src->partition_values[i] ? arena_strdup(a, src->partition_values[i]) : NULL;
+}
+
+bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out, DipError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (v1 < 0 || v2 < v1)
+        return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
+                             (long long)v1, (long long)v2);
+    DeltaSnapshot *a = NULL, *b = NULL;
+    if (!delta_snapshot_open(&a, table, v1, -1, err))
+        return false;
+    if (!delta_snapshot_open(&b, table, v2, -1, err)) {
+        delta_snapshot_free(a);
+        return false;
+    }
+    out->arena = dip_calloc(1, sizeof(Arena));
+    arena_init(out->arena, 1 << 16);
+    Arena tmp;
+    arena_init(&tmp, 1 << 16);
+    KeySet ka, kb;
+    keyset_build(&ka, a, &tmp);
+    keyset_build(&kb, b, &tmp);
+    out->added = arena_calloc(out->arena, b->nfiles + 1, sizeof(DeltaAddFile));
+    out->removed = arena_calloc(out->arena, a->nfiles + 1, sizeof(DeltaAddFile));
+    Buf k;
+    buf_init(&k);
+    for (size_t i = 0; i < b->nfiles; i++) {
+        file_key(&b->files[i], &k);
+        if (!keyset_has(&ka, &k))
+            copy_add(out->arena, &out->added[out->n_added++], &b->files[i], b->npart);
+    }
+    for (size_t i = 0; i < a->nfiles; i++) {
+        file_key(&a->files[i], &k);
+        if (!keyset_has(&kb, &k))
+            copy_add(out->arena, &out->removed[out->n_removed++], &a->files[i], a->npart);
+    }
+    buf_free(&k);
+    keyset_free(&ka);
+    keyset_free(&kb);
+    arena_free(&tmp);
+    delta_snapshot_free(a);
+    delta_snapshot_free(b);
+    return true;
+}
+
+void delta_diff_free(DeltaDiff *d)
+{
+    if (d->arena) {
+        arena_free(d->arena);
+        free(d->arena);
+    }
+    memset(d, 0, sizeof *d);
+}
