@@ -11,7 +11,6 @@
  */
 #include "delta/delta_internal.h"
 #include "parquet/parquet.h"
-#include "delta/pq_weak.h" /* TEMPORARY: until src/parquet lands */
 
 #include <stdlib.h>
 #include <string.h>
@@ -208,8 +207,6 @@ static bool read_parquet_actions(Store *st, const char *name, uint64_t size, Del
                                  DipError *err)
 {
     PqFile *f = NULL;
-    if (!delta_pq_available(name, err))
-        return false;
     if (!pq_file_open(&f, st, name, size, err)) {
         dip_error_prefix(err, "checkpoint %s", name);
         return false;

@@ -15,7 +15,6 @@
  */
 #include "delta/delta_internal.h"
 #include "parquet/parquet.h"
-#include "delta/pq_weak.h" /* TEMPORARY: until src/parquet lands */
 
 #include <stdlib.h>
 #include <string.h>
@@ -412,8 +411,6 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
         if (!ok)
             dip_error_prefix(err, "%s", f->path);
     }
-    if (ok)
-        ok = delta_pq_available(f->path, err);
     if (ok) {
         ok = pq_file_open(&sc->pf, s->store, f->path, f->size > 0 ? (uint64_t)f->size : 0, err);
         if (!ok && err->kind == DIP_ERR_NOT_FOUND)

@@ -71,4 +71,23 @@ expect_fail "no _delta_log" 5 "not a Delta table" -- \
   "$DIP" delta info "$(table no-delta-log-folder)"
 expect_fail "missing table" 5 "not a Delta table" -- "$DIP" delta info "$WORK/does-not-exist"
 
+# checkpoints (read through the Parquet reader)
+ckinfo() { "$DIP" delta info "$1" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["checkpoint_version"], d["checkpoint_kind"], d["num_files"], d["rows"])'; }
+expect_eq "checkpoint table: v14 from checkpoint 10, 1 live file" \
+  "$("$DIP" delta info "$(table checkpoint)" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["checkpoint_version"], d["num_files"])')" "14 10 1"
+expect_eq "classic checkpoint + commits" "$(ckinfo "$(table basic-with-inserts-deletes-checkpoint)")" "13 10 classic 7 41"
+expect_eq "multi-part checkpoint" "$(ckinfo "$(table multi-part-checkpoint)")" "1 1 multi-part 10 31"
+expect_eq "V2 JSON checkpoint with sidecars" "$(ckinfo "$(table v2-checkpoint-json)")" "2 2 v2-json 4 10"
+expect_eq "V2 Parquet checkpoint with sidecars" "$(ckinfo "$(table v2-checkpoint-parquet)")" "2 2 v2-parquet 4 10"
+expect_eq "DVs in a checkpoint" "$(ckinfo "$(table dv-with-columnmapping)")" "15 10 classic 15 35"
+expect_eq "newest of two checkpoints" "$(ckinfo "$(table only-checkpoint-files)")" "2 2 classic 7 25"
+t=$(table only-checkpoint-files)
+expect_eq "time travel uses the older checkpoint" \
+  "$("$DIP" delta info "$t" --version 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checkpoint_version"])')" 1
+expect_eq "empty _last_checkpoint file" "$(ckinfo "$(table corrupted-last-checkpoint-kernel)")" "11 10 classic 2 100"
+expect_fail "checkpoint without metaData" 3 "no metaData action in its checkpoint" -- \
+  "$DIP" delta info "$(table deltalog-state-reconstruction-from-checkpoint-missing-metadata)"
+expect_fail "checkpoint without protocol" 3 "no protocol action in its checkpoint" -- \
+  "$DIP" delta info "$(table deltalog-state-reconstruction-from-checkpoint-missing-protocol)"
+
 finish
