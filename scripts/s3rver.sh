@@ -6,7 +6,12 @@
 #   scripts/s3rver.sh start DIR [BUCKET[,BUCKET..]]   start; prints env lines to `eval`
 #   scripts/s3rver.sh env DIR                         print the env lines again
 #   scripts/s3rver.sh upload DIR LOCAL_DIR s3://bucket/prefix   upload a tree (signed PUTs)
-#   scripts/s3rver.sh stop DIR                        stop the server started in DIR
+#   scripts/s3rver.sh proxy DIR [RULES_JSON]           start scripts/s3-fault-proxy.mjs in
+#                                                     front of it; prints env lines that point
+#                                                     AWS_ENDPOINT_URL at the proxy
+#   scripts/s3rver.sh faults DIR RULES_JSON           replace the proxy's fault rules
+#   scripts/s3rver.sh stats DIR                       the proxy's counters (JSON)
+#   scripts/s3rver.sh stop DIR                        stop the server (and proxy) in DIR
 #
 # The env lines: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
 # S3RVER_PORT, S3RVER_BUCKET. Callers add a trap that runs `stop`. See docs/dev-s3.md.
@@ -15,7 +20,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 print_env() {
   local dir="$1" port bucket
@@ -71,9 +76,42 @@ upload)
   eval "$(print_env "$dir")"
   NODE_OPTIONS=--openssl-legacy-provider node "$here/s3-upload.mjs" "$3" "$4"
   ;;
+proxy)
+  [ $# -ge 2 ] || usage
+  dir="$(cd "$2" && pwd)"
+  [ -s "$dir/s3rver.port" ] || { echo "s3rver.sh: no s3rver running in $dir" >&2; exit 1; }
+  rm -f "$dir/proxy.port"
+  FAULT_RULES="${3:-[]}" nohup node "$here/s3-fault-proxy.mjs" \
+    --upstream "127.0.0.1:$(cat "$dir/s3rver.port")" --port-file "$dir/proxy.port" \
+    > "$dir/proxy.log" 2>&1 < /dev/null &
+  pid=$!
+  echo "$pid" > "$dir/proxy.pid"
+  for _ in $(seq 1 100); do            # at most 10 s
+    [ -s "$dir/proxy.port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/proxy.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -s "$dir/proxy.port" ] || { echo "s3rver.sh: proxy did not start" >&2; kill "$pid"; exit 1; }
+  print_env "$dir"
+  echo "export S3_FAULT_PROXY_PORT=$(cat "$dir/proxy.port")"
+  echo "export AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$dir/proxy.port")"
+  ;;
+faults)
+  [ $# -ge 3 ] || usage
+  curl -sS --fail --max-time 10 --noproxy '*' -X PUT --data-binary "$3" \
+    "http://127.0.0.1:$(cat "$2/proxy.port")/__fault/rules" > /dev/null
+  ;;
+stats)
+  [ $# -ge 2 ] || usage
+  curl -sS --fail --max-time 10 --noproxy '*' "http://127.0.0.1:$(cat "$2/proxy.port")/__fault/stats"
+  ;;
 stop)
   [ $# -ge 2 ] || usage
   dir="$2"
+  if [ -f "$dir/proxy.pid" ]; then
+    kill "$(cat "$dir/proxy.pid")" 2>/dev/null || true
+    rm -f "$dir/proxy.pid" "$dir/proxy.port"
+  fi
   if [ -f "$dir/s3rver.pid" ]; then
     pid="$(cat "$dir/s3rver.pid")"
     if kill -0 "$pid" 2>/dev/null; then
