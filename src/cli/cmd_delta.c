@@ -18,6 +18,7 @@ typedef struct DeltaArgs {
     const char *columns;  /* comma-separated logical names */
     int64_t limit;        /* -1 none */
     bool json;
+    bool count;           /* cat: print the row count instead of rows */
 } DeltaArgs;
 
 static void usage(FILE *f)
@@ -26,11 +27,12 @@ static void usage(FILE *f)
           "       dip delta files URI [--version N | --timestamp T] [--json]\n"
           "       dip delta history URI [--json]\n"
           "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
-          "[--limit N]\n"
+          "[--limit N] [--count]\n"
           "\n"
           "URI is a local path, file://PATH or s3://bucket/prefix. T is milliseconds since the\n"
           "epoch or 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z]' (UTC). cat prints one JSON object per\n"
-          "row (logical column names, partition columns included, deleted rows removed).\n",
+          "row (logical column names, partition columns included, deleted rows removed);\n"
+          "--count reads and decodes the same rows but prints only their number.\n",
           f);
 }
 
@@ -72,6 +74,8 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
             return 0;
         } else if (!strcmp(o, "--json")) {
             a->json = true;
+        } else if (!strcmp(o, "--count")) {
+            a->count = true;
         } else if (!strcmp(o, "--version") || !strcmp(o, "--limit")) {
             int64_t v;
             if (!val || !dip_parse_i64(val, &v) || v < 0)
@@ -477,6 +481,16 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
                 column_batch_free(&b);
                 break;
             }
+            if (a->count) {
+                int64_t take = b.num_rows;
+                if (a->limit >= 0 && take > a->limit - emitted)
+                    take = a->limit - emitted;
+                emitted += take;
+                column_batch_free(&b);
+                if (a->limit >= 0 && emitted >= a->limit)
+                    break;
+                continue;
+            }
             JsonWriter w;
             for (int64_t r = 0; r < b.num_rows; r++) {
                 if (a->limit >= 0 && emitted >= a->limit)
@@ -498,6 +512,8 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             rc = cli_fail(&err);
         }
     }
+    if (rc == 0 && a->count)
+        buf_printf(&out, "%lld\n", (long long)emitted);
     flush_buf(&out);
     fflush(stdout);
     buf_free(&out);

@@ -300,7 +300,7 @@ void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaVa
             c->offsets[i] = (int64_t)len * i;
         c->data_len = (int64_t)len * n;
         c->data = arena_alloc(a, (size_t)c->data_len + 1);
-        for (int64_t i = 0; i < n; i++)
+        for (int64_t i = 0; i < n && len > 0; i++)
             memcpy(c->data + (size_t)i * len, v->s, len);
         return;
     }

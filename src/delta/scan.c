@@ -320,7 +320,8 @@ static void take(ColumnVector *dst, const ColumnVector *src, const int64_t *idx,
         dst->offsets[0] = 0;
         for (int64_t i = 0; i < n; i++) {
             int64_t s = src->offsets[idx[i]], e = src->offsets[idx[i] + 1];
-            memcpy(dst->data + o, src->data + s, (size_t)(e - s));
+            if (e > s)
+                memcpy(dst->data + o, src->data + s, (size_t)(e - s));
             o += e - s;
             dst->offsets[i + 1] = o;
         }

@@ -235,9 +235,11 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
                          int64_t timestamp_ms, DipError *err)
 {
     *out = NULL;
+    double t0 = dip_now_s();
     DeltaLogListing l;
     if (!delta_log_list(table, &l, err))
         return false;
+    double t_list = dip_now_s();
     DeltaSnapshot *s = dip_calloc(1, sizeof *s);
     arena_init(&s->arena, 1 << 16);
     s->store = table;
@@ -262,6 +264,7 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
             ok = delta_checkpoint_read(table, &seg, &r, err);
         }
     }
+    double t_cp = dip_now_s();
     Buf b;
     buf_init(&b);
     for (size_t i = 0; ok && i < seg.ncommits; i++) {
@@ -302,7 +305,13 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
             s->commit_info.operation = arena_strdup(&s->arena, ci.operation);
     }
     buf_free(&b);
+    double t_commits = dip_now_s();
     ok = ok && build_snapshot(s, &r, err);
+    if (ok)
+        dip_debug("snapshot v%lld: list %zu log files %.3f s, checkpoint %.3f s, %zu commits "
+                  "%.3f s, reconcile %.3f s, %zu live files",
+                  (long long)s->version, l.n, t_list - t0, t_cp - t_list, seg.ncommits,
+                  t_commits - t_cp, dip_now_s() - t_commits, s->nfiles);
     if (ok) {
         /* keep the strings the snapshot points at: hand the replay arena over */
         Arena keep = r.arena;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# bench_delta.sh: Delta reader benchmarks (make bench-delta).
+#
+# 1. Snapshot of a big log: a classic checkpoint of 100,000 files plus 10,000 JSON commits
+#    after it (bench/delta/gen_tables.mjs big-log; data files are not needed). Prints the
+#    wall time of `dip delta info` (median of 5 runs, whole process), its peak RSS, and the
+#    snapshot phases from dip's debug log. Goal: under 1 s.
+# 2. Scan throughput: a table of 8 Parquet files x 250,000 rows, read with
+#    `dip delta cat --count` (decode only) from local files and from s3rver (scripts/s3rver.sh,
+#    SigV4, loopback) in the same run; prints rows/s, MB/s and the S3/local time ratio.
+#
+# Environment: BENCH_DIR (default build/bench-delta; tables are generated once and reused),
+# BENCH_FILES / BENCH_COMMITS (big log), BENCH_SCAN_FILES / BENCH_SCAN_ROWS, DIP (binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+DIP=${DIP:-$REPO/build/dip}
+BENCH_DIR=${BENCH_DIR:-$REPO/build/bench-delta}
+FILES=${BENCH_FILES:-100000}
+COMMITS=${BENCH_COMMITS:-10000}
+SCAN_FILES=${BENCH_SCAN_FILES:-8}
+SCAN_ROWS=${BENCH_SCAN_ROWS:-250000}
+[ -x "$DIP" ] || { echo "bench_delta: $DIP not built (make build)"; exit 1; }
+[ -d node_modules/@duckdb/node-api ] || { echo "bench_delta: node_modules missing (npm ci)"; exit 1; }
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy || true
+mkdir -p "$BENCH_DIR"
+
+BIG=$BENCH_DIR/big-log-$FILES-$COMMITS
+if [ ! -f "$BIG/.done" ]; then
+  rm -rf "$BIG"
+  echo "generating $BIG (checkpoint of $FILES files + $COMMITS commits) ..."
+  node bench/delta/gen_tables.mjs big-log "$BIG" "$FILES" "$COMMITS"
+  touch "$BIG/.done"
+fi
+SCAN=$BENCH_DIR/scan-$SCAN_FILES-$SCAN_ROWS
+if [ ! -f "$SCAN/.done" ]; then
+  rm -rf "$SCAN"
+  echo "generating $SCAN ($SCAN_FILES files x $SCAN_ROWS rows) ..."
+  node bench/delta/gen_tables.mjs scan "$SCAN" "$SCAN_FILES" "$SCAN_ROWS"
+  touch "$SCAN/.done"
+fi
+
+# run CMD... -> prints "wall_s peak_rss_kb" of the child (python: wall clock + RUSAGE_CHILDREN)
+measure() {
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+w = time.perf_counter() - t
+if p.returncode != 0:
+    sys.stderr.write(p.stderr.decode(errors='replace'))
+    sys.exit(p.returncode)
+print('%.4f %d' % (w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PY
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo
+echo "== snapshot: checkpoint of $FILES files + $COMMITS commits"
+"$DIP" delta info "$BIG" | sed -n '2p;4p;10,12p'
+times=()
+rss=0
+for i in 1 2 3 4 5; do
+  read -r w r < <(measure "$DIP" delta info "$BIG")
+  times+=("$w")
+  [ "$r" -gt "$rss" ] && rss=$r
+done
+snap=$(printf '%s\n' "${times[@]}" | median)
+echo "dip delta info wall time: median ${snap} s of 5 (runs: ${times[*]})"
+echo "peak RSS: $((rss / 1024)) MiB"
+"$DIP" --log-level debug delta info "$BIG" 2>&1 >/dev/null | grep -o 'snapshot v.*' || true
+python3 -c "import sys; sys.exit(0 if float('$snap') < 1.0 else 1)" &&
+  echo "goal (< 1 s): met" || echo "goal (< 1 s): NOT met"
+
+echo
+echo "== scan throughput: $SCAN_FILES files x $SCAN_ROWS rows"
+bytes=$(du -cb "$SCAN"/*.parquet | tail -1 | cut -f1)
+rows=$((SCAN_FILES * SCAN_ROWS))
+got=$("$DIP" delta cat "$SCAN" --count)
+[ "$got" -eq "$rows" ] || { echo "local scan returned $got rows, expected $rows"; exit 1; }
+report() { # label wall
+  python3 -c "
+w=float('$2'); r=$rows; b=$bytes
+print('%-22s %7.3f s  %10.0f rows/s  %7.1f MB/s (parquet bytes)' % ('$1', w, r/w, b/w/1e6))"
+}
+best() { # best of 3 wall times of CMD...
+  local b=""
+  for i in 1 2 3; do
+    read -r w _ < <(measure "$@")
+    if [ -z "$b" ] || python3 -c "import sys; sys.exit(0 if $w < $b else 1)"; then b=$w; fi
+  done
+  echo "$b"
+}
+local_t=$(best "$DIP" delta cat "$SCAN" --count)
+report "local (decode only)" "$local_t"
+local_json_t=$(best "$DIP" delta cat "$SCAN")
+report "local (NDJSON out)" "$local_json_t"
+
+if [ ! -x scripts/s3rver.sh ]; then
+  echo "s3: pending (scripts/s3rver.sh is not in this checkout)"
+  exit 0
+fi
+S3DIR=$(mktemp -d "${TMPDIR:-/tmp}/dip-bench-s3.XXXXXX")
+cleanup() { scripts/s3rver.sh stop "$S3DIR" >/dev/null 2>&1 || true; rm -rf "$S3DIR"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+eval "$(scripts/s3rver.sh start "$S3DIR" dip-bench)"
+scripts/s3rver.sh upload "$S3DIR" "$SCAN" s3://dip-bench/scan >/dev/null
+got=$("$DIP" delta cat s3://dip-bench/scan --count)
+[ "$got" -eq "$rows" ] || { echo "s3 scan returned $got rows, expected $rows"; exit 1; }
+s3_t=$(best "$DIP" delta cat s3://dip-bench/scan --count)
+report "s3rver (decode only)" "$s3_t"
+s3_json_t=$(best "$DIP" delta cat s3://dip-bench/scan)
+report "s3rver (NDJSON out)" "$s3_json_t"
+python3 -c "print('s3rver / local time ratio: %.2fx (decode only), %.2fx (NDJSON)' % ($s3_t/$local_t, $s3_json_t/$local_json_t))"
+s3_snap=$(measure "$DIP" delta info s3://dip-bench/scan | cut -d' ' -f1)
+echo "snapshot of the scan table over s3rver: ${s3_snap} s"
