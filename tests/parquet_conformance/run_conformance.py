@@ -8,6 +8,8 @@ DIR holds what tests/fixtures/gen_parquet.mjs wrote: cases.tsv, NAME.parquet and
   cat       `dip parquet cat FILE` equals NAME.jsonl (compare.py: multiset, float tolerance)
   columns   `dip parquet cat FILE --columns B,A` equals NAME.jsonl projected on B and A
   limit     `dip parquet cat FILE --limit N` equals the first N expected rows
+  row-group `dip parquet cat FILE --row-group K` (first, middle, last of files with several)
+            equals that row group's slice of the expected rows (sizes from `dip parquet meta`)
   check     `dip parquet check FILE` exits 0
 Prints one line per file and `N passed, M failed`; exits 1 if any case failed that is not
 listed in the known-failures file (those print as "known failure" and are counted apart;
@@ -149,6 +151,36 @@ def check_case(args, compare_py, values_equal, tmp, name, rows, projection):
         ok, diff = compare(compare_py, lexp, lact, values_equal)
         if not ok:
             fails.append('limit %d: ' % n + '\n      '.join(diff[:8]))
+
+    # row-group selection: first, middle and last row group against the matching slice of
+    # the expected rows (row-group sizes come from `dip parquet meta`: counts, not values)
+    meta = os.path.join(tmp, name + '.meta.json')
+    rc, err = run([args.dip, 'parquet', 'meta', pq], meta)
+    sizes = None
+    if rc != 0:
+        fails.append('meta: exit %d: %s' % (rc, err))
+    else:
+        try:
+            with open(meta, encoding='utf-8') as f:
+                sizes = [int(r['num_rows']) for r in json.load(f)['row_groups']]
+        except (ValueError, KeyError, TypeError) as e:
+            fails.append('meta: not the expected JSON (%s)' % e)
+    if sizes is not None and sum(sizes) != len(exp_lines):
+        fails.append('meta: row groups hold %d rows, expected %d' % (sum(sizes), len(exp_lines)))
+    elif sizes and len(sizes) > 1:
+        starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        for rg in sorted({0, len(sizes) // 2, len(sizes) - 1}):
+            gexp = os.path.join(tmp, '%s.rg%d.expected.jsonl' % (name, rg))
+            with open(gexp, 'w', encoding='utf-8') as f:
+                f.write(''.join(l + '\n' for l in exp_lines[starts[rg]:starts[rg] + sizes[rg]]))
+            gact = os.path.join(tmp, '%s.rg%d.jsonl' % (name, rg))
+            rc, err = run([args.dip, 'parquet', 'cat', pq, '--row-group', str(rg)], gact)
+            if rc != 0:
+                fails.append('row-group %d: exit %d: %s' % (rg, rc, err))
+                continue
+            ok, diff = compare(compare_py, gexp, gact, values_equal)
+            if not ok:
+                fails.append('row-group %d: ' % rg + '\n      '.join(diff[:8]))
 
     rc, err = run([args.dip, 'parquet', 'check', pq])
     if rc != 0:
