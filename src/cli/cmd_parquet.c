@@ -39,22 +39,15 @@ static bool open_file(const char *arg, Store **st, PqFile **pf, DipError *err)
         root = dip_strndup(arg, (size_t)(slash - arg));
         name = dip_strdup(slash + 1);
     } else {
+        /* the local store accepts absolute names and joins relative ones to "." */
         const char *p = strncmp(arg, "file://", 7) == 0 ? arg + 7 : arg;
-        const char *slash = strrchr(p, '/');
-        if (slash) {
-            root = slash == p ? dip_strdup("/") : dip_strndup(p, (size_t)(slash - p));
-            name = dip_strdup(slash + 1);
-        } else {
-            root = dip_strdup(".");
-            name = dip_strdup(p);
-        }
+        root = dip_strdup(".");
+        name = dip_strdup(p);
     }
     bool ok = store_open(st, root, err);
     if (ok) {
         ok = pq_file_open(pf, *st, name, 0, err);
         if (!ok) {
-            /* name the file as the user wrote it */
-            dip_error_prefix(err, "%s", arg);
             store_close(*st);
             *st = NULL;
         }

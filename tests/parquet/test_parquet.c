@@ -1,0 +1,546 @@
+/*
+ * test_parquet.c: unit tests of the Parquet reader's pieces, from byte vectors built by hand
+ * after parquet-format's Encodings.md and the Thrift compact protocol spec: Thrift decoding
+ * (well-formed and malformed), RLE/bit-packing, each value encoding, the schema tree's
+ * backward-compatibility rules and level assembly (null vs empty lists).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "parquet/pq_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ thrift */
+
+static void test_thrift_fields(void **state)
+{
+    (void)state;
+    /* struct { 1: i32 = -3 (zigzag 5), 3: binary "ab", 20 (long form): i64 = 300, bool true
+     * at 21 } */
+    const uint8_t b[] = {0x15, 0x05, 0x28, 0x02, 'a', 'b', 0x06, 0x28, 0xd8, 0x04, 0x11, 0x00};
+    DipError err = {0};
+    ThriftReader r;
+    thrift_init(&r, b, sizeof b, 100, &err);
+    assert_true(thrift_struct_begin(&r));
+    int16_t last = 0, id;
+    int t;
+    int32_t v32;
+    int64_t v64;
+    const uint8_t *p;
+    uint32_t n;
+    bool bv;
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_int_equal(id, 1);
+    assert_int_equal(t, TT_I32);
+    assert_true(thrift_read_i32(&r, t, &v32));
+    assert_int_equal(v32, -3);
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_int_equal(id, 3);
+    assert_true(thrift_read_binary(&r, t, &p, &n));
+    assert_int_equal(n, 2);
+    assert_memory_equal(p, "ab", 2);
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_int_equal(id, 20);
+    assert_true(thrift_read_i64(&r, t, &v64));
+    assert_int_equal(v64, 300);
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_int_equal(id, 21);
+    assert_true(thrift_read_bool(&r, t, &bv));
+    assert_true(bv);
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_int_equal(t, TT_STOP);
+}
+
+static void test_thrift_skip(void **state)
+{
+    (void)state;
+    /* list<i32> with long count 16, map<binary,i32> of 1, nested struct, double */
+    uint8_t b[64];
+    size_t k = 0;
+    b[k++] = 0xf5; /* count 15 => varint follows, element type i32 */
+    b[k++] = 16;
+    for (int i = 0; i < 16; i++)
+        b[k++] = 0x02;
+    DipError err = {0};
+    ThriftReader r;
+    thrift_init(&r, b, k, 0, &err);
+    assert_true(thrift_skip(&r, TT_LIST));
+    assert_ptr_equal(r.p, b + k);
+    const uint8_t m[] = {0x01, 0x85, 0x01, 'k', 0x04, /* nested struct: */ 0x1c, 0x15, 0x02,
+                         0x00, 0x00};
+    thrift_init(&r, m, 5, 0, &err);
+    assert_true(thrift_skip(&r, TT_MAP));
+    thrift_init(&r, m + 5, 5, 0, &err);
+    assert_true(thrift_skip(&r, TT_STRUCT));
+    assert_ptr_equal(r.p, m + 10);
+}
+
+static void test_thrift_malformed(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    ThriftReader r;
+    /* truncated varint */
+    const uint8_t v[] = {0x15, 0x80, 0x80};
+    int16_t last = 0, id;
+    int t;
+    int32_t x;
+    thrift_init(&r, v, sizeof v, 0, &err);
+    assert_true(thrift_field(&r, &last, &id, &t));
+    assert_false(thrift_read_i32(&r, t, &x));
+    assert_int_equal(err.kind, DIP_ERR_DATA);
+    assert_non_null(strstr(err.msg, "offset"));
+    /* list claiming 1000 elements in 3 bytes */
+    const uint8_t l[] = {0xf5, 0xe8, 0x07, 0x02, 0x02};
+    dip_error_clear(&err);
+    thrift_init(&r, l, sizeof l, 0, &err);
+    assert_false(thrift_skip(&r, TT_LIST));
+    assert_non_null(strstr(err.msg, "list count"));
+    /* string longer than the buffer */
+    const uint8_t s[] = {0xff, 0xff, 0x03, 'a'};
+    const uint8_t *p;
+    uint32_t n;
+    dip_error_clear(&err);
+    thrift_init(&r, s, sizeof s, 0, &err);
+    assert_false(thrift_read_binary(&r, TT_BINARY, &p, &n));
+    /* structs nested beyond the depth limit */
+    uint8_t deep[200];
+    for (int i = 0; i < 200; i++)
+        deep[i] = 0x1c; /* field +1, type struct */
+    dip_error_clear(&err);
+    thrift_init(&r, deep, sizeof deep, 0, &err);
+    assert_false(thrift_skip(&r, TT_STRUCT));
+    assert_non_null(strstr(err.msg, "nested"));
+    /* missing stop field */
+    const uint8_t ns[] = {0x15, 0x02};
+    dip_error_clear(&err);
+    thrift_init(&r, ns, sizeof ns, 0, &err);
+    assert_false(thrift_skip(&r, TT_STRUCT));
+    /* a footer that is not a struct at all: pq_parse_file_meta must fail cleanly */
+    Arena a;
+    arena_init(&a, 4096);
+    PqFileMeta fm;
+    const uint8_t junk[] = {0x19, 0xfc, 0xff, 0xff, 0xff, 0x0f};
+    dip_error_clear(&err);
+    assert_false(pq_parse_file_meta(junk, sizeof junk, 0, &a, &fm, &err));
+    arena_free(&a);
+}
+
+/* ------------------------------------------------------------ RLE / bit packing */
+
+static void test_rle_spec_example(void **state)
+{
+    (void)state;
+    /* Encodings.md: values 0..7 bit-packed with width 3: header 0x03, bytes 88 C6 FA;
+     * followed by an RLE run of 5 x value 4 (header 5<<1 = 0x0a, one value byte) */
+    const uint8_t b[] = {0x03, 0x88, 0xc6, 0xfa, 0x0a, 0x04};
+    uint32_t out[13];
+    DipError err = {0};
+    RleDecoder d;
+    rle_init(&d, b, sizeof b, 3);
+    assert_true(rle_get_u32(&d, out, 13, &err));
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(out[i], i);
+    for (int i = 8; i < 13; i++)
+        assert_int_equal(out[i], 4);
+    /* asking for more than the data holds is an error, not garbage */
+    uint32_t more;
+    assert_false(rle_get_u32(&d, &more, 1, &err));
+    /* same data through the 16-bit (levels) path, in odd-sized pieces */
+    uint16_t lv[13];
+    rle_init(&d, b, sizeof b, 3);
+    assert_true(rle_get_u16(&d, lv, 3, &err));
+    assert_true(rle_get_u16(&d, lv + 3, 10, &err));
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(lv[i], i);
+    assert_int_equal(lv[12], 4);
+}
+
+static void test_bit_unpack_all_widths(void **state)
+{
+    (void)state;
+    uint8_t buf[8 * 64 + 16];
+    uint64_t rng = 12345;
+    for (int bw = 1; bw <= 32; bw++) {
+        uint32_t want[300], got[300];
+        memset(buf, 0, sizeof buf);
+        uint64_t mask = bw == 32 ? 0xffffffffu : ((1u << bw) - 1);
+        for (int i = 0; i < 300 && (size_t)(i + 1) * (size_t)bw <= 8 * 300; i++) {
+            want[i] = (uint32_t)(dip_rng_next(&rng) & mask);
+        }
+        /* pack LSB first */
+        uint8_t packed[300 * 4 + 16];
+        memset(packed, 0, sizeof packed);
+        for (int i = 0; i < 300; i++)
+            for (int k = 0; k < bw; k++)
+                if (want[i] >> k & 1) {
+                    size_t bit = (size_t)i * (size_t)bw + (size_t)k;
+                    packed[bit / 8] |= (uint8_t)(1u << (bit % 8));
+                }
+        size_t bytes = (300 * (size_t)bw + 7) / 8;
+        bit_unpack_u32(packed, bytes, bw, got, 300);
+        assert_memory_equal(want, got, sizeof want);
+        uint64_t g64[300];
+        bit_unpack_u64(packed, bytes, bw, g64, 300);
+        for (int i = 0; i < 300; i++)
+            assert_int_equal(g64[i], want[i]);
+    }
+}
+
+/* ------------------------------------------------------------ encodings */
+
+static PqLeaf leaf_of(int phys, PqConv conv, int width)
+{
+    PqLeaf lf;
+    memset(&lf, 0, sizeof lf);
+    lf.phys = phys;
+    lf.conv = conv;
+    lf.width = width;
+    lf.path = (char *)"c";
+    return lf;
+}
+
+static void test_plain(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    PqValues v = {0};
+    size_t used;
+    PqLeaf i32 = leaf_of(PQT_INT32, PQV_I32, 4);
+    const uint8_t p[] = {1, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff};
+    assert_true(pq_decode_plain(&i32, p, sizeof p, 2, &v, &used, &err));
+    assert_int_equal(((int32_t *)v.fixed)[1], -2);
+    /* one value too many */
+    assert_false(pq_decode_plain(&i32, p, sizeof p, 3, &v, &used, &err));
+    pq_values_free(&v);
+    /* byte arrays, and a length that runs past the end */
+    PqLeaf ba = leaf_of(PQT_BYTE_ARRAY, PQV_BYTES, 0);
+    const uint8_t s[] = {2, 0, 0, 0, 'h', 'i', 0, 0, 0, 0, 3, 0, 0, 0, 'a', 'b', 'c'};
+    assert_true(pq_decode_plain(&ba, s, sizeof s, 3, &v, &used, &err));
+    assert_int_equal(v.n, 3);
+    assert_int_equal(v.offsets[1], 2);
+    assert_int_equal(v.offsets[2], 2);
+    assert_int_equal(v.offsets[3], 5);
+    assert_memory_equal(v.data, "hiabc", 5);
+    const uint8_t bad[] = {9, 0, 0, 0, 'x'};
+    pq_values_reset(&v);
+    dip_error_clear(&err);
+    assert_false(pq_decode_plain(&ba, bad, sizeof bad, 1, &v, &used, &err));
+    pq_values_free(&v);
+    /* booleans are bit-packed LSB first */
+    PqLeaf bl = leaf_of(PQT_BOOLEAN, PQV_BOOL, 1);
+    const uint8_t bb[] = {0x05};
+    assert_true(pq_decode_plain(&bl, bb, 1, 4, &v, &used, &err));
+    assert_int_equal(v.fixed[0], 1);
+    assert_int_equal(v.fixed[1], 0);
+    assert_int_equal(v.fixed[2], 1);
+    pq_values_free(&v);
+    /* decimal in a 3-byte fixed_len_byte_array, big-endian two's complement */
+    PqLeaf dec = leaf_of(PQT_FIXED_LEN_BYTE_ARRAY, PQV_BYTES_TO_DEC, 16);
+    dec.type_length = 3;
+    const uint8_t d[] = {0xff, 0xff, 0x85, 0x00, 0x01, 0x00};
+    assert_true(pq_decode_plain(&dec, d, sizeof d, 2, &v, &used, &err));
+    __int128 x;
+    memcpy(&x, v.fixed, 16);
+    assert_true(x == -123);
+    memcpy(&x, v.fixed + 16, 16);
+    assert_true(x == 256);
+    pq_values_free(&v);
+    /* INT96: Julian day 2440589 (1970-01-02) + 1 ns */
+    PqLeaf i96 = leaf_of(PQT_INT96, PQV_INT96_TO_NS, 8);
+    uint8_t t[12] = {1, 0, 0, 0, 0, 0, 0, 0};
+    int32_t jd = 2440589;
+    memcpy(t + 8, &jd, 4);
+    assert_true(pq_decode_plain(&i96, t, 12, 1, &v, &used, &err));
+    assert_int_equal(((int64_t *)v.fixed)[0], 86400000000000LL + 1);
+    pq_values_free(&v);
+}
+
+static void test_dictionary(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    PqScratch s = {0};
+    PqValues dict = {0}, v = {0};
+    size_t used;
+    PqLeaf ba = leaf_of(PQT_BYTE_ARRAY, PQV_BYTES, 0);
+    const uint8_t dp[] = {1, 0, 0, 0, 'a', 2, 0, 0, 0, 'b', 'c'};
+    assert_true(pq_decode_plain(&ba, dp, sizeof dp, 2, &dict, &used, &err));
+    /* bit width 1, bit-packed run of one group: indices 1,0,1,1,0,0,0,0 */
+    const uint8_t ids[] = {1, 0x03, 0x0d};
+    assert_true(pq_decode_dict_ids(&ba, ids, sizeof ids, 5, &dict, &v, &s, &err));
+    assert_int_equal(v.offsets[5], 8);
+    assert_memory_equal(v.data, "bcabcbca", 8);
+    /* an index past the dictionary */
+    const uint8_t bad[] = {2, 0x02, 0x03};
+    dip_error_clear(&err);
+    assert_false(pq_decode_dict_ids(&ba, bad, sizeof bad, 1, &dict, &v, &s, &err));
+    assert_non_null(strstr(err.msg, "out of range"));
+    pq_values_free(&dict);
+    pq_values_free(&v);
+    pq_scratch_free(&s);
+}
+
+static void test_delta_binary_packed(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    PqScratch s = {0};
+    PqValues v = {0};
+    /* Encodings.md example 1: 1..5; block 128, 4 miniblocks, 5 values, first 1, min delta 1,
+     * all widths 0 */
+    const uint8_t e1[] = {0x80, 0x01, 0x04, 0x05, 0x02, 0x02, 0, 0, 0, 0};
+    PqLeaf i64 = leaf_of(PQT_INT64, PQV_I64, 8);
+    assert_true(pq_decode_delta_binary(&i64, e1, sizeof e1, 5, &v, &s, &err));
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(((int64_t *)v.fixed)[i], i + 1);
+    pq_values_free(&v);
+    /* example 2: 7,5,3,1,2,3,4,5: min delta -2, relative deltas 0,0,0,3,3,3,3 in 2 bits */
+    uint8_t e2[32] = {0x80, 0x01, 0x04, 0x08, 0x0e, 0x03, 2, 0, 0, 0, 0xc0, 0x3f};
+    size_t n2 = 6 + 4 + 8;
+    PqLeaf i32 = leaf_of(PQT_INT32, PQV_I32, 4);
+    assert_true(pq_decode_delta_binary(&i32, e2, n2, 8, &v, &s, &err));
+    const int32_t want[] = {7, 5, 3, 1, 2, 3, 4, 5};
+    assert_memory_equal(v.fixed, want, sizeof want);
+    pq_values_free(&v);
+    /* truncated miniblock */
+    dip_error_clear(&err);
+    assert_false(pq_decode_delta_binary(&i32, e2, n2 - 3, 8, &v, &s, &err));
+    /* header promising fewer values than the page needs */
+    dip_error_clear(&err);
+    assert_false(pq_decode_delta_binary(&i64, e1, sizeof e1, 6, &v, &s, &err));
+    pq_values_free(&v);
+    pq_scratch_free(&s);
+}
+
+static void test_delta_byte_arrays(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    PqScratch s = {0};
+    PqValues v = {0};
+    PqLeaf ba = leaf_of(PQT_BYTE_ARRAY, PQV_BYTES, 0);
+    /* DELTA_LENGTH_BYTE_ARRAY: lengths 5,5,6,6 (first 5, deltas 0,1,0, min 0, width 1) */
+    uint8_t dl[64] = {0x80, 0x01, 0x04, 0x04, 0x0a, 0x00, 1, 0, 0, 0, 0x02, 0, 0, 0};
+    memcpy(dl + 14, "HelloWorldFoobarABCDEF", 22);
+    assert_true(pq_decode_delta_length(&ba, dl, 36, 4, &v, &s, &err));
+    assert_int_equal(v.n, 4);
+    assert_int_equal(v.offsets[2], 10);
+    assert_memory_equal(v.data + 10, "Foobar", 6);
+    pq_values_free(&v);
+    /* DELTA_BYTE_ARRAY: axis, axle, babble, babyhood: prefixes 0,2,0,3 (first 0, min -2,
+     * relative 4,0,5 in 3 bits), suffixes 4,2,6,5 (first 4, min -2, relative 0,6,1) */
+    uint8_t db[128];
+    size_t k = 0;
+    const uint8_t pre[] = {0x80, 0x01, 0x04, 0x04, 0x00, 0x03, 3, 0, 0, 0,
+                           0x44, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t suf[] = {0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 3, 0, 0, 0,
+                           0x70, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(db + k, pre, sizeof pre);
+    k += sizeof pre;
+    memcpy(db + k, suf, sizeof suf);
+    k += sizeof suf;
+    memcpy(db + k, "axislebabbleyhood", 17);
+    k += 17;
+    bool ok = pq_decode_delta_byte_array(&ba, db, k, 4, &v, &s, &err);
+    if (!ok)
+        print_message("%s\n", err.msg);
+    assert_true(ok);
+    assert_int_equal(v.n, 4);
+    assert_int_equal(v.offsets[4], 4 + 4 + 6 + 8);
+    assert_memory_equal(v.data, "axisaxlebabblebabyhood", 22);
+    pq_values_free(&v);
+    /* a prefix longer than the previous value is corruption */
+    db[10] = 0x47; /* second prefix becomes 5, longer than "axis" */
+    dip_error_clear(&err);
+    assert_false(pq_decode_delta_byte_array(&ba, db, k, 4, &v, &s, &err));
+    pq_values_free(&v);
+    pq_scratch_free(&s);
+}
+
+static void test_byte_stream_split(void **state)
+{
+    (void)state;
+    DipError err = {0};
+    PqScratch s = {0};
+    PqValues v = {0};
+    PqLeaf fl = leaf_of(PQT_FLOAT, PQV_F32, 4);
+    float in[3] = {1.5f, -2.25f, 1e10f};
+    uint8_t raw[12], split[12];
+    memcpy(raw, in, 12);
+    for (int i = 0; i < 3; i++)
+        for (int b = 0; b < 4; b++)
+            split[b * 3 + i] = raw[i * 4 + b];
+    assert_true(pq_decode_byte_stream_split(&fl, split, 12, 3, &v, &s, &err));
+    assert_memory_equal(v.fixed, in, 12);
+    assert_false(pq_decode_byte_stream_split(&fl, split, 11, 3, &v, &s, &err));
+    pq_values_free(&v);
+    pq_scratch_free(&s);
+}
+
+/* ------------------------------------------------------------ schema and assembly */
+
+static PqSchemaElem el(const char *name, int type, int rep, int nchildren, int converted)
+{
+    PqSchemaElem e;
+    memset(&e, 0, sizeof e);
+    e.name = (char *)name;
+    e.type = type;
+    e.repetition = rep;
+    e.num_children = nchildren;
+    e.converted = converted;
+    e.field_id = -1;
+    return e;
+}
+
+static void test_schema_legacy_lists(void **state)
+{
+    (void)state;
+    PqFile f;
+    memset(&f, 0, sizeof f);
+    arena_init(&f.arena, 4096);
+    f.name = (char *)"t.parquet";
+    PqSchemaElem s[] = {
+        el("schema", -1, -1, 4, -1),
+        /* 3-level standard list */
+        el("a", -1, PQR_OPTIONAL, 1, PQCT_LIST), el("list", -1, PQR_REPEATED, 1, -1),
+        el("element", PQT_INT32, PQR_OPTIONAL, 0, -1),
+        /* 2-level: repeated primitive inside LIST */
+        el("b", -1, PQR_OPTIONAL, 1, PQCT_LIST), el("el", PQT_INT32, PQR_REPEATED, 0, -1),
+        /* 2-level: repeated group named "array" is the element (a struct) */
+        el("c", -1, PQR_REQUIRED, 1, PQCT_LIST), el("array", -1, PQR_REPEATED, 1, -1),
+        el("x", PQT_INT64, PQR_REQUIRED, 0, -1),
+        /* bare repeated field: required list of required elements */
+        el("d", PQT_BYTE_ARRAY, PQR_REPEATED, 0, PQCT_UTF8),
+    };
+    f.meta.schema = s;
+    f.meta.nschema = (int)DIP_ARRAY_LEN(s);
+    DipError err = {0};
+    assert_true(pq_build_schema(&f, &err));
+    assert_int_equal(f.schema.nfields, 4);
+    assert_int_equal(f.nleaves, 4);
+    const DipField *a = &f.schema.fields[0], *b = &f.schema.fields[1], *c = &f.schema.fields[2],
+                   *d = &f.schema.fields[3];
+    assert_int_equal(a->type.id, DT_LIST);
+    assert_true(a->nullable);
+    assert_int_equal(a->type.children[0].type.id, DT_INT32);
+    assert_true(a->type.children[0].nullable);
+    assert_int_equal(b->type.id, DT_LIST);
+    assert_int_equal(b->type.children[0].type.id, DT_INT32);
+    assert_false(b->type.children[0].nullable);
+    assert_int_equal(c->type.id, DT_LIST);
+    assert_false(c->nullable);
+    assert_int_equal(c->type.children[0].type.id, DT_STRUCT);
+    assert_int_equal(d->type.id, DT_LIST);
+    assert_false(d->nullable);
+    assert_int_equal(d->type.children[0].type.id, DT_STRING);
+    /* levels */
+    assert_int_equal(f.leaves[0].max_def, 3);
+    assert_int_equal(f.leaves[0].max_rep, 1);
+    assert_int_equal(f.leaves[1].max_def, 2);
+    assert_int_equal(f.leaves[2].max_def, 1);
+    assert_int_equal(f.leaves[3].max_def, 1);
+    assert_int_equal(f.roots[0].def, 1);
+    assert_int_equal(f.roots[0].elem_def, 2);
+    assert_int_equal(f.roots[3].def, 0);
+    assert_int_equal(f.roots[3].elem_def, 1);
+    /* malformed: num_children past the end */
+    s[0].num_children = 9;
+    PqFile g;
+    memset(&g, 0, sizeof g);
+    arena_init(&g.arena, 4096);
+    g.name = (char *)"t";
+    g.meta = f.meta;
+    assert_false(pq_build_schema(&g, &err));
+    arena_free(&g.arena);
+    arena_free(&f.arena);
+}
+
+static void test_assemble_null_vs_empty(void **state)
+{
+    (void)state;
+    /* optional list of optional int32: rows [1,2], null, [], [null], [3] */
+    PqFile f;
+    memset(&f, 0, sizeof f);
+    arena_init(&f.arena, 4096);
+    f.name = (char *)"t";
+    PqSchemaElem s[] = {el("schema", -1, -1, 1, -1), el("a", -1, PQR_OPTIONAL, 1, PQCT_LIST),
+                        el("list", -1, PQR_REPEATED, 1, -1),
+                        el("element", PQT_INT32, PQR_OPTIONAL, 0, -1)};
+    f.meta.schema = s;
+    f.meta.nschema = 4;
+    DipError err = {0};
+    assert_true(pq_build_schema(&f, &err));
+    int16_t def[] = {3, 3, 0, 1, 2, 3};
+    int16_t rep[] = {0, 1, 0, 0, 0, 0};
+    int32_t vals[] = {1, 2, 3};
+    PqColumnData cd;
+    memset(&cd, 0, sizeof cd);
+    cd.nlevels = 6;
+    cd.def = def;
+    cd.rep = rep;
+    cd.vals.n = 3;
+    cd.vals.fixed = (uint8_t *)vals;
+    Arena a;
+    arena_init(&a, 4096);
+    ColumnVector v;
+    assert_true(pq_assemble(&f, &f.roots[0], &f.schema.fields[0].type, &cd, 0, 5, &a, &v, &err));
+    assert_int_equal(v.length, 5);
+    const int64_t off[] = {0, 2, 2, 2, 3, 4};
+    assert_memory_equal(v.offsets, off, sizeof off);
+    assert_true(col_is_valid(&v, 0));
+    assert_false(col_is_valid(&v, 1)); /* null list */
+    assert_true(col_is_valid(&v, 2));  /* empty list */
+    assert_true(col_is_valid(&v, 3));
+    const ColumnVector *e = &v.children[0];
+    assert_int_equal(e->length, 4);
+    assert_true(col_is_valid(e, 1));
+    assert_false(col_is_valid(e, 2)); /* [null] */
+    assert_int_equal(((int32_t *)e->values)[3], 3);
+    /* canonical JSON of the rows */
+    Buf out;
+    buf_init(&out);
+    ColumnBatch b;
+    memset(&b, 0, sizeof b);
+    b.schema = &f.schema;
+    b.ncols = 1;
+    b.cols = &v;
+    b.num_rows = 5;
+    JsonWriter w;
+    for (int r = 0; r < 5; r++) {
+        json_init(&w, &out);
+        column_batch_write_row_json(&w, &b, r);
+        buf_append_byte(&out, '\n');
+    }
+    assert_string_equal(buf_cstr(&out),
+                        "{\"a\":[1,2]}\n{\"a\":null}\n{\"a\":[]}\n{\"a\":[null]}\n{\"a\":[3]}\n");
+    /* wrong row count is a data error */
+    assert_false(pq_assemble(&f, &f.roots[0], &f.schema.fields[0].type, &cd, 0, 4, &a, &v, &err));
+    buf_free(&out);
+    arena_free(&a);
+    arena_free(&f.arena);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thrift_fields),
+        cmocka_unit_test(test_thrift_skip),
+        cmocka_unit_test(test_thrift_malformed),
+        cmocka_unit_test(test_rle_spec_example),
+        cmocka_unit_test(test_bit_unpack_all_widths),
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_dictionary),
+        cmocka_unit_test(test_delta_binary_packed),
+        cmocka_unit_test(test_delta_byte_arrays),
+        cmocka_unit_test(test_byte_stream_split),
+        cmocka_unit_test(test_schema_legacy_lists),
+        cmocka_unit_test(test_assemble_null_vs_empty),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
