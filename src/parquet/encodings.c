@@ -457,7 +457,9 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
         q += nmini;
         for (uint64_t m = 0; m < nmini && left > 0; m++) {
             int bw = widths[m];
-            if (bw > (is32 ? 32 : 64))
+            /* INT32 deltas may need 33 bits (PARQUET-2435: DuckDB writes them); the sum
+             * wraps to the physical width below, so any width up to 64 is decodable */
+            if (bw > 64)
                 return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: bit width %d", bw);
             size_t bytes = (size_t)(per_mini * (uint64_t)bw / 8);
             if ((size_t)(end - q) < bytes)
