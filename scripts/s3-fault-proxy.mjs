@@ -21,7 +21,8 @@
 //             then a clean close (FIN): a body shorter than its Content-Length
 //   stall     forwarded; headers and "fraction" (default 0.5) of the body, then nothing for
 //             "stall_s" seconds (default 30), then a reset
-// GET /__fault/stats returns {"requests": n, "applied": [per-rule counts], "log": [...]}.
+// GET /__fault/stats returns {"requests": n, "applied": [per-rule counts], "log": [faults],
+// "seen": [the last 2000 requests as "METHOD url range"]}.
 import http from 'node:http';
 import { writeFileSync, renameSync } from 'node:fs';
 
@@ -44,6 +45,7 @@ let rules = [];
 let applied = [];
 let requests = 0;
 let log = [];
+let seen = []; // the last 2000 requests: "METHOD url range", for tests and debugging
 function setRules(text) {
   const r = JSON.parse(text || '[]');
   if (!Array.isArray(r)) throw new Error('rules must be a JSON array');
@@ -56,6 +58,7 @@ function setRules(text) {
   applied = r.map(() => 0);
   requests = 0;
   log = [];
+  seen = [];
 }
 setRules(opt('--rules', process.env.FAULT_RULES || '[]'));
 
@@ -125,12 +128,14 @@ async function handle(req, res, reqBody) {
     if (req.url === '/__fault/stats') {
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ requests, applied, log }) + '\n');
+        .end(JSON.stringify({ requests, applied, log, seen }) + '\n');
       return;
     }
     res.writeHead(404).end();
     return;
   }
+  seen.push(`${req.method} ${req.url}${req.headers.range ? ' ' + req.headers.range : ''}`);
+  if (seen.length > 2000) seen.shift();
   const rule = pickRule(req);
   if (rule) log.push(`${rule.fault} ${req.method} ${req.url}`);
   const sock = req.socket;

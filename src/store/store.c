@@ -128,6 +128,10 @@ bool store_read_range(Store *st, const char *name, uint64_t offset, uint64_t len
 
 bool store_read_all(Store *st, const char *name, Buf *out, DipError *err)
 {
+    if (st->ops->read_all) {
+        buf_clear(out);
+        return st->ops->read_all(st, name, out, err);
+    }
     StoreEntry e;
     bool exists = false;
     if (!store_stat(st, name, &e, &exists, err))

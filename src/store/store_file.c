@@ -163,7 +163,7 @@ static void file_close(Store *st)
     free(fs);
 }
 
-static const StoreOps FILE_OPS = {file_list, file_stat, file_read_range, file_close};
+static const StoreOps FILE_OPS = {file_list, file_stat, file_read_range, file_close, NULL};
 
 bool store_file_open(Store *st, const char *root, DipError *err)
 {

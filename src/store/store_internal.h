@@ -12,6 +12,9 @@ typedef struct StoreOps {
     bool (*read_range)(Store *st, const char *name, uint64_t off, uint64_t len, void *dst,
                        DipError *err);
     void (*close)(Store *st);
+    /* optional: a whole object in one request (NULL: stat + read_range). The body length
+     * must be checked against the object's size, as read_range does. */
+    bool (*read_all)(Store *st, const char *name, Buf *out, DipError *err);
 } StoreOps;
 
 struct Store {

@@ -37,6 +37,8 @@
 #define S3_MAX_ERROR_BODY (64 * 1024)        /* enough for any S3 <Error> document */
 #define S3_MAX_LIST_BODY (64 * 1024 * 1024)  /* one ListObjectsV2 page is ~300 bytes/key */
 #define S3_MAX_LIST_PAGES 1000000            /* 10^9 keys at 1000 per page */
+#define S3_MAX_READ_ALL (1024ull * 1024 * 1024) /* store_read_all is for logs and small files */
+#define S3_CACHE_BLOCKS 4                    /* read-ahead blocks kept per Store */
 
 typedef struct S3Store {
     char *access_key;    /* NULL: requests go unsigned (public buckets) */
@@ -54,6 +56,16 @@ typedef struct S3Store {
     char *prefix;        /* key prefix of the store root, "" or ending with '/' */
     CURL *curl;
     uint64_t rng;        /* jitter state */
+    uint64_t readahead;  /* block size for small reads (DIP_S3_READAHEAD), 0: off */
+    struct {
+        char *key;       /* "bucket/key" of the cached bytes, NULL: empty slot */
+        uint64_t off;    /* object offset of data[0] */
+        uint64_t len;
+        uint8_t *data;   /* readahead bytes */
+        uint64_t used;   /* LRU clock */
+    } cache[S3_CACHE_BLOCKS];
+    uint64_t clock;
+    uint64_t n_cache_hits;
     uint64_t n_requests; /* HTTP exchanges attempted, for the debug summary at close */
     uint64_t n_connects; /* new connections among them: shows connection reuse */
 } S3Store;
@@ -66,14 +78,18 @@ typedef struct S3Call {
     const char *query;    /* canonical query string or "" */
     bool has_range;
     uint64_t range_off;
-    uint64_t range_len;
-    uint8_t *dst;         /* ranged GET sink: exactly range_len bytes */
+    uint64_t range_len;   /* bytes requested (dst capacity) */
+    uint64_t min_len;     /* bytes that must come back; < range_len for a read-ahead block,
+                           * which may end early at the end of the object */
+    uint8_t *dst;         /* ranged GET sink */
+    uint64_t expect;      /* body bytes this response must deliver (known at its first byte) */
+    uint64_t max_body;    /* whole-body sink limit */
     Buf *body;            /* whole-body sink (listings) */
     CURL *curl;           /* the Store's handle, for getinfo inside callbacks */
     /* filled per attempt */
     long status;
     uint64_t received;
-    bool too_long;        /* listing body over S3_MAX_LIST_BODY */
+    bool too_long;        /* body over max_body, or over its announced range */
     bool body_checked;    /* the 2xx response's range was checked at its first bytes */
     bool bad_range;       /* the response does not start at / cover the range asked for */
     bool superset;        /* it covers more: we keep our bytes and stop the transfer */
@@ -200,6 +216,16 @@ static bool s3_config_load(S3Store *s, DipError *err)
         return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_LIST_MAX_KEYS=%lld: expected 1..1000",
                              (long long)v);
     s->list_max_keys = v;
+    /* Parquet readers ask for one column chunk (often a few hundred bytes in a Delta
+     * checkpoint) at a time: one GET each costs a round trip, so small reads fetch a
+     * whole block and later reads inside it are served from memory. Objects under a Delta
+     * table are immutable, so a cached block cannot go stale. */
+    if (!config_env_int("DIP_S3_READAHEAD", 1 << 20, &v, err))
+        return false;
+    if (v < 0 || v > (64 << 20))
+        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_READAHEAD=%lld: expected 0..67108864 "
+                                                  "bytes", (long long)v);
+    s->readahead = (uint64_t)v;
     return true;
 }
 
@@ -338,24 +364,32 @@ static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
                 c->bad_range = true;
                 return 0;
             }
-            uint64_t want_last = c->range_off + c->range_len - 1;
-            if (first != c->range_off || last < want_last) {
+            uint64_t need_last = c->range_off + c->min_len - 1;
+            if (first != c->range_off || last < need_last) {
                 c->bad_range = true;
                 return 0;
             }
+            uint64_t want_last = c->range_off + c->range_len - 1;
             c->superset = last > want_last;
+            c->expect = (c->superset ? want_last : last) - first + 1;
         }
         size_t take = n;
-        if (take > c->range_len - c->received)
-            take = (size_t)(c->range_len - c->received);
+        if (take > c->expect - c->received)
+            take = (size_t)(c->expect - c->received);
+        if (take < n && !c->superset) {
+            c->too_long = true; /* more bytes than its own Content-Range announced */
+            return 0;
+        }
         memcpy(c->dst + c->received, data, take);
         c->received += take;
         return take; /* take < n stops the transfer once our range is complete */
     } else if (c->body) {
-        if (c->body->len + n > S3_MAX_LIST_BODY) {
+        if (c->body->len + n > c->max_body) {
             c->too_long = true;
             return 0;
         }
+        if (c->body->len == 0 && c->content_length > 0 && (uint64_t)c->content_length <= c->max_body)
+            buf_reserve(c->body, (size_t)c->content_length);
         buf_append(c->body, data, n);
     }
     c->received += n;
@@ -399,6 +433,7 @@ static void s3_call_reset_attempt(S3Call *c)
     c->body_checked = false;
     c->bad_range = false;
     c->superset = false;
+    c->expect = 0;
     c->content_length = -1;
     c->have_content_range = false;
     buf_clear(&c->errbody);
@@ -487,7 +522,7 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
 
     buf_clear(why);
     if (c->bad_range) {
-        uint64_t want_last = c->range_off + c->range_len - 1;
+        uint64_t want_last = c->range_off + c->min_len - 1;
         if (status == 206 && c->have_content_range)
             buf_printf(why, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s", 
                        (unsigned long long)c->cr_first, (unsigned long long)c->cr_last,
@@ -509,13 +544,13 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
         *kind = DIP_ERR_DATA;
         return S3_ATTEMPT_FAIL;
     }
-    if (c->superset && c->received == c->range_len) {
+    if (c->superset && c->received == c->expect) {
         /* we stopped a longer body on purpose (CURLE_WRITE_ERROR); our bytes are whole */
         return S3_ATTEMPT_OK;
     }
     if (c->too_long) {
-        buf_printf(why, "HTTP %ld: listing body longer than %d bytes", status,
-                   S3_MAX_LIST_BODY);
+        buf_printf(why, "HTTP %ld: body longer than %llu bytes", status,
+                   (unsigned long long)c->max_body);
         *kind = DIP_ERR_DATA;
         return S3_ATTEMPT_FAIL;
     }
@@ -554,10 +589,10 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
             return S3_ATTEMPT_RETRY;
         }
         if (c->dst) {
-            if (c->received != c->range_len) {
-                buf_printf(why, "HTTP %ld: body has %llu bytes, asked for %llu (short body)",
+            if (c->received != c->expect || c->received < c->min_len) {
+                buf_printf(why, "HTTP %ld: body has %llu bytes, expected %llu (short body)",
                            status, (unsigned long long)c->received,
-                           (unsigned long long)c->range_len);
+                           (unsigned long long)c->expect);
                 *kind = DIP_ERR_TRANSIENT;
                 return S3_ATTEMPT_RETRY;
             }
@@ -735,6 +770,7 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
         S3Call c;
         s3_call_init(&c, "GET", s->bucket, NULL, buf_cstr(&query));
         c.body = &body;
+        c.max_body = S3_MAX_LIST_BODY;
         char what[64];
         dip_snprintf(what, sizeof what, "list (page %d)", pageno + 1);
         ok = s3_perform(st, &c, what, err);
@@ -814,6 +850,28 @@ static bool s3_stat(Store *st, const char *name, StoreEntry *out, bool *exists, 
     return ok;
 }
 
+/* One ranged GET of [off, off+len) into dst; at least min_len bytes must come back (a
+ * read-ahead block may end early at the end of the object). Returns the bytes received. */
+static bool s3_get_range(Store *st, const char *bucket, const char *key, uint64_t off,
+                         uint64_t len, uint64_t min_len, uint8_t *dst, uint64_t *got,
+                         DipError *err)
+{
+    S3Call c;
+    s3_call_init(&c, "GET", bucket, key, "");
+    c.has_range = true;
+    c.range_off = off;
+    c.range_len = len;
+    c.min_len = min_len;
+    c.dst = dst;
+    char what[80];
+    dip_snprintf(what, sizeof what, "GET bytes=%llu-%llu", (unsigned long long)off,
+                 (unsigned long long)(off + len - 1));
+    bool ok = s3_perform(st, &c, what, err);
+    *got = c.received;
+    s3_call_free(&c);
+    return ok;
+}
+
 static bool s3_read_range(Store *st, const char *name, uint64_t off, uint64_t len, void *dst,
                           DipError *err)
 {
@@ -824,16 +882,64 @@ static bool s3_read_range(Store *st, const char *name, uint64_t off, uint64_t le
     char *bucket = NULL, *key = NULL;
     if (!s3_resolve(s, name, &bucket, &key, err))
         return false;
+    Buf id;
+    buf_init(&id);
+    buf_printf(&id, "%s/%s", bucket, key);
+    bool ok = true;
+    uint64_t got = 0;
+    int hit = -1;
+    for (int i = 0; i < S3_CACHE_BLOCKS; i++)
+        if (s->cache[i].key && strcmp(s->cache[i].key, buf_cstr(&id)) == 0 &&
+            off >= s->cache[i].off && off + len <= s->cache[i].off + s->cache[i].len)
+            hit = i;
+    if (hit >= 0) {
+        memcpy(dst, s->cache[hit].data + (off - s->cache[hit].off), len);
+        s->cache[hit].used = ++s->clock;
+        s->n_cache_hits++;
+    } else if (s->readahead && len <= s->readahead / 4) {
+        int slot = 0;
+        for (int i = 1; i < S3_CACHE_BLOCKS; i++)
+            if (s->cache[i].used < s->cache[slot].used)
+                slot = i;
+        free(s->cache[slot].key);
+        s->cache[slot].key = NULL;
+        if (!s->cache[slot].data)
+            s->cache[slot].data = dip_malloc(s->readahead);
+        ok = s3_get_range(st, bucket, key, off, s->readahead, len, s->cache[slot].data, &got,
+                          err);
+        if (ok) {
+            s->cache[slot].key = dip_strdup(buf_cstr(&id));
+            s->cache[slot].off = off;
+            s->cache[slot].len = got;
+            s->cache[slot].used = ++s->clock;
+            memcpy(dst, s->cache[slot].data, len);
+        }
+    } else {
+        ok = s3_get_range(st, bucket, key, off, len, len, dst, &got, err);
+    }
+    buf_free(&id);
+    free(bucket);
+    free(key);
+    return ok;
+}
+
+/* A whole object in one GET (no HEAD first): Delta reads every commit file this way. */
+static bool s3_read_all(Store *st, const char *name, Buf *out, DipError *err)
+{
+    S3Store *s = st->impl;
+    char *bucket = NULL, *key = NULL;
+    if (!s3_resolve(s, name, &bucket, &key, err))
+        return false;
+    buf_clear(out);
     S3Call c;
     s3_call_init(&c, "GET", bucket, key, "");
-    c.has_range = true;
-    c.range_off = off;
-    c.range_len = len;
-    c.dst = dst;
-    char what[80];
-    dip_snprintf(what, sizeof what, "GET bytes=%llu-%llu", (unsigned long long)off,
-                 (unsigned long long)(off + len - 1));
-    bool ok = s3_perform(st, &c, what, err);
+    c.body = out;
+    c.max_body = S3_MAX_READ_ALL;
+    bool ok = s3_perform(st, &c, "GET", err);
+    buf_reserve(out, 1); /* callers may use out->data of an empty object */
+    if (ok && c.content_length < 0)
+        ok = dip_error_set(err, DIP_ERR_DATA, "s3 GET %s: no Content-Length: cannot tell a "
+                                              "whole body from a cut one", buf_cstr(&c.url));
     s3_call_free(&c);
     free(bucket);
     free(key);
@@ -858,6 +964,10 @@ static void s3_free(S3Store *s)
     free(s->base_path);
     free(s->bucket);
     free(s->prefix);
+    for (int i = 0; i < S3_CACHE_BLOCKS; i++) {
+        free(s->cache[i].key);
+        free(s->cache[i].data);
+    }
     free(s);
 }
 
@@ -865,13 +975,14 @@ static void s3_close(Store *st)
 {
     S3Store *s = st->impl;
     if (s)
-        dip_debug("s3: %s: %llu requests over %llu connections", st->uri,
-                  (unsigned long long)s->n_requests, (unsigned long long)s->n_connects);
+        dip_debug("s3: %s: %llu requests over %llu connections, %llu reads from read-ahead",
+                  st->uri, (unsigned long long)s->n_requests, (unsigned long long)s->n_connects,
+                  (unsigned long long)s->n_cache_hits);
     s3_free(st->impl);
     st->impl = NULL;
 }
 
-static const StoreOps S3_OPS = {s3_list, s3_stat, s3_read_range, s3_close};
+static const StoreOps S3_OPS = {s3_list, s3_stat, s3_read_range, s3_close, s3_read_all};
 
 bool store_s3_open(Store *st, const char *uri, DipError *err)
 {

@@ -60,6 +60,12 @@ for c in "${cases[@]}"; do
   run cat "$U" part-0.parquet 123457 2000000
   [ "$RC" -eq 0 ] && same_range part-0.parquet 123457 2000000 || { cat "$WORK/err" >&2; fail "$kind ranged"; }
   ok
+  # a small read goes through a read-ahead block: the block is retried as a whole
+  faults "[{\"fault\":\"$kind\",$extra\"method\":\"GET\",\"path\":\"part-0\",\"count\":1}]"
+  run cat "$U" part-0.parquet 2999000 900
+  [ "$RC" -eq 0 ] && same_range part-0.parquet 2999000 900 && [ "$(applied)" -eq 1 ] ||
+    { cat "$WORK/err" >&2; fail "$kind small read"; }
+  ok
 
   # more faults than attempts: a transient error (exit 4), nothing on stdout, a clear message
   faults "[{\"fault\":\"$kind\",$extra\"method\":\"GET\",\"path\":\"part-0\",\"count\":100}]"

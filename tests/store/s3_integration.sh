@@ -83,13 +83,30 @@ PY
   ok
 done
 for chunk in 1000 65536 333333; do
-  STORE_TOOL_DEBUG=1 "$TOOL" chunked "$U" big.bin "$chunk" > "$WORK/out" 2>"$WORK/chunked-$chunk.log" || fail "chunked $chunk"
-  cmp -s "$WORK/out" "$L/big.bin" || fail "chunked $chunk: bytes differ"; ok
+  for ra in 0 1048576; do
+    DIP_S3_READAHEAD=$ra STORE_TOOL_DEBUG=1 "$TOOL" chunked "$U" big.bin "$chunk" > "$WORK/out" 2>"$WORK/chunked-$chunk-$ra.log" || fail "chunked $chunk"
+    cmp -s "$WORK/out" "$L/big.bin" || fail "chunked $chunk, read-ahead $ra: bytes differ"; ok
+  done
 done
-# connection reuse: 1049 ranged GETs (+1 HEAD) over one connection
-grep -q ' 1050 requests over 1 connections' "$WORK/chunked-1000.log" ||
-  { cat "$WORK/chunked-1000.log" >&2; fail "expected 1050 requests over 1 connection"; }
+# connection reuse: without read-ahead, 1049 ranged GETs (+1 HEAD) over one connection
+grep -q ' 1050 requests over 1 connections' "$WORK/chunked-1000-0.log" ||
+  { cat "$WORK/chunked-1000-0.log" >&2; fail "expected 1050 requests over 1 connection"; }
 ok
+# read-ahead: 1 MiB blocks serve the 1000-byte reads: HEAD + 2 GETs, 1047 reads from memory
+grep -q ' 3 requests over 1 connections, 1047 reads from read-ahead' "$WORK/chunked-1000-1048576.log" ||
+  { cat "$WORK/chunked-1000-1048576.log" >&2; fail "read-ahead: expected 3 requests"; }
+ok
+# reads larger than a quarter block go straight to S3
+grep -q ' 5 requests over 1 connections, 0 reads from read-ahead' "$WORK/chunked-333333-1048576.log" ||
+  { cat "$WORK/chunked-333333-1048576.log" >&2; fail "read-ahead: large reads"; }
+ok
+# read-ahead block at the end of the object: shorter than a block, still exact
+for r in "1048500 83" "1048582 1" "0 1"; do
+  set -- $r
+  DIP_S3_READAHEAD=65536 tool cat "$U" big.bin "$1" "$2" > "$WORK/out" || fail "tail range $r"
+  python3 -c "import sys; d=open('$L/big.bin','rb').read()[$1:$1+$2]; sys.exit(0 if open('$WORK/out','rb').read()==d else 1)" || fail "tail range $r: bytes differ"
+  ok
+done
 
 # absolute s3:// names (Delta add.path may be absolute), also into another prefix
 tool cat "$U" "s3://dip-test/root/tbl/sub/mid.bin" | cmp -s - "$L/sub/mid.bin" || fail "absolute name"; ok
@@ -121,7 +138,8 @@ expect_fail 2 "HTTP 403 (a HEAD" env AWS_SECRET_ACCESS_KEY=wrong "$TOOL" stat "$
 expect_fail 2 "InvalidAccessKeyId" env AWS_ACCESS_KEY_ID=nobody "$TOOL" cat "$U" one.bin 0 1
 expect_fail 2 "AWS_SECRET_ACCESS_KEY is not" env -u AWS_SECRET_ACCESS_KEY "$TOOL" stat "$U" one.bin
 expect_fail '[1-9][0-9]*' "NoSuchBucket" "$TOOL" list s3://no-such-bucket/x ""
-expect_fail '[1-9][0-9]*' "no such object" "$TOOL" cat "$U" missing.bin
+expect_fail 5 "NoSuchKey" "$TOOL" cat "$U" missing.bin
+expect_fail 2 "DIP_S3_READAHEAD" env DIP_S3_READAHEAD=-1 "$TOOL" stat "$U" one.bin
 expect_fail '[1-9][0-9]*' "NoSuchKey" "$TOOL" cat "$U" missing.bin 0 10
 expect_fail 3 "past the end" "$TOOL" cat "$U" big.bin 1048000 1000
 expect_fail '[1-9][0-9]*' "InvalidRange" "$TOOL" cat "$U" big.bin 2000000 10
