@@ -19,6 +19,8 @@ typedef struct DeltaArgs {
     int64_t limit;        /* -1 none */
     bool json;
     bool count;           /* cat: print the row count instead of rows */
+    int64_t from;         /* diff: V1 */
+    int64_t to;           /* diff: V2 (-1 latest) */
 } DeltaArgs;
 
 static void usage(FILE *f)
@@ -26,6 +28,7 @@ static void usage(FILE *f)
     fputs("usage: dip delta info URI [--version N | --timestamp T] [--json]\n"
           "       dip delta files URI [--version N | --timestamp T] [--json]\n"
           "       dip delta history URI [--json]\n"
+          "       dip delta diff URI --from V1 [--to V2] [--json]\n"
           "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
           "[--limit N] [--count]\n"
           "\n"
@@ -63,6 +66,8 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
     a->version = -1;
     a->timestamp_ms = -1;
     a->limit = -1;
+    a->from = -1;
+    a->to = -1;
     if (argc < 2)
         return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
     a->sub = argv[1];
@@ -76,14 +81,19 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
             a->json = true;
         } else if (!strcmp(o, "--count")) {
             a->count = true;
-        } else if (!strcmp(o, "--version") || !strcmp(o, "--limit")) {
+        } else if (!strcmp(o, "--version") || !strcmp(o, "--limit") || !strcmp(o, "--from") ||
+                   !strcmp(o, "--to")) {
             int64_t v;
             if (!val || !dip_parse_i64(val, &v) || v < 0)
                 return cli_usage_error("delta", "%s needs a non-negative integer", o);
             if (!strcmp(o, "--version"))
                 a->version = v;
-            else
+            else if (!strcmp(o, "--limit"))
                 a->limit = v;
+            else if (!strcmp(o, "--from"))
+                a->from = v;
+            else
+                a->to = v;
             i++;
         } else if (!strcmp(o, "--timestamp")) {
             if (!val || !parse_timestamp_arg(val, &a->timestamp_ms))
@@ -426,6 +436,72 @@ static int cmd_history(Store *st, const DeltaArgs *a)
     return rc;
 }
 
+/* ---------------------------------------------------------------- diff */
+
+static void diff_lines(Buf *out, const char *sign, const DeltaAddFile *f, size_t n, bool json)
+{
+    Buf id;
+    buf_init(&id);
+    for (size_t i = 0; i < n; i++) {
+        if (json) {
+            JsonWriter w;
+            json_init(&w, out);
+            json_obj_begin(&w);
+            json_key(&w, "change");
+            json_str(&w, sign[0] == '+' ? "added" : "removed");
+            json_key(&w, "path");
+            json_str(&w, f[i].path);
+            json_key(&w, "size");
+            json_int(&w, f[i].size);
+            json_key(&w, "deletion_vector");
+            if (f[i].has_dv) {
+                buf_clear(&id);
+                delta_dv_unique_id(&f[i].dv, &id);
+                json_str(&w, buf_cstr(&id));
+            } else {
+                json_null(&w);
+            }
+            json_obj_end(&w);
+            buf_append_byte(out, '\n');
+        } else {
+            buf_printf(out, "%s %s", sign, f[i].path);
+            if (f[i].has_dv) {
+                buf_clear(&id);
+                delta_dv_unique_id(&f[i].dv, &id);
+                buf_printf(out, "\tdv=%s", buf_cstr(&id));
+            }
+            buf_append_byte(out, '\n');
+        }
+    }
+    buf_free(&id);
+}
+
+static int cmd_diff(Store *st, const DeltaArgs *a)
+{
+    if (a->from < 0)
+        return cli_usage_error("delta", "diff needs --from V1");
+    DipError err = {0};
+    int64_t to = a->to;
+    if (to < 0) {
+        DeltaLogListing l;
+        if (!delta_log_list(st, &l, &err))
+            return cli_fail(&err);
+        to = delta_log_latest_version(&l);
+        delta_log_listing_free(&l);
+    }
+    DeltaDiff d;
+    if (!delta_snapshot_diff(st, a->from, to, &d, &err))
+        return cli_fail(&err);
+    Buf out;
+    buf_init(&out);
+    diff_lines(&out, "-", d.removed, d.n_removed, a->json);
+    diff_lines(&out, "+", d.added, d.n_added, a->json);
+    flush_buf(&out);
+    buf_free(&out);
+    delta_diff_free(&d);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- cat */
 
 static int cmd_cat(Store *st, const DeltaArgs *a)
@@ -537,6 +613,8 @@ int cmd_delta_main(int argc, char **argv)
         fn = cmd_history;
     else if (!strcmp(a.sub, "cat"))
         fn = cmd_cat;
+    else if (!strcmp(a.sub, "diff"))
+        fn = cmd_diff;
     else if (!strcmp(a.sub, "--help") || !strcmp(a.sub, "-h") || !strcmp(a.sub, "help")) {
         usage(stdout);
         return 0;

@@ -201,16 +201,12 @@ static bool protocol_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
     return true;
 }
 
-/* Reads one checkpoint or sidecar Parquet file. Sidecar paths found go to *sidecars. */
-static bool read_parquet_actions(Store *st, const char *name, uint64_t size, DeltaReplay *r,
-                                 bool allow_sidecars, char ***sidecars, size_t *nsidecars,
-                                 DipError *err)
+/* Applies the actions of an open checkpoint or sidecar Parquet file. Sidecar paths found go
+ * to *sidecars. */
+bool delta_checkpoint_apply_parquet(PqFile *f, const char *name, DeltaReplay *r,
+                                    bool allow_sidecars, char ***sidecars, size_t *nsidecars,
+                                    DipError *err)
 {
-    PqFile *f = NULL;
-    if (!pq_file_open(&f, st, name, size, err)) {
-        dip_error_prefix(err, "checkpoint %s", name);
-        return false;
-    }
     const DipSchema *schema = pq_file_schema(f);
     static const char *wanted[] = {"add", "remove", "metaData", "protocol", "sidecar"};
     int cols[5], ncols = 0;
@@ -250,9 +246,10 @@ static bool read_parquet_actions(Store *st, const char *name, uint64_t size, Del
                 } else if (strcmp(kind, "protocol") == 0) {
                     ok = protocol_row(r, v, row, err);
                 } else if (strcmp(kind, "sidecar") == 0) {
-                    if (!allow_sidecars) {
+                    if (!allow_sidecars || !sidecars) {
                         ok = dip_error_set(err, DIP_ERR_DATA,
-                                           "%s: row %lld: sidecar action in a sidecar file",
+                                           "%s: row %lld: sidecar action in a sidecar or "
+                                           "multi-part checkpoint",
                                            name, (long long)row);
                         break;
                     }
@@ -273,6 +270,20 @@ static bool read_parquet_actions(Store *st, const char *name, uint64_t size, Del
     }
     arena_free(&tmp);
     r->source = prev;
+    return ok;
+}
+
+static bool read_parquet_actions(Store *st, const char *name, uint64_t size, DeltaReplay *r,
+                                 bool allow_sidecars, char ***sidecars, size_t *nsidecars,
+                                 DipError *err)
+{
+    PqFile *f = NULL;
+    if (!pq_file_open(&f, st, name, size, err)) {
+        dip_error_prefix(err, "checkpoint %s", name);
+        return false;
+    }
+    bool ok = delta_checkpoint_apply_parquet(f, name, r, allow_sidecars, sidecars, nsidecars,
+                                             err);
     pq_file_close(f);
     return ok;
 }

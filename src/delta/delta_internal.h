@@ -162,6 +162,12 @@ void delta_dv_unique_id(const DeltaDeletionVector *dv, Buf *out);
 
 bool delta_checkpoint_read(Store *st, const DeltaLogSegment *seg, DeltaReplay *r,
                            DipError *err) DIP_MUST_CHECK;
+typedef struct PqFile PqFile;
+/* Applies the add/remove/metaData/protocol (and sidecar) rows of an open Parquet
+ * checkpoint; used by delta_checkpoint_read and the fuzzer. */
+bool delta_checkpoint_apply_parquet(PqFile *f, const char *name, DeltaReplay *r,
+                                    bool allow_sidecars, char ***sidecars, size_t *nsidecars,
+                                    DipError *err) DIP_MUST_CHECK;
 
 /* ---------------------------------------------------------------- schema */
 

@@ -36,8 +36,8 @@ bool delta_log_classify(const char *base, DeltaLogFileKind *kind, int64_t *versi
                         int *nparts)
 {
     size_t n = strlen(base);
-    /* 20 digits are more than int64 can hold only above 9.2e18; reject those. */
-    if (n < 21 || !all_digits(base, 20) || base[20] != '.' || base[0] == '9')
+    /* 20 digits exceed int64 from 1e19 up: a version must start with a 0 digit */
+    if (n < 21 || !all_digits(base, 20) || base[20] != '.' || base[0] != '0')
         return false;
     *version = digits_value(base, 20);
     *part = 0;
@@ -240,7 +240,10 @@ bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegmen
 
     /* commits after the checkpoint must be contiguous up to `version` */
     int64_t from = seg->checkpoint_version + 1;
-    size_t ncommits = (size_t)(version - seg->checkpoint_version);
+    /* more versions than listed files means a gap: never size anything by a version
+     * number read from a file name */
+    uint64_t span = (uint64_t)(version - seg->checkpoint_version);
+    size_t ncommits = span > l->n ? l->n + 1 : (size_t)span;
     seg->commits = arena_calloc(a, ncommits ? ncommits : 1, sizeof *seg->commits);
     for (int64_t v = from; v <= version; v++) {
         const DeltaLogFile *c = find_commit(l, v);
@@ -257,6 +260,8 @@ bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegmen
                                  "starts at %lld)",
                                  (long long)v, (long long)version, (long long)from);
         }
+        if (seg->ncommits >= ncommits)
+            return dip_error_set(err, DIP_ERR_INTERNAL, "log segment larger than the listing");
         seg->commits[seg->ncommits++] = c;
     }
     seg->last_commit = find_commit(l, version);

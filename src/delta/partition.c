@@ -254,9 +254,11 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
         ok = parse_date_part(&p, &days);
         if (ok && *p)
             ok = parse_time_part(p, t->utc, &micros);
-        if (ok && (days > 106751991 || days < -106751991))
+        /* +-292,000 years of microseconds fit in int64; refuse before multiplying */
+        if (ok && (days > 106751 * 1000 || days < -106751 * 1000))
             ok = false;
-        out->i = days * 86400LL * 1000000LL + micros;
+        if (ok)
+            out->i = days * 86400LL * 1000000LL + micros;
         if (ok && t->unit == TU_MILLIS)
             out->i /= 1000;
         else if (ok && t->unit == TU_NANOS)
