@@ -232,57 +232,57 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
         *used = (size_t)((n + 7) / 8);
         return true;
     }
-    if (lf->phys == PQT_BYTE_ARRAY) {
-        /* pass 1: validate lengths and total */
-        const uint8_t *q = p, *end = p + len;
-        size_t total = 0;
-        for (int64_t i = 0; i < n; i++) {
-            if (end - q < 4)
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld of %lld: "
-                                     "truncated length", (long long)i, (long long)n);
-            uint32_t l;
-            memcpy(&l, q, 4);
-            q += 4;
-            if (l > (size_t)(end - q))
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld: length %u runs "
-                                     "past the page end", (long long)i, l);
-            if (lf->conv == PQV_BYTES_TO_DEC && !dec_bytes_ok(q, l))
-                return dip_error_set(err, DIP_ERR_DATA, "decimal value wider than 128 bits");
-            q += l;
-            total += l;
-        }
-        *used = (size_t)(q - p);
-        if (lf->conv == PQV_BYTES_TO_DEC) {
-            if (!pq_values_reserve(out, lf, n, 0, err))
-                return false;
-            q = p;
-            uint8_t *d = out->fixed + 16 * out->n;
-            for (int64_t i = 0; i < n; i++) {
-                uint32_t l;
-                memcpy(&l, q, 4);
-                __int128 v = be_to_i128(q + 4, l);
-                memcpy(d + 16 * i, &v, 16);
-                q += 4 + l;
-            }
-            out->n += n;
-            return true;
-        }
-        if (!pq_values_reserve(out, lf, n, total, err))
+    if (lf->phys == PQT_BYTE_ARRAY && lf->conv == PQV_BYTES) {
+        /* one pass: the values' bytes cannot exceed the page, so reserve that much once */
+        if (!pq_values_reserve(out, lf, n, len, err))
             return false;
-        q = p;
+        const uint8_t *q = p, *end = p + len;
         int64_t *off = out->offsets + out->n;
         uint8_t *data = out->data;
         int64_t pos = (int64_t)out->data_len;
         for (int64_t i = 0; i < n; i++) {
             uint32_t l;
+            if (end - q < 4)
+                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld of %lld: "
+                                     "truncated length", (long long)i, (long long)n);
             memcpy(&l, q, 4);
-            memcpy(data + pos, q + 4, l);
+            q += 4;
+            if (l > (size_t)(end - q))
+                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld: length %u runs "
+                                     "past the page end", (long long)i, l);
+            memcpy(data + pos, q, l);
+            q += l;
             pos += l;
             off[i + 1] = pos;
-            q += 4 + l;
         }
         out->data_len = (size_t)pos;
         out->n += n;
+        *used = (size_t)(q - p);
+        return true;
+    }
+    if (lf->phys == PQT_BYTE_ARRAY) { /* decimals stored as byte arrays */
+        const uint8_t *q = p, *end = p + len;
+        if (!pq_values_reserve(out, lf, n, 0, err))
+            return false;
+        uint8_t *d = out->fixed + 16 * out->n;
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t l;
+            if (end - q < 4)
+                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld of %lld: "
+                                     "truncated length", (long long)i, (long long)n);
+            memcpy(&l, q, 4);
+            q += 4;
+            if (l > (size_t)(end - q))
+                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld: length %u runs "
+                                     "past the page end", (long long)i, l);
+            if (!dec_bytes_ok(q, l))
+                return dip_error_set(err, DIP_ERR_DATA, "decimal value wider than 128 bits");
+            __int128 v = be_to_i128(q, l);
+            memcpy(d + 16 * i, &v, 16);
+            q += l;
+        }
+        out->n += n;
+        *used = (size_t)(q - p);
         return true;
     }
     int w = phys_width(lf);

@@ -157,17 +157,24 @@ static int bit_width(int v)
     return v <= 0 ? 0 : 32 - __builtin_clz((unsigned)v);
 }
 
+/* Decodes n levels; *at_max receives how many equal max_level (the non-null values, for
+ * definition levels), counted in the same pass as the range check. */
 static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *out, int64_t n,
-                          DipError *err)
+                          int64_t *at_max, DipError *err)
 {
     RleDecoder d;
     rle_init(&d, p, len, bit_width(max_level));
     if (!rle_get_u16(&d, (uint16_t *)out, n, err))
         return false;
     uint16_t mx = 0;
+    int64_t cnt = 0;
     const uint16_t *u = (const uint16_t *)out;
-    for (int64_t i = 0; i < n; i++)
+    const uint16_t ml = (uint16_t)max_level;
+    for (int64_t i = 0; i < n; i++) {
         mx = u[i] > mx ? u[i] : mx;
+        cnt += u[i] == ml;
+    }
+    *at_max = cnt;
     if (mx > max_level)
         return dip_error_set(err, DIP_ERR_DATA, "level %u exceeds the maximum %d", mx,
                              max_level);
@@ -285,11 +292,13 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     }
     int64_t n = h->num_values;
     int64_t at = cd->nlevels;
+    int64_t nn = n; /* non-null values: entries whose definition level is the maximum */
     size_t pos = 0;
     if (h->type == PQP_DATA_PAGE) {
         const int lv[2] = {lf->max_rep, lf->max_def};
         int16_t *dst[2] = {cd->rep ? cd->rep + at : NULL, cd->def ? cd->def + at : NULL};
         const int enc[2] = {h->rep_enc, h->def_enc};
+        int64_t cnt[2] = {n, n};
         for (int k = 0; k < 2; k++) {
             if (lv[k] == 0)
                 continue;
@@ -303,29 +312,24 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
             pos += 4;
             if (l > plen - pos)
                 return dip_error_set(err, DIP_ERR_DATA, "level length %u runs past the page", l);
-            if (!decode_levels(page + pos, l, lv[k], dst[k], n, err))
+            if (!decode_levels(page + pos, l, lv[k], dst[k], n, &cnt[k], err))
                 return false;
             pos += l;
         }
+        nn = cnt[1];
     } else {
+        int64_t unused;
         if (lf->max_rep > 0) {
-            if (!decode_levels(page, (size_t)h->rep_len, lf->max_rep, cd->rep + at, n, err))
+            if (!decode_levels(page, (size_t)h->rep_len, lf->max_rep, cd->rep + at, n, &unused,
+                               err))
                 return false;
         }
         if (lf->max_def > 0) {
             if (!decode_levels(page + h->rep_len, (size_t)h->def_len, lf->max_def, cd->def + at,
-                               n, err))
+                               n, &nn, err))
                 return false;
         }
         pos = lvl_len;
-    }
-    int64_t nn = n;
-    if (lf->max_def > 0) {
-        const int16_t *d = cd->def + at;
-        int16_t md = lf->max_def;
-        nn = 0;
-        for (int64_t i = 0; i < n; i++)
-            nn += d[i] == md;
     }
     if (lf->max_rep > 0 && n > 0 && at == 0 && cd->rep[0] != 0)
         return dip_error_set(err, DIP_ERR_DATA, "first repetition level of the chunk is not 0");

@@ -303,6 +303,9 @@ bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatc
                          &out->arena, &out->cols[k], err);
         if (!ok)
             dip_error_prefix(err, "row group %d", rg);
+        /* the batch now holds this field: release its decoded chunks before the next */
+        for (int l = 0; l < n->nleaves; l++)
+            pq_column_data_free(&cds[t + l]);
         t += n->nleaves;
     }
     for (int i = 0; i < nleaf; i++)
