@@ -1,0 +1,144 @@
+/*
+ * cmd_sync_pg.c: `dip sync-pg`, argument parsing and output only; the job lives in
+ * src/jobs/sync_pg.c. docs/sync-pg.md documents flags, environment and exit codes.
+ */
+#include "cli/cli.h"
+#include "jobs/sync_pg.h"
+#include "jobs/task_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: dip sync-pg --source URI [--table NAME] [options]\n"
+          "       dip sync-pg --plan --source URI [--table NAME] [options]\n"
+          "       dip sync-pg --task JSON [options]\n"
+          "\n"
+          "Syncs a Delta table (local path, file:// or s3://) into a PostgreSQL gold table\n"
+          "(connection from the PG* environment: PGHOST, PGPORT, PGUSER, PGDATABASE, ...).\n"
+          "\n"
+          "options:\n"
+          "  --source URI          the Delta table\n"
+          "  --table NAME          gold table (default: the model's `table`)\n"
+          "  --model FILE          gold model file (default: the built-in integrated_records)\n"
+          "  --schemas DIR         run DIR/*.sql (SchemaManager) before syncing\n"
+          "  --force               sync even when the gold table looks up to date\n"
+          "  --full                read every file, not only those added since the last run\n"
+          "  --propagate-deletes   delete gold rows whose hk left the table\n"
+          "  --batch-size N        rows per load batch (POSTGRES_CLIENT_BATCH_SIZE, 10000)\n"
+          "  --plan                print the task list as JSON ([] when nothing to do)\n"
+          "  --task JSON           run one task from --plan\n"
+          "\n"
+          "environment: POSTGRES_CLIENT_BATCH_SIZE 10000, POSTGRES_MAX_RETRIES 10,\n"
+          "POSTGRES_RETRY_DELAY 1.0, POSTGRES_CONNECTION_TIMEOUT 10, DELTA_CLIENT_BATCH_SIZE\n"
+          "100000, DELTA_CLIENT_WRITE_RETRIES 5, DELTA_CLIENT_WRITE_RETRY_DELAY 10,\n"
+          "SYNC_CHECKPOINT_INTERVAL 600.\n"
+          "exit codes: 0 done or up to date, 1 internal, 2 usage/config, 3 bad data,\n"
+          "4 transient failure after retries, 5 not found, 130 interrupted.\n",
+          f);
+}
+
+int cmd_sync_pg_main(int argc, char **argv)
+{
+    SyncPgOptions o;
+    DipError err = {0};
+    if (!sync_pg_options_from_env(&o, &err))
+        return cli_fail(&err);
+    bool plan = false;
+    const char *task = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--source") && has_val) {
+            o.source = argv[++i];
+        } else if (!strcmp(a, "--table") && has_val) {
+            o.table = argv[++i];
+        } else if (!strcmp(a, "--model") && has_val) {
+            o.model_path = argv[++i];
+        } else if (!strcmp(a, "--schemas") && has_val) {
+            o.schemas_dir = argv[++i];
+        } else if (!strcmp(a, "--task") && has_val) {
+            task = argv[++i];
+        } else if (!strcmp(a, "--batch-size") && has_val) {
+            int64_t v;
+            if (!dip_parse_i64(argv[++i], &v) || v < 1 || v > 10000000)
+                return cli_usage_error("sync-pg", "--batch-size %s: expected 1..10000000",
+                                       argv[i]);
+            o.pg.batch_size = (int)v;
+        } else if (!strcmp(a, "--force")) {
+            o.force = true;
+        } else if (!strcmp(a, "--full")) {
+            o.full = true;
+        } else if (!strcmp(a, "--propagate-deletes")) {
+            o.propagate_deletes = true;
+        } else if (!strcmp(a, "--plan")) {
+            plan = true;
+        } else {
+            return cli_usage_error("sync-pg", "unknown or incomplete option '%s'", a);
+        }
+    }
+    char *task_source = NULL, *task_table = NULL;
+    if (task) {
+        if (plan)
+            return cli_usage_error("sync-pg", "--plan and --task exclude each other");
+        char why[256];
+        if (!sync_pg_task_parse(task, &task_source, &task_table, why, sizeof why)) {
+            dip_error_set(&err, DIP_ERR_CONFIG, "--task: %s", why);
+            return cli_fail(&err);
+        }
+        o.source = task_source;
+        o.table = task_table;
+    }
+    if (o.source == NULL || !o.source[0])
+        return cli_usage_error("sync-pg", "--source URI is required");
+    int rc = 0;
+    if (plan) {
+        Buf out;
+        buf_init(&out);
+        if (sync_pg_plan(&o, &out, &err)) {
+            fputs(buf_cstr(&out), stdout);
+            fputc('\n', stdout);
+        } else {
+            rc = cli_fail(&err);
+        }
+        buf_free(&out);
+    } else {
+        SyncPgStats st;
+        if (sync_pg_run(&o, &st, &err)) {
+            if (!st.up_to_date) {
+                char v[24], in[24], ins[24], upd[24], unch[24], del[24], secs[24], rss[24];
+                dip_snprintf(v, sizeof v, "%lld", (long long)st.version);
+                dip_snprintf(in, sizeof in, "%lld", (long long)st.n_input);
+                dip_snprintf(ins, sizeof ins, "%lld", (long long)st.n_inserted);
+                dip_snprintf(upd, sizeof upd, "%lld", (long long)st.n_updated);
+                dip_snprintf(unch, sizeof unch, "%lld", (long long)st.n_unchanged);
+                dip_snprintf(del, sizeof del, "%lld", (long long)st.n_deleted);
+                dip_snprintf(secs, sizeof secs, "%.3f", st.seconds);
+                dip_snprintf(rss, sizeof rss, "%llu", (unsigned long long)(st.peak_rss >> 20));
+                const char *kv[] = {"mode", st.mode, "version", v, "rows_read", in,
+                                    "inserted", ins, "updated", upd, "unchanged", unch,
+                                    "deleted", del, "seconds", secs, "peak_rss_mib", rss, NULL};
+                dip_log_kv(DIP_LOG_INFO, kv,
+                           "sync-pg done: %s sync of version %lld%s: %lld rows read, %lld "
+                           "inserted, %lld updated, %lld unchanged, %lld deleted in %.1fs "
+                           "(%.0f rows/s, peak RSS %llu MiB)",
+                           st.mode, (long long)st.version, st.resumed ? " (resumed)" : "",
+                           (long long)st.n_input, (long long)st.n_inserted,
+                           (long long)st.n_updated, (long long)st.n_unchanged,
+                           (long long)st.n_deleted, st.seconds,
+                           st.seconds > 0 ? st.n_input / st.seconds : 0.0,
+                           (unsigned long long)(st.peak_rss >> 20));
+            }
+        } else {
+            rc = cli_fail(&err);
+        }
+    }
+    free(task_source);
+    free(task_table);
+    return rc;
+}

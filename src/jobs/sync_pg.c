@@ -1,0 +1,621 @@
+/*
+ * sync_pg.c: the sync-pg job around the load pipeline: discovery (the Delta table must
+ * exist), binding the gold model, the SchemaManager, checking the gold table against the
+ * model, staleness (the table's LDTS against MAX(sync_ldts) and the last finished run),
+ * resume (an unfinished run at the same version continues after its last fully loaded
+ * file; another version resets), the mode (full or incremental from the version diff) and
+ * the run metadata around it all. docs/sync-pg.md is the user-facing description.
+ */
+#include "jobs/sync_pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool sync_pg_options_from_env(SyncPgOptions *o, DipError *err)
+{
+    memset(o, 0, sizeof *o);
+    int64_t dbs, dr;
+    double ddelay, ckpt;
+    if (!pg_settings_from_env(&o->pg, err) ||
+        !config_env_int("DELTA_CLIENT_BATCH_SIZE", 100000, &dbs, err) ||
+        !config_env_int("DELTA_CLIENT_WRITE_RETRIES", 5, &dr, err) ||
+        !config_env_double("DELTA_CLIENT_WRITE_RETRY_DELAY", 10, &ddelay, err) ||
+        !config_env_double("SYNC_CHECKPOINT_INTERVAL", 600, &ckpt, err))
+        return false;
+    if (dbs < 1 || dbs > 10000000)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DELTA_CLIENT_BATCH_SIZE=%lld: expected 1..10000000", (long long)dbs);
+    if (dr < 0 || dr > 1000)
+        return dip_error_set(err, DIP_ERR_CONFIG, "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..1000",
+                             (long long)dr);
+    if (!(ddelay >= 0 && ddelay <= 3600))
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DELTA_CLIENT_WRITE_RETRY_DELAY=%g: expected 0..3600", ddelay);
+    if (!(ckpt >= 0 && ckpt <= 86400))
+        return dip_error_set(err, DIP_ERR_CONFIG, "SYNC_CHECKPOINT_INTERVAL=%g: expected 0..86400",
+                             ckpt);
+    o->delta_batch_size = dbs;
+    o->delta_retries = (int)dr;
+    o->delta_retry_delay_s = ddelay;
+    o->checkpoint_interval_s = ckpt;
+    return true;
+}
+
+static int cmp_file_path(const void *a, const void *b)
+{
+    const DeltaAddFile *x = *(const DeltaAddFile *const *)a, *y = *(const DeltaAddFile *const *)b;
+    return strcmp(x->path, y->path);
+}
+
+static void job_free(SyncJob *j)
+{
+    pg_close(&j->conn);
+    pg_close(&j->lookup_conn);
+    if (j->have_diff)
+        delta_diff_free(&j->diff);
+    free(j->files);
+    hkset_free(&j->set);
+    if (j->snap)
+        delta_snapshot_free(j->snap);
+    if (j->store)
+        store_close(j->store);
+    gold_plan_free(&j->plan);
+    gold_model_free(&j->model);
+    buf_free(&j->q_table);
+    buf_free(&j->q_columns);
+    buf_free(&j->sql_copy_gold);
+    buf_free(&j->sql_copy_stage);
+    buf_free(&j->sql_merge);
+    buf_free(&j->sql_stage_create);
+    buf_free(&j->sql_lookup);
+    if (j->run_started)
+        pg_run_free(&j->run); /* every string of the job's run is heap-owned */
+}
+
+/* Opens the table and binds the model: everything that can be refused before connecting. */
+static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
+{
+    j->opt = o;
+    j->rng = dip_rng_seed();
+    buf_init(&j->q_table);
+    buf_init(&j->q_columns);
+    buf_init(&j->sql_copy_gold);
+    buf_init(&j->sql_copy_stage);
+    buf_init(&j->sql_merge);
+    buf_init(&j->sql_stage_create);
+    buf_init(&j->sql_lookup);
+    if (!gold_model_load(&j->model, o->model_path, err))
+        return false;
+    j->gold_table = o->table && o->table[0] ? o->table : j->model.table;
+    if (!store_open(&j->store, o->source, err)) {
+        dip_error_prefix(err, "--source %s", o->source);
+        return false;
+    }
+    RetryPolicy p = {o->delta_retries, o->delta_retry_delay_s > 0 ? o->delta_retry_delay_s : 0.05,
+                     120};
+    for (int attempt = 0;; attempt++) {
+        DipError e = {0};
+        if (delta_snapshot_open(&j->snap, j->store, -1, -1, &e))
+            break;
+        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+            dip_error_prefix(&e, "Delta table %s", o->source);
+            *err = e;
+            return false;
+        }
+        double d = retry_delay_s(&p, attempt + 1, &j->rng);
+        dip_warn("opening %s: %s; retry %d/%d in %.1fs", o->source, e.msg, attempt + 1,
+                 p.max_retries, d);
+        if (!dip_sleep_interruptible(d))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
+    }
+    j->version = delta_snapshot_version(j->snap);
+    DeltaLdtsSource src;
+    j->ldts_us = delta_snapshot_ldts_us(j->snap, &src);
+    if (!gold_plan_bind(&j->plan, &j->model, delta_snapshot_schema(j->snap), err)) {
+        dip_error_prefix(err, "Delta table %s", o->source);
+        return false;
+    }
+    /* SQL with the job's identifiers */
+    pg_quote_ident(j->gold_table, &j->q_table);
+    buf_append_str(&j->q_columns, "\"hk\", \"hdiff\", \"sync_ldts\"");
+    Buf upd;
+    buf_init(&upd);
+    buf_append_str(&upd, "hdiff = EXCLUDED.hdiff, sync_ldts = EXCLUDED.sync_ldts");
+    for (int i = 0; i < j->plan.ncols; i++) {
+        buf_append_str(&j->q_columns, ", ");
+        pg_quote_ident(j->plan.cols[i].gold, &j->q_columns);
+        buf_append_str(&upd, ", ");
+        pg_quote_ident(j->plan.cols[i].gold, &upd);
+        buf_append_str(&upd, " = EXCLUDED.");
+        pg_quote_ident(j->plan.cols[i].gold, &upd);
+    }
+    const char *t;
+    const char *kv_gold[] = {"target", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
+                             NULL};
+    const char *kv_stage[] = {"target", "dip_stage", "columns", buf_cstr(&j->q_columns), NULL};
+    const char *kv_merge[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
+                              "update_set", buf_cstr(&upd), NULL};
+    bool ok = pg_sql_get("sql/gold_copy.sql", &t, err) &&
+              pg_sql_render(t, kv_gold, &j->sql_copy_gold, err) &&
+              pg_sql_render(t, kv_stage, &j->sql_copy_stage, err) &&
+              pg_sql_get("sql/gold_merge.sql", &t, err) &&
+              pg_sql_render(t, kv_merge, &j->sql_merge, err) &&
+              pg_sql_get("sql/gold_lookup.sql", &t, err) &&
+              pg_sql_render(t, kv_merge, &j->sql_lookup, err);
+    buf_free(&upd);
+    return ok;
+}
+
+/* Creates the gold table (schema files, else from the model) and checks it against the model.
+ * A mismatch is a data error before anything is written. */
+static bool ensure_gold_table(SyncJob *j, DipError *err)
+{
+    int ran = 0;
+    if (j->opt->schemas_dir) {
+        if (!pg_schema_apply(&j->conn, j->opt->schemas_dir, &ran, err))
+            return false;
+    } else if (j->opt->model_path == NULL) {
+        if (!pg_schema_apply(&j->conn, NULL, &ran, err))
+            return false;
+    }
+    const char *params[1] = {j->gold_table};
+    PGresult *r;
+    const char *t;
+    if (!pg_sql_get("sql/gold_columns.sql", &t, err) || !pg_query(&j->conn, t, 1, params, &r, err))
+        return false;
+    int n = PQntuples(r);
+    if (n == 0) {
+        PQclear(r);
+        /* no schema file made it: the model says what it looks like */
+        Buf defs, sql, idx;
+        buf_init(&defs);
+        buf_init(&sql);
+        buf_init(&idx);
+        for (int i = 0; i < j->plan.ncols; i++) {
+            buf_append_str(&defs, ",\n    ");
+            pg_quote_ident(j->plan.cols[i].gold, &defs);
+            buf_append_byte(&defs, ' ');
+            pg_type_sql(&j->plan.cols[i].pg, &defs);
+        }
+        char iname[200];
+        const char *base = strrchr(j->gold_table, '.');
+        dip_snprintf(iname, sizeof iname, "%s_sync_ldts_idx", base ? base + 1 : j->gold_table);
+        pg_quote_ident(iname, &idx);
+        const char *kv[] = {"table", buf_cstr(&j->q_table), "column_defs", buf_cstr(&defs),
+                            "ldts_index", buf_cstr(&idx), NULL};
+        bool did;
+        bool ok = pg_sql_get("sql/gold_create_table.sql", &t, err) &&
+                  pg_sql_render(t, kv, &sql, err) &&
+                  pg_schema_apply_text(&j->conn, "sql/gold_create_table.sql", buf_cstr(&sql), &did,
+                                       err);
+        buf_free(&defs);
+        buf_free(&sql);
+        buf_free(&idx);
+        if (!ok)
+            return false;
+        if (did)
+            dip_info("created gold table %s from model %s", j->gold_table, j->model.source);
+        return ensure_gold_table(j, err);
+    }
+    /* expected: hk text, hdiff text, sync_ldts timestamptz, then each model column */
+    int nexp = 3 + j->plan.ncols;
+    bool ok = true;
+    for (int e = 0; e < nexp && ok; e++) {
+        const char *name = e == 0 ? "hk" : e == 1 ? "hdiff" : e == 2 ? "sync_ldts"
+                                                                     : j->plan.cols[e - 3].gold;
+        Buf want;
+        buf_init(&want);
+        if (e < 2)
+            buf_append_str(&want, "text");
+        else if (e == 2)
+            buf_append_str(&want, "timestamp with time zone");
+        else
+            pg_type_sql(&j->plan.cols[e - 3].pg, &want);
+        int found = -1;
+        for (int i = 0; i < n; i++)
+            if (strcmp(PQgetvalue(r, i, 0), name) == 0)
+                found = i;
+        if (found < 0)
+            ok = dip_error_set(err, DIP_ERR_DATA,
+                               "gold table %s has no column \"%s\" (%s) that model %s maps",
+                               j->gold_table, name, buf_cstr(&want), j->model.source);
+        else if (strcmp(PQgetvalue(r, found, 1), buf_cstr(&want)) != 0)
+            ok = dip_error_set(err, DIP_ERR_DATA,
+                               "gold table %s column \"%s\" is %s, model %s needs %s",
+                               j->gold_table, name, PQgetvalue(r, found, 1), j->model.source,
+                               buf_cstr(&want));
+        buf_free(&want);
+    }
+    for (int i = 0; i < n && ok; i++) {
+        const char *name = PQgetvalue(r, i, 0);
+        bool known = !strcmp(name, "hk") || !strcmp(name, "hdiff") || !strcmp(name, "sync_ldts");
+        for (int c = 0; c < j->plan.ncols && !known; c++)
+            known = strcmp(j->plan.cols[c].gold, name) == 0;
+        if (!known && PQgetvalue(r, i, 2)[0] == 't' && PQgetvalue(r, i, 3)[0] != 't')
+            ok = dip_error_set(err, DIP_ERR_DATA,
+                               "gold table %s column \"%s\" is NOT NULL without a default and "
+                               "model %s does not map it",
+                               j->gold_table, name, j->model.source);
+    }
+    PQclear(r);
+    if (!ok)
+        return false;
+    if (!pg_sql_get("sql/gold_hk_unique.sql", &t, err) || !pg_query(&j->conn, t, 1, params, &r, err))
+        return false;
+    ok = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+    PQclear(r);
+    if (!ok)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "gold table %s has no unique index on (hk), which ON CONFLICT (hk) "
+                             "needs",
+                             j->gold_table);
+    return true;
+}
+
+static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipError *err)
+{
+    const char *t;
+    Buf sql;
+    buf_init(&sql);
+    const char *kv[] = {"table", buf_cstr(&j->q_table), NULL};
+    PGresult *r = NULL;
+    bool ok = pg_sql_get("sql/gold_state.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
+              pg_query(&j->conn, buf_cstr(&sql), 0, NULL, &r, err);
+    buf_free(&sql);
+    if (!ok)
+        return false;
+    *max_ldts_us = PQgetisnull(r, 0, 0) ? INT64_MIN : 0;
+    if (!PQgetisnull(r, 0, 0) && !dip_parse_i64(PQgetvalue(r, 0, 0), max_ldts_us))
+        *max_ldts_us = INT64_MIN;
+    *has_rows = PQgetvalue(r, 0, 1)[0] == 't';
+    PQclear(r);
+    return true;
+}
+
+static void backend_json(const SyncJob *j, Buf *out)
+{
+    JsonWriter w;
+    json_init(&w, out);
+    json_obj_begin(&w);
+    json_key(&w, "host");
+    json_str(&w, j->conn.host);
+    json_key(&w, "port");
+    json_str(&w, j->conn.port);
+    json_key(&w, "user");
+    json_str(&w, j->conn.user);
+    json_key(&w, "database");
+    json_str(&w, j->conn.dbname);
+    json_key(&w, "batch_size");
+    json_int(&w, j->opt->pg.batch_size);
+    json_key(&w, "connection_timeout");
+    json_int(&w, j->opt->pg.connect_timeout_s);
+    json_key(&w, "max_retries");
+    json_int(&w, j->opt->pg.max_retries);
+    json_key(&w, "retry_delay");
+    json_double(&w, j->opt->pg.retry_delay_s);
+    json_obj_end(&w);
+}
+
+typedef struct Decision {
+    bool up_to_date;
+    bool resume;
+    bool incremental;
+    int64_t base_version;    /* incremental: from this version */
+    int64_t resume_run_id;
+    char *resume_after;      /* last fully loaded file of the run resumed */
+    PgRun resume_run;
+    bool have_resume_run;
+    int64_t max_ldts_us;
+    bool gold_has_rows;
+} Decision;
+
+static void decision_free(Decision *d)
+{
+    free(d->resume_after);
+    if (d->have_resume_run)
+        pg_run_free(&d->resume_run);
+}
+
+/* Staleness, resume and mode; logs why. */
+static bool decide(SyncJob *j, Decision *d, DipError *err)
+{
+    const SyncPgOptions *o = j->opt;
+    memset(d, 0, sizeof *d);
+    d->base_version = -1;
+    if (!gold_state(j, &d->max_ldts_us, &d->gold_has_rows, err))
+        return false;
+    PgRun latest, fin;
+    bool have_latest, have_fin;
+    if (!pg_run_latest(&j->conn, o->source, j->gold_table, false, &latest, &have_latest, err))
+        return false;
+    if (!pg_run_latest(&j->conn, o->source, j->gold_table, true, &fin, &have_fin, err)) {
+        if (have_latest)
+            pg_run_free(&latest);
+        return false;
+    }
+    bool model_same_fin = have_fin && strcmp(fin.model_sha256, j->model.sha256) == 0;
+    if (have_latest && !latest.sync_finished) {
+        if (latest.version == j->version && strcmp(latest.model_sha256, j->model.sha256) == 0 &&
+            !(o->full && strcmp(latest.mode, "incremental") == 0)) {
+            d->resume = true;
+            d->resume_run_id = latest.run_id;
+            d->resume_after = latest.last_file ? dip_strdup(latest.last_file) : NULL;
+            d->incremental = strcmp(latest.mode, "incremental") == 0;
+            d->base_version = latest.base_version;
+            dip_info("resuming unfinished run %lld at table version %lld after %s",
+                     (long long)latest.run_id, (long long)j->version,
+                     d->resume_after ? d->resume_after : "(no file finished yet)");
+            d->resume_run = latest;
+            d->have_resume_run = true;
+            have_latest = false;
+        } else if (latest.version != j->version) {
+            dip_info("table version changed from %lld to %lld since unfinished run %lld: resume "
+                     "state reset",
+                     (long long)latest.version, (long long)j->version, (long long)latest.run_id);
+        } else {
+            dip_info("unfinished run %lld used another model or mode: resume state reset",
+                     (long long)latest.run_id);
+        }
+    }
+    if (!d->resume) {
+        bool synced_this_version = have_fin && fin.version == j->version && model_same_fin;
+        bool ldts_current = d->max_ldts_us != INT64_MIN && d->max_ldts_us >= j->ldts_us;
+        bool pending = have_latest && !latest.sync_finished;
+        if (!o->force && !pending && (synced_this_version || (ldts_current && model_same_fin))) {
+            d->up_to_date = true;
+        } else if (o->full || !have_fin || !model_same_fin || !d->gold_has_rows ||
+                   fin.version >= j->version) {
+            if (!o->full && have_fin && !model_same_fin)
+                dip_info("the model changed since run %lld: full sync", (long long)fin.run_id);
+            else if (!o->full && have_fin && fin.version > j->version)
+                dip_info("table version %lld is older than the last synced %lld: full sync",
+                         (long long)j->version, (long long)fin.version);
+        } else {
+            d->incremental = true;
+            d->base_version = fin.version;
+        }
+    }
+    if (have_latest)
+        pg_run_free(&latest);
+    if (have_fin)
+        pg_run_free(&fin);
+    return true;
+}
+
+/* The file list of the run: the snapshot's files, or those added since base_version. */
+static bool collect_files(SyncJob *j, Decision *d, DipError *err)
+{
+    if (d->incremental) {
+        DipError e = {0};
+        if (delta_snapshot_diff(j->store, d->base_version, j->version, &j->diff, &e)) {
+            j->have_diff = true;
+            j->nfiles = j->diff.n_added;
+            j->files = dip_calloc(j->nfiles + 1, sizeof *j->files);
+            for (size_t i = 0; i < j->nfiles; i++)
+                j->files[i] = &j->diff.added[i];
+            dip_info("incremental sync from version %lld to %lld: %zu files added, %zu removed",
+                     (long long)d->base_version, (long long)j->version, j->diff.n_added,
+                     j->diff.n_removed);
+        } else if (e.kind == DIP_ERR_INTERRUPTED) {
+            *err = e;
+            return false;
+        } else {
+            dip_warn("incremental sync from version %lld impossible (%s): full sync instead",
+                     (long long)d->base_version, e.msg);
+            d->incremental = false;
+            d->base_version = -1;
+        }
+    }
+    if (!d->incremental) {
+        j->nfiles = delta_snapshot_num_files(j->snap);
+        j->files = dip_calloc(j->nfiles + 1, sizeof *j->files);
+        for (size_t i = 0; i < j->nfiles; i++)
+            j->files[i] = delta_snapshot_file(j->snap, i);
+    }
+    qsort(j->files, j->nfiles, sizeof *j->files, cmp_file_path);
+    j->first_file = 0;
+    if (d->resume && d->resume_after) {
+        while (j->first_file < j->nfiles && strcmp(j->files[j->first_file]->path, d->resume_after) <= 0)
+            j->first_file++;
+    }
+    j->rows_expected = 0;
+    for (size_t i = j->first_file; i < j->nfiles; i++) {
+        if (j->files[i]->num_records < 0) {
+            j->rows_expected = -1;
+            break;
+        }
+        j->rows_expected += j->files[i]->num_records;
+    }
+    return true;
+}
+
+static bool connect_and_prepare(SyncJob *j, DipError *err)
+{
+    if (!pg_connect_retry(&j->conn, &j->opt->pg, err))
+        return false;
+    return pg_run_ensure_table(&j->conn, err);
+}
+
+static void task_json(const SyncJob *j, const Decision *d, Buf *out)
+{
+    JsonWriter w;
+    json_init(&w, out);
+    json_arr_begin(&w);
+    if (!d->up_to_date) {
+        json_obj_begin(&w);
+        json_key(&w, "input_delta_table");
+        json_str(&w, j->opt->source);
+        json_key(&w, "output_postgres_table");
+        json_str(&w, j->gold_table);
+        json_key(&w, "table_version");
+        json_int(&w, j->version);
+        json_key(&w, "mode");
+        json_str(&w, d->resume ? "resume" : d->incremental ? "incremental" : "full");
+        json_obj_end(&w);
+    }
+    json_arr_end(&w);
+}
+
+bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)
+{
+    SyncJob j;
+    memset(&j, 0, sizeof j);
+    Decision d;
+    memset(&d, 0, sizeof d);
+    bool ok = job_open(&j, o, err) && connect_and_prepare(&j, err) && ensure_gold_table(&j, err) &&
+              decide(&j, &d, err);
+    if (ok) {
+        if (d.up_to_date)
+            dip_info("%s is up to date with %s at version %lld: nothing to do", j.gold_table,
+                     o->source, (long long)j.version);
+        task_json(&j, &d, out);
+    }
+    decision_free(&d);
+    job_free(&j);
+    return ok;
+}
+
+static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
+{
+    if (!j->run_started)
+        return true;
+    /* a fresh connection when the loader's is gone (PostgreSQL restarted, error mid-COPY) */
+    DipError e = {0};
+    if (pg_is_alive(&j->conn) && PQtransactionStatus(j->conn.conn) != PQTRANS_IDLE) {
+        DipError ignore = {0};
+        if (!pg_exec(&j->conn, "ROLLBACK", &ignore))
+            pg_close(&j->conn);
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        dip_error_clear(&e);
+        if ((pg_is_alive(&j->conn) || pg_connect(&j->conn, &j->opt->pg, &e)) &&
+            pg_run_checkpoint(&j->conn, &j->run, &e) &&
+            pg_run_finish(&j->conn, &j->run, finished, cause ? cause->msg : NULL, &e))
+            return true;
+        pg_close(&j->conn);
+        if (!dip_sleep_interruptible(0.2 * (attempt + 1)))
+            break;
+    }
+    dip_warn("could not record the end of run %lld: %s", (long long)j->run.run_id, e.msg);
+    return false;
+}
+
+bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
+{
+    memset(stats, 0, sizeof *stats);
+    dip_strlcpy(stats->mode, "none", sizeof stats->mode);
+    double t0 = dip_now_s();
+    SyncJob j;
+    memset(&j, 0, sizeof j);
+    j.stats = stats;
+    Decision d;
+    memset(&d, 0, sizeof d);
+    bool ok = job_open(&j, o, err) && connect_and_prepare(&j, err);
+    if (ok) {
+        stats->version = j.version;
+        stats->ldts_us = j.ldts_us;
+    }
+    /* from here on a run row exists, so every failure is recorded as an unfinished run */
+    if (ok) {
+        ok = ensure_gold_table(&j, err) && decide(&j, &d, err);
+        if (!ok) {
+            /* refused before any write (gold table does not match the model, ...): record it */
+            PgRun r;
+            memset(&r, 0, sizeof r);
+            r.input = (char *)o->source;
+            r.output = (char *)j.gold_table;
+            r.mode = "full";
+            r.base_version = -1;
+            r.version = j.version;
+            r.ldts_us = j.ldts_us;
+            r.model_sha256 = j.model.sha256;
+            Buf bj;
+            buf_init(&bj);
+            backend_json(&j, &bj);
+            DipError e2 = {0};
+            if (pg_is_alive(&j.conn) && pg_run_start(&j.conn, &r, buf_cstr(&bj), &e2)) {
+                if (!pg_run_finish(&j.conn, &r, false, err->msg, &e2))
+                    dip_warn("recording the failed run: %s", e2.msg);
+            }
+            buf_free(&bj);
+        }
+    }
+    if (ok && d.up_to_date) {
+        dip_info("%s is up to date with %s at version %lld (LDTS of the table <= MAX(sync_ldts) "
+                 "or run already finished at this version): nothing to do",
+                 j.gold_table, o->source, (long long)j.version);
+        stats->up_to_date = true;
+        decision_free(&d);
+        job_free(&j);
+        stats->seconds = dip_now_s() - t0;
+        return true;
+    }
+    if (ok)
+        ok = collect_files(&j, &d, err);
+    if (ok) {
+        dip_strlcpy(stats->mode, d.incremental ? "incremental" : "full", sizeof stats->mode);
+        stats->resumed = d.resume;
+        stats->files_total = j.nfiles - j.first_file;
+        stats->files_skipped = j.first_file;
+        /* the run row: a resumed run continues its row, otherwise a new one */
+        j.run_started = true;
+        if (d.resume) {
+            j.run = d.resume_run;
+            d.have_resume_run = false;
+            free(j.run.model_sha256);
+            j.run.model_sha256 = dip_strdup(j.model.sha256);
+            if (j.first_file > 0)
+                dip_info("resume: %zu of %zu files already loaded", j.first_file, j.nfiles);
+        } else {
+            memset(&j.run, 0, sizeof j.run);
+            j.run.input = dip_strdup(o->source);
+            j.run.output = dip_strdup(j.gold_table);
+            j.run.mode = dip_strdup(d.incremental ? "incremental" : "full");
+            j.run.base_version = d.incremental ? d.base_version : -1;
+            j.run.version = j.version;
+            j.run.ldts_us = j.ldts_us;
+            j.run.model_sha256 = dip_strdup(j.model.sha256);
+            Buf bj;
+            buf_init(&bj);
+            backend_json(&j, &bj);
+            ok = pg_run_start(&j.conn, &j.run, buf_cstr(&bj), err);
+            buf_free(&bj);
+            if (!ok)
+                j.run_started = false;
+        }
+    }
+    if (ok) {
+        j.prefilter = !d.gold_has_rows ? PREFILTER_NONE
+                      : d.incremental  ? PREFILTER_LOOKUP
+                                       : PREFILTER_EXPORT;
+        /* a resumed first sync: rows of the loaded files are in gold now, so the fast path
+         * may meet them again only if the last file was half done: the merge fallback
+         * handles that */
+        dip_info("sync-pg %s -> %s: %s sync of version %lld (%zu files%s), pre-filter %s",
+                 o->source, j.gold_table, stats->mode, (long long)j.version,
+                 j.nfiles - j.first_file, d.resume ? ", resumed" : "",
+                 j.prefilter == PREFILTER_NONE     ? "none (empty gold table: COPY straight in)"
+                 : j.prefilter == PREFILTER_EXPORT ? "exported (hk, hdiff)"
+                                                   : "per-batch hk lookup");
+        j.last_checkpoint_s = dip_now_s();
+        ok = sync_pg_session_setup(&j, err) && sync_pg_load_files(&j, err);
+        if (ok && o->propagate_deletes)
+            ok = sync_pg_propagate_deletes(&j, err);
+    }
+    if (j.run_started) {
+        stats->n_input = j.run.n_input_records;
+        stats->n_inserted = j.run.n_inserted;
+        stats->n_updated = j.run.n_updated;
+        stats->n_unchanged = j.run.n_unchanged;
+        stats->n_deleted = j.run.n_deleted;
+        if (!finish_run(&j, ok, ok ? NULL : err) && ok)
+            ok = dip_error_set(err, DIP_ERR_TRANSIENT, "could not mark run %lld finished",
+                               (long long)j.run.run_id);
+    }
+    stats->seconds = dip_now_s() - t0;
+    stats->peak_rss = dip_peak_rss_bytes();
+    decision_free(&d);
+    job_free(&j);
+    return ok;
+}

@@ -1,0 +1,672 @@
+/*
+ * sync_pg_load.c: the sync-pg pipeline (DESIGN.md, data flow): a decoder thread reads the
+ * Delta files, computes the gold rows (hk, hdiff, sync_ldts, columns), drops rows whose
+ * (hk, hdiff) gold already holds, and encodes the rest as binary COPY; the loader (the
+ * calling thread) writes each batch in one transaction. A bounded queue between them lets
+ * decoding overlap with PostgreSQL's work: the server is the bottleneck on one core
+ * (DESIGN.md, measured facts), the client's decoding gets the other.
+ *
+ * Per batch the loader COPYs rows known to be new straight into gold (COPY speed, no merge)
+ * and stages the changed ones for INSERT .. SELECT .. ON CONFLICT (hk) DO UPDATE .. WHERE
+ * hdiff IS DISTINCT FROM. A unique violation on the direct COPY (someone else inserted the
+ * key meanwhile, or a redone batch whose commit acknowledgement was lost) sends the whole
+ * batch through the merge instead. A file's last batch also moves the run's resume point,
+ * in the same transaction, so the resume point never runs ahead of the data.
+ */
+#include "jobs/sync_pg_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_CAP 4
+#define PROGRESS_ROWS 100000 /* emit a batch at least this often, for progress and stops */
+
+/* ------------------------------------------------------------ transactions */
+
+bool sync_pg_session_setup(SyncJob *j, DipError *err)
+{
+    const char *t;
+    Buf sql;
+    buf_init(&sql);
+    const char *kv[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
+                        NULL};
+    bool ok = pg_sql_get("sql/gold_stage_create.sql", &t, err) &&
+              pg_sql_render(t, kv, &sql, err) && pg_exec(&j->conn, buf_cstr(&sql), err) &&
+              pg_sql_get("sql/gold_delete_stage.sql", &t, err) && pg_exec(&j->conn, t, err);
+    buf_free(&sql);
+    return ok;
+}
+
+static bool reconnect(SyncJob *j, DipError *err)
+{
+    pg_close(&j->conn);
+    if (!pg_connect(&j->conn, &j->opt->pg, err))
+        return false;
+    return sync_pg_session_setup(j, err);
+}
+
+bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *err)
+{
+    RetryPolicy p = {j->opt->pg.max_retries,
+                     j->opt->pg.retry_delay_s > 0 ? j->opt->pg.retry_delay_s : 0.05, 60.0};
+    for (int attempt = 0;; attempt++) {
+        DipError e = {0};
+        bool ok = (pg_is_alive(&j->conn) || reconnect(j, &e)) && pg_exec(&j->conn, "BEGIN", &e) &&
+                  fn(j, ctx, &e) && pg_exec(&j->conn, "COMMIT", &e);
+        if (ok)
+            return true;
+        if (pg_is_alive(&j->conn)) {
+            DipError ignore = {0};
+            if (!pg_exec(&j->conn, "ROLLBACK", &ignore))
+                pg_close(&j->conn);
+        }
+        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+            if (e.kind == DIP_ERR_TRANSIENT)
+                dip_error_prefix(&e, "%s: giving up after %d retries", what, attempt);
+            *err = e;
+            return false;
+        }
+        /* a transient failure may leave the session mid-COPY or mid-transaction: start over
+         * on a fresh connection and redo the whole batch (the merge makes it idempotent) */
+        pg_close(&j->conn);
+        double d = retry_delay_s(&p, attempt + 1, &j->rng);
+        dip_warn("%s: %s; retry %d/%d in %.2fs", what, e.msg, attempt + 1, p.max_retries, d);
+        if (!dip_sleep_interruptible(d))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted while waiting to retry",
+                                 what);
+    }
+}
+
+/* ------------------------------------------------------------ scanning with retries */
+
+bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, void *ctx,
+                       DipError *err)
+{
+    RetryPolicy p = {j->opt->delta_retries,
+                     j->opt->delta_retry_delay_s > 0 ? j->opt->delta_retry_delay_s : 0.05,
+                     120.0};
+    int64_t delivered = 0;
+    for (int attempt = 0;; attempt++) {
+        DipError e = {0};
+        DeltaFileScan *scan = NULL;
+        bool ok = delta_file_scan_open(&scan, j->snap, f, j->plan.proj, j->plan.nproj, &e);
+        int64_t seen = 0;
+        while (ok) {
+            ColumnBatch b;
+            column_batch_init(&b);
+            bool done = false;
+            ok = delta_file_scan_next(scan, &b, &done, &e);
+            if (ok && !done) {
+                int64_t start = delivered > seen ? delivered - seen : 0;
+                if (start < b.num_rows) {
+                    /* callback failures are the caller's own (data) errors: no retry */
+                    if (!on_batch(ctx, &b, start, err)) {
+                        column_batch_free(&b);
+                        delta_file_scan_close(scan);
+                        return false;
+                    }
+                    delivered = seen + b.num_rows;
+                }
+                seen += b.num_rows;
+            }
+            column_batch_free(&b);
+            if (done)
+                break;
+            if (ok && dip_stop_requested()) {
+                delta_file_scan_close(scan);
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->path);
+            }
+        }
+        if (scan)
+            delta_file_scan_close(scan);
+        if (ok)
+            return true;
+        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+            dip_error_prefix(&e, "%s", f->path);
+            *err = e;
+            return false;
+        }
+        double d = retry_delay_s(&p, attempt + 1, &j->rng);
+        dip_warn("reading %s: %s; retry %d/%d in %.1fs", f->path, e.msg, attempt + 1,
+                 p.max_retries, d);
+        if (!dip_sleep_interruptible(d))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted while waiting to retry");
+    }
+}
+
+/* ------------------------------------------------------------ the queue */
+
+typedef struct LoadBatch {
+    Buf new_rows;          /* binary COPY stream for gold (rows known to be new) */
+    Buf chg_rows;          /* binary COPY stream for the staging table (changed rows) */
+    int64_t n_new, n_chg, n_unchanged, n_input;
+    size_t file_index;
+    bool file_done;        /* last batch of files[file_index] */
+    struct LoadBatch *next;
+} LoadBatch;
+
+typedef struct Pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    LoadBatch *head, *tail;
+    int count;
+    bool producer_done;    /* no more batches (see producer_failed) */
+    bool producer_failed;
+    bool consumer_abort;   /* the loader gave up: stop decoding */
+    DipError producer_err;
+} Pipe;
+
+static LoadBatch *batch_new(size_t file_index)
+{
+    LoadBatch *b = dip_calloc(1, sizeof *b);
+    buf_init(&b->new_rows);
+    buf_init(&b->chg_rows);
+    pg_copy_header(&b->new_rows);
+    pg_copy_header(&b->chg_rows);
+    b->file_index = file_index;
+    return b;
+}
+
+static void batch_free(LoadBatch *b)
+{
+    if (b) {
+        buf_free(&b->new_rows);
+        buf_free(&b->chg_rows);
+        free(b);
+    }
+}
+
+/* Blocks while the queue is full; false when the loader aborted. */
+static bool pipe_push(Pipe *p, LoadBatch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->count >= QUEUE_CAP && !p->consumer_abort)
+        pthread_cond_wait(&p->changed, &p->mu);
+    bool ok = !p->consumer_abort;
+    if (ok) {
+        if (p->tail)
+            p->tail->next = b;
+        else
+            p->head = b;
+        p->tail = b;
+        p->count++;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!ok)
+        batch_free(b);
+    return ok;
+}
+
+static LoadBatch *pipe_pop(Pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->head == NULL && !p->producer_done)
+        pthread_cond_wait(&p->changed, &p->mu);
+    LoadBatch *b = p->head;
+    if (b) {
+        p->head = b->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        p->count--;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return b;
+}
+
+/* ------------------------------------------------------------ the decoder */
+
+typedef struct Decoder {
+    SyncJob *j;
+    Pipe *pipe;
+    LoadBatch *cur;
+    size_t file_index;
+    /* keys of the current load batch: a second row with the same hk starts a new batch
+     * (ON CONFLICT cannot touch one row twice in a statement, COPY would violate the key) */
+    uint64_t *dup_keys;
+    uint32_t *dup_gen;
+    size_t dup_cap;
+    uint32_t gen;
+    /* per read batch: hk texts and hdiffs computed once */
+    Buf hk_data;
+    int64_t *hk_off;
+    char *hdiff;
+    size_t rows_cap;
+    Buf scratch, scratch2, lookup;
+    int64_t max_batch;
+} Decoder;
+
+static bool dup_check_and_mark(Decoder *d, uint64_t key)
+{
+    size_t mask = d->dup_cap - 1;
+    for (size_t i = (size_t)key & mask;; i = (i + 1) & mask) {
+        if (d->dup_gen[i] != d->gen) {
+            d->dup_gen[i] = d->gen;
+            d->dup_keys[i] = key;
+            return false;
+        }
+        if (d->dup_keys[i] == key)
+            return true;
+    }
+}
+
+static bool emit(Decoder *d, bool file_done)
+{
+    LoadBatch *b = d->cur;
+    b->file_done = file_done;
+    if (b->n_new)
+        pg_copy_trailer(&b->new_rows);
+    if (b->n_chg)
+        pg_copy_trailer(&b->chg_rows);
+    d->cur = batch_new(d->file_index);
+    d->gen++;
+    if (d->gen == 0) { /* wrapped: clear stamps */
+        memset(d->dup_gen, 0, d->dup_cap * sizeof(uint32_t));
+        d->gen = 1;
+    }
+    return pipe_push(d->pipe, b);
+}
+
+static bool encode_row(Decoder *d, Buf *out, const ColumnBatch *b, int64_t r, const char *hk,
+                       size_t hklen, const char *hdiff, DipError *err)
+{
+    const GoldPlan *p = &d->j->plan;
+    pg_copy_tuple_begin(out, 3 + p->ncols);
+    pg_copy_text(out, hk, hklen);
+    pg_copy_text(out, hdiff, 64);
+    pg_copy_timestamp_us(out, d->j->ldts_us);
+    for (int c = 0; c < p->ncols; c++)
+        if (!pg_copy_value(out, &p->cols[c].pg, &b->cols[p->cols[c].bi], r, &d->scratch,
+                           err)) {
+            dip_error_prefix(err, "column '%s'", p->cols[c].gold);
+            return false;
+        }
+    return true;
+}
+
+/* Fills the HkSet with gold's (hk, hdiff) for the keys of rows [0, n) not known yet. */
+static bool lookup_keys(Decoder *d, int64_t n, DipError *err)
+{
+    SyncJob *j = d->j;
+    int64_t chunk = j->opt->pg.batch_size;
+    int64_t i = 0;
+    while (i < n) {
+        buf_clear(&d->lookup);
+        buf_append_byte(&d->lookup, '{');
+        int64_t k = 0;
+        for (; i < n && k < chunk; i++) {
+            const char *hk = (const char *)d->hk_data.data + d->hk_off[i];
+            size_t len = (size_t)(d->hk_off[i + 1] - d->hk_off[i]);
+            uint64_t v;
+            if (hkset_get(&j->set, hkset_key(hk, len), &v))
+                continue;
+            if (k++)
+                buf_append_byte(&d->lookup, ',');
+            buf_append_byte(&d->lookup, '"');
+            for (size_t c = 0; c < len; c++) {
+                if (hk[c] == '"' || hk[c] == '\\')
+                    buf_append_byte(&d->lookup, '\\');
+                buf_append_byte(&d->lookup, (uint8_t)hk[c]);
+            }
+            buf_append_byte(&d->lookup, '"');
+        }
+        buf_append_byte(&d->lookup, '}');
+        if (k == 0)
+            continue;
+        RetryPolicy p = {j->opt->pg.max_retries,
+                         j->opt->pg.retry_delay_s > 0 ? j->opt->pg.retry_delay_s : 0.05, 60.0};
+        for (int attempt = 0;; attempt++) {
+            DipError e = {0};
+            PGresult *res = NULL;
+            const char *params[1] = {buf_cstr(&d->lookup)};
+            bool ok = (pg_is_alive(&j->lookup_conn) ||
+                       pg_connect(&j->lookup_conn, &j->opt->pg, &e)) &&
+                      pg_query(&j->lookup_conn, buf_cstr(&j->sql_lookup), 1, params, &res, &e);
+            if (ok) {
+                int nt = PQntuples(res);
+                for (int t = 0; t < nt; t++) {
+                    const char *h = PQgetvalue(res, t, 1);
+                    hkset_put(&j->set, hkset_key(PQgetvalue(res, t, 0), (size_t)PQgetlength(res, t, 0)),
+                              dip_xxh64(h, (size_t)PQgetlength(res, t, 1), 0));
+                }
+                PQclear(res);
+                break;
+            }
+            if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+                *err = e;
+                return false;
+            }
+            pg_close(&j->lookup_conn);
+            double dl = retry_delay_s(&p, attempt + 1, &j->rng);
+            dip_warn("hk lookup: %s; retry %d/%d in %.2fs", e.msg, attempt + 1, p.max_retries, dl);
+            if (!dip_sleep_interruptible(dl))
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
+        }
+    }
+    return true;
+}
+
+static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipError *err)
+{
+    Decoder *d = ctx;
+    SyncJob *j = d->j;
+    const DeltaAddFile *f = j->files[d->file_index];
+    int64_t n = b->num_rows - start;
+    if ((size_t)n + 1 > d->rows_cap) {
+        d->rows_cap = (size_t)n + 1;
+        d->hk_off = dip_realloc(d->hk_off, d->rows_cap * sizeof(int64_t));
+        d->hdiff = dip_realloc(d->hdiff, d->rows_cap * 64);
+    }
+    /* phase 1: hk and hdiff of every row */
+    buf_clear(&d->hk_data);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = start + i;
+        d->hk_off[i] = (int64_t)d->hk_data.len;
+        if (!gold_row_hk(&j->plan, b, r, &d->scratch2, &d->scratch, err)) {
+            dip_error_prefix(err, "%s: row %lld", f->path, (long long)r);
+            return false;
+        }
+        buf_append(&d->hk_data, d->scratch2.data, d->scratch2.len);
+        char hx[65];
+        gold_row_hdiff(&j->plan, b, r, &d->scratch, hx);
+        memcpy(d->hdiff + 64 * i, hx, 64);
+    }
+    d->hk_off[n] = (int64_t)d->hk_data.len;
+    /* phase 2: incremental syncs ask gold about keys not seen yet */
+    if (j->prefilter == PREFILTER_LOOKUP && !lookup_keys(d, n, err))
+        return false;
+    /* phase 3: classify and encode */
+    for (int64_t i = 0; i < n; i++) {
+        const char *hk = (const char *)d->hk_data.data + d->hk_off[i];
+        size_t hklen = (size_t)(d->hk_off[i + 1] - d->hk_off[i]);
+        const char *hd = d->hdiff + 64 * i;
+        uint64_t key = hkset_key(hk, hklen), hv = dip_xxh64(hd, 64, 0), old;
+        if (dup_check_and_mark(d, key)) {
+            if (!emit(d, false))
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
+            (void)dup_check_and_mark(d, key);
+        }
+        LoadBatch *lb = d->cur;
+        lb->n_input++;
+        if (!hkset_get(&j->set, key, &old)) {
+            hkset_put(&j->set, key, hv);
+            if (!encode_row(d, &lb->new_rows, b, start + i, hk, hklen, hd, err)) {
+                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i));
+                return false;
+            }
+            lb->n_new++;
+        } else if (old == hv) {
+            lb->n_unchanged++;
+        } else {
+            hkset_put(&j->set, key, hv);
+            if (!encode_row(d, &lb->chg_rows, b, start + i, hk, hklen, hd, err)) {
+                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i));
+                return false;
+            }
+            lb->n_chg++;
+        }
+        if (lb->n_new + lb->n_chg >= d->max_batch || lb->n_input >= PROGRESS_ROWS) {
+            if (!emit(d, false))
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
+        }
+    }
+    return true;
+}
+
+static void *decoder_main(void *arg)
+{
+    Decoder *d = arg;
+    SyncJob *j = d->j;
+    DipError err = {0};
+    bool ok = true;
+    for (size_t fi = j->first_file; fi < j->nfiles && ok; fi++) {
+        d->file_index = fi;
+        d->cur->file_index = fi;
+        ok = sync_pg_scan_file(j, j->files[fi], on_read_batch, d, &err) && emit(d, true);
+        if (!ok && err.kind == DIP_ERR_NONE)
+            dip_error_set(&err, DIP_ERR_INTERRUPTED, "loader stopped");
+    }
+    pthread_mutex_lock(&d->pipe->mu);
+    d->pipe->producer_done = true;
+    if (!ok) {
+        d->pipe->producer_failed = true;
+        d->pipe->producer_err = err;
+    }
+    pthread_cond_broadcast(&d->pipe->changed);
+    pthread_mutex_unlock(&d->pipe->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ the loader */
+
+typedef struct LoadTx {
+    LoadBatch *b;
+    bool force_merge;      /* new rows go through the merge too */
+    bool checkpoint;       /* SYNC_CHECKPOINT_INTERVAL elapsed: persist counters */
+    int64_t direct;        /* rows COPYed straight into gold */
+    int64_t ins_m, upd_m;  /* the merge's inserted and updated rows */
+} LoadTx;
+
+/* Adds a committed (or about to be committed) batch to a run's counters. */
+static void apply_counts(PgRun *r, const LoadTx *t)
+{
+    const LoadBatch *b = t->b;
+    int64_t merged = (t->force_merge ? b->n_new : 0) + b->n_chg;
+    r->n_input_records += b->n_input;
+    r->n_inserted += t->direct + t->ins_m;
+    r->n_updated += t->upd_m;
+    r->n_unchanged += b->n_unchanged + merged - t->ins_m - t->upd_m;
+    r->n_output_records = r->n_inserted + r->n_updated + r->n_deleted;
+}
+
+static bool copy_buf(PgConn *c, const char *sql, const Buf *data, int64_t *rows, DipError *err)
+{
+    return pg_copy_begin(c, sql, err) && pg_copy_put(c, data->data, data->len, err) &&
+           pg_copy_end(c, rows, err);
+}
+
+static bool load_tx(SyncJob *j, void *ctx, DipError *err)
+{
+    LoadTx *t = ctx;
+    LoadBatch *b = t->b;
+    t->direct = t->ins_m = t->upd_m = 0;
+    int64_t rows = 0;
+    bool staged = false;
+    if (b->n_new > 0) {
+        if (!t->force_merge) {
+            if (!copy_buf(&j->conn, buf_cstr(&j->sql_copy_gold), &b->new_rows, &rows, err))
+                return false;
+            t->direct = rows;
+        } else {
+            if (!copy_buf(&j->conn, buf_cstr(&j->sql_copy_stage), &b->new_rows, &rows, err))
+                return false;
+            staged = true;
+        }
+    }
+    if (b->n_chg > 0) {
+        if (!copy_buf(&j->conn, buf_cstr(&j->sql_copy_stage), &b->chg_rows, &rows, err))
+            return false;
+        staged = true;
+    }
+    if (staged) {
+        PGresult *r;
+        if (!pg_query(&j->conn, buf_cstr(&j->sql_merge), 0, NULL, &r, err))
+            return false;
+        if (PQntuples(r) != 1 || !dip_parse_i64(PQgetvalue(r, 0, 0), &t->ins_m) ||
+            !dip_parse_i64(PQgetvalue(r, 0, 1), &t->upd_m))
+            t->ins_m = t->upd_m = 0;
+        PQclear(r);
+    }
+    if (b->file_done || t->checkpoint) {
+        PgRun tmp = j->run; /* shallow: only counters and last_file change */
+        apply_counts(&tmp, t);
+        if (b->file_done)
+            tmp.last_file = j->files[b->file_index]->path;
+        if (!pg_run_checkpoint(&j->conn, &tmp, err))
+            return false;
+    }
+    return true;
+}
+
+static void fmt_eta(double s, char out[32])
+{
+    if (s < 0 || s > 1e7)
+        dip_strlcpy(out, "?", 32);
+    else if (s >= 3600)
+        dip_snprintf(out, 32, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else
+        dip_snprintf(out, 32, "%dm%02ds", (int)(s / 60), (int)s % 60);
+}
+
+static bool export_tuple(void *ctx, const uint8_t *p, size_t n, DipError *err)
+{
+    SyncJob *j = ctx;
+    const uint8_t *f[2];
+    int32_t l[2];
+    int nf = pg_copy_tuple_parse(p, n, f, l, 2);
+    if (nf == -1)
+        return true;
+    if (nf != 2 || l[0] < 0)
+        return dip_error_set(err, DIP_ERR_DATA, "gold export: malformed tuple");
+    uint64_t hv = l[1] >= 0 ? dip_xxh64(f[1], (size_t)l[1], 0) : 0;
+    hkset_put(&j->set, hkset_key(f[0], (size_t)l[0]), hv);
+    return true;
+}
+
+static bool export_tx(SyncJob *j, void *ctx, DipError *err)
+{
+    (void)ctx;
+    const char *t;
+    Buf sql;
+    buf_init(&sql);
+    const char *kv[] = {"table", buf_cstr(&j->q_table), NULL};
+    hkset_free(&j->set);
+    hkset_init(&j->set, 1 << 20);
+    bool ok = pg_sql_get("sql/gold_export.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
+              pg_copy_out(&j->conn, buf_cstr(&sql), export_tuple, j, err);
+    buf_free(&sql);
+    return ok;
+}
+
+bool sync_pg_load_files(SyncJob *j, DipError *err)
+{
+    SyncPgStats *st = j->stats;
+    hkset_init(&j->set, 1 << 16);
+    if (j->prefilter == PREFILTER_EXPORT) {
+        double t0 = dip_now_s();
+        if (!sync_pg_tx(j, export_tx, NULL, "exporting (hk, hdiff) of gold", err))
+            return false;
+        dip_info("pre-filter: %zu (hk, hdiff) pairs of %s exported in %.1fs", j->set.n,
+                 j->gold_table, dip_now_s() - t0);
+    }
+    Pipe pipe;
+    memset(&pipe, 0, sizeof pipe);
+    pthread_mutex_init(&pipe.mu, NULL);
+    pthread_cond_init(&pipe.changed, NULL);
+    Decoder d;
+    memset(&d, 0, sizeof d);
+    d.j = j;
+    d.pipe = &pipe;
+    d.max_batch = j->opt->pg.batch_size;
+    d.dup_cap = 1024;
+    while (d.dup_cap < (size_t)d.max_batch * 2 + 16 || d.dup_cap < 2 * PROGRESS_ROWS)
+        d.dup_cap <<= 1;
+    d.dup_keys = dip_calloc(d.dup_cap, sizeof(uint64_t));
+    d.dup_gen = dip_calloc(d.dup_cap, sizeof(uint32_t));
+    d.gen = 1;
+    buf_init(&d.hk_data);
+    buf_init(&d.scratch);
+    buf_init(&d.scratch2);
+    buf_init(&d.lookup);
+    d.cur = batch_new(j->first_file);
+    pthread_t th;
+    bool ok = true;
+    if (j->first_file < j->nfiles && pthread_create(&th, NULL, decoder_main, &d) != 0) {
+        ok = dip_error_set(err, DIP_ERR_INTERNAL, "cannot start the decoder thread");
+        j->first_file = j->nfiles;
+    }
+    bool started = ok && j->first_file < j->nfiles;
+    double t0 = dip_now_s();
+    int64_t rows_done = 0;
+    size_t files_done = 0;
+    while (started && ok) {
+        LoadBatch *b = pipe_pop(&pipe);
+        if (b == NULL)
+            break;
+        LoadTx t = {.b = b};
+        t.checkpoint = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
+        bool need_db = b->n_new || b->n_chg || b->file_done || t.checkpoint;
+        if (need_db) {
+            ok = sync_pg_tx(j, load_tx, &t, "loading a batch", err);
+            if (!ok && !t.force_merge && b->n_new && strcmp(pg_last_sqlstate(), "23505") == 0 &&
+                err->kind == DIP_ERR_DATA) {
+                dip_info("a row thought new already exists in %s: merging this batch",
+                         j->gold_table);
+                dip_error_clear(err);
+                t.force_merge = true;
+                ok = sync_pg_tx(j, load_tx, &t, "loading a batch", err);
+            }
+        }
+        if (ok) {
+            apply_counts(&j->run, &t);
+            if (b->file_done) {
+                free(j->run.last_file);
+                j->run.last_file = dip_strdup(j->files[b->file_index]->path);
+                files_done++;
+            }
+            if (t.checkpoint)
+                j->last_checkpoint_s = dip_now_s();
+            rows_done += b->n_input;
+            double el = dip_now_s() - t0;
+            double rate = el > 0 ? rows_done / el : 0;
+            char eta[32];
+            fmt_eta(j->rows_expected > 0 && rate > 0 ? (j->rows_expected - rows_done) / rate : -1,
+                    eta);
+            dip_progress("sync-pg: files %zu/%zu  rows %lld  written %lld  %.0f rows/s  ETA %s",
+                         files_done, j->nfiles - j->first_file, (long long)rows_done,
+                         (long long)(j->run.n_inserted + j->run.n_updated), rate, eta);
+        }
+        batch_free(b);
+        if (ok && dip_stop_requested())
+            ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted by signal %d",
+                               dip_stop_signal());
+    }
+    if (started) {
+        pthread_mutex_lock(&pipe.mu);
+        pipe.consumer_abort = !ok;
+        pthread_cond_broadcast(&pipe.changed);
+        pthread_mutex_unlock(&pipe.mu);
+        /* drain so the decoder never blocks on a full queue */
+        LoadBatch *b;
+        while (!ok && (b = pipe_pop(&pipe)) != NULL)
+            batch_free(b);
+        pthread_join(th, NULL);
+        if (ok && pipe.producer_failed) {
+            *err = pipe.producer_err;
+            ok = false;
+        }
+        dip_progress_done();
+    }
+    for (LoadBatch *b = pipe.head; b;) {
+        LoadBatch *n = b->next;
+        batch_free(b);
+        b = n;
+    }
+    batch_free(d.cur);
+    free(d.dup_keys);
+    free(d.dup_gen);
+    free(d.hk_off);
+    free(d.hdiff);
+    buf_free(&d.hk_data);
+    buf_free(&d.scratch);
+    buf_free(&d.scratch2);
+    buf_free(&d.lookup);
+    pthread_mutex_destroy(&pipe.mu);
+    pthread_cond_destroy(&pipe.changed);
+    pg_close(&j->lookup_conn);
+    st->n_input = j->run.n_input_records;
+    return ok;
+}
