@@ -5,7 +5,8 @@
 // (@duckdb/node-api). Rows of the "integrated records" silver table are a pure function of
 // (id, rev), so the expected gold content is known without reading the table back:
 //
-//   node make_table.mjs create DIR --rows N --files F [--dv]   version 0 (partitioned by source_system)
+//   node make_table.mjs create DIR --rows N --files F [--dv] [--void-column]
+//                                                              version 0 (partitioned by source_system)
 //   node make_table.mjs update DIR --update N --insert M       copy-on-write update + inserts
 //   node make_table.mjs dv-delete DIR --rows K                 delete K rows of the first file by DV
 //   node make_table.mjs remove-file DIR                        remove the last file (rows leave)
@@ -257,7 +258,11 @@ async function create() {
     : { minReaderVersion: 1, minWriterVersion: 2 };
   const meta = {
     id: crypto.randomUUID(), format: { provider: 'parquet', options: {} },
-    schemaString: JSON.stringify(schema), partitionColumns: ['source_system'],
+    // --void-column: a Delta "void" column (never in the data files), which dip cannot map
+    schemaString: JSON.stringify(opts['void-column']
+      ? { ...schema, fields: [...schema.fields, { name: 'legacy_flag', type: 'void', nullable: true, metadata: {} }] }
+      : schema),
+    partitionColumns: ['source_system'],
     configuration: st.dv ? { 'delta.enableDeletionVectors': 'true' } : {}, createdTime: Date.now(),
   };
   commit(st, [{ protocol }, { metaData: meta }, ...st.files.map((f) => addAction(f))], 'WRITE');
@@ -361,7 +366,8 @@ function info() {
   let rows = 0;
   for (const f of st.files) rows += f.ids.length - f.dv.length;
   console.log(JSON.stringify({ version: st.version, files: st.files.length, rows,
-    paths: st.files.map((f) => f.path) }));
+    paths: st.files.map((f) => f.path),
+    file_rows: Object.fromEntries(st.files.map((f) => [f.path, f.ids.length - f.dv.length])) }));
 }
 
 const cmds = { create, update, 'dv-delete': dvDelete, 'remove-file': removeFile, rewrite, corrupt,
