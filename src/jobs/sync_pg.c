@@ -390,12 +390,29 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
         DipError e = {0};
         if (delta_snapshot_diff(j->store, d->base_version, j->version, &j->diff, &e)) {
             j->have_diff = true;
-            j->nfiles = j->diff.n_added;
-            j->files = dip_calloc(j->nfiles + 1, sizeof *j->files);
-            for (size_t i = 0; i < j->nfiles; i++)
-                j->files[i] = &j->diff.added[i];
-            dip_info("incremental sync from version %lld to %lld: %zu files added, %zu removed",
-                     (long long)d->base_version, (long long)j->version, j->diff.n_added,
+            j->files = dip_calloc(j->diff.n_added + 1, sizeof *j->files);
+            j->nfiles = 0;
+            size_t dv_only = 0;
+            for (size_t i = 0; i < j->diff.n_added; i++) {
+                /* Data files are immutable: a path live at both versions whose deletion
+                 * vector only grew lost rows and gained none, so it has nothing to upsert
+                 * (a DV-based UPDATE or DELETE). Its lost rows matter only to
+                 * --propagate-deletes, which reads both sides of the diff. */
+                const DeltaAddFile *a = &j->diff.added[i];
+                bool only_lost = false;
+                for (size_t k = 0; k < j->diff.n_removed && !only_lost; k++) {
+                    const DeltaAddFile *r = &j->diff.removed[k];
+                    if (strcmp(r->path, a->path) == 0)
+                        only_lost = a->has_dv && (!r->has_dv || a->dv.cardinality >= r->dv.cardinality);
+                }
+                if (only_lost)
+                    dv_only++;
+                else
+                    j->files[j->nfiles++] = a;
+            }
+            dip_info("incremental sync from version %lld to %lld: %zu files added (%zu of them "
+                     "only gained deletion-vector rows: not re-read), %zu removed",
+                     (long long)d->base_version, (long long)j->version, j->diff.n_added, dv_only,
                      j->diff.n_removed);
         } else if (e.kind == DIP_ERR_INTERRUPTED) {
             *err = e;

@@ -7,7 +7,8 @@
 //
 //   node make_table.mjs create DIR --rows N --files F [--dv] [--void-column]
 //                                                              version 0 (partitioned by source_system)
-//   node make_table.mjs update DIR --update N --insert M       copy-on-write update + inserts
+//   node make_table.mjs update DIR --update N --insert M [--dv-update]
+//                                                              copy-on-write (or DV) update + inserts
 //   node make_table.mjs dv-delete DIR --rows K                 delete K rows of the first file by DV
 //   node make_table.mjs remove-file DIR                        remove the last file (rows leave)
 //   node make_table.mjs rewrite DIR                            compaction: same rows, new files
@@ -211,9 +212,20 @@ function dvBytes(rows) {
   parts.push(u32(1681511377), u64(1), u32(0));
   parts.push(u32(12346), u32(keys.length));
   for (const k of keys) parts.push(u16(k), u16(containers.get(k).length - 1));
+  // more than 4096 values: a bitmap container (1024 little-endian 64-bit words)
+  const bytesOf = (vals) => (vals.length > 4096 ? 8192 : vals.length * 2);
   let off = 8 + keys.length * 4 + keys.length * 4;
-  for (const k of keys) { parts.push(u32(off)); off += containers.get(k).length * 2; }
-  for (const k of keys) for (const v of containers.get(k)) parts.push(u16(v));
+  for (const k of keys) { parts.push(u32(off)); off += bytesOf(containers.get(k)); }
+  for (const k of keys) {
+    const vals = containers.get(k);
+    if (vals.length > 4096) {
+      const bits = Buffer.alloc(8192);
+      for (const v of vals) bits[v >> 3] |= 1 << (v & 7);
+      parts.push(bits);
+    } else {
+      for (const v of vals) parts.push(u16(v));
+    }
+  }
   return Buffer.concat(parts);
 }
 const Z85 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
@@ -275,6 +287,35 @@ async function update() {
   const nins = Number(opts.insert || 0);
   const actions = [];
   const replaced = [];
+  if (opts['dv-update']) {
+    // merge-on-read (deletion vectors): the old versions of the updated rows are marked
+    // deleted in their files, the new versions go to new files
+    if (!st.dv) { console.error('table was created without --dv'); process.exit(2); }
+    const upd = [[], [], [], []], updRev = [[], [], [], []];
+    for (let i = 0; i < st.files.length && nupd > 0; i++) {
+      const f = st.files[i];
+      const deleted = new Set(f.dv);
+      const before = f.dv.length;
+      for (let r = 0; r < f.ids.length && nupd > 0; r++) {
+        if (deleted.has(r)) continue;
+        deleted.add(r);
+        upd[f.part].push(f.ids[r]);
+        updRev[f.part].push(f.revs[r] + 1);
+        nupd--;
+      }
+      if (deleted.size !== before) {
+        actions.push(removeAction(f));
+        f.dv = [...deleted].sort((a, b) => a - b);
+        actions.push(addAction(f));
+      }
+    }
+    for (let p = 0; p < 4; p++) {
+      if (!upd[p].length) continue;
+      const f = await writeFile(st, p, upd[p], updRev[p]);
+      st.files.push(f);
+      actions.push(addAction(f));
+    }
+  }
   // copy-on-write: updated rows are taken from the first files, each such file rewritten
   for (let i = 0; i < st.files.length && nupd > 0; i++) {
     const f = st.files[i];

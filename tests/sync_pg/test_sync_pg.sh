@@ -59,6 +59,16 @@ $MT remove-file "$T"
 check_equal "$T"
 ok "incremental --propagate-deletes: DV rows and a removed file's rows left gold"
 
+# --- a merge-on-read update (deletion vectors + a new file): only the new rows are read
+$MT update "$T" --update 30 --insert 0 --dv-update
+"$DIP" sync-pg --source "$T" 2>"$LOG" || { cat "$LOG"; fail "dv update sync"; }
+check_equal "$T"
+expect_eq "$(last_run | cut -d' ' -f1-4)" "incremental 0 30 0" "DV update counts"
+expect_eq "$(q "SELECT n_input_records FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")" "30" \
+  "rows read by a DV update sync"
+grep -q "only gained deletion-vector rows" "$LOG" || { cat "$LOG"; fail "DV-only files not skipped"; }
+ok "DV-based update: files that only gained DV rows not re-read, 30 rows read and updated"
+
 # --- compaction (same rows, new files): nothing written
 $MT rewrite "$T"
 "$DIP" sync-pg --source "$T" 2>"$LOG" || { cat "$LOG"; fail "sync after rewrite"; }
