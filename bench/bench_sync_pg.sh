@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench_sync_pg.sh: `make bench-sync-pg`. One run, ratios against baselines measured in the
+# same run, on the same private PostgreSQL with its default durable settings (fsync on):
+#   (a) initial sync rows/s next to binary COPY of the same rows into an identical empty
+#       table (target >= 0.9)
+#   (b) the seed's method: multi-row INSERT .. ON CONFLICT in batches of 10,000 (ratio)
+#   (c) forced full re-sync of the unchanged table: no row written (target >= 2x initial)
+#   (d) incremental sync after a 1% change against a full sync of a same-sized change
+#       (target >= 20x)
+#   peak RSS of every dip run (target < 512 MiB)
+# BENCH_ROWS (default 5000000) and BENCH_FILES (40) size the table; BENCH_SEED_ROWS limits
+# (b) to a prefix of the rows (default: all). Needs node_modules (npm ci) and build/dip.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DIP=${DIP:-$SRC/build/dip}
+ROWS=${BENCH_ROWS:-5000000}
+FILES=${BENCH_FILES:-40}
+SEED_ROWS=${BENCH_SEED_ROWS:-$ROWS}
+MT="node $SRC/tests/sync_pg/make_table.mjs"
+[ -x "$DIP" ] || { echo "bench-sync-pg: $DIP not built (make build)" >&2; exit 2; }
+[ -d "$SRC/node_modules/@duckdb" ] || { echo "bench-sync-pg: run npm ci first" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dip-bench-syncpg.XXXXXXXX")
+eval "$("$SRC/scripts/pg-cluster.sh" start)" # durable defaults: fsync on
+cleanup() { "$SRC/scripts/pg-cluster.sh" stop "$DIP_PG_DIR" || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+export PGTZ=UTC
+q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+T=$WORK/records.delta
+PEAK_KB=0
+
+# timed CMD...: runs CMD under /usr/bin/time; sets SECS and RSS_KB
+timed() {
+  q "CHECKPOINT" >/dev/null
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@"
+  read -r SECS RSS_KB <"$WORK/time.txt"
+}
+dip_timed() {
+  timed "$DIP" sync-pg --source "$T" "$@" 2>>"$WORK/dip.log"
+  [ "$RSS_KB" -gt "$PEAK_KB" ] && PEAK_KB=$RSS_KB
+  tail -1 "$WORK/dip.log" | sed 's/^/    /'
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
+
+echo "bench-sync-pg: $ROWS rows x 13 columns (+ hk, hdiff, sync_ldts), $FILES files, PostgreSQL 15 fsync on"
+echo "  generating the Delta table (make_table.mjs, DuckDB)..."
+$MT create "$T" --rows "$ROWS" --files "$FILES" --dv
+
+echo "(a) initial sync (empty gold: COPY straight in, decode on a second thread)"
+dip_timed
+T_INIT=$SECS
+psql -XAtq -c "\\copy integrated_records TO '$WORK/gold.bin' WITH (FORMAT binary)"
+q "CREATE TABLE copy_base (LIKE integrated_records INCLUDING ALL)"
+echo "    baseline: binary COPY of the same rows into an identical empty table"
+timed psql -XAtq -c "\\copy copy_base FROM '$WORK/gold.bin' WITH (FORMAT binary)"
+T_COPY=$SECS
+rm -f "$WORK/gold.bin"
+q "DROP TABLE copy_base"
+
+echo "(b) the seed's method: multi-row INSERT .. ON CONFLICT, 10,000 rows per statement"
+psql -XAtq -c "\\copy (SELECT * FROM integrated_records LIMIT $SEED_ROWS) TO '$WORK/gold.tsv' WITH (FORMAT text, HEADER)"
+q "CREATE TABLE seed_base (LIKE integrated_records INCLUDING ALL)"
+timed python3 "$SRC/bench/sync_pg/seed_upsert.py" "$WORK/gold.tsv" seed_base 10000 >/dev/null
+T_SEED=$SECS
+rm -f "$WORK/gold.tsv"
+q "DROP TABLE seed_base"
+
+echo "(c) forced full re-sync of the unchanged table"
+wal0=$(q "SELECT pg_current_wal_lsn()")
+dip_timed --force --full
+T_RESYNC=$SECS
+WAL_RESYNC=$(q "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0'))")
+WRITTEN_RESYNC=$(q "SELECT n_inserted + n_updated FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")
+
+CHANGE=$((ROWS / 100))
+echo "(d) 1% change ($((CHANGE / 2)) updated + $((CHANGE / 2)) inserted rows, deletion vectors): full vs incremental"
+$MT update "$T" --update $((CHANGE / 2)) --insert $((CHANGE / 2)) --dv-update
+dip_timed --full
+T_FULL=$SECS
+$MT update "$T" --update $((CHANGE / 2)) --insert $((CHANGE / 2)) --dv-update
+dip_timed
+T_INC=$SECS
+WRITTEN_INC=$(q "SELECT n_inserted + n_updated FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")
+
+PEAK_MIB=$((PEAK_KB / 1024))
+echo
+echo "results ($ROWS rows; seconds are wall time of the whole command):"
+printf "  (a) dip initial sync     %8.1fs  %10s rows/s\n" "$T_INIT" "$(rate "$ROWS" "$T_INIT")"
+printf "      binary COPY          %8.1fs  %10s rows/s   dip/COPY = %s (target >= 0.90)\n" \
+  "$T_COPY" "$(rate "$ROWS" "$T_COPY")" "$(ratio "$T_COPY" "$T_INIT")"
+printf "  (b) seed INSERT..ON CONFLICT %5.1fs  %10s rows/s   seed/COPY = %s, dip/seed = %s\n" \
+  "$T_SEED" "$(rate "$SEED_ROWS" "$T_SEED")" \
+  "$(python3 -c "print(f'{($SEED_ROWS / $T_SEED) / ($ROWS / $T_COPY):.2f}')")" \
+  "$(python3 -c "print(f'{($ROWS / $T_INIT) / ($SEED_ROWS / $T_SEED):.2f}')")"
+printf "  (c) forced full re-sync  %8.1fs  %s rows written, %s WAL   initial/resync = %s (target >= 2)\n" \
+  "$T_RESYNC" "$WRITTEN_RESYNC" "$WAL_RESYNC" "$(ratio "$T_INIT" "$T_RESYNC")"
+printf "  (d) full after 1%% change %8.1fs\n" "$T_FULL"
+printf "      incremental          %8.1fs  %s rows written   full/incremental = %s (target >= 20)\n" \
+  "$T_INC" "$WRITTEN_INC" "$(ratio "$T_FULL" "$T_INC")"
+printf "  peak RSS of dip          %8d MiB (target < 512)\n" "$PEAK_MIB"
