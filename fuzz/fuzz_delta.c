@@ -34,8 +34,7 @@ static void finish_snapshot_like(DeltaReplay *r)
             DeltaReplayFile *f = &r->files[i];
             for (int k = 0; k < f->npv; k++) {
                 int idx = dip_schema_find(s, f->pv_keys[k]);
-                if (idx < 0)
-                    continue;
+                if (idx < 0) continue;
                 DeltaValue v;
                 dip_error_clear(&err);
                 if (delta_partition_value_parse(&s->fields[idx].type, f->pv_vals[k], &v, &a,
@@ -56,8 +55,7 @@ static void fuzz_commit(const uint8_t *p, size_t n)
     delta_replay_init(&r);
     DipError err = {0};
     DeltaCommitInfo ci;
-    if (delta_replay_commit_json(&r, "fuzz.json", p, n, &ci, &err))
-        finish_snapshot_like(&r);
+    if (delta_replay_commit_json(&r, "fuzz.json", p, n, &ci, &err)) finish_snapshot_like(&r);
     Arena a;
     arena_init(&a, 1024);
     (void)delta_parse_commit_info_line(p, n, &ci, &a);
@@ -72,16 +70,14 @@ static void fuzz_bitmap(const uint8_t *p, size_t n)
     size_t nrows = 0;
     if (delta_dv_decode_bitmap(p, n, 1u << 20, &rows, &nrows, &err)) {
         for (size_t i = 1; i < nrows; i++)
-            if (rows[i] <= rows[i - 1])
-                abort(); /* our own invariant: output sorted and unique */
+            if (rows[i] <= rows[i - 1]) abort(); /* our own invariant: output sorted and unique */
         free(rows);
     }
 }
 
 static void fuzz_inline_dv(const uint8_t *p, size_t n)
 {
-    if (n < 3)
-        return;
+    if (n < 3) return;
     DeltaDeletionVector dv = {.storage_type = 'i', .offset = -1};
     dv.size_in_bytes = (int32_t)(p[0] | p[1] << 8);
     dv.cardinality = p[2];
@@ -90,8 +86,7 @@ static void fuzz_inline_dv(const uint8_t *p, size_t n)
     DipError err = {0};
     uint64_t *rows = NULL;
     size_t nrows = 0;
-    if (delta_dv_read(NULL, &dv, &rows, &nrows, &err))
-        free(rows);
+    if (delta_dv_read(NULL, &dv, &rows, &nrows, &err)) free(rows);
     Buf b;
     buf_init(&b);
     dv.storage_type = 'u';
@@ -103,15 +98,13 @@ static void fuzz_inline_dv(const uint8_t *p, size_t n)
 
 static void fuzz_partition(const uint8_t *p, size_t n)
 {
-    if (n < 1)
-        return;
-    static const char *types[] = {"string",  "long",    "integer", "short",         "byte",
-                                  "float",   "double",  "boolean", "binary",        "date",
-                                  "timestamp", "timestamp_ntz", "decimal(38,10)", "decimal(5,2)",
-                                  "decimal(1,0)"};
+    if (n < 1) return;
+    static const char *types[] = {"string",         "long",         "integer",     "short",
+                                  "byte",           "float",        "double",      "boolean",
+                                  "binary",         "date",         "timestamp",   "timestamp_ntz",
+                                  "decimal(38,10)", "decimal(5,2)", "decimal(1,0)"};
     DipType t;
-    if (!delta_type_parse_primitive(types[p[0] % DIP_ARRAY_LEN(types)], &t))
-        abort();
+    if (!delta_type_parse_primitive(types[p[0] % DIP_ARRAY_LEN(types)], &t)) abort();
     char *s = dip_strndup((const char *)p + 1, n - 1);
     Arena a;
     arena_init(&a, 1024);
@@ -151,8 +144,7 @@ static void fuzz_names(const uint8_t *p, size_t n)
             bool gt = a->version > b->version ||
                       (a->version == b->version &&
                        (a->kind > b->kind || (a->kind == b->kind && strcmp(a->name, b->name) > 0)));
-            if (!gt)
-                break;
+            if (!gt) break;
             DeltaLogFile t = *a;
             *a = *b;
             *b = t;
@@ -175,8 +167,7 @@ static void fuzz_checkpoint(const uint8_t *p, size_t n)
 {
     PqFile *f = NULL;
     DipError err = {0};
-    if (!pq_file_open_mem(&f, p, n, "fuzz.checkpoint.parquet", &err))
-        return;
+    if (!pq_file_open_mem(&f, p, n, "fuzz.checkpoint.parquet", &err)) return;
     DeltaReplay r;
     delta_replay_init(&r);
     char **sidecars = NULL;
@@ -196,17 +187,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dip_log_init(DIP_LOG_HUMAN, DIP_LOG_ERROR); /* warnings on bad input are expected */
         quiet = true;
     }
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     switch (data[0] % 6) {
-    case 0: fuzz_commit(p, n); break;
-    case 1: fuzz_bitmap(p, n); break;
-    case 2: fuzz_inline_dv(p, n); break;
-    case 3: fuzz_partition(p, n); break;
-    case 4: fuzz_names(p, n); break;
-    case 5: fuzz_checkpoint(p, n); break;
+    case 0:
+        fuzz_commit(p, n);
+        break;
+    case 1:
+        fuzz_bitmap(p, n);
+        break;
+    case 2:
+        fuzz_inline_dv(p, n);
+        break;
+    case 3:
+        fuzz_partition(p, n);
+        break;
+    case 4:
+        fuzz_names(p, n);
+        break;
+    case 5:
+        fuzz_checkpoint(p, n);
+        break;
     }
     return 0;
 }

@@ -18,9 +18,9 @@ typedef struct DeltaArgs {
     const char *columns;  /* comma-separated logical names */
     int64_t limit;        /* -1 none */
     bool json;
-    bool count;           /* cat: print the row count instead of rows */
-    int64_t from;         /* diff: V1 */
-    int64_t to;           /* diff: V2 (-1 latest) */
+    bool count;   /* cat: print the row count instead of rows */
+    int64_t from; /* diff: V1 */
+    int64_t to;   /* diff: V2 (-1 latest) */
 } DeltaArgs;
 
 static void usage(FILE *f)
@@ -53,8 +53,7 @@ static bool parse_timestamp_arg(const char *s, int64_t *ms)
     arena_init(&a, 256);
     bool ok = delta_partition_value_parse(&t, s, &dv, &a, &err) && !dv.is_null;
     arena_free(&a);
-    if (!ok)
-        return false;
+    if (!ok) return false;
     /* round up: a timestamp with microseconds still includes the commit of that ms */
     *ms = dv.i / 1000;
     return *ms >= 0;
@@ -68,8 +67,7 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
     a->limit = -1;
     a->from = -1;
     a->to = -1;
-    if (argc < 2)
-        return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
+    if (argc < 2) return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
     a->sub = argv[1];
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
@@ -98,11 +96,10 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
         } else if (!strcmp(o, "--timestamp")) {
             if (!val || !parse_timestamp_arg(val, &a->timestamp_ms))
                 return cli_usage_error("delta", "--timestamp needs milliseconds since the "
-                                       "epoch or YYYY-MM-DD HH:MM:SS[.ffffff][Z]");
+                                                "epoch or YYYY-MM-DD HH:MM:SS[.ffffff][Z]");
             i++;
         } else if (!strcmp(o, "--columns")) {
-            if (!val)
-                return cli_usage_error("delta", "--columns needs a comma-separated list");
+            if (!val) return cli_usage_error("delta", "--columns needs a comma-separated list");
             a->columns = val;
             i++;
         } else if (o[0] == '-' && o[1] == '-') {
@@ -113,8 +110,7 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
             return cli_usage_error("delta", "unexpected argument %s", o);
         }
     }
-    if (!a->uri)
-        return cli_usage_error("delta", "missing table URI");
+    if (!a->uri) return cli_usage_error("delta", "missing table URI");
     if (a->version >= 0 && a->timestamp_ms >= 0)
         return cli_usage_error("delta", "--version and --timestamp exclude each other");
     return -1;
@@ -122,8 +118,7 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
 
 static void flush_buf(Buf *b)
 {
-    if (b->len)
-        fwrite(b->data, 1, b->len, stdout);
+    if (b->len) fwrite(b->data, 1, b->len, stdout);
     buf_clear(b);
 }
 
@@ -138,8 +133,7 @@ static int cmd_info(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
     DeltaSnapshot *s;
-    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
-        return cli_fail(&err);
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err)) return cli_fail(&err);
     DeltaLdtsSource src;
     int64_t ldts = delta_snapshot_ldts_us(s, &src);
     char ts[40];
@@ -247,8 +241,8 @@ static int cmd_info(Store *st, const DeltaArgs *a)
         buf_printf(&out, "reader features:   ");
         for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
             buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_reader_feature(s, i));
-        buf_printf(&out, "%s\nwriter features:   ",
-                   delta_snapshot_num_reader_features(s) ? "" : "-");
+        buf_printf(&out,
+                   "%s\nwriter features:   ", delta_snapshot_num_reader_features(s) ? "" : "-");
         for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
             buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_writer_feature(s, i));
         buf_printf(&out, "%s\n", delta_snapshot_num_writer_features(s) ? "" : "-");
@@ -260,8 +254,10 @@ static int cmd_info(Store *st, const DeltaArgs *a)
         buf_printf(&out, "files:             %zu\n", delta_snapshot_num_files(s));
         buf_printf(&out, "bytes:             %llu\n", (unsigned long long)bytes);
         if (rows_unknown)
-            buf_printf(&out, "rows (stats):      unknown (%zu files without numRecords; %lld "
-                       "in the others)\n", rows_unknown, (long long)rows);
+            buf_printf(&out,
+                       "rows (stats):      unknown (%zu files without numRecords; %lld "
+                       "in the others)\n",
+                       rows_unknown, (long long)rows);
         else
             buf_printf(&out, "rows (stats):      %lld\n", (long long)rows);
         buf_printf(&out, "schema:\n");
@@ -285,8 +281,7 @@ static int cmd_files(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
     DeltaSnapshot *s;
-    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
-        return cli_fail(&err);
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err)) return cli_fail(&err);
     Buf out;
     buf_init(&out);
     int np = delta_snapshot_num_partition_columns(s);
@@ -341,8 +336,7 @@ static int cmd_files(Store *st, const DeltaArgs *a)
             else
                 buf_append_str(&out, "-");
             if (f->has_dv)
-                buf_printf(&out, "\tdv:%c:%lld", f->dv.storage_type,
-                           (long long)f->dv.cardinality);
+                buf_printf(&out, "\tdv:%c:%lld", f->dv.storage_type, (long long)f->dv.cardinality);
             else
                 buf_append_str(&out, "\t-");
             for (int k = 0; k < np; k++)
@@ -350,8 +344,7 @@ static int cmd_files(Store *st, const DeltaArgs *a)
                            f->partition_values[k] ? f->partition_values[k] : "<null>");
             buf_append_byte(&out, '\n');
         }
-        if (out.len > (1 << 20))
-            flush_buf(&out);
+        if (out.len > (1 << 20)) flush_buf(&out);
     }
     flush_buf(&out);
     buf_free(&out);
@@ -366,8 +359,7 @@ static int cmd_history(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
     DeltaLogListing l;
-    if (!delta_log_list(st, &l, &err))
-        return cli_fail(&err);
+    if (!delta_log_list(st, &l, &err)) return cli_fail(&err);
     Buf out, b;
     buf_init(&out);
     buf_init(&b);
@@ -425,8 +417,7 @@ static int cmd_history(Store *st, const DeltaArgs *a)
             buf_printf(&out, "%lld\t%s\t%s\t%s\n", (long long)f->version, ts,
                        delta_ldts_source_name(src), op);
         }
-        if (out.len > (1 << 20))
-            flush_buf(&out);
+        if (out.len > (1 << 20)) flush_buf(&out);
     }
     flush_buf(&out);
     arena_free(&ar);
@@ -478,20 +469,17 @@ static void diff_lines(Buf *out, const char *sign, const DeltaAddFile *f, size_t
 
 static int cmd_diff(Store *st, const DeltaArgs *a)
 {
-    if (a->from < 0)
-        return cli_usage_error("delta", "diff needs --from V1");
+    if (a->from < 0) return cli_usage_error("delta", "diff needs --from V1");
     DipError err = {0};
     int64_t to = a->to;
     if (to < 0) {
         DeltaLogListing l;
-        if (!delta_log_list(st, &l, &err))
-            return cli_fail(&err);
+        if (!delta_log_list(st, &l, &err)) return cli_fail(&err);
         to = delta_log_latest_version(&l);
         delta_log_listing_free(&l);
     }
     DeltaDiff d;
-    if (!delta_snapshot_diff(st, a->from, to, &d, &err))
-        return cli_fail(&err);
+    if (!delta_snapshot_diff(st, a->from, to, &d, &err)) return cli_fail(&err);
     Buf out;
     buf_init(&out);
     diff_lines(&out, "-", d.removed, d.n_removed, a->json);
@@ -508,8 +496,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
     DeltaSnapshot *s;
-    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err))
-        return cli_fail(&err);
+    if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err)) return cli_fail(&err);
     const DipSchema *schema = delta_snapshot_schema(s);
     int *cols = NULL;
     int ncols = 0;
@@ -526,8 +513,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
                 delta_snapshot_free(s);
                 return cli_fail(&err);
             }
-            if (ncols < schema->nfields)
-                cols[ncols++] = idx;
+            if (ncols < schema->nfields) cols[ncols++] = idx;
         }
         free(list);
     }
@@ -536,11 +522,10 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
     int64_t emitted = 0;
     int rc = 0;
     for (size_t i = 0; i < delta_snapshot_num_files(s) && rc == 0; i++) {
-        if (a->limit >= 0 && emitted >= a->limit)
-            break;
+        if (a->limit >= 0 && emitted >= a->limit) break;
         DeltaFileScan *scan;
-        if (!delta_file_scan_open(&scan, s, delta_snapshot_file(s, i), cols,
-                                  cols ? ncols : 0, &err)) {
+        if (!delta_file_scan_open(&scan, s, delta_snapshot_file(s, i), cols, cols ? ncols : 0,
+                                  &err)) {
             rc = cli_fail(&err);
             break;
         }
@@ -559,28 +544,23 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             }
             if (a->count) {
                 int64_t take = b.num_rows;
-                if (a->limit >= 0 && take > a->limit - emitted)
-                    take = a->limit - emitted;
+                if (a->limit >= 0 && take > a->limit - emitted) take = a->limit - emitted;
                 emitted += take;
                 column_batch_free(&b);
-                if (a->limit >= 0 && emitted >= a->limit)
-                    break;
+                if (a->limit >= 0 && emitted >= a->limit) break;
                 continue;
             }
             JsonWriter w;
             for (int64_t r = 0; r < b.num_rows; r++) {
-                if (a->limit >= 0 && emitted >= a->limit)
-                    break;
+                if (a->limit >= 0 && emitted >= a->limit) break;
                 json_init(&w, &out);
                 column_batch_write_row_json(&w, &b, r);
                 buf_append_byte(&out, '\n');
                 emitted++;
-                if (out.len > (1 << 20))
-                    flush_buf(&out);
+                if (out.len > (1 << 20)) flush_buf(&out);
             }
             column_batch_free(&b);
-            if ((a->limit >= 0 && emitted >= a->limit) || dip_stop_requested())
-                break;
+            if ((a->limit >= 0 && emitted >= a->limit) || dip_stop_requested()) break;
         }
         delta_file_scan_close(scan);
         if (rc == 0 && dip_stop_requested()) {
@@ -588,8 +568,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             rc = cli_fail(&err);
         }
     }
-    if (rc == 0 && a->count)
-        buf_printf(&out, "%lld\n", (long long)emitted);
+    if (rc == 0 && a->count) buf_printf(&out, "%lld\n", (long long)emitted);
     flush_buf(&out);
     fflush(stdout);
     buf_free(&out);
@@ -602,8 +581,7 @@ int cmd_delta_main(int argc, char **argv)
 {
     DeltaArgs a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
+    if (rc >= 0) return rc;
     int (*fn)(Store *, const DeltaArgs *) = NULL;
     if (!strcmp(a.sub, "info"))
         fn = cmd_info;
@@ -622,8 +600,7 @@ int cmd_delta_main(int argc, char **argv)
         return cli_usage_error("delta", "unknown subcommand %s", a.sub);
     DipError err = {0};
     Store *st;
-    if (!store_open(&st, a.uri, &err))
-        return cli_fail(&err);
+    if (!store_open(&st, a.uri, &err)) return cli_fail(&err);
     rc = fn(st, &a);
     store_close(st);
     return rc;

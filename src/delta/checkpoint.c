@@ -19,11 +19,9 @@
 
 static int type_child(const DipType *t, const char *name)
 {
-    if (!t || t->id != DT_STRUCT)
-        return -1;
+    if (!t || t->id != DT_STRUCT) return -1;
     for (int i = 0; i < t->nchildren; i++)
-        if (strcmp(t->children[i].name, name) == 0)
-            return i;
+        if (strcmp(t->children[i].name, name) == 0) return i;
     return -1;
 }
 
@@ -35,34 +33,46 @@ static const ColumnVector *vec_child(const ColumnVector *v, const char *name)
 
 static bool vec_is_string(const ColumnVector *v)
 {
-    return v && (v->type->id == DT_STRING || v->type->id == DT_BINARY ||
-                 v->type->id == DT_JSON || v->type->id == DT_ENUM);
+    return v && (v->type->id == DT_STRING || v->type->id == DT_BINARY || v->type->id == DT_JSON ||
+                 v->type->id == DT_ENUM);
 }
 
 /* NUL-terminated copy of a string value, NULL when null or absent. */
 static const char *vec_str(const ColumnVector *v, int64_t row, Arena *a)
 {
-    if (!vec_is_string(v) || row >= v->length || !col_is_valid(v, row))
-        return NULL;
+    if (!vec_is_string(v) || row >= v->length || !col_is_valid(v, row)) return NULL;
     int64_t s = v->offsets[row], e = v->offsets[row + 1];
-    if (s < 0 || e < s || e > v->data_len)
-        return NULL;
+    if (s < 0 || e < s || e > v->data_len) return NULL;
     return arena_strndup(a, (const char *)v->data + s, (size_t)(e - s));
 }
 
 static bool vec_i64(const ColumnVector *v, int64_t row, int64_t *out)
 {
-    if (!v || row >= v->length || !col_is_valid(v, row))
-        return false;
+    if (!v || row >= v->length || !col_is_valid(v, row)) return false;
     switch (v->type->id) {
-    case DT_INT8: *out = ((const int8_t *)v->values)[row]; return true;
-    case DT_INT16: *out = ((const int16_t *)v->values)[row]; return true;
-    case DT_INT32: *out = ((const int32_t *)v->values)[row]; return true;
-    case DT_INT64: *out = ((const int64_t *)v->values)[row]; return true;
-    case DT_UINT8: *out = ((const uint8_t *)v->values)[row]; return true;
-    case DT_UINT16: *out = ((const uint16_t *)v->values)[row]; return true;
-    case DT_UINT32: *out = ((const uint32_t *)v->values)[row]; return true;
-    default: return false;
+    case DT_INT8:
+        *out = ((const int8_t *)v->values)[row];
+        return true;
+    case DT_INT16:
+        *out = ((const int16_t *)v->values)[row];
+        return true;
+    case DT_INT32:
+        *out = ((const int32_t *)v->values)[row];
+        return true;
+    case DT_INT64:
+        *out = ((const int64_t *)v->values)[row];
+        return true;
+    case DT_UINT8:
+        *out = ((const uint8_t *)v->values)[row];
+        return true;
+    case DT_UINT16:
+        *out = ((const uint16_t *)v->values)[row];
+        return true;
+    case DT_UINT32:
+        *out = ((const uint32_t *)v->values)[row];
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -71,17 +81,14 @@ static bool vec_str_list(const ColumnVector *v, int64_t row, Arena *a, char ***o
 {
     *out = NULL;
     *n = 0;
-    if (!v || v->type->id != DT_LIST || row >= v->length || !col_is_valid(v, row))
-        return true;
+    if (!v || v->type->id != DT_LIST || row >= v->length || !col_is_valid(v, row)) return true;
     int64_t s = v->offsets[row], e = v->offsets[row + 1];
     const ColumnVector *el = &v->children[0];
-    if (s < 0 || e < s || e > el->length || e - s > 100000)
-        return false;
+    if (s < 0 || e < s || e > el->length || e - s > 100000) return false;
     *out = arena_calloc(a, (size_t)(e - s) + 1, sizeof(char *));
     for (int64_t i = s; i < e; i++) {
         const char *x = vec_str(el, i, a);
-        if (x)
-            (*out)[(*n)++] = (char *)x;
+        if (x) (*out)[(*n)++] = (char *)x;
     }
     return true;
 }
@@ -93,18 +100,15 @@ static bool vec_str_map(const ColumnVector *v, int64_t row, Arena *a, const char
     *keys = NULL;
     *vals = NULL;
     *n = 0;
-    if (!v || v->type->id != DT_MAP || row >= v->length || !col_is_valid(v, row))
-        return true;
+    if (!v || v->type->id != DT_MAP || row >= v->length || !col_is_valid(v, row)) return true;
     int64_t s = v->offsets[row], e = v->offsets[row + 1];
     const ColumnVector *kv = &v->children[0], *vv = &v->children[1];
-    if (s < 0 || e < s || e > kv->length || e > vv->length || e - s > 100000)
-        return false;
+    if (s < 0 || e < s || e > kv->length || e > vv->length || e - s > 100000) return false;
     *keys = arena_calloc(a, (size_t)(e - s) + 1, sizeof(char *));
     *vals = arena_calloc(a, (size_t)(e - s) + 1, sizeof(char *));
     for (int64_t i = s; i < e; i++) {
         const char *k = vec_str(kv, i, a);
-        if (!k)
-            continue;
+        if (!k) continue;
         (*keys)[*n] = k;
         (*vals)[*n] = vec_str(vv, i, a);
         (*n)++;
@@ -121,8 +125,8 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
     a.is_add = is_add;
     a.path = vec_str(vec_child(v, "path"), row, tmp);
     if (!a.path)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: %s action without a path",
-                             r->source, (long long)row, is_add ? "add" : "remove");
+        return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: %s action without a path", r->source,
+                             (long long)row, is_add ? "add" : "remove");
     if (is_add) {
         if (!vec_i64(vec_child(v, "size"), row, &a.size))
             return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: add %s without a size",
@@ -130,10 +134,11 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
         if (!vec_i64(vec_child(v, "modificationTime"), row, &a.modification_time))
             a.modification_time = 0;
         a.stats = vec_str(vec_child(v, "stats"), row, tmp);
-        if (!vec_str_map(vec_child(v, "partitionValues"), row, tmp, &a.pv_keys, &a.pv_vals,
-                         &a.npv))
-            return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: add %s: bad "
-                                 "partitionValues map", r->source, (long long)row, a.path);
+        if (!vec_str_map(vec_child(v, "partitionValues"), row, tmp, &a.pv_keys, &a.pv_vals, &a.npv))
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "%s: row %lld: add %s: bad "
+                                 "partitionValues map",
+                                 r->source, (long long)row, a.path);
     }
     const ColumnVector *dv = vec_child(v, "deletionVector");
     if (dv && dv->type->id == DT_STRUCT && col_is_valid(dv, row)) {
@@ -142,13 +147,12 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
         int64_t size = -1, card = -1, off = -1;
         vec_i64(vec_child(dv, "sizeInBytes"), row, &size);
         vec_i64(vec_child(dv, "cardinality"), row, &card);
-        if (!vec_i64(vec_child(dv, "offset"), row, &off))
-            off = -1;
+        if (!vec_i64(vec_child(dv, "offset"), row, &off)) off = -1;
         if (!st || strlen(st) != 1 || !p || size < 0 || size > INT32_MAX || card < 0 ||
             off > INT32_MAX)
             return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: row %lld: %s: incomplete deletionVector struct",
-                                 r->source, (long long)row, a.path);
+                                 "%s: row %lld: %s: incomplete deletionVector struct", r->source,
+                                 (long long)row, a.path);
         a.has_dv = true;
         a.dv.storage_type = st[0];
         a.dv.path_or_inline = (char *)p;
@@ -185,8 +189,10 @@ static bool protocol_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
     DeltaProtocolRaw p = {0};
     int64_t x;
     if (!vec_i64(vec_child(v, "minReaderVersion"), row, &x) || x < 0 || x > 1000000)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: protocol without "
-                             "minReaderVersion", r->source, (long long)row);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "%s: row %lld: protocol without "
+                             "minReaderVersion",
+                             r->source, (long long)row);
     p.min_reader = (int)x;
     if (vec_i64(vec_child(v, "minWriterVersion"), row, &x) && x >= 0 && x <= 1000000)
         p.min_writer = (int)x;
@@ -194,8 +200,8 @@ static bool protocol_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
                       &p.n_reader_features) ||
         !vec_str_list(vec_child(v, "writerFeatures"), row, &r->arena, &p.writer_features,
                       &p.n_writer_features))
-        return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: bad protocol features",
-                             r->source, (long long)row);
+        return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: bad protocol features", r->source,
+                             (long long)row);
     r->protocol = p;
     r->has_protocol = true;
     return true;
@@ -237,8 +243,7 @@ bool delta_checkpoint_apply_parquet(PqFile *f, const char *name, DeltaReplay *r,
             const ColumnVector *v = &b.cols[c];
             const char *kind = colname[c];
             for (int64_t row = 0; row < b.num_rows && ok; row++) {
-                if (!col_is_valid(v, row))
-                    continue;
+                if (!col_is_valid(v, row)) continue;
                 if (strcmp(kind, "add") == 0 || strcmp(kind, "remove") == 0) {
                     ok = file_action_row(r, v, row, kind[0] == 'a', &tmp, err);
                 } else if (strcmp(kind, "metaData") == 0) {
@@ -255,9 +260,9 @@ bool delta_checkpoint_apply_parquet(PqFile *f, const char *name, DeltaReplay *r,
                     }
                     const char *p = vec_str(vec_child(v, "path"), row, &tmp);
                     if (!p) {
-                        ok = dip_error_set(err, DIP_ERR_DATA,
-                                           "%s: row %lld: sidecar without a path", name,
-                                           (long long)row);
+                        ok =
+                            dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: sidecar without a path",
+                                          name, (long long)row);
                         break;
                     }
                     *sidecars = dip_realloc(*sidecars, (*nsidecars + 1) * sizeof(char *));
@@ -282,8 +287,7 @@ static bool read_parquet_actions(Store *st, const char *name, uint64_t size, Del
         dip_error_prefix(err, "checkpoint %s", name);
         return false;
     }
-    bool ok = delta_checkpoint_apply_parquet(f, name, r, allow_sidecars, sidecars, nsidecars,
-                                             err);
+    bool ok = delta_checkpoint_apply_parquet(f, name, r, allow_sidecars, sidecars, nsidecars, err);
     pq_file_close(f);
     return ok;
 }
@@ -310,8 +314,8 @@ static bool read_v2_json(Store *st, const DeltaLogFile *f, DeltaReplay *r, char 
             json_error_t jerr;
             json_t *obj = json_loadb((const char *)b.data + pos, end - pos, 0, &jerr);
             if (!obj)
-                ok = dip_error_set(err, DIP_ERR_DATA, "%s: line %lld: malformed JSON: %s",
-                                   f->name, (long long)line, jerr.text);
+                ok = dip_error_set(err, DIP_ERR_DATA, "%s: line %lld: malformed JSON: %s", f->name,
+                                   (long long)line, jerr.text);
             else
                 ok = delta_replay_json_action(r, obj, NULL, sidecars, nsidecars, err);
             json_decref(obj);
@@ -323,8 +327,7 @@ static bool read_v2_json(Store *st, const DeltaLogFile *f, DeltaReplay *r, char 
     return ok;
 }
 
-bool delta_checkpoint_read(Store *st, const DeltaLogSegment *seg, DeltaReplay *r,
-                           DipError *err)
+bool delta_checkpoint_read(Store *st, const DeltaLogSegment *seg, DeltaReplay *r, DipError *err)
 {
     char **sidecars = NULL;
     size_t nsidecars = 0;
@@ -334,8 +337,8 @@ bool delta_checkpoint_read(Store *st, const DeltaLogSegment *seg, DeltaReplay *r
         if (f->kind == DLF_V2_JSON)
             ok = read_v2_json(st, f, r, &sidecars, &nsidecars, err);
         else
-            ok = read_parquet_actions(st, f->name, f->size, r, f->kind != DLF_MULTIPART,
-                                      &sidecars, &nsidecars, err);
+            ok = read_parquet_actions(st, f->name, f->size, r, f->kind != DLF_MULTIPART, &sidecars,
+                                      &nsidecars, err);
     }
     Buf name;
     buf_init(&name);
@@ -346,8 +349,7 @@ bool delta_checkpoint_read(Store *st, const DeltaLogSegment *seg, DeltaReplay *r
         const char *base = strrchr(p, '/');
         buf_printf(&name, "_delta_log/_sidecars/%s", base ? base + 1 : p);
         ok = read_parquet_actions(st, buf_cstr(&name), 0, r, false, NULL, NULL, err);
-        if (!ok)
-            dip_error_prefix(err, "V2 checkpoint %s", seg->checkpoint[0]->name);
+        if (!ok) dip_error_prefix(err, "V2 checkpoint %s", seg->checkpoint[0]->name);
     }
     buf_free(&name);
     free(sidecars);

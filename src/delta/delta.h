@@ -23,22 +23,22 @@ typedef enum {
 } DeltaLdtsSource;
 
 typedef struct DeltaDeletionVector {
-    char storage_type;   /* 'u' (relative path), 'i' (inline), 'p' (absolute path) */
+    char storage_type; /* 'u' (relative path), 'i' (inline), 'p' (absolute path) */
     char *path_or_inline;
-    int32_t offset;      /* -1 when absent */
+    int32_t offset; /* -1 when absent */
     int32_t size_in_bytes;
     int64_t cardinality;
 } DeltaDeletionVector;
 
 typedef struct DeltaAddFile {
-    char *path;          /* decoded (not URI-encoded) path, relative to the table root or absolute */
+    char *path; /* decoded (not URI-encoded) path, relative to the table root or absolute */
     int64_t size;
     int64_t modification_time;
-    int64_t num_records; /* from stats, -1 when unknown */
+    int64_t num_records;     /* from stats, -1 when unknown */
     char **partition_values; /* one per partition column (schema order), NULL = null */
     bool has_dv;
     DeltaDeletionVector dv;
-    char *stats_json;    /* raw stats string or NULL */
+    char *stats_json; /* raw stats string or NULL */
 } DeltaAddFile;
 
 typedef struct DeltaSnapshot DeltaSnapshot;
@@ -46,14 +46,15 @@ typedef struct DeltaSnapshot DeltaSnapshot;
 /* Opens the snapshot at `version` (-1 = latest) or, when timestamp_ms >= 0, the latest
  * version whose commit timestamp is <= timestamp_ms. Refuses unsupported reader features
  * before reading data. */
-bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
-                         int64_t timestamp_ms, DipError *err) DIP_MUST_CHECK;
+bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version, int64_t timestamp_ms,
+                         DipError *err) DIP_MUST_CHECK;
 void delta_snapshot_free(DeltaSnapshot *s);
 
 int64_t delta_snapshot_version(const DeltaSnapshot *s);
 /* LDTS of the snapshot's version, microseconds since epoch, and its source. */
 int64_t delta_snapshot_ldts_us(const DeltaSnapshot *s, DeltaLdtsSource *source);
-const DipSchema *delta_snapshot_schema(const DeltaSnapshot *s); /* logical, partition cols included */
+const DipSchema *
+delta_snapshot_schema(const DeltaSnapshot *s); /* logical, partition cols included */
 int delta_snapshot_num_partition_columns(const DeltaSnapshot *s);
 const char *delta_snapshot_partition_column(const DeltaSnapshot *s, int i);
 size_t delta_snapshot_num_files(const DeltaSnapshot *s);
@@ -82,7 +83,7 @@ typedef struct DeltaDiff {
     size_t n_added;
     DeltaAddFile *removed;
     size_t n_removed;
-    Arena *arena;        /* owns the entries (added after the first contract; additive) */
+    Arena *arena; /* owns the entries (added after the first contract; additive) */
 } DeltaDiff;
 bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out,
                          DipError *err) DIP_MUST_CHECK;

@@ -20,19 +20,19 @@
 /* ---------------------------------------------------------------- log listing */
 
 typedef enum {
-    DLF_COMMIT = 0,     /* NNNNNNNNNNNNNNNNNNNN.json */
-    DLF_CLASSIC,        /* N.checkpoint.parquet */
-    DLF_MULTIPART,      /* N.checkpoint.o.p.parquet */
-    DLF_V2_JSON,        /* N.checkpoint.<uuid>.json */
-    DLF_V2_PARQUET,     /* N.checkpoint.<uuid>.parquet */
+    DLF_COMMIT = 0, /* NNNNNNNNNNNNNNNNNNNN.json */
+    DLF_CLASSIC,    /* N.checkpoint.parquet */
+    DLF_MULTIPART,  /* N.checkpoint.o.p.parquet */
+    DLF_V2_JSON,    /* N.checkpoint.<uuid>.json */
+    DLF_V2_PARQUET, /* N.checkpoint.<uuid>.parquet */
 } DeltaLogFileKind;
 
 typedef struct DeltaLogFile {
     DeltaLogFileKind kind;
     int64_t version;
-    int part;            /* multi-part: 1-based part number */
-    int nparts;          /* multi-part: number of parts */
-    char *name;          /* relative to the table root, e.g. "_delta_log/000...0.json" */
+    int part;   /* multi-part: 1-based part number */
+    int nparts; /* multi-part: number of parts */
+    char *name; /* relative to the table root, e.g. "_delta_log/000...0.json" */
     uint64_t size;
     int64_t mtime_ms;
 } DeltaLogFile;
@@ -53,18 +53,18 @@ void delta_log_listing_free(DeltaLogListing *l);
 /* The files that make up a snapshot: an optional checkpoint (1 file, or every part of a
  * multi-part one) and the contiguous commits after it up to `version`. */
 typedef struct DeltaLogSegment {
-    int64_t version;            /* snapshot version */
-    int64_t checkpoint_version; /* -1 when replaying from commit 0 */
+    int64_t version;                 /* snapshot version */
+    int64_t checkpoint_version;      /* -1 when replaying from commit 0 */
     const DeltaLogFile **checkpoint; /* parts in order */
     int ncheckpoint;
-    const DeltaLogFile **commits;    /* checkpoint_version+1 .. version */
+    const DeltaLogFile **commits; /* checkpoint_version+1 .. version */
     size_t ncommits;
     const DeltaLogFile *last_commit; /* commit file of `version` if present (LDTS) */
 } DeltaLogSegment;
 
 /* version < 0: latest. Errors name the missing file (gap, missing part, no commit 0). */
-bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegment *seg,
-                       Arena *a, DipError *err) DIP_MUST_CHECK;
+bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegment *seg, Arena *a,
+                       DipError *err) DIP_MUST_CHECK;
 int64_t delta_log_latest_version(const DeltaLogListing *l); /* -1 when empty */
 
 /* ---------------------------------------------------------------- replay */
@@ -91,7 +91,7 @@ typedef struct DeltaMetadataRaw {
 typedef struct DeltaCommitInfo {
     bool present;
     bool has_ict;
-    int64_t ict_ms;       /* inCommitTimestamp */
+    int64_t ict_ms; /* inCommitTimestamp */
     bool has_timestamp;
     int64_t timestamp_ms; /* commitInfo.timestamp */
     char *operation;
@@ -101,7 +101,7 @@ typedef struct DeltaCommitInfo {
  * caller storage; replay copies what it keeps. */
 typedef struct DeltaFileAction {
     bool is_add;
-    const char *path;     /* URI-encoded, as in the log */
+    const char *path; /* URI-encoded, as in the log */
     int npv;
     const char **pv_keys;
     const char **pv_vals; /* NULL entry = null value */
@@ -114,27 +114,27 @@ typedef struct DeltaFileAction {
 
 typedef struct DeltaReplayFile {
     DeltaAddFile f;
-    char *key;            /* canonical path + '\n' + dv unique id */
+    char *key; /* canonical path + '\n' + dv unique id */
     uint64_t hash;
     int npv;
-    char **pv_keys;       /* raw partitionValues (physical names) */
+    char **pv_keys; /* raw partitionValues (physical names) */
     char **pv_vals;
     bool live;
 } DeltaReplayFile;
 
 typedef struct DeltaReplay {
-    Arena arena;          /* strings of files, protocol, metadata */
+    Arena arena; /* strings of files, protocol, metadata */
     DeltaReplayFile *files;
     size_t nfiles;
     size_t cap;
-    uint32_t *slots;      /* open addressing: index+1 into files, 0 = empty */
-    size_t nslots;        /* power of two */
+    uint32_t *slots; /* open addressing: index+1 into files, 0 = empty */
+    size_t nslots;   /* power of two */
     bool has_protocol;
     DeltaProtocolRaw protocol;
     bool has_metadata;
     DeltaMetadataRaw metadata;
     DeltaCommitInfo commit_info; /* of the last commit applied */
-    const char *source;   /* file being applied, for error messages */
+    const char *source;          /* file being applied, for error messages */
 } DeltaReplay;
 
 void delta_replay_init(DeltaReplay *r);
@@ -143,15 +143,13 @@ bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a,
                               DipError *err) DIP_MUST_CHECK;
 /* Applies one commit (newline-delimited JSON actions). `name` is used in errors. When
  * `ci` is not NULL, commitInfo of this commit is stored there. */
-bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *data,
-                              size_t len, DeltaCommitInfo *ci, DipError *err) DIP_MUST_CHECK;
+bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *data, size_t len,
+                              DeltaCommitInfo *ci, DipError *err) DIP_MUST_CHECK;
 /* Applies one JSON action object (a line of a commit or a V2 JSON checkpoint).
  * `sidecars` (optional) collects sidecar paths of a V2 checkpoint. */
-bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci,
-                              char ***sidecars, size_t *nsidecars,
-                              DipError *err) DIP_MUST_CHECK;
-bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitInfo *ci,
-                                  Arena *a);
+bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci, char ***sidecars,
+                              size_t *nsidecars, DipError *err) DIP_MUST_CHECK;
+bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitInfo *ci, Arena *a);
 
 /* URI-decodes a path (%XX) once and canonicalises file: URIs to plain absolute paths. */
 char *delta_path_decode(Arena *a, const char *path);
@@ -176,8 +174,8 @@ typedef enum { DELTA_CM_NONE = 0, DELTA_CM_NAME, DELTA_CM_ID } DeltaColumnMappin
 /* Physical side of a schema field, mirroring the DipField tree (children of structs; for
  * lists child 0 = element; for maps 0 = key, 1 = value). */
 typedef struct DeltaFieldMap {
-    char *physical;      /* physical name (column mapping) or the logical name */
-    int32_t id;          /* delta.columnMapping.id, -1 when absent */
+    char *physical; /* physical name (column mapping) or the logical name */
+    int32_t id;     /* delta.columnMapping.id, -1 when absent */
     int nchildren;
     struct DeltaFieldMap *children;
 } DeltaFieldMap;
@@ -193,10 +191,10 @@ bool delta_type_parse_primitive(const char *name, DipType *t);
 
 typedef struct DeltaValue {
     bool is_null;
-    int64_t i;          /* ints, bool, date (days), timestamps (micros) */
-    double d;           /* float, double */
-    __int128 dec;       /* decimal unscaled */
-    const char *s;      /* string / binary bytes */
+    int64_t i;     /* ints, bool, date (days), timestamps (micros) */
+    double d;      /* float, double */
+    __int128 dec;  /* decimal unscaled */
+    const char *s; /* string / binary bytes */
     size_t slen;
 } DeltaValue;
 
@@ -205,8 +203,8 @@ typedef struct DeltaValue {
 bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *out, Arena *a,
                                  DipError *err) DIP_MUST_CHECK;
 /* Fills `c` (type t) with n copies of v, memory from `a`. */
-void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaValue *v,
-                                int64_t n, Arena *a);
+void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaValue *v, int64_t n,
+                                Arena *a);
 
 /* ---------------------------------------------------------------- deletion vectors */
 
@@ -223,7 +221,7 @@ bool delta_dv_relative_path(const DeltaDeletionVector *dv, Buf *out, DipError *e
 
 struct DeltaSnapshot {
     Arena arena;
-    Store *store;            /* borrowed */
+    Store *store; /* borrowed */
     int64_t version;
     int64_t checkpoint_version;
     const char *checkpoint_kind; /* "classic", "multi-part", "v2-json", "v2-parquet", NULL */
@@ -232,14 +230,14 @@ struct DeltaSnapshot {
     DeltaProtocolRaw protocol;
     DeltaMetadataRaw metadata;
     DeltaColumnMappingMode cm_mode;
-    DipSchema *schema;       /* logical, schema order */
-    DeltaFieldMap *fmap;     /* one per schema field */
+    DipSchema *schema;   /* logical, schema order */
+    DeltaFieldMap *fmap; /* one per schema field */
     int npart;
-    int *part_index;         /* schema index of each partition column (schema order) */
-    DeltaAddFile *files;     /* live add files, sorted by path */
+    int *part_index;     /* schema index of each partition column (schema order) */
+    DeltaAddFile *files; /* live add files, sorted by path */
     size_t nfiles;
     DeltaCommitInfo commit_info;
-    Arena *replay_arena;     /* strings of files/protocol/metadata (from replay) */
+    Arena *replay_arena; /* strings of files/protocol/metadata (from replay) */
 };
 
 /* Checks protocol versions and reader features (PROTOCOL.md "Table Features"). */

@@ -39,18 +39,15 @@ bool delta_z85_decode(const char *s, size_t len, uint8_t *out)
             rev[(unsigned char)Z85_CHARS[i]] = (int8_t)i;
         init = true;
     }
-    if (len % 5 != 0)
-        return false;
+    if (len % 5 != 0) return false;
     for (size_t i = 0; i < len; i += 5) {
         uint64_t v = 0;
         for (int k = 0; k < 5; k++) {
             int d = rev[(unsigned char)s[i + (size_t)k]];
-            if (d < 0)
-                return false;
+            if (d < 0) return false;
             v = v * 85 + (uint64_t)d;
         }
-        if (v > UINT32_MAX)
-            return false;
+        if (v > UINT32_MAX) return false;
         size_t o = i / 5 * 4;
         out[o] = (uint8_t)(v >> 24);
         out[o + 1] = (uint8_t)(v >> 16);
@@ -71,8 +68,7 @@ bool delta_dv_relative_path(const DeltaDeletionVector *dv, Buf *out, DipError *e
                              p);
     uint8_t u[16];
     if (!delta_z85_decode(p + n - 20, 20, u))
-        return dip_error_set(err, DIP_ERR_DATA,
-                             "deletion vector \"%s\": UUID is not valid Z85", p);
+        return dip_error_set(err, DIP_ERR_DATA, "deletion vector \"%s\": UUID is not valid Z85", p);
     char uuid[40];
     dip_format_uuid(u, uuid);
     if (n > 20) {
@@ -91,8 +87,7 @@ typedef struct Reader {
 
 static bool rd_u16(Reader *r, uint32_t *v)
 {
-    if (r->n - r->pos < 2)
-        return false;
+    if (r->n - r->pos < 2) return false;
     *v = (uint32_t)r->p[r->pos] | (uint32_t)r->p[r->pos + 1] << 8;
     r->pos += 2;
     return true;
@@ -100,8 +95,7 @@ static bool rd_u16(Reader *r, uint32_t *v)
 
 static bool rd_u32(Reader *r, uint32_t *v)
 {
-    if (r->n - r->pos < 4)
-        return false;
+    if (r->n - r->pos < 4) return false;
     const uint8_t *b = r->p + r->pos;
     *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     r->pos += 4;
@@ -111,8 +105,7 @@ static bool rd_u32(Reader *r, uint32_t *v)
 static bool rd_u64(Reader *r, uint64_t *v)
 {
     uint32_t lo, hi;
-    if (!rd_u32(r, &lo) || !rd_u32(r, &hi))
-        return false;
+    if (!rd_u32(r, &lo) || !rd_u32(r, &hi)) return false;
     *v = (uint64_t)hi << 32 | lo;
     return true;
 }
@@ -126,8 +119,7 @@ typedef struct RowSink {
 
 static bool sink_push(RowSink *s, uint64_t v)
 {
-    if (s->n >= s->max)
-        return false;
+    if (s->n >= s->max) return false;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 64;
         s->rows = dip_realloc(s->rows, s->cap * sizeof *s->rows);
@@ -142,34 +134,29 @@ static bool sink_push(RowSink *s, uint64_t v)
 static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *err)
 {
     uint32_t cookie;
-    if (!rd_u32(r, &cookie))
-        return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
+    if (!rd_u32(r, &cookie)) return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
     uint32_t size;
     bool has_run = (cookie & 0xFFFF) == ROARING_COOKIE_RUN;
     const uint8_t *run_flags = NULL;
     if (has_run) {
         size = (cookie >> 16) + 1;
         size_t fb = (size + 7) / 8;
-        if (r->n - r->pos < fb)
-            return BAD("truncated at byte %zu (run flags)", r->pos);
+        if (r->n - r->pos < fb) return BAD("truncated at byte %zu (run flags)", r->pos);
         run_flags = r->p + r->pos;
         r->pos += fb;
     } else if (cookie == ROARING_COOKIE_NORUN) {
-        if (!rd_u32(r, &size))
-            return BAD("truncated at byte %zu (container count)", r->pos);
+        if (!rd_u32(r, &size)) return BAD("truncated at byte %zu (container count)", r->pos);
     } else {
         return BAD("unknown cookie %u at byte %zu", cookie, r->pos - 4);
     }
-    if (size > 65536)
-        return BAD("%u containers (at most 65536)", size);
+    if (size > 65536) return BAD("%u containers (at most 65536)", size);
     if (r->n - r->pos < (size_t)size * 4)
         return BAD("truncated at byte %zu (container headers)", r->pos);
     const uint8_t *hdr = r->p + r->pos;
     r->pos += (size_t)size * 4;
     bool has_offsets = !has_run || size >= 4;
     if (has_offsets) {
-        if (r->n - r->pos < (size_t)size * 4)
-            return BAD("truncated at byte %zu (offsets)", r->pos);
+        if (r->n - r->pos < (size_t)size * 4) return BAD("truncated at byte %zu (offsets)", r->pos);
         r->pos += (size_t)size * 4; /* containers follow in order; offsets are redundant */
     }
     int64_t prev_key = -1;
@@ -177,23 +164,20 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
         uint32_t key = (uint32_t)hdr[c * 4] | (uint32_t)hdr[c * 4 + 1] << 8;
         uint32_t card = ((uint32_t)hdr[c * 4 + 2] | (uint32_t)hdr[c * 4 + 3] << 8) + 1;
         if ((int64_t)key <= prev_key)
-            return BAD("container keys not ascending (%u after %lld)", key,
-                       (long long)prev_key);
+            return BAD("container keys not ascending (%u after %lld)", key, (long long)prev_key);
         prev_key = key;
         uint64_t base = high << 32 | (uint64_t)key << 16;
         bool is_run = run_flags && (run_flags[c / 8] >> (c % 8)) & 1;
         if (is_run) {
             uint32_t nruns;
-            if (!rd_u16(r, &nruns))
-                return BAD("truncated at byte %zu (run count)", r->pos);
+            if (!rd_u16(r, &nruns)) return BAD("truncated at byte %zu (run count)", r->pos);
             if (r->n - r->pos < (size_t)nruns * 4)
                 return BAD("truncated at byte %zu (runs)", r->pos);
             uint64_t got = 0;
             int64_t last = -1;
             for (uint32_t k = 0; k < nruns; k++) {
                 uint32_t start, lenm1;
-                if (!rd_u16(r, &start) || !rd_u16(r, &lenm1))
-                    return BAD("truncated run");
+                if (!rd_u16(r, &start) || !rd_u16(r, &lenm1)) return BAD("truncated run");
                 if ((int64_t)start <= last || start + lenm1 > 65535)
                     return BAD("run %u of container %u out of order or past 65535", k, c);
                 for (uint32_t v = start; v <= start + lenm1; v++)
@@ -211,10 +195,8 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
             int64_t last = -1;
             for (uint32_t k = 0; k < card; k++) {
                 uint32_t v;
-                if (!rd_u16(r, &v))
-                    return BAD("truncated array container");
-                if ((int64_t)v <= last)
-                    return BAD("array container %u not strictly ascending", c);
+                if (!rd_u16(r, &v)) return BAD("truncated array container");
+                if ((int64_t)v <= last) return BAD("array container %u not strictly ascending", c);
                 last = v;
                 if (!sink_push(sink, base | v))
                     return BAD("more rows than the deletion vector declares");
@@ -226,8 +208,7 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
             for (uint32_t w = 0; w < 1024; w++) {
                 Reader wr = {r->p, r->n, r->pos + (size_t)w * 8};
                 uint64_t word;
-                if (!rd_u64(&wr, &word))
-                    return BAD("truncated bitmap word");
+                if (!rd_u64(&wr, &word)) return BAD("truncated bitmap word");
                 while (word) {
                     int bit = __builtin_ctzll(word);
                     if (!sink_push(sink, base | (uint64_t)(w * 64 + (uint32_t)bit)))
@@ -258,12 +239,9 @@ static bool decode_native(Reader *r, bool little, uint64_t max_values, uint64_t 
                           size_t *nrows, DipError *err)
 {
     uint32_t count;
-    if (!rd_u32(r, &count))
-        return BAD("truncated bitmap count");
-    if (!little)
-        count = bswap32(count);
-    if (count > (r->n - r->pos) / 4)
-        return BAD("%u bitmaps in %zu bytes", count, r->n);
+    if (!rd_u32(r, &count)) return BAD("truncated bitmap count");
+    if (!little) count = bswap32(count);
+    if (count > (r->n - r->pos) / 4) return BAD("%u bitmaps in %zu bytes", count, r->n);
     RowSink sink = {0};
     sink.max = max_values;
     for (uint32_t i = 0; i < count; i++) {
@@ -272,8 +250,7 @@ static bool decode_native(Reader *r, bool little, uint64_t max_values, uint64_t 
             free(sink.rows);
             return BAD("truncated bitmap size");
         }
-        if (!little)
-            size = bswap32(size);
+        if (!little) size = bswap32(size);
         if (size > r->n - r->pos) {
             free(sink.rows);
             return BAD("bitmap %u: %u bytes, only %zu left", i, size, r->n - r->pos);
@@ -301,15 +278,12 @@ bool delta_dv_decode_bitmap(const uint8_t *p, size_t n, uint64_t max_values, uin
     *nrows = 0;
     Reader r = {p, n, 0};
     uint32_t magic;
-    if (!rd_u32(&r, &magic))
-        return BAD("%zu bytes, too short for the magic number", n);
+    if (!rd_u32(&r, &magic)) return BAD("%zu bytes, too short for the magic number", n);
     if (magic == DV_MAGIC_NATIVE || magic == bswap32(DV_MAGIC_NATIVE))
         return decode_native(&r, magic == DV_MAGIC_NATIVE, max_values, rows, nrows, err);
-    if (magic != DV_MAGIC)
-        return BAD("magic number %u, expected %u", magic, DV_MAGIC);
+    if (magic != DV_MAGIC) return BAD("magic number %u, expected %u", magic, DV_MAGIC);
     uint64_t nbuckets;
-    if (!rd_u64(&r, &nbuckets))
-        return BAD("truncated bucket count");
+    if (!rd_u64(&r, &nbuckets)) return BAD("truncated bucket count");
     if (nbuckets > (n - r.pos) / 8)
         return BAD("%llu buckets in %zu bytes", (unsigned long long)nbuckets, n);
     RowSink sink = {0};
@@ -368,15 +342,14 @@ bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows,
         if (!ok)
             dip_error_set(err, DIP_ERR_DATA, "inline deletion vector: not valid Z85");
         else
-            ok = delta_dv_decode_bitmap(raw, (size_t)dv->size_in_bytes, max_values, rows, n,
-                                        err);
+            ok = delta_dv_decode_bitmap(raw, (size_t)dv->size_in_bytes, max_values, rows, n, err);
         free(raw);
         if (ok && *n != (size_t)dv->cardinality) {
             free(*rows);
             *rows = NULL;
             return dip_error_set(err, DIP_ERR_DATA,
-                                 "inline deletion vector: %zu rows, cardinality says %lld",
-                                 *n, (long long)dv->cardinality);
+                                 "inline deletion vector: %zu rows, cardinality says %lld", *n,
+                                 (long long)dv->cardinality);
         }
         return ok;
     }
@@ -407,8 +380,10 @@ bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows,
     if (!ok) {
         dip_error_prefix(err, "deletion vector %s", fname);
     } else if (ver != 1) {
-        ok = dip_error_set(err, DIP_ERR_DATA, "%s: deletion vector file format version %u, "
-                           "expected 1", fname, ver);
+        ok = dip_error_set(err, DIP_ERR_DATA,
+                           "%s: deletion vector file format version %u, "
+                           "expected 1",
+                           fname, ver);
     } else if (be32(buf) != (uint32_t)size) {
         ok = dip_error_set(err, DIP_ERR_DATA,
                            "%s: offset %llu: deletion vector dataSize %u, the log says "

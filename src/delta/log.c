@@ -19,8 +19,7 @@
 static bool all_digits(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
+        if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
 
@@ -37,8 +36,7 @@ bool delta_log_classify(const char *base, DeltaLogFileKind *kind, int64_t *versi
 {
     size_t n = strlen(base);
     /* 20 digits exceed int64 from 1e19 up: a version must start with a 0 digit */
-    if (n < 21 || !all_digits(base, 20) || base[20] != '.' || base[0] != '0')
-        return false;
+    if (n < 21 || !all_digits(base, 20) || base[20] != '.' || base[0] != '0') return false;
     *version = digits_value(base, 20);
     *part = 0;
     *nparts = 0;
@@ -47,8 +45,7 @@ bool delta_log_classify(const char *base, DeltaLogFileKind *kind, int64_t *versi
         *kind = DLF_COMMIT;
         return true;
     }
-    if (strncmp(rest, "checkpoint.", 11) != 0)
-        return false;
+    if (strncmp(rest, "checkpoint.", 11) != 0) return false;
     rest += 11;
     if (strcmp(rest, "parquet") == 0) {
         *kind = DLF_CLASSIC;
@@ -59,8 +56,7 @@ bool delta_log_classify(const char *base, DeltaLogFileKind *kind, int64_t *versi
     if (rl == 10 + 1 + 10 + 8 && all_digits(rest, 10) && rest[10] == '.' &&
         all_digits(rest + 11, 10) && strcmp(rest + 21, ".parquet") == 0) {
         int64_t o = digits_value(rest, 10), p = digits_value(rest + 11, 10);
-        if (o < 1 || p < 1 || o > p || p > 1000000)
-            return false;
+        if (o < 1 || p < 1 || o > p || p > 1000000) return false;
         *kind = DLF_MULTIPART;
         *part = (int)o;
         *nparts = (int)p;
@@ -83,10 +79,8 @@ bool delta_log_classify(const char *base, DeltaLogFileKind *kind, int64_t *versi
 static int cmp_log_file(const void *pa, const void *pb)
 {
     const DeltaLogFile *a = pa, *b = pb;
-    if (a->version != b->version)
-        return a->version < b->version ? -1 : 1;
-    if (a->kind != b->kind)
-        return a->kind < b->kind ? -1 : 1;
+    if (a->version != b->version) return a->version < b->version ? -1 : 1;
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
     return strcmp(a->name, b->name);
 }
 
@@ -102,14 +96,11 @@ bool delta_log_list(Store *st, DeltaLogListing *out, DipError *err)
     out->files = arena_calloc(&out->arena, l.n ? l.n : 1, sizeof *out->files);
     for (size_t i = 0; i < l.n; i++) {
         const char *name = l.entries[i].name;
-        if (strncmp(name, LOG_DIR, strlen(LOG_DIR)) != 0)
-            continue;
+        if (strncmp(name, LOG_DIR, strlen(LOG_DIR)) != 0) continue;
         const char *base = name + strlen(LOG_DIR);
-        if (strchr(base, '/'))
-            continue;
+        if (strchr(base, '/')) continue;
         DeltaLogFile *f = &out->files[out->n];
-        if (!delta_log_classify(base, &f->kind, &f->version, &f->part, &f->nparts))
-            continue;
+        if (!delta_log_classify(base, &f->kind, &f->version, &f->part, &f->nparts)) continue;
         f->name = arena_strdup(&out->arena, name);
         f->size = l.entries[i].size;
         f->mtime_ms = l.entries[i].mtime_ms;
@@ -122,7 +113,8 @@ bool delta_log_list(Store *st, DeltaLogListing *out, DipError *err)
         if (had_entries)
             return dip_error_set(err, DIP_ERR_NOT_FOUND,
                                  "%s: not a Delta table: _delta_log/ holds no commit or "
-                                 "checkpoint files", store_uri(st));
+                                 "checkpoint files",
+                                 store_uri(st));
         return dip_error_set(err, DIP_ERR_NOT_FOUND,
                              "%s: not a Delta table: no _delta_log/ directory", store_uri(st));
     }
@@ -176,8 +168,7 @@ static bool checkpoint_at(const DeltaLogListing *l, size_t first, size_t end,
     }
     /* Multi-part: group by part count; a group is complete when parts 1..p all exist. */
     for (size_t i = first; i < end; i++) {
-        if (l->files[i].kind != DLF_MULTIPART)
-            continue;
+        if (l->files[i].kind != DLF_MULTIPART) continue;
         int p = l->files[i].nparts;
         const DeltaLogFile **got = arena_calloc(a, (size_t)p, sizeof *got);
         for (size_t j = first; j < end; j++)
@@ -203,18 +194,15 @@ static bool checkpoint_at(const DeltaLogListing *l, size_t first, size_t end,
     return false;
 }
 
-bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegment *seg,
-                       Arena *a, DipError *err)
+bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegment *seg, Arena *a,
+                       DipError *err)
 {
     memset(seg, 0, sizeof *seg);
     int64_t latest = delta_log_latest_version(l);
-    if (latest < 0)
-        return dip_error_set(err, DIP_ERR_NOT_FOUND, "_delta_log/: no commits");
-    if (version < 0)
-        version = latest;
+    if (latest < 0) return dip_error_set(err, DIP_ERR_NOT_FOUND, "_delta_log/: no commits");
+    if (version < 0) version = latest;
     if (version > latest)
-        return dip_error_set(err, DIP_ERR_NOT_FOUND,
-                             "version %lld does not exist (latest is %lld)",
+        return dip_error_set(err, DIP_ERR_NOT_FOUND, "version %lld does not exist (latest is %lld)",
                              (long long)version, (long long)latest);
     seg->version = version;
     seg->checkpoint_version = -1;
@@ -228,15 +216,13 @@ bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegmen
         while (first > 0 && l->files[first - 1].version == v)
             first--;
         if (v <= version &&
-            checkpoint_at(l, first, end, &seg->checkpoint, &seg->ncheckpoint, a, why,
-                          sizeof why)) {
+            checkpoint_at(l, first, end, &seg->checkpoint, &seg->ncheckpoint, a, why, sizeof why)) {
             seg->checkpoint_version = v;
             break;
         }
         end = first;
     }
-    if (why[0])
-        dip_warn("%s", why);
+    if (why[0]) dip_warn("%s", why);
 
     /* commits after the checkpoint must be contiguous up to `version` */
     int64_t from = seg->checkpoint_version + 1;

@@ -25,8 +25,7 @@ static bool parse_uint_n(const char **p, int mindig, int maxdig, int64_t *out)
         s++;
         n++;
     }
-    if (n < mindig)
-        return false;
+    if (n < mindig) return false;
     *p = s;
     *out = v;
     return true;
@@ -41,13 +40,11 @@ static bool parse_date_part(const char **p, int64_t *days)
         s++;
     }
     int64_t y, m, d;
-    if (!parse_uint_n(&s, 1, 6, &y) || *s++ != '-' || !parse_uint_n(&s, 1, 2, &m) ||
-        *s++ != '-' || !parse_uint_n(&s, 1, 2, &d))
+    if (!parse_uint_n(&s, 1, 6, &y) || *s++ != '-' || !parse_uint_n(&s, 1, 2, &m) || *s++ != '-' ||
+        !parse_uint_n(&s, 1, 2, &d))
         return false;
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return false;
-    if (neg)
-        y = -y;
+    if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+    if (neg) y = -y;
     *days = dip_days_from_civil(y, (unsigned)m, (unsigned)d);
     *p = s;
     return true;
@@ -58,32 +55,26 @@ static bool parse_date_part(const char **p, int64_t *days)
 static bool parse_time_part(const char *s, bool allow_zone, int64_t *micros)
 {
     int64_t h, mi, se = 0, frac = 0;
-    if (*s != ' ' && *s != 'T')
-        return false;
+    if (*s != ' ' && *s != 'T') return false;
     s++;
-    if (!parse_uint_n(&s, 1, 2, &h) || *s++ != ':' || !parse_uint_n(&s, 1, 2, &mi))
-        return false;
+    if (!parse_uint_n(&s, 1, 2, &h) || *s++ != ':' || !parse_uint_n(&s, 1, 2, &mi)) return false;
     if (*s == ':') {
         s++;
-        if (!parse_uint_n(&s, 1, 2, &se))
-            return false;
+        if (!parse_uint_n(&s, 1, 2, &se)) return false;
     }
     if (*s == '.') {
         s++;
         int n = 0;
         while (isdigit((unsigned char)*s)) {
-            if (n < 6)
-                frac = frac * 10 + (*s - '0');
+            if (n < 6) frac = frac * 10 + (*s - '0');
             n++;
             s++;
         }
-        if (n == 0)
-            return false;
+        if (n == 0) return false;
         for (int i = n; i < 6; i++)
             frac *= 10;
     }
-    if (h > 23 || mi > 59 || se > 60)
-        return false;
+    if (h > 23 || mi > 59 || se > 60) return false;
     int64_t off = 0;
     if (*s && allow_zone) {
         if (*s == 'Z' || *s == 'z') {
@@ -92,17 +83,13 @@ static bool parse_time_part(const char *s, bool allow_zone, int64_t *micros)
             int sign = *s == '-' ? -1 : 1;
             s++;
             int64_t oh, om = 0;
-            if (!parse_uint_n(&s, 2, 2, &oh))
-                return false;
-            if (*s == ':')
-                s++;
-            if (isdigit((unsigned char)*s) && !parse_uint_n(&s, 2, 2, &om))
-                return false;
+            if (!parse_uint_n(&s, 2, 2, &oh)) return false;
+            if (*s == ':') s++;
+            if (isdigit((unsigned char)*s) && !parse_uint_n(&s, 2, 2, &om)) return false;
             off = sign * (oh * 3600 + om * 60);
         }
     }
-    if (*s)
-        return false;
+    if (*s) return false;
     *micros = ((h * 3600 + mi * 60 + se) - off) * 1000000 + frac;
     return true;
 }
@@ -120,56 +107,46 @@ static bool parse_decimal(const char *s, int precision, int scale, __int128 *out
     bool seen_dot = false, any = false;
     for (; *s && *s != 'e' && *s != 'E'; s++) {
         if (*s == '.') {
-            if (seen_dot)
-                return false;
+            if (seen_dot) return false;
             seen_dot = true;
             continue;
         }
-        if (!isdigit((unsigned char)*s))
-            return false;
+        if (!isdigit((unsigned char)*s)) return false;
         any = true;
         if (v == 0 && *s == '0') {
-            if (seen_dot)
-                frac_digits++;
+            if (seen_dot) frac_digits++;
             continue;
         }
-        if (++digits > 38)
-            return false;
+        if (++digits > 38) return false;
         v = v * 10 + (*s - '0');
-        if (seen_dot)
-            frac_digits++;
+        if (seen_dot) frac_digits++;
     }
-    if (!any)
-        return false;
+    if (!any) return false;
     int64_t exp = 0;
     if (*s == 'e' || *s == 'E') {
         s++;
         char *e;
         errno = 0;
         long long x = strtoll(s, &e, 10);
-        if (e == s || *e || errno || x > 100 || x < -100)
-            return false;
+        if (e == s || *e || errno || x > 100 || x < -100) return false;
         exp = x;
     }
     /* value = v * 10^(exp - frac_digits); we want v' = value * 10^scale */
     int64_t shift = exp - frac_digits + scale;
     while (shift > 0) {
-        if (v > (__int128)1e37)
-            return false;
+        if (v > (__int128)1e37) return false;
         v *= 10;
         shift--;
     }
     while (shift < 0) {
-        if (v % 10 != 0)
-            return false; /* more fraction digits than the scale holds */
+        if (v % 10 != 0) return false; /* more fraction digits than the scale holds */
         v /= 10;
         shift++;
     }
     __int128 lim = 1;
     for (int i = 0; i < precision; i++)
         lim *= 10;
-    if (v >= lim)
-        return false;
+    if (v >= lim) return false;
     *out = neg ? -v : v;
     return true;
 }
@@ -177,8 +154,7 @@ static bool parse_decimal(const char *s, int precision, int scale, __int128 *out
 static bool parse_int_range(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     int64_t v;
-    if (!dip_parse_i64(s, &v) || v < lo || v > hi)
-        return false;
+    if (!dip_parse_i64(s, &v) || v < lo || v > hi) return false;
     *out = v;
     return true;
 }
@@ -201,10 +177,18 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
         else
             ok = false;
         break;
-    case DT_INT8: ok = parse_int_range(s, INT8_MIN, INT8_MAX, &out->i); break;
-    case DT_INT16: ok = parse_int_range(s, INT16_MIN, INT16_MAX, &out->i); break;
-    case DT_INT32: ok = parse_int_range(s, INT32_MIN, INT32_MAX, &out->i); break;
-    case DT_INT64: ok = dip_parse_i64(s, &out->i); break;
+    case DT_INT8:
+        ok = parse_int_range(s, INT8_MIN, INT8_MAX, &out->i);
+        break;
+    case DT_INT16:
+        ok = parse_int_range(s, INT16_MIN, INT16_MAX, &out->i);
+        break;
+    case DT_INT32:
+        ok = parse_int_range(s, INT32_MIN, INT32_MAX, &out->i);
+        break;
+    case DT_INT64:
+        ok = dip_parse_i64(s, &out->i);
+        break;
     case DT_FLOAT:
     case DT_DOUBLE:
         if (strcmp(s, "NaN") == 0)
@@ -216,7 +200,9 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
         else
             ok = dip_parse_double(s, &out->d);
         break;
-    case DT_DECIMAL: ok = parse_decimal(s, t->precision, t->scale, &out->dec); break;
+    case DT_DECIMAL:
+        ok = parse_decimal(s, t->precision, t->scale, &out->dec);
+        break;
     case DT_STRING:
         out->s = s;
         out->slen = strlen(s);
@@ -243,8 +229,7 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
     case DT_DATE: {
         const char *p = s;
         int64_t days;
-        ok = parse_date_part(&p, &days) && *p == '\0' && days >= INT32_MIN &&
-             days <= INT32_MAX;
+        ok = parse_date_part(&p, &days) && *p == '\0' && days >= INT32_MIN && days <= INT32_MAX;
         out->i = days;
         break;
     }
@@ -252,13 +237,10 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
         const char *p = s;
         int64_t days, micros = 0;
         ok = parse_date_part(&p, &days);
-        if (ok && *p)
-            ok = parse_time_part(p, t->utc, &micros);
+        if (ok && *p) ok = parse_time_part(p, t->utc, &micros);
         /* +-292,000 years of microseconds fit in int64; refuse before multiplying */
-        if (ok && (days > 106751 * 1000 || days < -106751 * 1000))
-            ok = false;
-        if (ok)
-            out->i = days * 86400LL * 1000000LL + micros;
+        if (ok && (days > 106751 * 1000 || days < -106751 * 1000)) ok = false;
+        if (ok) out->i = days * 86400LL * 1000000LL + micros;
         if (ok && t->unit == TU_MILLIS)
             out->i /= 1000;
         else if (ok && t->unit == TU_NANOS)
@@ -283,8 +265,8 @@ bool delta_partition_value_parse(const DipType *t, const char *s, DeltaValue *ou
     return true;
 }
 
-void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaValue *v,
-                                int64_t n, Arena *a)
+void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaValue *v, int64_t n,
+                                Arena *a)
 {
     memset(c, 0, sizeof *c);
     c->type = t;
@@ -315,23 +297,39 @@ void delta_vector_fill_constant(ColumnVector *c, const DipType *t, const DeltaVa
         return;
     }
     c->values = arena_calloc(a, (size_t)(n ? n : 1), w);
-    if (v->is_null)
-        return;
+    if (v->is_null) return;
     uint8_t *p = c->values;
     for (int64_t i = 0; i < n; i++, p += w) {
         switch (t->id) {
-        case DT_BOOL: *(uint8_t *)p = (uint8_t)v->i; break;
-        case DT_INT8: *(int8_t *)p = (int8_t)v->i; break;
-        case DT_INT16: *(int16_t *)p = (int16_t)v->i; break;
+        case DT_BOOL:
+            *(uint8_t *)p = (uint8_t)v->i;
+            break;
+        case DT_INT8:
+            *(int8_t *)p = (int8_t)v->i;
+            break;
+        case DT_INT16:
+            *(int16_t *)p = (int16_t)v->i;
+            break;
         case DT_INT32:
-        case DT_DATE: *(int32_t *)p = (int32_t)v->i; break;
+        case DT_DATE:
+            *(int32_t *)p = (int32_t)v->i;
+            break;
         case DT_INT64:
         case DT_TIMESTAMP:
-        case DT_TIME: *(int64_t *)p = v->i; break;
-        case DT_FLOAT: *(float *)p = (float)v->d; break;
-        case DT_DOUBLE: *(double *)p = v->d; break;
-        case DT_DECIMAL: memcpy(p, &v->dec, sizeof v->dec); break;
-        default: break;
+        case DT_TIME:
+            *(int64_t *)p = v->i;
+            break;
+        case DT_FLOAT:
+            *(float *)p = (float)v->d;
+            break;
+        case DT_DOUBLE:
+            *(double *)p = v->d;
+            break;
+        case DT_DECIMAL:
+            memcpy(p, &v->dec, sizeof v->dec);
+            break;
+        default:
+            break;
         }
     }
 }

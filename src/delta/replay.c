@@ -31,12 +31,9 @@ void delta_replay_free(DeltaReplay *r)
 
 static int hexval(int c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -70,8 +67,7 @@ void delta_dv_unique_id(const DeltaDeletionVector *dv, Buf *out)
 {
     buf_append_byte(out, (uint8_t)dv->storage_type);
     buf_append_str(out, dv->path_or_inline ? dv->path_or_inline : "");
-    if (dv->offset >= 0 && dv->storage_type != 'i')
-        buf_printf(out, "@%d", (int)dv->offset);
+    if (dv->offset >= 0 && dv->storage_type != 'i') buf_printf(out, "@%d", (int)dv->offset);
 }
 
 static void table_grow(DeltaReplay *r)
@@ -100,20 +96,17 @@ bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a, DipError
             return dip_error_set(err, DIP_ERR_DATA,
                                  "%s: %s %s: deletionVector has storageType '%c' (expected "
                                  "u, i or p) or no pathOrInlineDv",
-                                 r->source, a->is_add ? "add" : "remove", a->path,
-                                 st ? st : '?');
+                                 r->source, a->is_add ? "add" : "remove", a->path, st ? st : '?');
     }
     char *decoded = delta_path_decode(&r->arena, a->path);
     Buf key;
     buf_init(&key);
     buf_append_str(&key, decoded);
     buf_append_byte(&key, '\n');
-    if (a->has_dv)
-        delta_dv_unique_id(&a->dv, &key);
+    if (a->has_dv) delta_dv_unique_id(&a->dv, &key);
     uint64_t h = dip_xxh64(key.data, key.len, 0);
 
-    if (r->nfiles + 1 > r->nslots / 2)
-        table_grow(r);
+    if (r->nfiles + 1 > r->nslots / 2) table_grow(r);
     size_t s = h & (r->nslots - 1);
     DeltaReplayFile *rf = NULL;
     while (r->slots[s]) {
@@ -179,8 +172,7 @@ bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a, DipError
 static bool json_get_i64(json_t *o, const char *k, int64_t *out)
 {
     json_t *v = json_object_get(o, k);
-    if (!json_is_integer(v))
-        return false;
+    if (!json_is_integer(v)) return false;
     *out = (int64_t)json_integer_value(v);
     return true;
 }
@@ -196,8 +188,7 @@ static bool string_array(Arena *a, json_t *arr, char ***out, int *n, const char 
 {
     *out = NULL;
     *n = 0;
-    if (arr == NULL || json_is_null(arr))
-        return true;
+    if (arr == NULL || json_is_null(arr)) return true;
     if (!json_is_array(arr))
         return dip_error_set(err, DIP_ERR_DATA, "%s: %s is not an array", src, what);
     size_t cnt = json_array_size(arr);
@@ -207,8 +198,7 @@ static bool string_array(Arena *a, json_t *arr, char ***out, int *n, const char 
     for (size_t i = 0; i < cnt; i++) {
         json_t *e = json_array_get(arr, i);
         if (!json_is_string(e))
-            return dip_error_set(err, DIP_ERR_DATA, "%s: %s[%zu] is not a string", src, what,
-                                 i);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: %s[%zu] is not a string", src, what, i);
         (*out)[i] = arena_strdup(a, json_string_value(e));
     }
     *n = (int)cnt;
@@ -221,11 +211,9 @@ static bool parse_protocol(DeltaReplay *r, json_t *p, DipError *err)
     int64_t v;
     if (!json_get_i64(p, "minReaderVersion", &v) || v < 0 || v > 1000000)
         return dip_error_set(err, DIP_ERR_DATA,
-                             "%s: protocol action without an integer minReaderVersion",
-                             r->source);
+                             "%s: protocol action without an integer minReaderVersion", r->source);
     pr.min_reader = (int)v;
-    if (json_get_i64(p, "minWriterVersion", &v) && v >= 0 && v <= 1000000)
-        pr.min_writer = (int)v;
+    if (json_get_i64(p, "minWriterVersion", &v) && v >= 0 && v <= 1000000) pr.min_writer = (int)v;
     if (!string_array(&r->arena, json_object_get(p, "readerFeatures"), &pr.reader_features,
                       &pr.n_reader_features, "protocol.readerFeatures", r->source, err) ||
         !string_array(&r->arena, json_object_get(p, "writerFeatures"), &pr.writer_features,
@@ -243,9 +231,8 @@ static bool parse_metadata(DeltaReplay *r, json_t *m, DipError *err)
     md.id = id ? arena_strdup(&r->arena, id) : NULL;
     const char *ss = json_get_str(m, "schemaString");
     md.schema_string = ss ? arena_strdup(&r->arena, ss) : NULL;
-    if (!string_array(&r->arena, json_object_get(m, "partitionColumns"),
-                      &md.partition_columns, &md.n_partition_columns,
-                      "metaData.partitionColumns", r->source, err))
+    if (!string_array(&r->arena, json_object_get(m, "partitionColumns"), &md.partition_columns,
+                      &md.n_partition_columns, "metaData.partitionColumns", r->source, err))
         return false;
     json_t *conf = json_object_get(m, "configuration");
     if (json_is_object(conf)) {
@@ -256,8 +243,7 @@ static bool parse_metadata(DeltaReplay *r, json_t *m, DipError *err)
         json_t *v;
         json_object_foreach(conf, k, v)
         {
-            if (!json_is_string(v))
-                continue;
+            if (!json_is_string(v)) continue;
             md.config_keys[md.nconfig] = arena_strdup(&r->arena, k);
             md.config_vals[md.nconfig] = arena_strdup(&r->arena, json_string_value(v));
             md.nconfig++;
@@ -283,11 +269,13 @@ static bool parse_dv(json_t *d, DeltaDeletionVector *dv, const char *src, const 
                              src, path);
     if (json_object_get(d, "offset") && !json_is_null(json_object_get(d, "offset")) &&
         (!json_get_i64(d, "offset", &off) || off < 0 || off > INT32_MAX))
-        return dip_error_set(err, DIP_ERR_DATA, "%s: %s: deletionVector.offset is not a "
-                             "non-negative int", src, path);
-    if (!json_get_i64(d, "cardinality", &card) || card < 0)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: %s: deletionVector.cardinality missing",
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "%s: %s: deletionVector.offset is not a "
+                             "non-negative int",
                              src, path);
+    if (!json_get_i64(d, "cardinality", &card) || card < 0)
+        return dip_error_set(err, DIP_ERR_DATA, "%s: %s: deletionVector.cardinality missing", src,
+                             path);
     dv->storage_type = st[0];
     dv->path_or_inline = (char *)p;
     dv->offset = (int32_t)off;
@@ -302,21 +290,20 @@ static bool parse_file_action(DeltaReplay *r, json_t *o, bool is_add, DipError *
     a.is_add = is_add;
     a.path = json_get_str(o, "path");
     if (!a.path)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: %s action without a string path",
-                             r->source, is_add ? "add" : "remove");
+        return dip_error_set(err, DIP_ERR_DATA, "%s: %s action without a string path", r->source,
+                             is_add ? "add" : "remove");
     if (is_add) {
         if (!json_get_i64(o, "size", &a.size))
             return dip_error_set(err, DIP_ERR_DATA, "%s: add %s: no integer size", r->source,
                                  a.path);
-        if (!json_get_i64(o, "modificationTime", &a.modification_time))
-            a.modification_time = 0;
+        if (!json_get_i64(o, "modificationTime", &a.modification_time)) a.modification_time = 0;
         a.stats = json_get_str(o, "stats");
         json_t *pv = json_object_get(o, "partitionValues");
         if (pv && !json_is_null(pv)) {
             if (!json_is_object(pv))
                 return dip_error_set(err, DIP_ERR_DATA,
-                                     "%s: add %s: partitionValues is not an object",
-                                     r->source, a.path);
+                                     "%s: add %s: partitionValues is not an object", r->source,
+                                     a.path);
             size_t cnt = json_object_size(pv);
             a.pv_keys = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
             a.pv_vals = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
@@ -337,10 +324,10 @@ static bool parse_file_action(DeltaReplay *r, json_t *o, bool is_add, DipError *
     json_t *dv = json_object_get(o, "deletionVector");
     if (dv && !json_is_null(dv)) {
         if (!json_is_object(dv) || !parse_dv(dv, &a.dv, r->source, a.path, err))
-            return err->kind ? false
-                             : dip_error_set(err, DIP_ERR_DATA,
-                                             "%s: %s: deletionVector is not an object",
-                                             r->source, a.path);
+            return err->kind
+                       ? false
+                       : dip_error_set(err, DIP_ERR_DATA, "%s: %s: deletionVector is not an object",
+                                       r->source, a.path);
         a.has_dv = true;
     }
     return delta_replay_file_action(r, &a, err);
@@ -356,8 +343,8 @@ static void parse_commit_info(json_t *c, DeltaCommitInfo *ci, Arena *a)
     ci->operation = op ? arena_strdup(a, op) : NULL;
 }
 
-bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci,
-                              char ***sidecars, size_t *nsidecars, DipError *err)
+bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci, char ***sidecars,
+                              size_t *nsidecars, DipError *err)
 {
     if (!json_is_object(obj))
         return dip_error_set(err, DIP_ERR_DATA, "%s: action is not a JSON object", r->source);
@@ -374,29 +361,25 @@ bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci,
     }
     if ((v = json_object_get(obj, "metaData")) != NULL && !json_is_null(v)) {
         if (!json_is_object(v))
-            return dip_error_set(err, DIP_ERR_DATA, "%s: metaData is not an object",
-                                 r->source);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: metaData is not an object", r->source);
         return parse_metadata(r, v, err);
     }
     if ((v = json_object_get(obj, "protocol")) != NULL && !json_is_null(v)) {
         if (!json_is_object(v))
-            return dip_error_set(err, DIP_ERR_DATA, "%s: protocol is not an object",
-                                 r->source);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: protocol is not an object", r->source);
         return parse_protocol(r, v, err);
     }
     if ((v = json_object_get(obj, "commitInfo")) != NULL && json_is_object(v)) {
-        if (ci)
-            parse_commit_info(v, ci, &r->arena);
+        if (ci) parse_commit_info(v, ci, &r->arena);
         return true;
     }
     if ((v = json_object_get(obj, "sidecar")) != NULL && json_is_object(v)) {
         if (!sidecars)
-            return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: sidecar action outside a V2 checkpoint", r->source);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: sidecar action outside a V2 checkpoint",
+                                 r->source);
         const char *p = json_get_str(v, "path");
         if (!p)
-            return dip_error_set(err, DIP_ERR_DATA, "%s: sidecar action without a path",
-                                 r->source);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: sidecar action without a path", r->source);
         *sidecars = dip_realloc(*sidecars, (*nsidecars + 1) * sizeof(char *));
         (*sidecars)[(*nsidecars)++] = delta_path_decode(&r->arena, p);
         return true;
@@ -406,16 +389,15 @@ bool delta_replay_json_action(DeltaReplay *r, json_t *obj, DeltaCommitInfo *ci,
     return true;
 }
 
-bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *data,
-                              size_t len, DeltaCommitInfo *ci, DipError *err)
+bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *data, size_t len,
+                              DeltaCommitInfo *ci, DipError *err)
 {
     const char *prev = r->source;
     r->source = name;
     size_t pos = 0;
     int64_t line = 0;
     bool ok = true;
-    if (ci)
-        memset(ci, 0, sizeof *ci);
+    if (ci) memset(ci, 0, sizeof *ci);
     while (pos < len && ok) {
         const uint8_t *nl = memchr(data + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - data) : len;
@@ -431,12 +413,11 @@ bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *d
                                      JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
             if (!obj) {
                 ok = dip_error_set(err, DIP_ERR_DATA,
-                                   "%s: line %lld: malformed JSON action: %s (column %d)",
-                                   name, (long long)line, jerr.text, jerr.column);
+                                   "%s: line %lld: malformed JSON action: %s (column %d)", name,
+                                   (long long)line, jerr.text, jerr.column);
             } else {
                 ok = delta_replay_json_action(r, obj, ci, NULL, NULL, err);
-                if (!ok)
-                    dip_error_prefix(err, "line %lld", (long long)line);
+                if (!ok) dip_error_prefix(err, "line %lld", (long long)line);
                 json_decref(obj);
             }
         }
@@ -446,8 +427,7 @@ bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *d
     return ok;
 }
 
-bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitInfo *ci,
-                                  Arena *a)
+bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitInfo *ci, Arena *a)
 {
     memset(ci, 0, sizeof *ci);
     size_t pos = 0;
@@ -472,13 +452,11 @@ bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitIn
 
 int64_t delta_stats_num_records(const char *stats)
 {
-    if (!stats)
-        return -1;
+    if (!stats) return -1;
     /* A full JSON parse of every stats string costs more than the rest of replay on big
      * tables; numRecords is a top-level integer, so find the key and read the digits. */
     const char *p = strstr(stats, "\"numRecords\"");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     p += 12;
     while (*p == ' ' || *p == ':')
         p++;

@@ -28,18 +28,18 @@ struct DeltaFileScan {
     Arena arena;                 /* scan lifetime: schema, partition values */
     const DipSchema *out_schema; /* projected logical schema */
     int nout;
-    int *out_field;              /* snapshot schema index per output column */
+    int *out_field; /* snapshot schema index per output column */
     ColSource *src;
-    int *pq_pos;                 /* position in the projected parquet batch */
-    DeltaValue *pval;            /* partition value per output column */
-    int *pq_cols;                /* projection into the file schema */
+    int *pq_pos;      /* position in the projected parquet batch */
+    DeltaValue *pval; /* partition value per output column */
+    int *pq_cols;     /* projection into the file schema */
     int npq;
-    uint64_t *dv_rows;           /* sorted deleted row indexes, whole file */
+    uint64_t *dv_rows; /* sorted deleted row indexes, whole file */
     size_t ndv;
     size_t dv_pos;
     int rg;
     int nrg;
-    int64_t row_base;            /* file row index of the current row group's first row */
+    int64_t row_base; /* file row index of the current row group's first row */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -53,8 +53,7 @@ static void null_vector(ColumnVector *c, const DipType *t, int64_t n, Arena *a)
     size_t nb = (size_t)(n + 7) / 8;
     c->validity = arena_calloc(a, nb ? nb : 1, 1);
     size_t w = dip_type_value_width(t->id);
-    if (w)
-        c->values = arena_calloc(a, (size_t)(n ? n : 1), w);
+    if (w) c->values = arena_calloc(a, (size_t)(n ? n : 1), w);
     if (dip_type_is_varlen(t->id) || t->id == DT_LIST || t->id == DT_MAP) {
         c->offsets = arena_calloc(a, (size_t)n + 1, sizeof(int64_t));
         c->data = arena_calloc(a, 1, 1);
@@ -73,41 +72,64 @@ static void null_vector(ColumnVector *c, const DipType *t, int64_t n, Arena *a)
 
 static bool is_int(DipTypeId id)
 {
-    return id == DT_INT8 || id == DT_INT16 || id == DT_INT32 || id == DT_INT64 ||
-           id == DT_UINT8 || id == DT_UINT16 || id == DT_UINT32 || id == DT_UINT64;
+    return id == DT_INT8 || id == DT_INT16 || id == DT_INT32 || id == DT_INT64 || id == DT_UINT8 ||
+           id == DT_UINT16 || id == DT_UINT32 || id == DT_UINT64;
 }
 
 static int64_t get_int(const ColumnVector *c, int64_t i)
 {
     switch (c->type->id) {
-    case DT_INT8: return ((const int8_t *)c->values)[i];
-    case DT_INT16: return ((const int16_t *)c->values)[i];
-    case DT_INT32: return ((const int32_t *)c->values)[i];
-    case DT_INT64: return ((const int64_t *)c->values)[i];
-    case DT_UINT8: return ((const uint8_t *)c->values)[i];
-    case DT_UINT16: return ((const uint16_t *)c->values)[i];
-    case DT_UINT32: return ((const uint32_t *)c->values)[i];
-    case DT_UINT64: return (int64_t)((const uint64_t *)c->values)[i];
-    case DT_DATE: return ((const int32_t *)c->values)[i];
+    case DT_INT8:
+        return ((const int8_t *)c->values)[i];
+    case DT_INT16:
+        return ((const int16_t *)c->values)[i];
+    case DT_INT32:
+        return ((const int32_t *)c->values)[i];
+    case DT_INT64:
+        return ((const int64_t *)c->values)[i];
+    case DT_UINT8:
+        return ((const uint8_t *)c->values)[i];
+    case DT_UINT16:
+        return ((const uint16_t *)c->values)[i];
+    case DT_UINT32:
+        return ((const uint32_t *)c->values)[i];
+    case DT_UINT64:
+        return (int64_t)((const uint64_t *)c->values)[i];
+    case DT_DATE:
+        return ((const int32_t *)c->values)[i];
     case DT_TIMESTAMP:
-    case DT_TIME: return ((const int64_t *)c->values)[i];
-    case DT_BOOL: return ((const uint8_t *)c->values)[i];
-    default: return 0;
+    case DT_TIME:
+        return ((const int64_t *)c->values)[i];
+    case DT_BOOL:
+        return ((const uint8_t *)c->values)[i];
+    default:
+        return 0;
     }
 }
 
 static void put_int(ColumnVector *c, int64_t i, int64_t v)
 {
     switch (c->type->id) {
-    case DT_INT8: ((int8_t *)c->values)[i] = (int8_t)v; break;
-    case DT_INT16: ((int16_t *)c->values)[i] = (int16_t)v; break;
+    case DT_INT8:
+        ((int8_t *)c->values)[i] = (int8_t)v;
+        break;
+    case DT_INT16:
+        ((int16_t *)c->values)[i] = (int16_t)v;
+        break;
     case DT_INT32:
-    case DT_DATE: ((int32_t *)c->values)[i] = (int32_t)v; break;
+    case DT_DATE:
+        ((int32_t *)c->values)[i] = (int32_t)v;
+        break;
     case DT_INT64:
     case DT_TIMESTAMP:
-    case DT_TIME: ((int64_t *)c->values)[i] = v; break;
-    case DT_BOOL: ((uint8_t *)c->values)[i] = (uint8_t)(v != 0); break;
-    default: break;
+    case DT_TIME:
+        ((int64_t *)c->values)[i] = v;
+        break;
+    case DT_BOOL:
+        ((uint8_t *)c->values)[i] = (uint8_t)(v != 0);
+        break;
+    default:
+        break;
     }
 }
 
@@ -122,27 +144,32 @@ static __int128 pow10_i128(int n)
 static int64_t ts_to_micros(int64_t v, DipTimeUnit u)
 {
     switch (u) {
-    case TU_MILLIS: return v * 1000;
-    case TU_NANOS: return v >= 0 ? v / 1000 : -((-v + 999) / 1000); /* floor */
-    default: return v;
+    case TU_MILLIS:
+        return v * 1000;
+    case TU_NANOS:
+        return v >= 0 ? v / 1000 : -((-v + 999) / 1000); /* floor */
+    default:
+        return v;
     }
 }
 
 static bool same_repr(const DipType *a, const DipType *b)
 {
-    if (a->id != b->id)
-        return (dip_type_is_varlen(a->id) && dip_type_is_varlen(b->id));
+    if (a->id != b->id) return (dip_type_is_varlen(a->id) && dip_type_is_varlen(b->id));
     switch (a->id) {
-    case DT_DECIMAL: return a->scale == b->scale;
+    case DT_DECIMAL:
+        return a->scale == b->scale;
     case DT_TIMESTAMP:
-    case DT_TIME: return a->unit == b->unit;
-    default: return true;
+    case DT_TIME:
+        return a->unit == b->unit;
+    default:
+        return true;
     }
 }
 
 /* Casts a primitive vector to `t` (type widening and physical representation changes). */
-static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVector *src,
-                           Arena *a, const char *col, DipError *err)
+static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVector *src, Arena *a,
+                           const char *col, DipError *err)
 {
     const DipType *st = src->type;
     int64_t n = src->length;
@@ -153,18 +180,15 @@ static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVect
         null_vector(dst, t, n, a);
         return true;
     }
-    if (same_repr(st, t))
-        return true;
+    if (same_repr(st, t)) return true;
     size_t w = dip_type_value_width(t->id);
-    if (w == 0)
-        goto unsupported;
+    if (w == 0) goto unsupported;
     dst->offsets = NULL;
     dst->data = NULL;
     dst->data_len = 0;
     dst->values = arena_calloc(a, (size_t)(n ? n : 1), w);
     for (int64_t i = 0; i < n; i++) {
-        if (!col_is_valid(src, i))
-            continue;
+        if (!col_is_valid(src, i)) continue;
         if ((is_int(st->id) || st->id == DT_BOOL) && (is_int(t->id) || t->id == DT_BOOL)) {
             put_int(dst, i, get_int(src, i));
         } else if (is_int(st->id) && t->id == DT_DOUBLE) {
@@ -199,7 +223,10 @@ static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVect
             put_int(dst, i, us);
         } else if (st->id == DT_DATE && t->id == DT_TIMESTAMP) {
             int64_t us = get_int(src, i) * 86400LL * 1000000LL;
-            put_int(dst, i, t->unit == TU_MILLIS ? us / 1000 : t->unit == TU_NANOS ? us * 1000 : us);
+            put_int(dst, i,
+                    t->unit == TU_MILLIS  ? us / 1000
+                    : t->unit == TU_NANOS ? us * 1000
+                                          : us);
         } else if (st->id == DT_TIME && t->id == DT_TIME) {
             int64_t us = ts_to_micros(get_int(src, i), st->unit);
             put_int(dst, i, us);
@@ -208,15 +235,15 @@ static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVect
         }
     }
     return true;
-unsupported: {
+unsupported : {
     Buf a1, a2;
     buf_init(&a1);
     buf_init(&a2);
     dip_type_format(st, &a1);
     dip_type_format(t, &a2);
     dip_error_set(err, DIP_ERR_UNSUPPORTED,
-                  "column %s: the file stores %s, which cannot be read as the table type %s",
-                  col, buf_cstr(&a1), buf_cstr(&a2));
+                  "column %s: the file stores %s, which cannot be read as the table type %s", col,
+                  buf_cstr(&a1), buf_cstr(&a2));
     buf_free(&a1);
     buf_free(&a2);
     return false;
@@ -230,8 +257,7 @@ static int match_child(const DipType *ft, const DipField *tf, const DeltaFieldMa
     for (int i = 0; i < ft->nchildren; i++) {
         const DipField *c = &ft->children[i];
         if (mode == DELTA_CM_ID) {
-            if (fm->id >= 0 && c->field_id == fm->id)
-                return i;
+            if (fm->id >= 0 && c->field_id == fm->id) return i;
         } else if (strcmp(c->name, mode == DELTA_CM_NAME ? fm->physical : tf->name) == 0) {
             return i;
         }
@@ -239,15 +265,13 @@ static int match_child(const DipType *ft, const DipField *tf, const DeltaFieldMa
     /* a file without field ids in id mode, or old files, still match by physical name */
     if (mode == DELTA_CM_ID)
         for (int i = 0; i < ft->nchildren; i++)
-            if (strcmp(ft->children[i].name, fm->physical) == 0)
-                return i;
+            if (strcmp(ft->children[i].name, fm->physical) == 0) return i;
     return -1;
 }
 
 /* Shapes a file vector into the table's logical type. */
 static bool conform(ColumnVector *dst, const DipField *tf, const DeltaFieldMap *fm,
-                    const ColumnVector *src, DeltaColumnMappingMode mode, Arena *a,
-                    DipError *err)
+                    const ColumnVector *src, DeltaColumnMappingMode mode, Arena *a, DipError *err)
 {
     const DipType *t = &tf->type;
     const DipType *st = src->type;
@@ -256,8 +280,10 @@ static bool conform(ColumnVector *dst, const DipField *tf, const DeltaFieldMap *
             Buf b;
             buf_init(&b);
             dip_type_format(st, &b);
-            dip_error_set(err, DIP_ERR_DATA, "column %s: the file stores %s, the table says "
-                          "%s", tf->name, buf_cstr(&b), dip_type_name(t->id));
+            dip_error_set(err, DIP_ERR_DATA,
+                          "column %s: the file stores %s, the table says "
+                          "%s",
+                          tf->name, buf_cstr(&b), dip_type_name(t->id));
             buf_free(&b);
             return false;
         }
@@ -273,8 +299,7 @@ static bool conform(ColumnVector *dst, const DipField *tf, const DeltaFieldMap *
                 continue;
             }
             if (!conform(&dst->children[i], cf, cm, &src->children[si], mode, a, err)) {
-                if (t->id == DT_STRUCT)
-                    dip_error_prefix(err, "%s", tf->name);
+                if (t->id == DT_STRUCT) dip_error_prefix(err, "%s", tf->name);
                 return false;
             }
         }
@@ -320,8 +345,7 @@ static void take(ColumnVector *dst, const ColumnVector *src, const int64_t *idx,
         dst->offsets[0] = 0;
         for (int64_t i = 0; i < n; i++) {
             int64_t s = src->offsets[idx[i]], e = src->offsets[idx[i] + 1];
-            if (e > s)
-                memcpy(dst->data + o, src->data + s, (size_t)(e - s));
+            if (e > s) memcpy(dst->data + o, src->data + s, (size_t)(e - s));
             o += e - s;
             dst->offsets[i + 1] = o;
         }
@@ -398,19 +422,16 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
     for (int i = 0; i < sc->nout && ok; i++) {
         int fi = sc->out_field[i];
         for (int k = 0; k < s->npart; k++) {
-            if (s->part_index[k] != fi)
-                continue;
+            if (s->part_index[k] != fi) continue;
             sc->src[i] = SRC_PARTITION;
             ok = delta_partition_value_parse(&ts->fields[fi].type, f->partition_values[k],
                                              &sc->pval[i], &sc->arena, err);
-            if (!ok)
-                dip_error_prefix(err, "%s: partition column %s", f->path, ts->fields[fi].name);
+            if (!ok) dip_error_prefix(err, "%s: partition column %s", f->path, ts->fields[fi].name);
         }
     }
     if (ok && f->has_dv) {
         ok = delta_dv_read(s->store, &f->dv, &sc->dv_rows, &sc->ndv, err);
-        if (!ok)
-            dip_error_prefix(err, "%s", f->path);
+        if (!ok) dip_error_prefix(err, "%s", f->path);
     }
     if (ok) {
         ok = pq_file_open(&sc->pf, s->store, f->path, f->size > 0 ? (uint64_t)f->size : 0, err);
@@ -420,8 +441,7 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
     if (ok) {
         const DipSchema *fs = pq_file_schema(sc->pf);
         for (int i = 0; i < sc->nout; i++) {
-            if (sc->src[i] == SRC_PARTITION)
-                continue;
+            if (sc->src[i] == SRC_PARTITION) continue;
             int fi = sc->out_field[i];
             int pi = find_file_column(fs, &ts->fields[fi], &s->fmap[fi], s->cm_mode);
             if (pi < 0) {
@@ -431,8 +451,7 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
             sc->src[i] = SRC_PARQUET;
             int pos = -1;
             for (int k = 0; k < sc->npq; k++)
-                if (sc->pq_cols[k] == pi)
-                    pos = k;
+                if (sc->pq_cols[k] == pi) pos = k;
             if (pos < 0) {
                 pos = sc->npq;
                 sc->pq_cols[sc->npq++] = pi;
@@ -465,8 +484,7 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
         while (sc->dv_pos < sc->ndv && sc->dv_rows[sc->dv_pos] < (uint64_t)(base + nrows))
             sc->dv_pos++;
         size_t ndel = sc->dv_pos - dv_first;
-        if ((int64_t)ndel >= nrows && nrows > 0)
-            continue; /* every row deleted */
+        if ((int64_t)ndel >= nrows && nrows > 0) continue; /* every row deleted */
         ColumnBatch pb;
         column_batch_init(&pb);
         if (sc->npq > 0 && !pq_read_row_group(sc->pf, rg, sc->pq_cols, sc->npq, &pb, err)) {
@@ -476,9 +494,10 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
         }
         if (sc->npq > 0 && pb.num_rows != nrows) {
             column_batch_free(&pb);
-            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d: decoded %lld rows, "
-                                 "footer says %lld", sc->f->path, rg, (long long)pb.num_rows,
-                                 (long long)nrows);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "%s: row group %d: decoded %lld rows, "
+                                 "footer says %lld",
+                                 sc->f->path, rg, (long long)pb.num_rows, (long long)nrows);
         }
         /* adopt the decoded buffers: the output batch takes over the row group's arena */
         arena_free(&out->arena);
@@ -489,8 +508,8 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
         for (int i = 0; i < sc->nout; i++) {
             const DipField *tf = &ts->fields[sc->out_field[i]];
             if (sc->src[i] == SRC_PARQUET) {
-                if (!conform(&cols[i], tf, &sc->s->fmap[sc->out_field[i]],
-                             &pb.cols[sc->pq_pos[i]], sc->s->cm_mode, a, err)) {
+                if (!conform(&cols[i], tf, &sc->s->fmap[sc->out_field[i]], &pb.cols[sc->pq_pos[i]],
+                             sc->s->cm_mode, a, err)) {
                     dip_error_prefix(err, "%s", sc->f->path);
                     return false;
                 }
@@ -511,8 +530,7 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
                 idx[keep++] = r;
             }
             for (int i = 0; i < sc->nout; i++) {
-                if (sc->src[i] == SRC_PARTITION)
-                    continue;
+                if (sc->src[i] == SRC_PARTITION) continue;
                 ColumnVector t;
                 take(&t, &cols[i], idx, keep, a);
                 cols[i] = t;
@@ -526,8 +544,7 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
         out->ncols = sc->nout;
         out->cols = cols;
         out->num_rows = keep;
-        if (keep == 0)
-            continue;
+        if (keep == 0) continue;
         return true;
     }
     *done = true;
@@ -536,10 +553,8 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
 
 void delta_file_scan_close(DeltaFileScan *sc)
 {
-    if (!sc)
-        return;
-    if (sc->pf)
-        pq_file_close(sc->pf);
+    if (!sc) return;
+    if (sc->pf) pq_file_close(sc->pf);
     free(sc->dv_rows);
     arena_free(&sc->arena);
     free(sc);

@@ -18,10 +18,9 @@ bool delta_type_parse_primitive(const char *name, DipType *t)
         const char *name;
         DipTypeId id;
     } prims[] = {
-        {"string", DT_STRING}, {"long", DT_INT64},     {"integer", DT_INT32},
-        {"short", DT_INT16},   {"byte", DT_INT8},      {"float", DT_FLOAT},
-        {"double", DT_DOUBLE}, {"boolean", DT_BOOL},   {"binary", DT_BINARY},
-        {"date", DT_DATE},     {"void", DT_NULL},
+        {"string", DT_STRING}, {"long", DT_INT64},  {"integer", DT_INT32}, {"short", DT_INT16},
+        {"byte", DT_INT8},     {"float", DT_FLOAT}, {"double", DT_DOUBLE}, {"boolean", DT_BOOL},
+        {"binary", DT_BINARY}, {"date", DT_DATE},   {"void", DT_NULL},
     };
     for (size_t i = 0; i < DIP_ARRAY_LEN(prims); i++) {
         if (strcmp(name, prims[i].name) == 0) {
@@ -47,19 +46,16 @@ bool delta_type_parse_primitive(const char *name, DipType *t)
         const char *q = name + 8;
         char *e;
         long lp = strtol(q, &e, 10);
-        if (e == q || *e != ',')
-            return false;
+        if (e == q || *e != ',') return false;
         q = e + 1;
         while (*q == ' ')
             q++;
         long ls = strtol(q, &e, 10);
-        if (e == q || *e != ')' || e[1] != '\0')
-            return false;
+        if (e == q || *e != ')' || e[1] != '\0') return false;
         p = (int)lp;
         s = (int)ls;
         (void)tail;
-        if (p < 1 || p > 38 || s < 0 || s > p)
-            return false;
+        if (p < 1 || p > 38 || s < 0 || s > p) return false;
         t->id = DT_DECIMAL;
         t->precision = p;
         t->scale = s;
@@ -86,8 +82,7 @@ static bool parse_field(Arena *a, json_t *jf, DipField *f, DeltaFieldMap *fm, in
     json_t *md = json_object_get(jf, "metadata");
     if (json_is_object(md)) {
         const char *pn = json_string_value(json_object_get(md, "delta.columnMapping.physicalName"));
-        if (pn)
-            fm->physical = arena_strdup(a, pn);
+        if (pn) fm->physical = arena_strdup(a, pn);
         json_t *id = json_object_get(md, "delta.columnMapping.id");
         if (json_is_integer(id) && json_integer_value(id) >= 0 &&
             json_integer_value(id) <= INT32_MAX) {
@@ -118,8 +113,10 @@ static bool parse_type(Arena *a, json_t *jt, DipType *t, DeltaFieldMap *fm, int 
         return dip_error_set(err, DIP_ERR_DATA, "schemaString: column %s has no type", where);
     const char *kind = json_string_value(json_object_get(jt, "type"));
     if (!kind)
-        return dip_error_set(err, DIP_ERR_DATA, "schemaString: column %s: type without "
-                             "\"type\"", where);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "schemaString: column %s: type without "
+                             "\"type\"",
+                             where);
     if (strcmp(kind, "struct") == 0) {
         json_t *fields = json_object_get(jt, "fields");
         if (!json_is_array(fields))
@@ -127,16 +124,16 @@ static bool parse_type(Arena *a, json_t *jt, DipType *t, DeltaFieldMap *fm, int 
                                  where);
         size_t n = json_array_size(fields);
         if (n > 100000)
-            return dip_error_set(err, DIP_ERR_DATA, "schemaString: struct %s has %zu fields",
-                                 where, n);
+            return dip_error_set(err, DIP_ERR_DATA, "schemaString: struct %s has %zu fields", where,
+                                 n);
         t->id = DT_STRUCT;
         t->nchildren = (int)n;
         t->children = arena_calloc(a, n ? n : 1, sizeof(DipField));
         fm->nchildren = (int)n;
         fm->children = arena_calloc(a, n ? n : 1, sizeof(DeltaFieldMap));
         for (size_t i = 0; i < n; i++)
-            if (!parse_field(a, json_array_get(fields, i), &t->children[i], &fm->children[i],
-                             depth, err))
+            if (!parse_field(a, json_array_get(fields, i), &t->children[i], &fm->children[i], depth,
+                             err))
                 return false;
         return true;
     }
@@ -171,8 +168,8 @@ static bool parse_type(Arena *a, json_t *jt, DipType *t, DeltaFieldMap *fm, int 
             c->nullable = i == 0 ? false : !json_is_false(json_object_get(jt, "valueContainsNull"));
             fm->children[i].physical = c->name;
             fm->children[i].id = -1;
-            if (!parse_type(a, json_object_get(jt, keys[i]), &c->type, &fm->children[i],
-                            depth + 1, where, err))
+            if (!parse_type(a, json_object_get(jt, keys[i]), &c->type, &fm->children[i], depth + 1,
+                            where, err))
                 return false;
         }
         return true;
@@ -194,7 +191,8 @@ bool delta_schema_parse(Arena *a, const char *schema_string, DipSchema **schema,
     const char *kind = json_string_value(json_object_get(root, "type"));
     json_t *fields = json_object_get(root, "fields");
     if (!kind || strcmp(kind, "struct") != 0 || !json_is_array(fields)) {
-        ok = dip_error_set(err, DIP_ERR_DATA, "schemaString: top level is not a struct with "
+        ok = dip_error_set(err, DIP_ERR_DATA,
+                           "schemaString: top level is not a struct with "
                            "fields");
     } else {
         DipType top;

@@ -24,13 +24,11 @@ bool delta_protocol_check(const DeltaProtocolRaw *p, DipError *err)
                              "protocol: minReaderVersion %d is not supported (dip reads "
                              "reader versions 1 to 3)",
                              p->min_reader);
-    if (p->min_reader < 3)
-        return true;
+    if (p->min_reader < 3) return true;
     for (int i = 0; i < p->n_reader_features; i++) {
         bool ok = false;
         for (size_t k = 0; k < DIP_ARRAY_LEN(SUPPORTED_READER_FEATURES); k++)
-            if (strcmp(p->reader_features[i], SUPPORTED_READER_FEATURES[k]) == 0)
-                ok = true;
+            if (strcmp(p->reader_features[i], SUPPORTED_READER_FEATURES[k]) == 0) ok = true;
         if (!ok)
             return dip_error_set(err, DIP_ERR_UNSUPPORTED,
                                  "protocol: reader feature \"%s\" is not supported by dip "
@@ -44,16 +42,14 @@ bool delta_protocol_check(const DeltaProtocolRaw *p, DipError *err)
 const char *delta_config_get(const DeltaMetadataRaw *m, const char *key)
 {
     for (int i = 0; i < m->nconfig; i++)
-        if (strcmp(m->config_keys[i], key) == 0)
-            return m->config_vals[i];
+        if (strcmp(m->config_keys[i], key) == 0) return m->config_vals[i];
     return NULL;
 }
 
 static bool has_reader_feature(const DeltaProtocolRaw *p, const char *f)
 {
     for (int i = 0; i < p->n_reader_features; i++)
-        if (strcmp(p->reader_features[i], f) == 0)
-            return true;
+        if (strcmp(p->reader_features[i], f) == 0) return true;
     return false;
 }
 
@@ -61,8 +57,7 @@ static int cmp_add_path(const void *a, const void *b)
 {
     const DeltaAddFile *x = a, *y = b;
     int c = strcmp(x->path, y->path);
-    if (c)
-        return c;
+    if (c) return c;
     /* same data file with different DVs cannot both be live, but keep the order total */
     return x->has_dv - y->has_dv;
 }
@@ -101,16 +96,14 @@ static bool version_at_timestamp(Store *st, const DeltaLogListing *l, int64_t ts
     const DeltaLogFile **commits = dip_malloc((l->n ? l->n : 1) * sizeof *commits);
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (l->files[i].kind == DLF_COMMIT)
-            commits[n++] = &l->files[i];
+        if (l->files[i].kind == DLF_COMMIT) commits[n++] = &l->files[i];
     size_t lo = 0, hi = n; /* first index with ts > ts_ms */
     bool ok = true;
     while (lo < hi && ok) {
         size_t mid = (lo + hi) / 2;
         int64_t t;
         ok = commit_timestamp_ms(st, commits[mid], &t, err);
-        if (!ok)
-            break;
+        if (!ok) break;
         if (t <= ts_ms)
             lo = mid + 1;
         else
@@ -124,8 +117,7 @@ static bool version_at_timestamp(Store *st, const DeltaLogListing *l, int64_t ts
                            "newer",
                            buf);
     }
-    if (ok)
-        *version = commits[lo - 1]->version;
+    if (ok) *version = commits[lo - 1]->version;
     free(commits);
     return ok;
 }
@@ -148,17 +140,16 @@ static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
                                                         : "");
     s->protocol = r->protocol;
     s->metadata = r->metadata;
-    if (!delta_protocol_check(&s->protocol, err))
-        return false;
+    if (!delta_protocol_check(&s->protocol, err)) return false;
     if (!s->metadata.schema_string)
         return dip_error_set(err, DIP_ERR_DATA, "metaData has no schemaString");
     if (!delta_schema_parse(&s->arena, s->metadata.schema_string, &s->schema, &s->fmap, err))
         return false;
 
     /* column mapping is honoured only when the protocol supports it */
-    bool cm_supported = s->protocol.min_reader == 2 ||
-                        (s->protocol.min_reader == 3 &&
-                         has_reader_feature(&s->protocol, "columnMapping"));
+    bool cm_supported =
+        s->protocol.min_reader == 2 ||
+        (s->protocol.min_reader == 3 && has_reader_feature(&s->protocol, "columnMapping"));
     const char *mode = delta_config_get(&s->metadata, "delta.columnMapping.mode");
     s->cm_mode = DELTA_CM_NONE;
     if (cm_supported && mode) {
@@ -177,8 +168,8 @@ static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
     }
 
     /* partition columns, in schema order */
-    s->part_index = arena_calloc(&s->arena, (size_t)s->metadata.n_partition_columns + 1,
-                                 sizeof(int));
+    s->part_index =
+        arena_calloc(&s->arena, (size_t)s->metadata.n_partition_columns + 1, sizeof(int));
     for (int i = 0; i < s->schema->nfields; i++) {
         for (int k = 0; k < s->metadata.n_partition_columns; k++) {
             if (strcmp(s->metadata.partition_columns[k], s->schema->fields[i].name) == 0) {
@@ -202,8 +193,7 @@ static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
     s->files = dip_calloc(live ? live : 1, sizeof *s->files);
     for (size_t i = 0; i < r->nfiles; i++) {
         DeltaReplayFile *rf = &r->files[i];
-        if (!rf->live)
-            continue;
+        if (!rf->live) continue;
         DeltaAddFile *f = &s->files[s->nfiles++];
         *f = rf->f;
         f->num_records = delta_stats_num_records(f->stats_json);
@@ -231,14 +221,13 @@ static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
     return true;
 }
 
-bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
-                         int64_t timestamp_ms, DipError *err)
+bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version, int64_t timestamp_ms,
+                         DipError *err)
 {
     *out = NULL;
     double t0 = dip_now_s();
     DeltaLogListing l;
-    if (!delta_log_list(table, &l, err))
-        return false;
+    if (!delta_log_list(table, &l, err)) return false;
     double t_list = dip_now_s();
     DeltaSnapshot *s = dip_calloc(1, sizeof *s);
     arena_init(&s->arena, 1 << 16);
@@ -247,19 +236,27 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
     delta_replay_init(&r);
     DeltaLogSegment seg;
     bool ok = true;
-    if (timestamp_ms >= 0)
-        ok = version_at_timestamp(table, &l, timestamp_ms, &version, err);
+    if (timestamp_ms >= 0) ok = version_at_timestamp(table, &l, timestamp_ms, &version, err);
     ok = ok && delta_log_segment(&l, version, &seg, &s->arena, err);
     if (ok) {
         s->version = seg.version;
         s->checkpoint_version = seg.checkpoint_version;
         if (seg.ncheckpoint > 0) {
             switch (seg.checkpoint[0]->kind) {
-            case DLF_CLASSIC: s->checkpoint_kind = "classic"; break;
-            case DLF_MULTIPART: s->checkpoint_kind = "multi-part"; break;
-            case DLF_V2_JSON: s->checkpoint_kind = "v2-json"; break;
-            case DLF_V2_PARQUET: s->checkpoint_kind = "v2-parquet"; break;
-            default: break;
+            case DLF_CLASSIC:
+                s->checkpoint_kind = "classic";
+                break;
+            case DLF_MULTIPART:
+                s->checkpoint_kind = "multi-part";
+                break;
+            case DLF_V2_JSON:
+                s->checkpoint_kind = "v2-json";
+                break;
+            case DLF_V2_PARQUET:
+                s->checkpoint_kind = "v2-parquet";
+                break;
+            default:
+                break;
             }
             ok = delta_checkpoint_read(table, &seg, &r, err);
         }
@@ -270,8 +267,7 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
     for (size_t i = 0; ok && i < seg.ncommits; i++) {
         buf_clear(&b);
         ok = store_read_all(table, seg.commits[i]->name, &b, err) &&
-             delta_replay_commit_json(&r, seg.commits[i]->name, b.data, b.len, &r.commit_info,
-                                      err);
+             delta_replay_commit_json(&r, seg.commits[i]->name, b.data, b.len, &r.commit_info, err);
         if (!ok && !err->msg[0])
             dip_error_set(err, DIP_ERR_DATA, "%s: cannot be applied", seg.commits[i]->name);
         if (dip_stop_requested() && ok)
@@ -301,8 +297,7 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
             s->ldts_source = DELTA_LDTS_FILE_MTIME;
         }
         s->commit_info = ci;
-        if (ci.operation)
-            s->commit_info.operation = arena_strdup(&s->arena, ci.operation);
+        if (ci.operation) s->commit_info.operation = arena_strdup(&s->arena, ci.operation);
     }
     buf_free(&b);
     double t_commits = dip_now_s();
@@ -336,10 +331,8 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version,
 
 void delta_snapshot_free(DeltaSnapshot *s)
 {
-    if (!s)
-        return;
-    if (s->replay_arena)
-        arena_free(s->replay_arena);
+    if (!s) return;
+    if (s->replay_arena) arena_free(s->replay_arena);
     free(s->files);
     arena_free(&s->arena);
     free(s);
@@ -352,8 +345,7 @@ int64_t delta_snapshot_version(const DeltaSnapshot *s)
 
 int64_t delta_snapshot_ldts_us(const DeltaSnapshot *s, DeltaLdtsSource *source)
 {
-    if (source)
-        *source = s->ldts_source;
+    if (source) *source = s->ldts_source;
     return s->ldts_us;
 }
 
@@ -385,9 +377,12 @@ const DeltaAddFile *delta_snapshot_file(const DeltaSnapshot *s, size_t i)
 const char *delta_ldts_source_name(DeltaLdtsSource src)
 {
     switch (src) {
-    case DELTA_LDTS_IN_COMMIT_TIMESTAMP: return "inCommitTimestamp";
-    case DELTA_LDTS_COMMIT_INFO: return "commitInfo.timestamp";
-    case DELTA_LDTS_FILE_MTIME: return "file modification time";
+    case DELTA_LDTS_IN_COMMIT_TIMESTAMP:
+        return "inCommitTimestamp";
+    case DELTA_LDTS_COMMIT_INFO:
+        return "commitInfo.timestamp";
+    case DELTA_LDTS_FILE_MTIME:
+        return "file modification time";
     }
     return "unknown";
 }
@@ -426,8 +421,7 @@ const char *delta_snapshot_writer_feature(const DeltaSnapshot *s, int i)
 
 int64_t delta_snapshot_checkpoint_version(const DeltaSnapshot *s, const char **kind)
 {
-    if (kind)
-        *kind = s->checkpoint_kind;
+    if (kind) *kind = s->checkpoint_kind;
     return s->checkpoint_version;
 }
 
@@ -453,8 +447,7 @@ static void file_key(const DeltaAddFile *f, Buf *out)
     buf_clear(out);
     buf_append_str(out, f->path);
     buf_append_byte(out, '\n');
-    if (f->has_dv)
-        delta_dv_unique_id(&f->dv, out);
+    if (f->has_dv) delta_dv_unique_id(&f->dv, out);
 }
 
 typedef struct KeySet {
@@ -507,8 +500,7 @@ static void copy_add(Arena *a, DeltaAddFile *dst, const DeltaAddFile *src, int n
     *dst = *src;
     dst->path = arena_strdup(a, src->path);
     dst->stats_json = src->stats_json ? arena_strdup(a, src->stats_json) : NULL;
-    if (src->has_dv)
-        dst->dv.path_or_inline = arena_strdup(a, src->dv.path_or_inline);
+    if (src->has_dv) dst->dv.path_or_inline = arena_strdup(a, src->dv.path_or_inline);
     dst->partition_values = arena_calloc(a, (size_t)npart + 1, sizeof(char *));
     for (int i = 0; i < npart; i++)
         dst->partition_values[i] =
@@ -522,8 +514,7 @@ bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out, D
         return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
                              (long long)v1, (long long)v2);
     DeltaSnapshot *a = NULL, *b = NULL;
-    if (!delta_snapshot_open(&a, table, v1, -1, err))
-        return false;
+    if (!delta_snapshot_open(&a, table, v1, -1, err)) return false;
     if (!delta_snapshot_open(&b, table, v2, -1, err)) {
         delta_snapshot_free(a);
         return false;

@@ -34,8 +34,8 @@ static void test_classify(void **state)
     assert_int_equal(part, 2);
     assert_int_equal(np, 3);
     assert_true(delta_log_classify(
-        "00000000000000000002.checkpoint.6374b053-df23-479b-b2cf-c9c550132b49.json", &k, &v,
-        &part, &np));
+        "00000000000000000002.checkpoint.6374b053-df23-479b-b2cf-c9c550132b49.json", &k, &v, &part,
+        &np));
     assert_int_equal(k, DLF_V2_JSON);
     assert_true(delta_log_classify(
         "00000000000000000002.checkpoint.e8fa2696-9728-4e9c-b285-634743fdd4fb.parquet", &k, &v,
@@ -43,8 +43,8 @@ static void test_classify(void **state)
     assert_int_equal(k, DLF_V2_PARQUET);
     assert_false(delta_log_classify("00000000000000000002.crc", &k, &v, &part, &np));
     assert_false(delta_log_classify("_last_checkpoint", &k, &v, &part, &np));
-    assert_false(delta_log_classify("00000000000000000001.00000000000000000003.compacted.json",
-                                    &k, &v, &part, &np));
+    assert_false(delta_log_classify("00000000000000000001.00000000000000000003.compacted.json", &k,
+                                    &v, &part, &np));
     assert_false(delta_log_classify("0000000000000000001.json", &k, &v, &part, &np));
     assert_false(delta_log_classify("00000000000000000001.checkpoint.0000000003.0000000002.parquet",
                                     &k, &v, &part, &np));
@@ -169,8 +169,7 @@ static void test_replay(void **state)
     /* path decoded once: the add of "a%20b" is the file "a b" */
     bool found = false;
     for (size_t i = 0; i < r.nfiles; i++)
-        if (strcmp(r.files[i].f.path, "a b.parquet") == 0)
-            found = true;
+        if (strcmp(r.files[i].f.path, "a b.parquet") == 0) found = true;
     assert_true(found);
     /* remove with the same encoded path deletes; c gets a DV: (c, NULL) removed, (c, dv)
      * added: a different logical file */
@@ -306,7 +305,8 @@ static void test_dv(void **state)
     DipError err = {0};
     /* PROTOCOL.md "JSON Example 3 — Inline": rows 3, 4, 7, 11, 18, 29 */
     DeltaDeletionVector dv = {.storage_type = 'i',
-                              .path_or_inline = "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L",
+                              .path_or_inline =
+                                  "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L",
                               .offset = -1,
                               .size_in_bytes = 40,
                               .cardinality = 6};
@@ -325,17 +325,20 @@ static void test_dv(void **state)
     /* a corrupted character changes the magic or the containers: refused, no crash */
     dv.cardinality = 6;
     dv.path_or_inline = "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{M";
-    if (delta_dv_read(NULL, &dv, &rows, &n, &err))
-        free(rows);
+    if (delta_dv_read(NULL, &dv, &rows, &n, &err)) free(rows);
     dip_error_clear(&err);
 
     /* PROTOCOL.md "JSON Example 1": relative path with a random prefix */
-    DeltaDeletionVector u = {.storage_type = 'u', .path_or_inline = "ab^-aqEH.-t@S}K{vb[*k^",
-                             .offset = 4, .size_in_bytes = 40, .cardinality = 6};
+    DeltaDeletionVector u = {.storage_type = 'u',
+                             .path_or_inline = "ab^-aqEH.-t@S}K{vb[*k^",
+                             .offset = 4,
+                             .size_in_bytes = 40,
+                             .cardinality = 6};
     Buf b;
     buf_init(&b);
     assert_true(delta_dv_relative_path(&u, &b, &err));
-    assert_string_equal(buf_cstr(&b), "ab/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin");
+    assert_string_equal(buf_cstr(&b),
+                        "ab/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin");
     buf_clear(&b);
     delta_dv_unique_id(&u, &b);
     assert_string_equal(buf_cstr(&b), "uab^-aqEH.-t@S}K{vb[*k^@4");
@@ -345,19 +348,19 @@ static void test_dv(void **state)
     Buf bm;
     buf_init(&bm);
     uint8_t le[8];
-#define PUT32(x)                                                                              \
-    do {                                                                                      \
-        uint32_t _v = (x);                                                                    \
-        for (int _i = 0; _i < 4; _i++)                                                        \
-            le[_i] = (uint8_t)(_v >> (8 * _i));                                               \
-        buf_append(&bm, le, 4);                                                               \
+#define PUT32(x)                                                                                   \
+    do {                                                                                           \
+        uint32_t _v = (x);                                                                         \
+        for (int _i = 0; _i < 4; _i++)                                                             \
+            le[_i] = (uint8_t)(_v >> (8 * _i));                                                    \
+        buf_append(&bm, le, 4);                                                                    \
     } while (0)
-#define PUT16(x)                                                                              \
-    do {                                                                                      \
-        uint16_t _v = (x);                                                                    \
-        le[0] = (uint8_t)_v;                                                                  \
-        le[1] = (uint8_t)(_v >> 8);                                                           \
-        buf_append(&bm, le, 2);                                                               \
+#define PUT16(x)                                                                                   \
+    do {                                                                                           \
+        uint16_t _v = (x);                                                                         \
+        le[0] = (uint8_t)_v;                                                                       \
+        le[1] = (uint8_t)(_v >> 8);                                                                \
+        buf_append(&bm, le, 2);                                                                    \
     } while (0)
     PUT32(1681511377u);
     PUT32(2);
@@ -423,15 +426,15 @@ static void test_schema_and_protocol(void **state)
     assert_int_equal(s->fields[1].type.children[1].type.children[0].type.id, DT_TIMESTAMP);
     assert_false(s->fields[1].type.children[1].type.children[0].type.utc);
     assert_false(delta_schema_parse(
-        &a, "{\"type\":\"struct\",\"fields\":[{\"name\":\"v\",\"type\":\"variant\"}]}", &s,
-        &fm, &err));
+        &a, "{\"type\":\"struct\",\"fields\":[{\"name\":\"v\",\"type\":\"variant\"}]}", &s, &fm,
+        &err));
     assert_int_equal(err.kind, DIP_ERR_UNSUPPORTED);
     assert_non_null(strstr(err.msg, "variant"));
     dip_error_clear(&err);
 
     char *feats[] = {"deletionVectors", "rowIds"};
-    DeltaProtocolRaw p = {.min_reader = 3, .min_writer = 7, .reader_features = feats,
-                          .n_reader_features = 2};
+    DeltaProtocolRaw p = {
+        .min_reader = 3, .min_writer = 7, .reader_features = feats, .n_reader_features = 2};
     assert_false(delta_protocol_check(&p, &err));
     assert_non_null(strstr(err.msg, "rowIds"));
     assert_int_equal(err.kind, DIP_ERR_UNSUPPORTED);
