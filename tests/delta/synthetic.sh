@@ -45,4 +45,21 @@ sed -i 's/\\"name\\":\\"n\\",\\"type\\":\\"string\\"/\\"name\\":\\"n\\",\\"type\
 expect_fail "string data read as long" 3 "column n: the file stores string, which cannot be read as the table type int64" -- \
   "$DIP" delta cat "$t"
 
+# LDTS sources: inCommitTimestamp wins over commitInfo.timestamp; no commitInfo -> file mtime
+L="$WORK/ldts/_delta_log"
+mkdir -p "$L"
+cat >"$L/00000000000000000000.json" <<'J'
+{"commitInfo":{"timestamp":1700000009999,"inCommitTimestamp":1700000000123,"operation":"CREATE TABLE"}}
+{"protocol":{"minReaderVersion":1,"minWriterVersion":7,"writerFeatures":["inCommitTimestamp"]}}
+{"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[{\"name\":\"a\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]}","partitionColumns":[],"configuration":{"delta.enableInCommitTimestamps":"true"}}}
+J
+echo '{"add":{"path":"x.parquet","partitionValues":{},"size":1,"modificationTime":1,"dataChange":true}}' \
+  >"$L/00000000000000000001.json"
+touch -d '2024-02-03 04:05:06 UTC' "$L/00000000000000000001.json"
+ldts() { "$DIP" delta info "$WORK/ldts" "$@" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ldts"], d["ldts_source"])'; }
+expect_eq "LDTS from inCommitTimestamp" "$(ldts --version 0)" "2023-11-14T22:13:20.123000Z inCommitTimestamp"
+expect_eq "LDTS from the commit file mtime" "$(ldts)" "2024-02-03T04:05:06.000000Z file modification time"
+expect_eq "history sources" "$("$DIP" delta history "$WORK/ldts" | cut -f3 | tr '\n' ,)" \
+  "file modification time,inCommitTimestamp,"
+
 finish
