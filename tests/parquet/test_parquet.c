@@ -12,8 +12,10 @@
 
 #include "parquet/pq_internal.h"
 
+#include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* ------------------------------------------------------------ thrift */
 
@@ -526,6 +528,233 @@ static void test_assemble_null_vs_empty(void **state)
     arena_free(&f.arena);
 }
 
+/* ------------------------------------------------------------ a whole file, by hand */
+
+/* A minimal Thrift compact writer, enough to build a footer and a page header. */
+typedef struct TW {
+    uint8_t b[1024];
+    size_t n;
+    int16_t last[8];
+    int depth;
+} TW;
+
+static void tw_byte(TW *w, uint8_t x)
+{
+    w->b[w->n++] = x;
+}
+static void tw_varint(TW *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        tw_byte(w, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    tw_byte(w, (uint8_t)v);
+}
+static void tw_field(TW *w, int16_t id, int type)
+{
+    tw_byte(w, (uint8_t)(((id - w->last[w->depth]) << 4) | type));
+    w->last[w->depth] = id;
+}
+static void tw_i(TW *w, int16_t id, int type, int64_t v)
+{
+    tw_field(w, id, type);
+    tw_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+static void tw_str(TW *w, int16_t id, const char *s)
+{
+    tw_field(w, id, TT_BINARY);
+    tw_varint(w, strlen(s));
+    memcpy(w->b + w->n, s, strlen(s));
+    w->n += strlen(s);
+}
+static void tw_begin(TW *w, int16_t id) /* id 0: a list element */
+{
+    if (id)
+        tw_field(w, id, TT_STRUCT);
+    w->last[++w->depth] = 0;
+}
+static void tw_end(TW *w)
+{
+    tw_byte(w, 0);
+    w->depth--;
+}
+static void tw_list(TW *w, int16_t id, int elem_type, int count)
+{
+    tw_field(w, id, TT_LIST);
+    tw_byte(w, (uint8_t)((count << 4) | elem_type));
+}
+
+/* "PAR1", one PLAIN uncompressed INT32 page of 4 values with a CRC, the footer. */
+static size_t build_file(uint8_t *out, bool with_crc)
+{
+    const int32_t vals[4] = {10, -20, 30, 40};
+    size_t n = 0;
+    memcpy(out, "PAR1", 4);
+    n = 4;
+    TW ph = {0};
+    tw_begin(&ph, 0);
+    tw_i(&ph, 1, TT_I32, PQP_DATA_PAGE);
+    tw_i(&ph, 2, TT_I32, 16);
+    tw_i(&ph, 3, TT_I32, 16);
+    if (with_crc)
+        tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, vals, 16));
+    tw_begin(&ph, 5);
+    tw_i(&ph, 1, TT_I32, 4);
+    tw_i(&ph, 2, TT_I32, PQE_PLAIN);
+    tw_i(&ph, 3, TT_I32, PQE_RLE);
+    tw_i(&ph, 4, TT_I32, PQE_RLE);
+    tw_end(&ph);
+    tw_end(&ph);
+    memcpy(out + n, ph.b, ph.n);
+    n += ph.n;
+    memcpy(out + n, vals, 16);
+    n += 16;
+    int64_t chunk = (int64_t)(ph.n + 16);
+    TW fm = {0};
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, 1);
+    tw_list(&fm, 2, TT_STRUCT, 2);
+    tw_begin(&fm, 0);
+    tw_str(&fm, 4, "schema");
+    tw_i(&fm, 5, TT_I32, 1);
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, PQT_INT32);
+    tw_i(&fm, 3, TT_I32, PQR_REQUIRED);
+    tw_str(&fm, 4, "x");
+    tw_end(&fm);
+    tw_i(&fm, 3, TT_I64, 4);
+    tw_list(&fm, 4, TT_STRUCT, 1);
+    tw_begin(&fm, 0);
+    tw_list(&fm, 1, TT_STRUCT, 1);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 2, TT_I64, 4);
+    tw_begin(&fm, 3);
+    tw_i(&fm, 1, TT_I32, PQT_INT32);
+    tw_list(&fm, 2, TT_I32, 1);
+    tw_varint(&fm, 0);
+    tw_list(&fm, 3, TT_BINARY, 1);
+    tw_varint(&fm, 1);
+    tw_byte(&fm, 'x');
+    tw_i(&fm, 4, TT_I32, PQC_UNCOMPRESSED);
+    tw_i(&fm, 5, TT_I64, 4);
+    tw_i(&fm, 6, TT_I64, chunk);
+    tw_i(&fm, 7, TT_I64, chunk);
+    tw_i(&fm, 9, TT_I64, 4);
+    tw_end(&fm); /* ColumnMetaData */
+    tw_end(&fm); /* ColumnChunk */
+    tw_i(&fm, 2, TT_I64, chunk);
+    tw_i(&fm, 3, TT_I64, 4);
+    tw_end(&fm); /* RowGroup */
+    tw_end(&fm); /* FileMetaData */
+    memcpy(out + n, fm.b, fm.n);
+    n += fm.n;
+    uint32_t fl = (uint32_t)fm.n;
+    memcpy(out + n, &fl, 4);
+    memcpy(out + n + 4, "PAR1", 4);
+    return n + 8;
+}
+
+static void test_file_crc(void **state)
+{
+    (void)state;
+    uint8_t buf[2048];
+    size_t n = build_file(buf, true);
+    DipError err = {0};
+    PqFile *f;
+    assert_true(pq_file_open_mem(&f, buf, n, "crc.parquet", &err));
+    PqCheckStats st;
+    assert_true(pq_check(f, -1, &st, &err));
+    assert_int_equal(st.rows, 4);
+    assert_int_equal(st.pages, 1);
+    assert_int_equal(st.crc_checked, 1);
+    ColumnBatch b;
+    assert_true(pq_read_row_group(f, 0, NULL, 0, &b, &err));
+    assert_int_equal(b.num_rows, 4);
+    assert_int_equal(((int32_t *)b.cols[0].values)[1], -20);
+    column_batch_free(&b);
+    pq_file_close(f);
+    /* a flipped value byte: the CRC catches it, with the file, row group, column, offset */
+    size_t data_at = 4;
+    while (memcmp(buf + data_at, "\x0a\x00\x00\x00", 4) != 0)
+        data_at++;
+    buf[data_at + 1] ^= 0x01;
+    assert_true(pq_file_open_mem(&f, buf, n, "crc.parquet", &err));
+    assert_false(pq_check(f, -1, &st, &err));
+    assert_non_null(strstr(err.msg, "CRC mismatch"));
+    assert_non_null(strstr(err.msg, "crc.parquet: row group 0, column x"));
+    assert_non_null(strstr(err.msg, "page at offset 4"));
+    pq_file_close(f);
+    /* the same file without a CRC decodes the flipped value without complaint */
+    n = build_file(buf, false);
+    assert_true(pq_file_open_mem(&f, buf, n, "nocrc.parquet", &err));
+    dip_error_clear(&err);
+    assert_true(pq_check(f, -1, &st, &err));
+    assert_int_equal(st.crc_checked, 0);
+    pq_file_close(f);
+}
+
+/* ------------------------------------------------------------ codecs */
+
+static size_t gzip_member(const uint8_t *src, size_t n, uint8_t *dst, size_t cap)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (Bytef *)src;
+    zs.avail_in = (uInt)n;
+    zs.next_out = dst;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t out = cap - zs.avail_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+static void test_codecs(void **state)
+{
+    (void)state;
+    uint8_t plain[600], comp[2048], out[600];
+    for (int i = 0; i < 600; i++)
+        plain[i] = (uint8_t)(i * 7 % 13);
+    DipError err = {0};
+    /* GZIP: two members (writers may flush one per chunk) decode as one page */
+    size_t a = gzip_member(plain, 200, comp, sizeof comp);
+    size_t b = gzip_member(plain + 200, 400, comp + a, sizeof comp - a);
+    assert_true(pq_decompress(PQC_GZIP, comp, a + b, out, 600, &err));
+    assert_memory_equal(out, plain, 600);
+    /* one byte short of the promised size is an error */
+    assert_false(pq_decompress(PQC_GZIP, comp, a + b, out, 599, &err));
+    /* LZ4 with Hadoop framing: [BE uncompressed][BE compressed][raw block] x 2 */
+    size_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        int c = LZ4_compress_default((const char *)plain + 300 * k, (char *)comp + n + 8, 300,
+                                     (int)(sizeof comp - n - 8));
+        assert_true(c > 0);
+        const uint32_t u = 300, cc = (uint32_t)c;
+        const uint8_t hdr[8] = {u >> 24, u >> 16 & 0xff, u >> 8 & 0xff, u & 0xff,
+                                cc >> 24, cc >> 16 & 0xff, cc >> 8 & 0xff, cc & 0xff};
+        memcpy(comp + n, hdr, 8);
+        n += 8 + (size_t)c;
+    }
+    memset(out, 0, sizeof out);
+    assert_true(pq_decompress(PQC_LZ4, comp, n, out, 600, &err));
+    assert_memory_equal(out, plain, 600);
+    /* LZ4 codec holding a raw block (old parquet-cpp): the fallback reads it */
+    int c = LZ4_compress_default((const char *)plain, (char *)comp, 600, (int)sizeof comp);
+    memset(out, 0, sizeof out);
+    assert_true(pq_decompress(PQC_LZ4, comp, (size_t)c, out, 600, &err));
+    assert_memory_equal(out, plain, 600);
+    assert_true(pq_decompress(PQC_LZ4_RAW, comp, (size_t)c, out, 600, &err));
+    /* unknown codec and LZO */
+    dip_error_clear(&err);
+    assert_false(pq_decompress(9, comp, 10, out, 10, &err));
+    assert_int_equal(err.kind, DIP_ERR_DATA);
+    dip_error_clear(&err);
+    assert_false(pq_decompress(PQC_LZO, comp, 10, out, 10, &err));
+    assert_int_equal(err.kind, DIP_ERR_UNSUPPORTED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +770,8 @@ int main(void)
         cmocka_unit_test(test_byte_stream_split),
         cmocka_unit_test(test_schema_legacy_lists),
         cmocka_unit_test(test_assemble_null_vs_empty),
+        cmocka_unit_test(test_file_crc),
+        cmocka_unit_test(test_codecs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
