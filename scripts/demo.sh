@@ -57,7 +57,7 @@ q -c "SELECT source_system, count(*) AS records, sum(amount) AS total_amount,
              count(*) FILTER (WHERE attributes->'tags' ? 't1') AS tagged_t1
         FROM integrated_records GROUP BY source_system ORDER BY source_system"
 q -c "SELECT record_id, business_key, name, amount, attributes, updated_at
-        FROM integrated_records WHERE record_id IN ('R0', 'R42', 'R') ORDER BY updated_at"
+        FROM integrated_records WHERE record_id IN ('R0', 'R42', 'R$ROWS') ORDER BY updated_at"
 q -c "SELECT run_id, mode, n_input_records AS read, n_inserted AS inserted, n_updated AS updated,
              n_unchanged AS unchanged, last_synced_item->>'version' AS version, sync_finished,
              round(extract(epoch FROM finished_at - started_at)::numeric, 1) AS seconds
