@@ -13,6 +13,7 @@
 
 extern size_t pq_limit_chunk_bytes;
 extern size_t pq_limit_page_bytes;
+extern size_t pq_limit_chunk_values;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* keep hostile inputs inside the fuzzer's memory limit */
     pq_limit_chunk_bytes = 64u << 20;
     pq_limit_page_bytes = 16u << 20;
+    pq_limit_chunk_values = 4u << 20;
     DipError err = {0};
     PqFile *f;
     if (!pq_file_open_mem(&f, data, size, "fuzz.parquet", &err))

@@ -16,6 +16,7 @@
 
 size_t pq_limit_chunk_bytes = (size_t)2 << 30;   /* 2 GiB of variable-length bytes */
 size_t pq_limit_page_bytes = (size_t)1 << 30;    /* 1 GiB per uncompressed page */
+size_t pq_limit_chunk_values = (size_t)1 << 28;  /* level entries per column chunk */
 
 void *pq_grow(void **p, size_t *cap, size_t need)
 {

@@ -423,6 +423,9 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
         pos = h->body + (size_t)h->compressed;
         nh++;
     }
+    if ((uint64_t)total_values > pq_limit_chunk_values)
+        CHUNK_FAIL(DIP_ERR_DATA, "column chunk claims %lld values, more than the %zu dip "
+                   "accepts per chunk", (long long)total_values, pq_limit_chunk_values);
     if (cm->num_values >= 0 && total_values != cm->num_values)
         CHUNK_FAIL(DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
                    (long long)total_values, (long long)cm->num_values);
@@ -434,8 +437,12 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
     if (lf->max_rep > 0)
         pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
     {
-        /* size the value buffers once for the worst case (no nulls) */
-        if (!pq_values_reserve(&cd->vals, lf, total_values, 0, err))
+        /* size the value buffers once for the common case (few nulls), but never beyond
+         * what the chunk's bytes could hold densely: all-null RLE runs cost no bytes */
+        int64_t guess = total_values;
+        if ((uint64_t)guess > (uint64_t)len * 8 + 65536)
+            guess = len * 8 + 65536;
+        if (!pq_values_reserve(&cd->vals, lf, guess, 0, err))
             goto fail;
     }
     for (size_t i = 0; i < nh; i++) {

@@ -288,6 +288,7 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
 /* Global caps against hostile input (the fuzzer lowers them). */
 extern size_t pq_limit_chunk_bytes;   /* decoded variable-length bytes per column chunk */
 extern size_t pq_limit_page_bytes;    /* one uncompressed page */
+extern size_t pq_limit_chunk_values;  /* values (level entries) in one column chunk */
 
 /* ------------------------------------------------------------ page.c */
 

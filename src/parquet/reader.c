@@ -399,8 +399,20 @@ void pq_write_schema_text(const PqFile *f, Buf *out)
         buf_printf(out, "#   %s %s", lf->path, pq_type_name(lf->phys));
         if (lf->phys == PQT_FIXED_LEN_BYTE_ARRAY)
             buf_printf(out, "(%d)", lf->type_length);
-        if (e->logical.kind)
-            buf_printf(out, " logical=%d", e->logical.kind);
+        static const char *lnames[] = {"", "STRING", "MAP", "LIST", "ENUM", "DECIMAL", "DATE",
+                                       "TIME", "TIMESTAMP", "?", "INTEGER", "UNKNOWN", "JSON",
+                                       "BSON", "UUID", "FLOAT16", "VARIANT"};
+        int lk = e->logical.kind;
+        if (lk > 0)
+            buf_printf(out, " logical=%s", lk < (int)DIP_ARRAY_LEN(lnames) ? lnames[lk] : "?");
+        if (lk == PQL_DECIMAL)
+            buf_printf(out, "(%d,%d)", e->logical.precision, e->logical.scale);
+        else if (lk == PQL_TIME || lk == PQL_TIMESTAMP)
+            buf_printf(out, "(%s,%s)", e->logical.unit == 1 ? "MILLIS" : e->logical.unit == 3 ?
+                       "NANOS" : "MICROS", e->logical.utc ? "utc" : "local");
+        else if (lk == PQL_INTEGER)
+            buf_printf(out, "(%d,%s)", e->logical.bit_width,
+                       e->logical.is_signed ? "signed" : "unsigned");
         if (e->converted >= 0)
             buf_printf(out, " converted=%s", pq_converted_name(e->converted));
         buf_printf(out, " def=%d rep=%d\n", lf->max_def, lf->max_rep);
