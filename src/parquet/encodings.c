@@ -603,14 +603,23 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
             return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY: values exceed %zu bytes",
                                  pq_limit_chunk_bytes);
     }
-    pq_grow((void **)&s->tmpb, &s->tmpb_cap, total + 1);
-    uint8_t *b = s->tmpb;
+    bool direct = lf->conv == PQV_BYTES; /* rebuild straight into the output */
+    uint8_t *b;
+    if (direct) {
+        if (!pq_values_reserve(out, lf, n, total, err))
+            return false;
+        b = out->data + out->data_len;
+    } else {
+        pq_grow((void **)&s->tmpb, &s->tmpb_cap, total + 1);
+        b = s->tmpb;
+    }
     size_t pos = 0, prev = 0;
     sufpos = 0;
     for (int64_t i = 0; i < n; i++) {
         size_t pl = pre[i], sl = suf[i];
+        /* the previous value ends at or before pos, and pl <= its length: no overlap */
         if (pl)
-            memmove(b + pos, b + prev, pl);
+            memcpy(b + pos, b + prev, pl);
         memcpy(b + pos + pl, sd + sufpos, sl);
         sufpos += sl;
         prev = pos;
@@ -623,6 +632,17 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
                 return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY: value length %llu "
                                      "!= fixed length %d", (unsigned long long)pre[i],
                                      lf->type_length);
+    if (direct) {
+        int64_t *off = out->offsets + out->n;
+        int64_t at = (int64_t)out->data_len;
+        for (int64_t i = 0; i < n; i++) {
+            at += (int64_t)pre[i];
+            off[i + 1] = at;
+        }
+        out->data_len += total;
+        out->n += n;
+        return true;
+    }
     if (lf->width && lf->conv != PQV_BYTES_TO_DEC) {
         /* FLBA to a fixed target (float16) */
         if (!pq_values_reserve(out, lf, n, 0, err))

@@ -88,22 +88,55 @@ void bit_unpack_u32(const uint8_t *p, size_t avail, int bw, uint32_t *out, int64
     }
 }
 
+static inline __attribute__((always_inline)) void unpack64_body(const uint8_t *p, size_t avail,
+                                                                const int bw, uint64_t *out,
+                                                                int64_t n)
+{
+    /* bw <= 56: a value plus its shift (<= 7) fits one 64-bit window */
+    const uint64_t mask = (1ull << bw) - 1;
+    int64_t i = 0;
+    int64_t fast = avail >= 8 ? (int64_t)(((avail - 8) * 8) / (unsigned)bw) + 1 : 0;
+    if (fast > n)
+        fast = n;
+    for (; i + 8 <= fast; i += 8) {
+        const uint8_t *g = p + (size_t)(i / 8) * (size_t)bw;
+        for (int k = 0; k < 8; k++) {
+            uint64_t w;
+            memcpy(&w, g + (k * bw) / 8, 8);
+            out[i + k] = (w >> ((k * bw) & 7)) & mask;
+        }
+    }
+    for (; i < fast; i++) {
+        uint64_t bit = (uint64_t)i * (uint64_t)bw;
+        uint64_t w;
+        memcpy(&w, p + (bit >> 3), 8);
+        out[i] = (w >> (bit & 7)) & mask;
+    }
+    for (; i < n; i++)
+        out[i] = slow_bits(p, avail, (uint64_t)i * (uint64_t)bw, bw);
+}
+
 void bit_unpack_u64(const uint8_t *p, size_t avail, int bw, uint64_t *out, int64_t n)
 {
-    if (bw == 0) {
-        memset(out, 0, (size_t)n * 8);
+    if (n <= 0)
         return;
+    switch (bw) {
+    case 0: memset(out, 0, (size_t)n * 8); return;
+#define C(k)                                                                                   \
+    case k: unpack64_body(p, avail, k, out, n); return;
+        C(1) C(2) C(3) C(4) C(5) C(6) C(7) C(8) C(9) C(10) C(11) C(12) C(13) C(14) C(15) C(16)
+        C(17) C(18) C(19) C(20) C(21) C(22) C(23) C(24) C(25) C(26) C(27) C(28) C(29) C(30)
+        C(31) C(32) C(33) C(34) C(35) C(36) C(37) C(38) C(39) C(40) C(41) C(42) C(43) C(44)
+        C(45) C(46) C(47) C(48) C(49) C(50) C(51) C(52) C(53) C(54) C(55) C(56)
+#undef C
+    default: break;
     }
     const uint64_t mask = bw >= 64 ? ~0ull : ((1ull << bw) - 1);
     for (int64_t i = 0; i < n; i++) {
         uint64_t bit = (uint64_t)i * (uint64_t)bw;
         size_t byte = bit >> 3;
         unsigned sh = bit & 7;
-        if (bw <= 56 && byte + 8 <= avail) {
-            uint64_t w;
-            memcpy(&w, p + byte, 8);
-            out[i] = (w >> sh) & mask;
-        } else if (byte + 16 <= avail) {
+        if (byte + 16 <= avail) {
             unsigned __int128 w;
             memcpy(&w, p + byte, 16);
             out[i] = (uint64_t)(w >> sh) & mask;
