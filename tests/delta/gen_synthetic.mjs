@@ -140,4 +140,33 @@ function dvFile(bitmap) {
   writeLog(dir, [[proto, meta(fields, { 'delta.columnMapping.mode': 'id', 'delta.columnMapping.maxColumnId': '6' }), add(dir, 'p.parquet', 1)]]);
   expect(dir, [{ num: 10, txt: 'hello', st: { x: 1, y: null }, gone: null }]);
 }
+
+// ---------------------------------------------------------------- dv-nested
+// a DV over nested columns (list, map, struct, list of structs with nulls), so deleted rows
+// are compacted out of child vectors too
+{
+  const dir = path.join(out, 'dv-nested');
+  fs.mkdirSync(dir, { recursive: true });
+  await parquet(dir, 'n.parquet', `SELECT i::BIGINT AS id, [i, i + 1]::BIGINT[] AS l, MAP {'k' || i::VARCHAR: i::INTEGER} AS m,
+      {'a': i::INTEGER, 'b': 's' || i::VARCHAR} AS st,
+      CASE WHEN i % 3 = 0 THEN NULL ELSE [{'x': i::INTEGER}, NULL] END AS ls
+    FROM range(20) t(i)`, ', ROW_GROUP_SIZE 8');
+  const uuid = 'a1b2c3d4-e5f6-4a0b-8c1d-2e3f4a5b6c7d';
+  const del = [0, 5, 6, 7, 19];
+  const bm = dvBitmap(del);
+  fs.writeFileSync(path.join(dir, `deletion_vector_${uuid}.bin`), dvFile(bm));
+  const dv = { storageType: 'u', pathOrInlineDv: z85(Buffer.from(uuid.replace(/-/g, ''), 'hex')), offset: 1, sizeInBytes: bm.length, cardinality: del.length };
+  const fields = [field('id', 'long'), field('l', { type: 'array', elementType: 'long', containsNull: true }),
+    field('m', { type: 'map', keyType: 'string', valueType: 'integer', valueContainsNull: true }),
+    field('st', { type: 'struct', fields: [field('a', 'integer'), field('b', 'string')] }),
+    field('ls', { type: 'array', elementType: { type: 'struct', fields: [field('x', 'integer')] }, containsNull: true })];
+  const proto = { protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'], writerFeatures: ['deletionVectors'] } };
+  writeLog(dir, [[proto, meta(fields), add(dir, 'n.parquet', 20, dv)]]);
+  const rows = [];
+  for (let i = 0; i < 20; i++) {
+    if (del.includes(i)) continue;
+    rows.push({ id: i, l: [i, i + 1], m: [{ key: 'k' + i, value: i }], st: { a: i, b: 's' + i }, ls: i % 3 === 0 ? null : [{ x: i }, null] });
+  }
+  expect(dir, rows);
+}
 console.log('synthetic tables in ' + out);

@@ -10,7 +10,7 @@ set -u
 (cd "$REPO" && node tests/delta/gen_synthetic.mjs "$WORK/syn") >/dev/null || { echo "generator failed"; exit 1; }
 COMPARE=$GOLDEN/compare.py
 
-for t in widening dv-kinds id-mode; do
+for t in widening dv-kinds id-mode dv-nested; do
   if "$DIP" delta cat "$WORK/syn/$t" >"$WORK/$t.out" 2>"$WORK/$t.err" &&
      python3 "$COMPARE" "$WORK/syn/$t/expected.jsonl" "$WORK/$t.out" >"$WORK/$t.cmp"; then
     pass "$t rows ($(cat "$WORK/$t.cmp"))"
