@@ -22,7 +22,7 @@
 //   stall     forwarded; headers and "fraction" (default 0.5) of the body, then nothing for
 //             "stall_s" seconds (default 30), then a reset
 // GET /__fault/stats returns {"requests": n, "applied": [per-rule counts], "log": [faults],
-// "seen": [the last 2000 requests as "METHOD url range"]}.
+// "seen": [the last 2000 requests as "METHOD host url range"]}.
 import http from 'node:http';
 import { writeFileSync, renameSync } from 'node:fs';
 
@@ -45,7 +45,7 @@ let rules = [];
 let applied = [];
 let requests = 0;
 let log = [];
-let seen = []; // the last 2000 requests: "METHOD url range", for tests and debugging
+let seen = []; // the last 2000 requests: "METHOD host url range", for tests and debugging
 function setRules(text) {
   const r = JSON.parse(text || '[]');
   if (!Array.isArray(r)) throw new Error('rules must be a JSON array');
@@ -134,7 +134,7 @@ async function handle(req, res, reqBody) {
     res.writeHead(404).end();
     return;
   }
-  seen.push(`${req.method} ${req.url}${req.headers.range ? ' ' + req.headers.range : ''}`);
+  seen.push(`${req.method} ${req.headers.host} ${req.url}${req.headers.range ? ' ' + req.headers.range : ''}`);
   if (seen.length > 2000) seen.shift();
   const rule = pickRule(req);
   if (rule) log.push(`${rule.fault} ${req.method} ${req.url}`);

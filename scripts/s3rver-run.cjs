@@ -29,6 +29,8 @@ const server = new S3rver({
   silent: process.env.S3RVER_VERBOSE ? false : true,
   directory: dir,
   configureBuckets: buckets.map((name) => ({ name })),
+  // s3rver 4 checks SigV4 of virtual-host requests against "/bucket/key" where AWS signs
+  // "/key", so virtual-host addressing cannot be verified here: path-style only.
   vhostBuckets: false,
 });
 server

@@ -398,6 +398,19 @@ static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---------------------------------------------------------------- one attempt */
 
+/* libcurl calls this about once a second even when no byte moves, so Ctrl-C stops a
+ * transfer (a stalled one too) without waiting for the stall timeout. */
+static int s3_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                          curl_off_t ulnow)
+{
+    (void)ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return dip_stop_requested() ? 1 : 0;
+}
+
 static bool s3_code_is_transient(const char *code)
 {
     return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
@@ -552,6 +565,11 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
         buf_printf(why, "HTTP %ld: body longer than %llu bytes", status,
                    (unsigned long long)c->max_body);
         *kind = DIP_ERR_DATA;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        buf_printf(why, "interrupted");
+        *kind = DIP_ERR_INTERRUPTED;
         return S3_ATTEMPT_FAIL;
     }
     if (rc != CURLE_OK) {
@@ -1028,6 +1046,8 @@ bool store_s3_open(Store *st, const char *uri, DipError *err)
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a wrong region */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s3_on_progress);
     st->impl = s;
     st->ops = &S3_OPS;
     dip_debug("s3: %s -> bucket %s, prefix '%s', %s-style, region %s, endpoint %s", uri,

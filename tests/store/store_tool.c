@@ -69,6 +69,7 @@ int main(int argc, char **argv)
         return 2;
     }
     dip_log_init(DIP_LOG_HUMAN, getenv("STORE_TOOL_DEBUG") ? DIP_LOG_DEBUG : DIP_LOG_INFO);
+    dip_install_signal_handlers(); /* SIGINT/SIGTERM stop a transfer, as in dip */
     const char *cmd = argv[1], *uri = argv[2], *arg = argv[3];
     DipError err;
     dip_error_clear(&err);
