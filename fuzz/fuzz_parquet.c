@@ -25,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pq_limit_chunk_values = 4u << 20;
     DipError err = {0};
     PqFile *f;
-    if (!pq_file_open_mem(&f, data, size, "fuzz.parquet", &err))
-        return 0;
+    if (!pq_file_open_mem(&f, data, size, "fuzz.parquet", &err)) return 0;
     Buf out;
     buf_init(&out);
     pq_write_schema_text(f, &out);
@@ -34,8 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int g = 0; g < pq_file_num_row_groups(f) && g < 16; g++) {
         ColumnBatch b;
         dip_error_clear(&err);
-        if (!pq_read_row_group(f, g, NULL, 0, &b, &err))
-            continue;
+        if (!pq_read_row_group(f, g, NULL, 0, &b, &err)) continue;
         JsonWriter w;
         for (int64_t r = 0; r < b.num_rows && r < 2000; r++) {
             buf_clear(&out);
@@ -48,8 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dip_error_clear(&err);
     if (!pq_check(f, -1, &st, &err)) {
         /* errors are expected; they must carry a message */
-        if (err.msg[0] == '\0')
-            abort();
+        if (err.msg[0] == '\0') abort();
     }
     buf_free(&out);
     pq_file_close(f);

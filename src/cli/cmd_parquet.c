@@ -61,8 +61,7 @@ static int default_threads(void)
 {
     int64_t n = 0;
     DipError e = {0};
-    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0)
-        return (int)n;
+    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0) return (int)n;
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
 }
@@ -132,10 +131,8 @@ static int cmd_check(PqFile *f, int rg, bool json)
     double t0 = dip_now_s();
     bool ok = pq_check(f, rg, &st, &err);
     double dt = dip_now_s() - t0;
-    if (!ok)
-        return cli_fail(&err);
-    if (dt <= 0)
-        dt = 1e-9;
+    if (!ok) return cli_fail(&err);
+    if (dt <= 0) dt = 1e-9;
     if (json) {
         printf("{\"file\":\"%s\",\"ok\":true,\"rows\":%lld,\"values\":%lld,\"pages\":%lld,"
                "\"crc_checked_pages\":%lld,\"compressed_bytes\":%llu,\"uncompressed_bytes\":%llu,"
@@ -174,7 +171,8 @@ int cmd_parquet_main(int argc, char **argv)
         } else if (!strncmp(a, "--columns=", 10)) {
             columns = a + 10;
         } else if ((!strcmp(a, "--limit") || !strcmp(a, "--threads") ||
-                    !strcmp(a, "--row-group")) && i + 1 < argc) {
+                    !strcmp(a, "--row-group")) &&
+                   i + 1 < argc) {
             int64_t v;
             if (!dip_parse_i64(argv[i + 1], &v) || v < 0)
                 return cli_usage_error("parquet", "%s %s: expected a non-negative integer", a,
@@ -201,13 +199,11 @@ int cmd_parquet_main(int argc, char **argv)
     }
     if (strcmp(sub, "schema") && strcmp(sub, "meta") && strcmp(sub, "cat") && strcmp(sub, "check"))
         return cli_usage_error("parquet", "unknown subcommand '%s'", sub);
-    if (!file)
-        return cli_usage_error("parquet", "%s: missing FILE", sub);
+    if (!file) return cli_usage_error("parquet", "%s: missing FILE", sub);
     DipError err = {0};
     Store *st = NULL;
     PqFile *f = NULL;
-    if (!open_file(file, &st, &f, &err))
-        return cli_fail(&err);
+    if (!open_file(file, &st, &f, &err)) return cli_fail(&err);
     if (rg >= pq_file_num_row_groups(f)) {
         pq_file_close(f);
         store_close(st);

@@ -20,9 +20,10 @@
 
 static bool mismatch(const PqFile *f, const PqNode *n, int64_t got, int64_t want, DipError *err)
 {
-    return dip_error_set(err, DIP_ERR_DATA, "%s: column %s: levels give %lld values where %lld "
-                         "were expected", f->name, f->leaves[n->leaf].path, (long long)got,
-                         (long long)want);
+    return dip_error_set(err, DIP_ERR_DATA,
+                         "%s: column %s: levels give %lld values where %lld "
+                         "were expected",
+                         f->name, f->leaves[n->leaf].path, (long long)got, (long long)want);
 }
 
 static inline bool is_slot(const PqColumnData *cd, int64_t i, int16_t srep, int16_t sdef)
@@ -44,8 +45,7 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
         for (int64_t i = 0; i < cd->nlevels; i++)
             len += is_slot(cd, i, n->slot_rep, n->slot_def);
     }
-    if (len != expect)
-        return mismatch(f, n, len, expect, err);
+    if (len != expect) return mismatch(f, n, len, expect, err);
     out->length = len;
     if (lf->max_def == 0 || v->n == len) {
         /* no nulls among the slots: dense values are the vector */
@@ -74,15 +74,21 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
         uint8_t *dst = arena_calloc(a, (size_t)len + 1, w);
         const uint8_t *src = v->fixed;
         for (int64_t i = 0; i < cd->nlevels; i++) {
-            if (!is_slot(cd, i, n->slot_rep, n->slot_def))
-                continue;
+            if (!is_slot(cd, i, n->slot_rep, n->slot_def)) continue;
             if (def[i] == md) {
                 valid[j >> 3] |= (uint8_t)(1u << (j & 7));
                 switch (w) {
-                case 1: dst[j] = src[k]; break;
-                case 4: memcpy(dst + 4 * j, src + 4 * k, 4); break;
-                case 8: memcpy(dst + 8 * j, src + 8 * k, 8); break;
-                default: memcpy(dst + w * (size_t)j, src + w * (size_t)k, w);
+                case 1:
+                    dst[j] = src[k];
+                    break;
+                case 4:
+                    memcpy(dst + 4 * j, src + 4 * k, 4);
+                    break;
+                case 8:
+                    memcpy(dst + 8 * j, src + 8 * k, 8);
+                    break;
+                default:
+                    memcpy(dst + w * (size_t)j, src + w * (size_t)k, w);
                 }
                 k++;
             }
@@ -93,8 +99,7 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
         int64_t *off = arena_alloc(a, (size_t)(len + 1) * sizeof(int64_t));
         off[0] = 0;
         for (int64_t i = 0; i < cd->nlevels; i++) {
-            if (!is_slot(cd, i, n->slot_rep, n->slot_def))
-                continue;
+            if (!is_slot(cd, i, n->slot_rep, n->slot_def)) continue;
             if (def[i] == md) {
                 valid[j >> 3] |= (uint8_t)(1u << (j & 7));
                 off[j + 1] = v->offsets[k + 1];
@@ -109,35 +114,30 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
         memcpy(out->data, v->data, v->data_len);
         out->data_len = (int64_t)v->data_len;
     }
-    if (k != v->n)
-        return mismatch(f, n, k, v->n, err);
+    if (k != v->n) return mismatch(f, n, k, v->n, err);
     out->validity = valid;
     out->null_count = len - k;
     return true;
 }
 
-static bool build(const PqFile *f, const PqNode *n, const DipType *t, PqColumnData *cds,
-                  int base, int64_t expect, Arena *a, ColumnVector *out, DipError *err)
+static bool build(const PqFile *f, const PqNode *n, const DipType *t, PqColumnData *cds, int base,
+                  int64_t expect, Arena *a, ColumnVector *out, DipError *err)
 {
     memset(out, 0, sizeof *out);
     out->type = t;
     PqColumnData *cd = &cds[n->leaf - base];
-    if (n->kind == PQN_LEAF)
-        return build_leaf(f, n, t, cd, expect, a, out, err);
+    if (n->kind == PQN_LEAF) return build_leaf(f, n, t, cd, expect, a, out, err);
     if (t->nchildren != n->nchildren)
         return dip_error_set(err, DIP_ERR_INTERNAL, "schema and node tree disagree");
     /* count slots and nulls */
     int64_t len = 0, nulls = 0;
     bool maybe_null = n->def > n->slot_def;
     for (int64_t i = 0; i < cd->nlevels; i++) {
-        if (!is_slot(cd, i, n->slot_rep, n->slot_def))
-            continue;
+        if (!is_slot(cd, i, n->slot_rep, n->slot_def)) continue;
         len++;
-        if (maybe_null && cd->def[i] < n->def)
-            nulls++;
+        if (maybe_null && cd->def[i] < n->def) nulls++;
     }
-    if (len != expect)
-        return mismatch(f, n, len, expect, err);
+    if (len != expect) return mismatch(f, n, len, expect, err);
     out->length = len;
     out->null_count = nulls;
     uint8_t *valid = nulls ? arena_calloc(a, (size_t)(len + 7) / 8 + 1, 1) : NULL;
@@ -147,10 +147,8 @@ static bool build(const PqFile *f, const PqNode *n, const DipType *t, PqColumnDa
         if (valid) {
             int64_t j = 0;
             for (int64_t i = 0; i < cd->nlevels; i++) {
-                if (!is_slot(cd, i, n->slot_rep, n->slot_def))
-                    continue;
-                if (cd->def[i] >= n->def)
-                    valid[j >> 3] |= (uint8_t)(1u << (j & 7));
+                if (!is_slot(cd, i, n->slot_rep, n->slot_def)) continue;
+                if (cd->def[i] >= n->def) valid[j >> 3] |= (uint8_t)(1u << (j & 7));
                 j++;
             }
         }
@@ -168,28 +166,28 @@ static bool build(const PqFile *f, const PqNode *n, const DipType *t, PqColumnDa
         if (cd->rep[i] <= n->slot_rep && def_ok) {
             j++;
             off[j] = count;
-            if (valid && cd->def[i] >= n->def)
-                valid[j >> 3] |= (uint8_t)(1u << (j & 7));
+            if (valid && cd->def[i] >= n->def) valid[j >> 3] |= (uint8_t)(1u << (j & 7));
         }
         if (cd->rep[i] <= n->elem_rep && cd->def[i] >= n->elem_def) {
             if (j < 0)
-                return dip_error_set(err, DIP_ERR_DATA, "%s: column %s: element before its "
-                                     "list", f->name, f->leaves[n->leaf].path);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "%s: column %s: element before its "
+                                     "list",
+                                     f->name, f->leaves[n->leaf].path);
             count++;
         }
     }
     off[len] = count;
     out->offsets = off;
     for (int c = 0; c < n->nchildren; c++)
-        if (!build(f, &n->children[c], &t->children[c].type, cds, base, count, a,
-                   &out->children[c], err))
+        if (!build(f, &n->children[c], &t->children[c].type, cds, base, count, a, &out->children[c],
+                   err))
             return false;
     return true;
 }
 
 bool pq_assemble(const PqFile *f, const PqNode *n, const DipType *t, PqColumnData *cds,
-                 int leaf_base, int64_t expect_rows, Arena *a, ColumnVector *out,
-                 DipError *err)
+                 int leaf_base, int64_t expect_rows, Arena *a, ColumnVector *out, DipError *err)
 {
     return build(f, n, t, cds, leaf_base, expect_rows, a, out, err);
 }

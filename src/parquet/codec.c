@@ -50,8 +50,7 @@ static bool gzip_all(const uint8_t *src, size_t src_len, uint8_t *dst, size_t ds
             const uint8_t *rest = zs.next_in;
             while (k < in_left && rest[k] == 0)
                 k++;
-            if (k == in_left)
-                break;
+            if (k == in_left) break;
             if (inflateReset(&zs) != Z_OK) {
                 ok = bad(err, "GZIP", "cannot reset for the next member");
                 break;
@@ -86,8 +85,7 @@ static bool lz4_hadoop(const uint8_t *src, size_t src_len, uint8_t *dst, size_t 
 {
     size_t in = 0, out = 0;
     while (in < src_len) {
-        if (src_len - in < 8)
-            return false;
+        if (src_len - in < 8) return false;
         uint32_t ulen = (uint32_t)src[in] << 24 | (uint32_t)src[in + 1] << 16 |
                         (uint32_t)src[in + 2] << 8 | src[in + 3];
         uint32_t clen = (uint32_t)src[in + 4] << 24 | (uint32_t)src[in + 5] << 16 |
@@ -95,10 +93,9 @@ static bool lz4_hadoop(const uint8_t *src, size_t src_len, uint8_t *dst, size_t 
         in += 8;
         if (clen > src_len - in || ulen > dst_len - out || clen > INT32_MAX || ulen > INT32_MAX)
             return false;
-        int n = LZ4_decompress_safe((const char *)src + in, (char *)dst + out, (int)clen,
-                                    (int)ulen);
-        if (n < 0 || (uint32_t)n != ulen)
-            return false;
+        int n =
+            LZ4_decompress_safe((const char *)src + in, (char *)dst + out, (int)clen, (int)ulen);
+        if (n < 0 || (uint32_t)n != ulen) return false;
         in += clen;
         out += ulen;
     }
@@ -108,23 +105,20 @@ static bool lz4_hadoop(const uint8_t *src, size_t src_len, uint8_t *dst, size_t 
 static bool lz4_frame(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len)
 {
     LZ4F_dctx *ctx;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
-        return false;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return false;
     size_t in = 0, out = 0;
     bool ok = false;
     for (int iter = 0; iter < (1 << 24); iter++) {
         size_t isz = src_len - in, osz = dst_len - out;
         size_t rc = LZ4F_decompress(ctx, dst + out, &osz, src + in, &isz, NULL);
-        if (LZ4F_isError(rc))
-            break;
+        if (LZ4F_isError(rc)) break;
         in += isz;
         out += osz;
         if (rc == 0 && in == src_len) {
             ok = out == dst_len;
             break;
         }
-        if (isz == 0 && osz == 0)
-            break;
+        if (isz == 0 && osz == 0) break;
     }
     LZ4F_freeDecompressionContext(ctx);
     return ok;
@@ -136,26 +130,27 @@ bool pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, 
     switch (codec) {
     case PQC_UNCOMPRESSED:
         if (src_len != dst_len)
-            return dip_error_set(err, DIP_ERR_DATA, "uncompressed page: compressed size %zu != "
-                                 "uncompressed size %zu", src_len, dst_len);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "uncompressed page: compressed size %zu != "
+                                 "uncompressed size %zu",
+                                 src_len, dst_len);
         memcpy(dst, src, dst_len);
         return true;
     case PQC_SNAPPY: {
         size_t n;
         if (snappy_uncompressed_length((const char *)src, src_len, &n) != SNAPPY_OK)
             return bad(err, "SNAPPY", "bad length header");
-        if (n != dst_len)
-            return bad(err, "SNAPPY", "length differs from the page header");
+        if (n != dst_len) return bad(err, "SNAPPY", "length differs from the page header");
         if (snappy_uncompress((const char *)src, src_len, (char *)dst, &n) != SNAPPY_OK ||
             n != dst_len)
             return bad(err, "SNAPPY", "corrupt stream");
         return true;
     }
-    case PQC_GZIP: return gzip_all(src, src_len, dst, dst_len, err);
+    case PQC_GZIP:
+        return gzip_all(src, src_len, dst, dst_len, err);
     case PQC_ZSTD: {
         size_t n = ZSTD_decompress(dst, dst_len, src, src_len);
-        if (ZSTD_isError(n))
-            return bad(err, "ZSTD", ZSTD_getErrorName(n));
+        if (ZSTD_isError(n)) return bad(err, "ZSTD", ZSTD_getErrorName(n));
         if (n != dst_len)
             return bad(err, "ZSTD", "fewer bytes than the page header's uncompressed size");
         return true;
@@ -169,16 +164,12 @@ bool pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, 
         return true;
     }
     case PQC_LZ4: {
-        if (lz4_hadoop(src, src_len, dst, dst_len))
-            return true;
+        if (lz4_hadoop(src, src_len, dst, dst_len)) return true;
         if (src_len <= INT32_MAX && dst_len <= INT32_MAX) {
-            int n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)src_len,
-                                        (int)dst_len);
-            if (n >= 0 && (size_t)n == dst_len)
-                return true;
+            int n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)src_len, (int)dst_len);
+            if (n >= 0 && (size_t)n == dst_len) return true;
         }
-        if (lz4_frame(src, src_len, dst, dst_len))
-            return true;
+        if (lz4_frame(src, src_len, dst, dst_len)) return true;
         return bad(err, "LZ4", "neither Hadoop-framed, raw nor frame-format LZ4");
     }
     case PQC_BROTLI: {

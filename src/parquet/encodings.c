@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t pq_limit_chunk_bytes = (size_t)2 << 30;   /* 2 GiB of variable-length bytes */
-size_t pq_limit_page_bytes = (size_t)1 << 30;    /* 1 GiB per uncompressed page */
-size_t pq_limit_chunk_values = (size_t)1 << 28;  /* level entries per column chunk */
+size_t pq_limit_chunk_bytes = (size_t)2 << 30;  /* 2 GiB of variable-length bytes */
+size_t pq_limit_page_bytes = (size_t)1 << 30;   /* 1 GiB per uncompressed page */
+size_t pq_limit_chunk_values = (size_t)1 << 28; /* level entries per column chunk */
 
 void *pq_grow(void **p, size_t *cap, size_t need)
 {
@@ -42,8 +42,7 @@ void pq_values_reset(PqValues *v)
 {
     v->n = 0;
     v->data_len = 0;
-    if (v->offsets)
-        v->offsets[0] = 0;
+    if (v->offsets) v->offsets[0] = 0;
 }
 
 void pq_scratch_free(PqScratch *s)
@@ -56,8 +55,7 @@ void pq_scratch_free(PqScratch *s)
     memset(s, 0, sizeof *s);
 }
 
-bool pq_values_reserve(PqValues *v, const PqLeaf *lf, int64_t more, size_t more_data,
-                       DipError *err)
+bool pq_values_reserve(PqValues *v, const PqLeaf *lf, int64_t more, size_t more_data, DipError *err)
 {
     size_t need = (size_t)(v->n + more);
     if (lf->width) {
@@ -66,8 +64,7 @@ bool pq_values_reserve(PqValues *v, const PqLeaf *lf, int64_t more, size_t more_
         size_t cap_bytes = v->offsets_cap * sizeof(int64_t);
         pq_grow((void **)&v->offsets, &cap_bytes, (need + 1) * sizeof(int64_t));
         v->offsets_cap = cap_bytes / sizeof(int64_t);
-        if (v->n == 0)
-            v->offsets[0] = 0;
+        if (v->n == 0) v->offsets[0] = 0;
         size_t dn;
         if (!dip_add_ok(v->data_len, more_data, &dn) || dn > pq_limit_chunk_bytes)
             return dip_error_set(err, DIP_ERR_DATA,
@@ -82,8 +79,7 @@ bool pq_values_reserve(PqValues *v, const PqLeaf *lf, int64_t more, size_t more_
 
 static __int128 be_to_i128(const uint8_t *p, size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     /* sign-extend from the first byte; bytes beyond 16 must be sign extension (checked by
      * the caller) so only the last 16 matter */
     if (n > 16) {
@@ -98,12 +94,10 @@ static __int128 be_to_i128(const uint8_t *p, size_t n)
 
 static bool dec_bytes_ok(const uint8_t *p, size_t n)
 {
-    if (n <= 16)
-        return true;
+    if (n <= 16) return true;
     uint8_t sign = (p[n - 16] & 0x80) ? 0xff : 0x00;
     for (size_t i = 0; i < n - 16; i++)
-        if (p[i] != sign)
-            return false;
+        if (p[i] != sign) return false;
     return true;
 }
 
@@ -124,12 +118,17 @@ static int phys_width(const PqLeaf *lf)
 {
     switch (lf->phys) {
     case PQT_INT32:
-    case PQT_FLOAT: return 4;
+    case PQT_FLOAT:
+        return 4;
     case PQT_INT64:
-    case PQT_DOUBLE: return 8;
-    case PQT_INT96: return 12;
-    case PQT_FIXED_LEN_BYTE_ARRAY: return lf->type_length;
-    default: return 0;
+    case PQT_DOUBLE:
+        return 8;
+    case PQT_INT96:
+        return 12;
+    case PQT_FIXED_LEN_BYTE_ARRAY:
+        return lf->type_length;
+    default:
+        return 0;
     }
 }
 
@@ -140,7 +139,9 @@ static void convert_fixed(const PqLeaf *lf, const uint8_t *src, int64_t n, uint8
     case PQV_I32:
     case PQV_F32:
     case PQV_I64:
-    case PQV_F64: memcpy(dst, src, (size_t)n * (size_t)lf->width); break;
+    case PQV_F64:
+        memcpy(dst, src, (size_t)n * (size_t)lf->width);
+        break;
     case PQV_I32_TO_I8:
         for (int64_t i = 0; i < n; i++) {
             int32_t v;
@@ -206,7 +207,8 @@ static void convert_fixed(const PqLeaf *lf, const uint8_t *src, int64_t n, uint8
         }
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -221,11 +223,11 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
     }
     if (lf->phys == PQT_BOOLEAN) {
         if ((size_t)((n + 7) / 8) > len)
-            return dip_error_set(err, DIP_ERR_DATA, "PLAIN booleans: %lld values need %lld "
-                                 "bytes, page has %zu", (long long)n, (long long)((n + 7) / 8),
-                                 len);
-        if (!pq_values_reserve(out, lf, n, 0, err))
-            return false;
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "PLAIN booleans: %lld values need %lld "
+                                 "bytes, page has %zu",
+                                 (long long)n, (long long)((n + 7) / 8), len);
+        if (!pq_values_reserve(out, lf, n, 0, err)) return false;
         uint8_t *d = out->fixed + out->n;
         for (int64_t i = 0; i < n; i++)
             d[i] = (p[i >> 3] >> (i & 7)) & 1;
@@ -235,8 +237,7 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
     }
     if (lf->phys == PQT_BYTE_ARRAY && lf->conv == PQV_BYTES) {
         /* one pass: the values' bytes cannot exceed the page, so reserve that much once */
-        if (!pq_values_reserve(out, lf, n, len, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, len, err)) return false;
         const uint8_t *q = p, *end = p + len;
         int64_t *off = out->offsets + out->n;
         uint8_t *data = out->data;
@@ -244,13 +245,17 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
         for (int64_t i = 0; i < n; i++) {
             uint32_t l;
             if (end - q < 4)
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld of %lld: "
-                                     "truncated length", (long long)i, (long long)n);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "PLAIN byte array %lld of %lld: "
+                                     "truncated length",
+                                     (long long)i, (long long)n);
             memcpy(&l, q, 4);
             q += 4;
             if (l > (size_t)(end - q))
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld: length %u runs "
-                                     "past the page end", (long long)i, l);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "PLAIN byte array %lld: length %u runs "
+                                     "past the page end",
+                                     (long long)i, l);
             memcpy(data + pos, q, l);
             q += l;
             pos += l;
@@ -263,19 +268,22 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
     }
     if (lf->phys == PQT_BYTE_ARRAY) { /* decimals stored as byte arrays */
         const uint8_t *q = p, *end = p + len;
-        if (!pq_values_reserve(out, lf, n, 0, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, 0, err)) return false;
         uint8_t *d = out->fixed + 16 * out->n;
         for (int64_t i = 0; i < n; i++) {
             uint32_t l;
             if (end - q < 4)
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld of %lld: "
-                                     "truncated length", (long long)i, (long long)n);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "PLAIN byte array %lld of %lld: "
+                                     "truncated length",
+                                     (long long)i, (long long)n);
             memcpy(&l, q, 4);
             q += 4;
             if (l > (size_t)(end - q))
-                return dip_error_set(err, DIP_ERR_DATA, "PLAIN byte array %lld: length %u runs "
-                                     "past the page end", (long long)i, l);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "PLAIN byte array %lld: length %u runs "
+                                     "past the page end",
+                                     (long long)i, l);
             if (!dec_bytes_ok(q, l))
                 return dip_error_set(err, DIP_ERR_DATA, "decimal value wider than 128 bits");
             __int128 v = be_to_i128(q, l);
@@ -289,13 +297,14 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
     int w = phys_width(lf);
     size_t need;
     if (w <= 0 || !dip_mul_ok((size_t)n, (size_t)w, &need) || need > len)
-        return dip_error_set(err, DIP_ERR_DATA, "PLAIN %s: %lld values need %lld bytes, page "
-                             "has %zu", pq_type_name(lf->phys), (long long)n,
-                             (long long)n * (long long)w, len);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "PLAIN %s: %lld values need %lld bytes, page "
+                             "has %zu",
+                             pq_type_name(lf->phys), (long long)n, (long long)n * (long long)w,
+                             len);
     *used = need;
     if (lf->conv == PQV_BYTES) { /* fixed_len_byte_array to offsets + data */
-        if (!pq_values_reserve(out, lf, n, need, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, need, err)) return false;
         memcpy(out->data + out->data_len, p, need);
         int64_t *off = out->offsets + out->n;
         int64_t base = (int64_t)out->data_len;
@@ -310,8 +319,7 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
             if (!dec_bytes_ok(p + (size_t)w * (size_t)i, (size_t)w))
                 return dip_error_set(err, DIP_ERR_DATA, "decimal value wider than 128 bits");
     }
-    if (!pq_values_reserve(out, lf, n, 0, err))
-        return false;
+    if (!pq_values_reserve(out, lf, n, 0, err)) return false;
     convert_fixed(lf, p, n, out->fixed + (size_t)out->n * (size_t)lf->width);
     out->n += n;
     return true;
@@ -322,29 +330,27 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
 bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n,
                         const PqValues *dict, PqValues *out, PqScratch *s, DipError *err)
 {
-    if (n == 0)
-        return true;
+    if (n == 0) return true;
     if (len < 1)
         return dip_error_set(err, DIP_ERR_DATA, "dictionary-encoded page has no bit width");
     int bw = p[0];
-    if (bw > 32)
-        return dip_error_set(err, DIP_ERR_DATA, "dictionary index bit width %d > 32", bw);
+    if (bw > 32) return dip_error_set(err, DIP_ERR_DATA, "dictionary index bit width %d > 32", bw);
     pq_grow((void **)&s->idx, &s->idx_cap, (size_t)n * 4);
     RleDecoder d;
     rle_init(&d, p + 1, len - 1, bw);
-    if (!rle_get_u32(&d, s->idx, n, err))
-        return false;
+    if (!rle_get_u32(&d, s->idx, n, err)) return false;
     const uint32_t *ix = s->idx;
     uint32_t dn = (uint32_t)dict->n;
     uint32_t maxi = 0;
     for (int64_t i = 0; i < n; i++)
         maxi = ix[i] > maxi ? ix[i] : maxi;
     if (maxi >= dn || dict->n == 0)
-        return dip_error_set(err, DIP_ERR_DATA, "dictionary index %u out of range (dictionary "
-                             "has %lld entries)", maxi, (long long)dict->n);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "dictionary index %u out of range (dictionary "
+                             "has %lld entries)",
+                             maxi, (long long)dict->n);
     if (lf->width) {
-        if (!pq_values_reserve(out, lf, n, 0, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, 0, err)) return false;
         uint8_t *dst = out->fixed + (size_t)out->n * (size_t)lf->width;
         switch (lf->width) {
         case 1:
@@ -384,8 +390,7 @@ bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t 
     const int64_t *doff = dict->offsets;
     for (int64_t i = 0; i < n; i++)
         total += (size_t)(doff[ix[i] + 1] - doff[ix[i]]);
-    if (!pq_values_reserve(out, lf, n, total, err))
-        return false;
+    if (!pq_values_reserve(out, lf, n, total, err)) return false;
     int64_t *off = out->offsets + out->n;
     uint8_t *data = out->data;
     int64_t pos = (int64_t)out->data_len;
@@ -402,10 +407,8 @@ bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t 
 
 bool pq_decode_bool_rle(const uint8_t *p, size_t len, int64_t n, PqValues *out, DipError *err)
 {
-    if (n == 0)
-        return true;
-    if (len < 4)
-        return dip_error_set(err, DIP_ERR_DATA, "RLE booleans: missing length prefix");
+    if (n == 0) return true;
+    if (len < 4) return dip_error_set(err, DIP_ERR_DATA, "RLE booleans: missing length prefix");
     uint32_t l;
     memcpy(&l, p, 4);
     if (l > len - 4)
@@ -414,8 +417,7 @@ bool pq_decode_bool_rle(const uint8_t *p, size_t len, int64_t n, PqValues *out, 
     pq_grow((void **)&out->fixed, &out->fixed_cap, need);
     RleDecoder d;
     rle_init(&d, p + 4, l, 1);
-    if (!rle_get_u8(&d, out->fixed + out->n, n, err))
-        return false;
+    if (!rle_get_u8(&d, out->fixed + out->n, n, err)) return false;
     for (int64_t i = 0; i < n; i++)
         out->fixed[out->n + i] &= 1;
     out->n += n;
@@ -429,22 +431,24 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
 {
     const uint8_t *q = p, *end = p + len;
     uint64_t block, nmini, total, first_z;
-    if (!uleb_read(&q, end, &block) || !uleb_read(&q, end, &nmini) ||
-        !uleb_read(&q, end, &total) || !uleb_read(&q, end, &first_z))
+    if (!uleb_read(&q, end, &block) || !uleb_read(&q, end, &nmini) || !uleb_read(&q, end, &total) ||
+        !uleb_read(&q, end, &first_z))
         return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: truncated header");
     if (block == 0 || block % 128 || nmini == 0 || block % nmini || (block / nmini) % 32 ||
         block > (1u << 20))
-        return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: bad block size %llu / "
-                             "%llu miniblocks", (unsigned long long)block,
-                             (unsigned long long)nmini);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "DELTA_BINARY_PACKED: bad block size %llu / "
+                             "%llu miniblocks",
+                             (unsigned long long)block, (unsigned long long)nmini);
     if (total < (uint64_t)n)
-        return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: header holds %llu values, "
-                             "page needs %lld", (unsigned long long)total, (long long)n);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "DELTA_BINARY_PACKED: header holds %llu values, "
+                             "page needs %lld",
+                             (unsigned long long)total, (long long)n);
     uint64_t per_mini = block / nmini;
     uint64_t v = (first_z >> 1) ^ -(first_z & 1);
     int64_t got = 0;
-    if (total > 0 && n > 0)
-        out[got++] = v;
+    if (total > 0 && n > 0) out[got++] = v;
     /* decode exactly the values the header announces, so *used points past the stream */
     uint64_t left = total > 0 ? total - 1 : 0;
     while (left > 0) {
@@ -464,7 +468,8 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
                 return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: bit width %d", bw);
             size_t bytes = (size_t)(per_mini * (uint64_t)bw / 8);
             if ((size_t)(end - q) < bytes)
-                return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED: truncated "
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "DELTA_BINARY_PACKED: truncated "
                                      "miniblock");
             uint64_t take = left < per_mini ? left : per_mini;
             int64_t want = got + (int64_t)take <= n ? (int64_t)take : n - got;
@@ -472,8 +477,7 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
                 bit_unpack_u64(q, bytes, bw, out + got, want);
                 for (int64_t i = 0; i < want; i++) {
                     v += min_delta + out[got + i];
-                    if (is32)
-                        v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+                    if (is32) v = (uint64_t)(int64_t)(int32_t)(uint32_t)v;
                     out[got + i] = v;
                 }
                 got += want;
@@ -492,14 +496,11 @@ bool pq_decode_delta_binary(const PqLeaf *lf, const uint8_t *p, size_t len, int6
     if (lf->phys != PQT_INT32 && lf->phys != PQT_INT64)
         return dip_error_set(err, DIP_ERR_DATA, "DELTA_BINARY_PACKED on %s",
                              pq_type_name(lf->phys));
-    if (n == 0)
-        return true;
+    if (n == 0) return true;
     pq_grow((void **)&s->tmp, &s->tmp_cap, (size_t)n * 8 + 8);
     size_t used;
-    if (!pq_delta_decode_i64(p, len, n, s->tmp, &used, lf->phys == PQT_INT32, err))
-        return false;
-    if (!pq_values_reserve(out, lf, n, 0, err))
-        return false;
+    if (!pq_delta_decode_i64(p, len, n, s->tmp, &used, lf->phys == PQT_INT32, err)) return false;
+    if (!pq_values_reserve(out, lf, n, 0, err)) return false;
     uint8_t *dst = out->fixed + (size_t)out->n * (size_t)lf->width;
     if (lf->phys == PQT_INT64) {
         convert_fixed(lf, (const uint8_t *)s->tmp, n, dst);
@@ -517,8 +518,8 @@ bool pq_decode_delta_binary(const PqLeaf *lf, const uint8_t *p, size_t len, int6
 /* ------------------------------------------------------------ byte arrays */
 
 /* Appends n byte-array values given lengths and a byte stream. */
-static bool append_bytes(const PqLeaf *lf, const uint64_t *lens, const uint8_t *data,
-                         size_t avail, int64_t n, PqValues *out, DipError *err)
+static bool append_bytes(const PqLeaf *lf, const uint64_t *lens, const uint8_t *data, size_t avail,
+                         int64_t n, PqValues *out, DipError *err)
 {
     size_t total = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -527,8 +528,7 @@ static bool append_bytes(const PqLeaf *lf, const uint64_t *lens, const uint8_t *
         total += lens[i];
     }
     if (lf->conv == PQV_BYTES_TO_DEC) {
-        if (!pq_values_reserve(out, lf, n, 0, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, 0, err)) return false;
         size_t pos = 0;
         for (int64_t i = 0; i < n; i++) {
             if (!dec_bytes_ok(data + pos, lens[i]))
@@ -542,8 +542,7 @@ static bool append_bytes(const PqLeaf *lf, const uint64_t *lens, const uint8_t *
     }
     if (lf->conv != PQV_BYTES)
         return dip_error_set(err, DIP_ERR_DATA, "byte-array encoding on a non-binary column");
-    if (!pq_values_reserve(out, lf, n, total, err))
-        return false;
+    if (!pq_values_reserve(out, lf, n, total, err)) return false;
     memcpy(out->data + out->data_len, data, total);
     int64_t *off = out->offsets + out->n;
     int64_t pos = (int64_t)out->data_len;
@@ -562,12 +561,10 @@ bool pq_decode_delta_length(const PqLeaf *lf, const uint8_t *p, size_t len, int6
     if (lf->phys != PQT_BYTE_ARRAY)
         return dip_error_set(err, DIP_ERR_DATA, "DELTA_LENGTH_BYTE_ARRAY on %s",
                              pq_type_name(lf->phys));
-    if (n == 0)
-        return true;
+    if (n == 0) return true;
     pq_grow((void **)&s->tmp, &s->tmp_cap, (size_t)n * 8 + 8);
     size_t used;
-    if (!pq_delta_decode_i64(p, len, n, s->tmp, &used, true, err))
-        return false;
+    if (!pq_delta_decode_i64(p, len, n, s->tmp, &used, true, err)) return false;
     for (int64_t i = 0; i < n; i++)
         if ((int64_t)s->tmp[i] < 0)
             return dip_error_set(err, DIP_ERR_DATA, "DELTA_LENGTH_BYTE_ARRAY: negative length");
@@ -578,10 +575,8 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
                                 PqValues *out, PqScratch *s, DipError *err)
 {
     if (lf->phys != PQT_BYTE_ARRAY && lf->phys != PQT_FIXED_LEN_BYTE_ARRAY)
-        return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY on %s",
-                             pq_type_name(lf->phys));
-    if (n == 0)
-        return true;
+        return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY on %s", pq_type_name(lf->phys));
+    if (n == 0) return true;
     pq_grow((void **)&s->tmp, &s->tmp_cap, (size_t)n * 16 + 16);
     uint64_t *pre = s->tmp, *suf = s->tmp + n;
     size_t u1, u2;
@@ -595,8 +590,10 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
     for (int64_t i = 0; i < n; i++) {
         if ((int64_t)pre[i] < 0 || (int64_t)suf[i] < 0 || pre[i] > prev_len ||
             suf[i] > avail - sufpos)
-            return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY: bad prefix/suffix length "
-                                 "at value %lld", (long long)i);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "DELTA_BYTE_ARRAY: bad prefix/suffix length "
+                                 "at value %lld",
+                                 (long long)i);
         prev_len = pre[i] + suf[i];
         sufpos += suf[i];
         if (!dip_add_ok(total, prev_len, &total) || total > pq_limit_chunk_bytes)
@@ -606,8 +603,7 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
     bool direct = lf->conv == PQV_BYTES; /* rebuild straight into the output */
     uint8_t *b;
     if (direct) {
-        if (!pq_values_reserve(out, lf, n, total, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, total, err)) return false;
         b = out->data + out->data_len;
     } else {
         pq_grow((void **)&s->tmpb, &s->tmpb_cap, total + 1);
@@ -618,8 +614,7 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
     for (int64_t i = 0; i < n; i++) {
         size_t pl = pre[i], sl = suf[i];
         /* the previous value ends at or before pos, and pl <= its length: no overlap */
-        if (pl)
-            memcpy(b + pos, b + prev, pl);
+        if (pl) memcpy(b + pos, b + prev, pl);
         memcpy(b + pos + pl, sd + sufpos, sl);
         sufpos += sl;
         prev = pos;
@@ -629,9 +624,10 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
     if (lf->phys == PQT_FIXED_LEN_BYTE_ARRAY)
         for (int64_t i = 0; i < n; i++)
             if (pre[i] != (uint64_t)lf->type_length)
-                return dip_error_set(err, DIP_ERR_DATA, "DELTA_BYTE_ARRAY: value length %llu "
-                                     "!= fixed length %d", (unsigned long long)pre[i],
-                                     lf->type_length);
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "DELTA_BYTE_ARRAY: value length %llu "
+                                     "!= fixed length %d",
+                                     (unsigned long long)pre[i], lf->type_length);
     if (direct) {
         int64_t *off = out->offsets + out->n;
         int64_t at = (int64_t)out->data_len;
@@ -645,8 +641,7 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
     }
     if (lf->width && lf->conv != PQV_BYTES_TO_DEC) {
         /* FLBA to a fixed target (float16) */
-        if (!pq_values_reserve(out, lf, n, 0, err))
-            return false;
+        if (!pq_values_reserve(out, lf, n, 0, err)) return false;
         convert_fixed(lf, b, n, out->fixed + (size_t)out->n * (size_t)lf->width);
         out->n += n;
         return true;
@@ -659,21 +654,20 @@ bool pq_decode_byte_stream_split(const PqLeaf *lf, const uint8_t *p, size_t len,
 {
     int w = phys_width(lf);
     if (lf->phys == PQT_INT96 || w <= 0)
-        return dip_error_set(err, DIP_ERR_DATA, "BYTE_STREAM_SPLIT on %s",
-                             pq_type_name(lf->phys));
-    if (n == 0)
-        return true;
+        return dip_error_set(err, DIP_ERR_DATA, "BYTE_STREAM_SPLIT on %s", pq_type_name(lf->phys));
+    if (n == 0) return true;
     size_t need;
     if (!dip_mul_ok((size_t)n, (size_t)w, &need) || need > len)
-        return dip_error_set(err, DIP_ERR_DATA, "BYTE_STREAM_SPLIT: %lld values need %zu bytes, "
-                             "page has %zu", (long long)n, need, len);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "BYTE_STREAM_SPLIT: %lld values need %zu bytes, "
+                             "page has %zu",
+                             (long long)n, need, len);
     pq_grow((void **)&s->tmpb, &s->tmpb_cap, need + 1);
     uint8_t *b = s->tmpb;
     /* the streams hold byte k of every value; stream length is the value count of the page
      * data, i.e. len / w (writers may not pad, so use n) */
     size_t stride = len / (size_t)w;
-    if (stride < (size_t)n)
-        stride = (size_t)n;
+    if (stride < (size_t)n) stride = (size_t)n;
     for (int k = 0; k < w; k++) {
         const uint8_t *src = p + (size_t)k * (size_t)n;
         for (int64_t i = 0; i < n; i++)

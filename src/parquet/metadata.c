@@ -16,18 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD_LOOP(r)                                                                         \
-    int16_t last_ = 0, id;                                                                    \
-    int t;                                                                                    \
-    if (!thrift_struct_begin(r))                                                              \
-        return false;                                                                         \
-    for (;;) {                                                                                \
-        if (!thrift_field(r, &last_, &id, &t))                                                \
-            return false;                                                                     \
-        if (t == TT_STOP)                                                                     \
-            break;
-#define FIELD_LOOP_END(r)                                                                     \
-    }                                                                                         \
+#define FIELD_LOOP(r)                                                                              \
+    int16_t last_ = 0, id;                                                                         \
+    int t;                                                                                         \
+    if (!thrift_struct_begin(r)) return false;                                                     \
+    for (;;) {                                                                                     \
+        if (!thrift_field(r, &last_, &id, &t)) return false;                                       \
+        if (t == TT_STOP) break;
+#define FIELD_LOOP_END(r)                                                                          \
+    }                                                                                              \
     thrift_struct_end(r);
 
 static bool skip(ThriftReader *r, int t)
@@ -39,8 +36,7 @@ static bool read_str(ThriftReader *r, int t, Arena *a, char **out)
 {
     const uint8_t *p;
     uint32_t n;
-    if (!thrift_read_binary(r, t, &p, &n))
-        return false;
+    if (!thrift_read_binary(r, t, &p, &n)) return false;
     *out = arena_strndup(a, (const char *)p, n);
     return true;
 }
@@ -62,13 +58,11 @@ static bool read_empty_struct(ThriftReader *r, int t)
 
 static bool read_time_unit(ThriftReader *r, int tt, int *unit)
 {
-    if (tt != TT_STRUCT)
-        return read_empty_struct(r, tt);
+    if (tt != TT_STRUCT) return read_empty_struct(r, tt);
     FIELD_LOOP(r)
     if (id >= 1 && id <= 3 && t == TT_STRUCT) {
         *unit = id;
-        if (!skip(r, t))
-            return false;
+        if (!skip(r, t)) return false;
     } else if (!skip(r, t)) {
         return false;
     }
@@ -86,8 +80,7 @@ static bool read_decimal_type(ThriftReader *r, PqLogical *lt)
         ok = thrift_read_i32(r, t, &lt->precision);
     else
         ok = skip(r, t);
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
@@ -102,8 +95,7 @@ static bool read_time_type(ThriftReader *r, PqLogical *lt)
         ok = read_time_unit(r, t, &lt->unit);
     else
         ok = skip(r, t);
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
@@ -121,16 +113,14 @@ static bool read_int_type(ThriftReader *r, PqLogical *lt)
     } else {
         ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
 
 static bool read_logical(ThriftReader *r, int tt, PqLogical *lt)
 {
-    if (tt != TT_STRUCT)
-        return skip(r, tt);
+    if (tt != TT_STRUCT) return skip(r, tt);
     FIELD_LOOP(r)
     bool ok;
     if (t != TT_STRUCT) {
@@ -146,8 +136,7 @@ static bool read_logical(ThriftReader *r, int tt, PqLogical *lt)
         else
             ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
@@ -164,23 +153,42 @@ static bool read_schema_elem(ThriftReader *r, Arena *a, PqSchemaElem *e)
     FIELD_LOOP(r)
     bool ok = true;
     switch (id) {
-    case 1: ok = thrift_read_i32(r, t, &e->type); break;
-    case 2: ok = thrift_read_i32(r, t, &e->type_length); break;
-    case 3: ok = thrift_read_i32(r, t, &e->repetition); break;
-    case 4: ok = read_str(r, t, a, &e->name); break;
-    case 5: ok = thrift_read_i32(r, t, &e->num_children); break;
-    case 6: ok = thrift_read_i32(r, t, &e->converted); break;
-    case 7: ok = thrift_read_i32(r, t, &e->scale); break;
-    case 8: ok = thrift_read_i32(r, t, &e->precision); break;
-    case 9: ok = thrift_read_i32(r, t, &e->field_id); break;
-    case 10: ok = read_logical(r, t, &e->logical); break;
-    default: ok = skip(r, t);
+    case 1:
+        ok = thrift_read_i32(r, t, &e->type);
+        break;
+    case 2:
+        ok = thrift_read_i32(r, t, &e->type_length);
+        break;
+    case 3:
+        ok = thrift_read_i32(r, t, &e->repetition);
+        break;
+    case 4:
+        ok = read_str(r, t, a, &e->name);
+        break;
+    case 5:
+        ok = thrift_read_i32(r, t, &e->num_children);
+        break;
+    case 6:
+        ok = thrift_read_i32(r, t, &e->converted);
+        break;
+    case 7:
+        ok = thrift_read_i32(r, t, &e->scale);
+        break;
+    case 8:
+        ok = thrift_read_i32(r, t, &e->precision);
+        break;
+    case 9:
+        ok = thrift_read_i32(r, t, &e->field_id);
+        break;
+    case 10:
+        ok = read_logical(r, t, &e->logical);
+        break;
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
-    if (!e->name)
-        e->name = arena_strdup(a, "");
+    if (!e->name) e->name = arena_strdup(a, "");
     return true;
 }
 
@@ -188,23 +196,40 @@ static bool read_schema_elem(ThriftReader *r, Arena *a, PqSchemaElem *e)
 
 static bool read_stats(ThriftReader *r, int tt, PqStats *s)
 {
-    if (tt != TT_STRUCT)
-        return skip(r, tt);
+    if (tt != TT_STRUCT) return skip(r, tt);
     PqBytes lmin = {0}, lmax = {0};
     bool has_lmin = false, has_lmax = false;
     FIELD_LOOP(r)
     bool ok = true;
     switch (id) {
-    case 1: ok = read_bytes(r, t, &lmax); has_lmax = true; break;
-    case 2: ok = read_bytes(r, t, &lmin); has_lmin = true; break;
-    case 3: ok = thrift_read_i64(r, t, &s->null_count); s->has_null_count = true; break;
-    case 4: ok = thrift_read_i64(r, t, &s->distinct_count); s->has_distinct_count = true; break;
-    case 5: ok = read_bytes(r, t, &s->max); s->has_max = true; break;
-    case 6: ok = read_bytes(r, t, &s->min); s->has_min = true; break;
-    default: ok = skip(r, t);
+    case 1:
+        ok = read_bytes(r, t, &lmax);
+        has_lmax = true;
+        break;
+    case 2:
+        ok = read_bytes(r, t, &lmin);
+        has_lmin = true;
+        break;
+    case 3:
+        ok = thrift_read_i64(r, t, &s->null_count);
+        s->has_null_count = true;
+        break;
+    case 4:
+        ok = thrift_read_i64(r, t, &s->distinct_count);
+        s->has_distinct_count = true;
+        break;
+    case 5:
+        ok = read_bytes(r, t, &s->max);
+        s->has_max = true;
+        break;
+    case 6:
+        ok = read_bytes(r, t, &s->min);
+        s->has_min = true;
+        break;
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     if (!s->has_min && !s->has_max && (has_lmin || has_lmax)) {
         s->legacy = true;
@@ -222,8 +247,7 @@ static bool read_str_list_dotted(ThriftReader *r, int tt, Arena *a, char **out)
 {
     int et;
     uint32_t n;
-    if (!thrift_list_begin(r, tt, &et, &n))
-        return false;
+    if (!thrift_list_begin(r, tt, &et, &n)) return false;
     Buf b;
     buf_init(&b);
     for (uint32_t i = 0; i < n; i++) {
@@ -233,8 +257,7 @@ static bool read_str_list_dotted(ThriftReader *r, int tt, Arena *a, char **out)
             buf_free(&b);
             return false;
         }
-        if (i)
-            buf_append_byte(&b, '.');
+        if (i) buf_append_byte(&b, '.');
         buf_append(&b, p, len);
     }
     *out = arena_strdup(a, buf_cstr(&b));
@@ -244,13 +267,14 @@ static bool read_str_list_dotted(ThriftReader *r, int tt, Arena *a, char **out)
 
 static bool read_column_meta(ThriftReader *r, int tt, Arena *a, PqChunkMeta *c)
 {
-    if (tt != TT_STRUCT)
-        return skip(r, tt);
+    if (tt != TT_STRUCT) return skip(r, tt);
     c->has_meta_data = true;
     FIELD_LOOP(r)
     bool ok = true;
     switch (id) {
-    case 1: ok = thrift_read_i32(r, t, &c->type); break;
+    case 1:
+        ok = thrift_read_i32(r, t, &c->type);
+        break;
     case 2: {
         int et;
         uint32_t n;
@@ -258,24 +282,41 @@ static bool read_column_meta(ThriftReader *r, int tt, Arena *a, PqChunkMeta *c)
         for (uint32_t i = 0; ok && i < n; i++) {
             int32_t e;
             ok = thrift_read_elem_i32(r, et, &e);
-            if (ok && e >= 0 && e < 32)
-                c->encodings |= 1u << e;
+            if (ok && e >= 0 && e < 32) c->encodings |= 1u << e;
         }
         break;
     }
-    case 3: ok = read_str_list_dotted(r, t, a, &c->path); break;
-    case 4: ok = thrift_read_i32(r, t, &c->codec); break;
-    case 5: ok = thrift_read_i64(r, t, &c->num_values); break;
-    case 6: ok = thrift_read_i64(r, t, &c->total_uncompressed_size); break;
-    case 7: ok = thrift_read_i64(r, t, &c->total_compressed_size); break;
-    case 9: ok = thrift_read_i64(r, t, &c->data_page_offset); break;
-    case 10: ok = thrift_read_i64(r, t, &c->index_page_offset); break;
-    case 11: ok = thrift_read_i64(r, t, &c->dictionary_page_offset); break;
-    case 12: ok = read_stats(r, t, &c->stats); break;
-    default: ok = skip(r, t);
+    case 3:
+        ok = read_str_list_dotted(r, t, a, &c->path);
+        break;
+    case 4:
+        ok = thrift_read_i32(r, t, &c->codec);
+        break;
+    case 5:
+        ok = thrift_read_i64(r, t, &c->num_values);
+        break;
+    case 6:
+        ok = thrift_read_i64(r, t, &c->total_uncompressed_size);
+        break;
+    case 7:
+        ok = thrift_read_i64(r, t, &c->total_compressed_size);
+        break;
+    case 9:
+        ok = thrift_read_i64(r, t, &c->data_page_offset);
+        break;
+    case 10:
+        ok = thrift_read_i64(r, t, &c->index_page_offset);
+        break;
+    case 11:
+        ok = thrift_read_i64(r, t, &c->dictionary_page_offset);
+        break;
+    case 12:
+        ok = read_stats(r, t, &c->stats);
+        break;
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
@@ -290,15 +331,18 @@ static bool read_column_chunk(ThriftReader *r, Arena *a, PqChunkMeta *c)
     FIELD_LOOP(r)
     bool ok = true;
     switch (id) {
-    case 1: ok = read_str(r, t, a, &c->file_path); break;
-    case 3: ok = read_column_meta(r, t, a, c); break;
-    default: ok = skip(r, t);
+    case 1:
+        ok = read_str(r, t, a, &c->file_path);
+        break;
+    case 3:
+        ok = read_column_meta(r, t, a, c);
+        break;
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
-    if (!c->path)
-        c->path = arena_strdup(a, "?");
+    if (!c->path) c->path = arena_strdup(a, "?");
     return true;
 }
 
@@ -326,12 +370,16 @@ static bool read_row_group(ThriftReader *r, Arena *a, PqRowGroupMeta *g)
             ok = read_column_chunk(r, a, &g->cols[i]);
         break;
     }
-    case 2: ok = thrift_read_i64(r, t, &g->total_byte_size); break;
-    case 3: ok = thrift_read_i64(r, t, &g->num_rows); break;
-    default: ok = skip(r, t);
+    case 2:
+        ok = thrift_read_i64(r, t, &g->total_byte_size);
+        break;
+    case 3:
+        ok = thrift_read_i64(r, t, &g->num_rows);
+        break;
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     return true;
 }
@@ -346,11 +394,9 @@ static bool read_kv(ThriftReader *r, Arena *a, PqKeyValue *kv)
         ok = read_str(r, t, a, &kv->value);
     else
         ok = skip(r, t);
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
-    if (!kv->key)
-        kv->key = arena_strdup(a, "");
+    if (!kv->key) kv->key = arena_strdup(a, "");
     return true;
 }
 
@@ -366,10 +412,11 @@ bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqF
     int et;
     uint32_t cnt;
     switch (id) {
-    case 1: ok = thrift_read_i32(r, t, &m->version); break;
+    case 1:
+        ok = thrift_read_i32(r, t, &m->version);
+        break;
     case 2:
-        if (have_schema)
-            return dip_error_set(err, DIP_ERR_DATA, "footer lists the schema twice");
+        if (have_schema) return dip_error_set(err, DIP_ERR_DATA, "footer lists the schema twice");
         have_schema = true;
         ok = thrift_list_begin(r, t, &et, &cnt);
         if (ok && et != TT_STRUCT)
@@ -381,10 +428,11 @@ bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqF
         for (uint32_t i = 0; ok && i < cnt; i++)
             ok = read_schema_elem(r, a, &m->schema[i]);
         break;
-    case 3: ok = thrift_read_i64(r, t, &m->num_rows); break;
+    case 3:
+        ok = thrift_read_i64(r, t, &m->num_rows);
+        break;
     case 4:
-        if (have_rgs)
-            return dip_error_set(err, DIP_ERR_DATA, "footer lists row groups twice");
+        if (have_rgs) return dip_error_set(err, DIP_ERR_DATA, "footer lists row groups twice");
         have_rgs = true;
         ok = thrift_list_begin(r, t, &et, &cnt);
         if (ok && et != TT_STRUCT)
@@ -402,8 +450,9 @@ bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqF
         have_kv = true;
         ok = thrift_list_begin(r, t, &et, &cnt);
         if (ok && et != TT_STRUCT)
-            return dip_error_set(err, DIP_ERR_DATA, "footer: key_value_metadata is not a "
-                                                    "struct list");
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "footer: key_value_metadata is not a "
+                                 "struct list");
         if (ok) {
             m->kv = arena_calloc(a, cnt ? cnt : 1, sizeof *m->kv);
             m->nkv = (int)cnt;
@@ -411,19 +460,20 @@ bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqF
         for (uint32_t i = 0; ok && i < cnt; i++)
             ok = read_kv(r, a, &m->kv[i]);
         break;
-    case 6: ok = read_str(r, t, a, &m->created_by); break;
+    case 6:
+        ok = read_str(r, t, a, &m->created_by);
+        break;
     case 8:
         return dip_error_set(err, DIP_ERR_UNSUPPORTED,
                              "footer: the file is encrypted (encryption_algorithm present)");
-    default: ok = skip(r, t);
+    default:
+        ok = skip(r, t);
     }
-    if (!ok)
-        return false;
+    if (!ok) return false;
     FIELD_LOOP_END(r)
     if (!have_schema || m->nschema < 1)
         return dip_error_set(err, DIP_ERR_DATA, "footer has no schema");
-    if (m->num_rows < 0)
-        return dip_error_set(err, DIP_ERR_DATA, "footer: negative num_rows");
+    if (m->num_rows < 0) return dip_error_set(err, DIP_ERR_DATA, "footer: negative num_rows");
     return true;
 }
 
@@ -431,8 +481,8 @@ bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqF
 
 typedef struct SchemaBuild {
     PqFile *f;
-    int *first_child;  /* per schema element: index of its first child */
-    int next;          /* next unconsumed element */
+    int *first_child; /* per schema element: index of its first child */
+    int next;         /* next unconsumed element */
     int nleaves;
     int cap_leaves;
     DipError *err;
@@ -461,11 +511,12 @@ static bool index_tree(SchemaBuild *b, int idx, int depth)
     int kids = e->num_children;
     for (int i = 0; i < kids; i++) {
         if (b->next >= m->nschema)
-            return dip_error_set(b->err, DIP_ERR_DATA, "schema element %s: children run past "
-                                 "the end of the schema", e->name);
+            return dip_error_set(b->err, DIP_ERR_DATA,
+                                 "schema element %s: children run past "
+                                 "the end of the schema",
+                                 e->name);
         int c = b->next++;
-        if (!index_tree(b, c, depth + 1))
-            return false;
+        if (!index_tree(b, c, depth + 1)) return false;
     }
     return true;
 }
@@ -508,8 +559,10 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
     lf->phys = ph;
     lf->type_length = e->type_length;
     if (ph == PQT_FIXED_LEN_BYTE_ARRAY && (e->type_length <= 0 || e->type_length > (1 << 24)))
-        return dip_error_set(b->err, DIP_ERR_DATA, "column %s: fixed_len_byte_array with bad "
-                                                   "type_length %d", e->name, e->type_length);
+        return dip_error_set(b->err, DIP_ERR_DATA,
+                             "column %s: fixed_len_byte_array with bad "
+                             "type_length %d",
+                             e->name, e->type_length);
     bool is_dec = lt->kind == PQL_DECIMAL || (lt->kind == PQL_NONE && ct == PQCT_DECIMAL);
     if (is_dec) {
         t->id = DT_DECIMAL;
@@ -518,12 +571,19 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
         if (t->scale < 0 || t->precision < 0 || t->precision > 38 || t->scale > 76)
             return dip_error_set(b->err, DIP_ERR_UNSUPPORTED,
                                  "column %s: decimal(%d,%d) outside what dip supports "
-                                 "(precision <= 38)", e->name, t->precision, t->scale);
+                                 "(precision <= 38)",
+                                 e->name, t->precision, t->scale);
         switch (ph) {
-        case PQT_INT32: lf->conv = PQV_I32_TO_DEC; break;
-        case PQT_INT64: lf->conv = PQV_I64_TO_DEC; break;
+        case PQT_INT32:
+            lf->conv = PQV_I32_TO_DEC;
+            break;
+        case PQT_INT64:
+            lf->conv = PQV_I64_TO_DEC;
+            break;
         case PQT_BYTE_ARRAY:
-        case PQT_FIXED_LEN_BYTE_ARRAY: lf->conv = PQV_BYTES_TO_DEC; break;
+        case PQT_FIXED_LEN_BYTE_ARRAY:
+            lf->conv = PQV_BYTES_TO_DEC;
+            break;
         default:
             return dip_error_set(b->err, DIP_ERR_DATA, "column %s: decimal on physical type %s",
                                  e->name, pq_type_name(ph));
@@ -532,7 +592,10 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
         return true;
     }
     switch (ph) {
-    case PQT_BOOLEAN: t->id = DT_BOOL; lf->conv = PQV_BOOL; break;
+    case PQT_BOOLEAN:
+        t->id = DT_BOOL;
+        lf->conv = PQV_BOOL;
+        break;
     case PQT_INT32: {
         int bw = 32;
         bool sgn = true;
@@ -562,8 +625,8 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
             t->id = sgn ? DT_INT32 : DT_UINT32;
             lf->conv = PQV_I32;
         } else {
-            return dip_error_set(b->err, DIP_ERR_DATA, "column %s: integer(%d) on int32",
-                                 e->name, bw);
+            return dip_error_set(b->err, DIP_ERR_DATA, "column %s: integer(%d) on int32", e->name,
+                                 bw);
         }
         break;
     }
@@ -598,8 +661,14 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
         t->utc = true;
         lf->conv = PQV_INT96_TO_NS;
         break;
-    case PQT_FLOAT: t->id = DT_FLOAT; lf->conv = PQV_F32; break;
-    case PQT_DOUBLE: t->id = DT_DOUBLE; lf->conv = PQV_F64; break;
+    case PQT_FLOAT:
+        t->id = DT_FLOAT;
+        lf->conv = PQV_F32;
+        break;
+    case PQT_DOUBLE:
+        t->id = DT_DOUBLE;
+        lf->conv = PQV_F64;
+        break;
     case PQT_BYTE_ARRAY:
         lf->conv = PQV_BYTES;
         if (lt->kind == PQL_STRING || (lt->kind == PQL_NONE && ct == PQCT_UTF8))
@@ -628,8 +697,8 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
         }
         break;
     default:
-        return dip_error_set(b->err, DIP_ERR_DATA, "column %s: unknown physical type %d",
-                             e->name, ph);
+        return dip_error_set(b->err, DIP_ERR_DATA, "column %s: unknown physical type %d", e->name,
+                             ph);
     }
     lf->width = (int)dip_type_value_width(t->id);
     return true;
@@ -708,8 +777,7 @@ static bool build_node(SchemaBuild *b, int idx, int16_t pdef, int16_t prep, int1
         n->nleaves = b->nleaves - n->leaf;
         return true;
     }
-    if (path->len)
-        buf_append_byte(path, '.');
+    if (path->len) buf_append_byte(path, '.');
     buf_append_str(path, e->name);
     set_field(b, fld, e, !as_element && e->repetition == PQR_OPTIONAL);
     n->def = def;
@@ -732,10 +800,9 @@ static bool build_node(SchemaBuild *b, int idx, int16_t pdef, int16_t prep, int1
             fld->type.children = arena_calloc(a, 1, sizeof(DipField));
             n->leaf = b->nleaves;
             size_t tl = strlen(e->name);
-            bool two_level = re->num_children == 0 || re->num_children > 1 ||
-                             strcmp(re->name, "array") == 0 ||
-                             (strncmp(re->name, e->name, tl) == 0 &&
-                              strcmp(re->name + tl, "_tuple") == 0);
+            bool two_level =
+                re->num_children == 0 || re->num_children > 1 || strcmp(re->name, "array") == 0 ||
+                (strncmp(re->name, e->name, tl) == 0 && strcmp(re->name + tl, "_tuple") == 0);
             if (two_level) {
                 ok = build_node(b, r, def, rep, erep, edef, true, top, path, &n->children[0],
                                 &fld->type.children[0], depth + 1);
@@ -779,8 +846,7 @@ static bool build_node(SchemaBuild *b, int idx, int16_t pdef, int16_t prep, int1
             return dip_error_set(b->err, DIP_ERR_DATA, "schema has more leaves than elements");
         PqLeaf *lf = &f->leaves[b->nleaves];
         memset(lf, 0, sizeof *lf);
-        if (!leaf_type(b, e, &fld->type, lf))
-            return false;
+        if (!leaf_type(b, e, &fld->type, lf)) return false;
         lf->path = arena_strdup(a, buf_cstr(path));
         lf->max_def = def;
         lf->max_rep = rep;
@@ -790,8 +856,7 @@ static bool build_node(SchemaBuild *b, int idx, int16_t pdef, int16_t prep, int1
         n->nleaves = 1;
     }
     path->len = path_len;
-    if (path->data)
-        path->data[path_len] = 0;
+    if (path->data) path->data[path_len] = 0;
     return ok;
 }
 
@@ -802,8 +867,8 @@ bool pq_build_schema(PqFile *f, DipError *err)
     b.first_child = dip_calloc((size_t)m->nschema, sizeof(int));
     bool ok = index_tree(&b, 0, 0);
     if (ok && b.next != m->nschema)
-        ok = dip_error_set(err, DIP_ERR_DATA,
-                           "schema has %d elements but the tree uses %d", m->nschema, b.next);
+        ok = dip_error_set(err, DIP_ERR_DATA, "schema has %d elements but the tree uses %d",
+                           m->nschema, b.next);
     if (ok && m->schema[0].num_children == 0)
         ok = dip_error_set(err, DIP_ERR_DATA, "schema has no columns");
     if (ok) {
@@ -829,8 +894,8 @@ bool pq_build_schema(PqFile *f, DipError *err)
 
 const char *pq_type_name(int t)
 {
-    static const char *n[] = {"BOOLEAN", "INT32",      "INT64",      "INT96",
-                              "FLOAT",   "DOUBLE",     "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+    static const char *n[] = {"BOOLEAN", "INT32",  "INT64",      "INT96",
+                              "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
     return t >= 0 && t < 8 ? n[t] : "?";
 }
 
@@ -843,26 +908,36 @@ const char *pq_codec_name(int c)
 
 const char *pq_encoding_name(int e)
 {
-    static const char *n[] = {"PLAIN",
-                              "GROUP_VAR_INT",
-                              "PLAIN_DICTIONARY",
-                              "RLE",
-                              "BIT_PACKED",
-                              "DELTA_BINARY_PACKED",
-                              "DELTA_LENGTH_BYTE_ARRAY",
-                              "DELTA_BYTE_ARRAY",
-                              "RLE_DICTIONARY",
-                              "BYTE_STREAM_SPLIT"};
+    static const char *n[] = {
+        "PLAIN",          "GROUP_VAR_INT",       "PLAIN_DICTIONARY",        "RLE",
+        "BIT_PACKED",     "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+        "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
     return e >= 0 && e < 10 ? n[e] : "?";
 }
 
 const char *pq_converted_name(int c)
 {
-    static const char *n[] = {"UTF8",        "MAP",          "MAP_KEY_VALUE",    "LIST",
-                              "ENUM",        "DECIMAL",      "DATE",             "TIME_MILLIS",
-                              "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS", "UINT_8",
-                              "UINT_16",     "UINT_32",      "UINT_64",          "INT_8",
-                              "INT_16",      "INT_32",       "INT_64",           "JSON",
-                              "BSON",        "INTERVAL"};
+    static const char *n[] = {"UTF8",
+                              "MAP",
+                              "MAP_KEY_VALUE",
+                              "LIST",
+                              "ENUM",
+                              "DECIMAL",
+                              "DATE",
+                              "TIME_MILLIS",
+                              "TIME_MICROS",
+                              "TIMESTAMP_MILLIS",
+                              "TIMESTAMP_MICROS",
+                              "UINT_8",
+                              "UINT_16",
+                              "UINT_32",
+                              "UINT_64",
+                              "INT_8",
+                              "INT_16",
+                              "INT_32",
+                              "INT_64",
+                              "JSON",
+                              "BSON",
+                              "INTERVAL"};
     return c >= 0 && c < 22 ? n[c] : "?";
 }

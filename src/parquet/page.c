@@ -31,9 +31,9 @@ typedef struct PageHdr {
     int def_enc, rep_enc;
     int32_t num_nulls, num_rows, def_len, rep_len;
     bool is_compressed;
-    bool has_body; /* the page-type specific header was present */
-    uint64_t offset;   /* file offset of the header */
-    size_t body;       /* chunk offset of the page body */
+    bool has_body;   /* the page-type specific header was present */
+    uint64_t offset; /* file offset of the header */
+    size_t body;     /* chunk offset of the page body */
 } PageHdr;
 
 void pq_column_data_free(PqColumnData *cd)
@@ -47,41 +47,60 @@ void pq_column_data_free(PqColumnData *cd)
 
 static bool read_data_header(ThriftReader *r, int tt, PageHdr *h, bool v2)
 {
-    if (tt != TT_STRUCT)
-        return thrift_skip(r, tt);
+    if (tt != TT_STRUCT) return thrift_skip(r, tt);
     h->has_body = true;
     int16_t last = 0, id;
     int t;
-    if (!thrift_struct_begin(r))
-        return false;
+    if (!thrift_struct_begin(r)) return false;
     for (;;) {
-        if (!thrift_field(r, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
+        if (!thrift_field(r, &last, &id, &t)) return false;
+        if (t == TT_STOP) break;
         bool ok;
         if (!v2) {
             switch (id) {
-            case 1: ok = thrift_read_i32(r, t, &h->num_values); break;
-            case 2: ok = thrift_read_i32(r, t, &h->encoding); break;
-            case 3: ok = thrift_read_i32(r, t, &h->def_enc); break;
-            case 4: ok = thrift_read_i32(r, t, &h->rep_enc); break;
-            default: ok = thrift_skip(r, t);
+            case 1:
+                ok = thrift_read_i32(r, t, &h->num_values);
+                break;
+            case 2:
+                ok = thrift_read_i32(r, t, &h->encoding);
+                break;
+            case 3:
+                ok = thrift_read_i32(r, t, &h->def_enc);
+                break;
+            case 4:
+                ok = thrift_read_i32(r, t, &h->rep_enc);
+                break;
+            default:
+                ok = thrift_skip(r, t);
             }
         } else {
             switch (id) {
-            case 1: ok = thrift_read_i32(r, t, &h->num_values); break;
-            case 2: ok = thrift_read_i32(r, t, &h->num_nulls); break;
-            case 3: ok = thrift_read_i32(r, t, &h->num_rows); break;
-            case 4: ok = thrift_read_i32(r, t, &h->encoding); break;
-            case 5: ok = thrift_read_i32(r, t, &h->def_len); break;
-            case 6: ok = thrift_read_i32(r, t, &h->rep_len); break;
-            case 7: ok = thrift_read_bool(r, t, &h->is_compressed); break;
-            default: ok = thrift_skip(r, t);
+            case 1:
+                ok = thrift_read_i32(r, t, &h->num_values);
+                break;
+            case 2:
+                ok = thrift_read_i32(r, t, &h->num_nulls);
+                break;
+            case 3:
+                ok = thrift_read_i32(r, t, &h->num_rows);
+                break;
+            case 4:
+                ok = thrift_read_i32(r, t, &h->encoding);
+                break;
+            case 5:
+                ok = thrift_read_i32(r, t, &h->def_len);
+                break;
+            case 6:
+                ok = thrift_read_i32(r, t, &h->rep_len);
+                break;
+            case 7:
+                ok = thrift_read_bool(r, t, &h->is_compressed);
+                break;
+            default:
+                ok = thrift_skip(r, t);
             }
         }
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
     thrift_struct_end(r);
     return true;
@@ -89,26 +108,26 @@ static bool read_data_header(ThriftReader *r, int tt, PageHdr *h, bool v2)
 
 static bool read_dict_header(ThriftReader *r, int tt, PageHdr *h)
 {
-    if (tt != TT_STRUCT)
-        return thrift_skip(r, tt);
+    if (tt != TT_STRUCT) return thrift_skip(r, tt);
     h->has_body = true;
     int16_t last = 0, id;
     int t;
-    if (!thrift_struct_begin(r))
-        return false;
+    if (!thrift_struct_begin(r)) return false;
     for (;;) {
-        if (!thrift_field(r, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
+        if (!thrift_field(r, &last, &id, &t)) return false;
+        if (t == TT_STOP) break;
         bool ok;
         switch (id) {
-        case 1: ok = thrift_read_i32(r, t, &h->num_values); break;
-        case 2: ok = thrift_read_i32(r, t, &h->encoding); break;
-        default: ok = thrift_skip(r, t);
+        case 1:
+            ok = thrift_read_i32(r, t, &h->num_values);
+            break;
+        case 2:
+            ok = thrift_read_i32(r, t, &h->encoding);
+            break;
+        default:
+            ok = thrift_skip(r, t);
         }
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
     thrift_struct_end(r);
     return true;
@@ -122,31 +141,40 @@ static bool parse_page_header(ThriftReader *r, PageHdr *h)
     h->is_compressed = true;
     int16_t last = 0, id;
     int t;
-    if (!thrift_struct_begin(r))
-        return false;
+    if (!thrift_struct_begin(r)) return false;
     for (;;) {
-        if (!thrift_field(r, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
+        if (!thrift_field(r, &last, &id, &t)) return false;
+        if (t == TT_STOP) break;
         bool ok;
         int32_t crc;
         switch (id) {
-        case 1: ok = thrift_read_i32(r, t, &h->type); break;
-        case 2: ok = thrift_read_i32(r, t, &h->uncompressed); break;
-        case 3: ok = thrift_read_i32(r, t, &h->compressed); break;
+        case 1:
+            ok = thrift_read_i32(r, t, &h->type);
+            break;
+        case 2:
+            ok = thrift_read_i32(r, t, &h->uncompressed);
+            break;
+        case 3:
+            ok = thrift_read_i32(r, t, &h->compressed);
+            break;
         case 4:
             ok = thrift_read_i32(r, t, &crc);
             h->crc = (uint32_t)crc;
             h->has_crc = true;
             break;
-        case 5: ok = read_data_header(r, t, h, false); break;
-        case 7: ok = read_dict_header(r, t, h); break;
-        case 8: ok = read_data_header(r, t, h, true); break;
-        default: ok = thrift_skip(r, t);
+        case 5:
+            ok = read_data_header(r, t, h, false);
+            break;
+        case 7:
+            ok = read_dict_header(r, t, h);
+            break;
+        case 8:
+            ok = read_data_header(r, t, h, true);
+            break;
+        default:
+            ok = thrift_skip(r, t);
         }
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
     thrift_struct_end(r);
     return true;
@@ -164,8 +192,7 @@ static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *
 {
     RleDecoder d;
     rle_init(&d, p, len, bit_width(max_level));
-    if (!rle_get_u16(&d, (uint16_t *)out, n, err))
-        return false;
+    if (!rle_get_u16(&d, (uint16_t *)out, n, err)) return false;
     uint16_t mx = 0;
     int64_t cnt = 0;
     const uint16_t *u = (const uint16_t *)out;
@@ -176,8 +203,7 @@ static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *
     }
     *at_max = cnt;
     if (mx > max_level)
-        return dip_error_set(err, DIP_ERR_DATA, "level %u exceeds the maximum %d", mx,
-                             max_level);
+        return dip_error_set(err, DIP_ERR_DATA, "level %u exceeds the maximum %d", mx, max_level);
     return true;
 }
 
@@ -187,19 +213,22 @@ static bool decode_values(const PqLeaf *lf, int enc, const uint8_t *p, size_t le
 {
     size_t used;
     switch (enc) {
-    case PQE_PLAIN: return pq_decode_plain(lf, p, len, n, &cd->vals, &used, err);
+    case PQE_PLAIN:
+        return pq_decode_plain(lf, p, len, n, &cd->vals, &used, err);
     case PQE_PLAIN_DICTIONARY:
     case PQE_RLE_DICTIONARY:
         if (!cd->has_dict)
-            return dip_error_set(err, DIP_ERR_DATA, "dictionary-encoded page without a "
-                                                    "dictionary page");
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "dictionary-encoded page without a "
+                                 "dictionary page");
         return pq_decode_dict_ids(lf, p, len, n, &cd->dict, &cd->vals, s, err);
     case PQE_RLE:
         if (lf->phys != PQT_BOOLEAN)
             return dip_error_set(err, DIP_ERR_DATA, "RLE value encoding on %s",
                                  pq_type_name(lf->phys));
         return pq_decode_bool_rle(p, len, n, &cd->vals, err);
-    case PQE_DELTA_BINARY_PACKED: return pq_decode_delta_binary(lf, p, len, n, &cd->vals, s, err);
+    case PQE_DELTA_BINARY_PACKED:
+        return pq_decode_delta_binary(lf, p, len, n, &cd->vals, s, err);
     case PQE_DELTA_LENGTH_BYTE_ARRAY:
         return pq_decode_delta_length(lf, p, len, n, &cd->vals, s, err);
     case PQE_DELTA_BYTE_ARRAY:
@@ -235,15 +264,17 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     if (h->has_crc) {
         uint32_t c = dip_crc32(0, body, clen);
         if (c != h->crc)
-            return dip_error_set(err, DIP_ERR_DATA, "page CRC mismatch (stored %08x, computed "
-                                 "%08x)", h->crc, c);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "page CRC mismatch (stored %08x, computed "
+                                 "%08x)",
+                                 h->crc, c);
         cd->crc_checked++;
     }
     cd->pages++;
     cd->compressed_bytes += clen;
     cd->uncompressed_bytes += ulen;
-    if (h->type == PQP_INDEX_PAGE || (h->type != PQP_DICTIONARY_PAGE &&
-                                      h->type != PQP_DATA_PAGE && h->type != PQP_DATA_PAGE_V2))
+    if (h->type == PQP_INDEX_PAGE ||
+        (h->type != PQP_DICTIONARY_PAGE && h->type != PQP_DATA_PAGE && h->type != PQP_DATA_PAGE_V2))
         return true; /* unknown page types are skipped, as the format allows */
     if (!h->has_body)
         return dip_error_set(err, DIP_ERR_DATA, "page header lacks its %s header",
@@ -255,12 +286,14 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
         if (h->def_len < 0 || h->rep_len < 0 ||
             (uint64_t)h->def_len + (uint64_t)h->rep_len > clen ||
             (uint64_t)h->def_len + (uint64_t)h->rep_len > ulen)
-            return dip_error_set(err, DIP_ERR_DATA, "v2 page: level lengths %d + %d exceed the "
-                                 "page size", h->rep_len, h->def_len);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "v2 page: level lengths %d + %d exceed the "
+                                 "page size",
+                                 h->rep_len, h->def_len);
         lvl_len = (size_t)h->def_len + (size_t)h->rep_len;
     }
-    bool compressed = cm->codec != PQC_UNCOMPRESSED &&
-                      (h->type != PQP_DATA_PAGE_V2 || h->is_compressed);
+    bool compressed =
+        cm->codec != PQC_UNCOMPRESSED && (h->type != PQP_DATA_PAGE_V2 || h->is_compressed);
     if (!compressed) {
         if (clen != ulen)
             return dip_error_set(err, DIP_ERR_DATA, "uncompressed page: sizes %zu and %zu differ",
@@ -281,12 +314,13 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
             return dip_error_set(err, DIP_ERR_DATA, "dictionary page encoding %s",
                                  pq_encoding_name(h->encoding));
         if (h->num_values < 0 || (uint64_t)h->num_values > (uint64_t)plen * 8 + 8)
-            return dip_error_set(err, DIP_ERR_DATA, "dictionary page claims %d values in %zu "
-                                 "bytes", h->num_values, plen);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "dictionary page claims %d values in %zu "
+                                 "bytes",
+                                 h->num_values, plen);
         pq_values_reset(&cd->dict);
         size_t used;
-        if (!pq_decode_plain(lf, page, plen, h->num_values, &cd->dict, &used, err))
-            return false;
+        if (!pq_decode_plain(lf, page, plen, h->num_values, &cd->dict, &used, err)) return false;
         cd->has_dict = true;
         return true;
     }
@@ -300,20 +334,17 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
         const int enc[2] = {h->rep_enc, h->def_enc};
         int64_t cnt[2] = {n, n};
         for (int k = 0; k < 2; k++) {
-            if (lv[k] == 0)
-                continue;
+            if (lv[k] == 0) continue;
             if (enc[k] != PQE_RLE)
                 return dip_error_set(err, DIP_ERR_UNSUPPORTED, "%s levels encoded with %s",
                                      k ? "definition" : "repetition", pq_encoding_name(enc[k]));
-            if (plen - pos < 4)
-                return dip_error_set(err, DIP_ERR_DATA, "truncated level length");
+            if (plen - pos < 4) return dip_error_set(err, DIP_ERR_DATA, "truncated level length");
             uint32_t l;
             memcpy(&l, page + pos, 4);
             pos += 4;
             if (l > plen - pos)
                 return dip_error_set(err, DIP_ERR_DATA, "level length %u runs past the page", l);
-            if (!decode_levels(page + pos, l, lv[k], dst[k], n, &cnt[k], err))
-                return false;
+            if (!decode_levels(page + pos, l, lv[k], dst[k], n, &cnt[k], err)) return false;
             pos += l;
         }
         nn = cnt[1];
@@ -325,8 +356,8 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
                 return false;
         }
         if (lf->max_def > 0) {
-            if (!decode_levels(page + h->rep_len, (size_t)h->def_len, lf->max_def, cd->def + at,
-                               n, &nn, err))
+            if (!decode_levels(page + h->rep_len, (size_t)h->def_len, lf->max_def, cd->def + at, n,
+                               &nn, err))
                 return false;
         }
         pos = lvl_len;
@@ -334,8 +365,7 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     if (lf->max_rep > 0 && n > 0 && at == 0 && cd->rep[0] != 0)
         return dip_error_set(err, DIP_ERR_DATA, "first repetition level of the chunk is not 0");
     int64_t before = cd->vals.n;
-    if (!decode_values(lf, h->encoding, page + pos, plen - pos, nn, cd, s, err))
-        return false;
+    if (!decode_values(lf, h->encoding, page + pos, plen - pos, nn, cd, s, err)) return false;
     if (cd->vals.n - before != nn)
         return dip_error_set(err, DIP_ERR_INTERNAL, "decoded %lld values, expected %lld",
                              (long long)(cd->vals.n - before), (long long)nn);
@@ -343,8 +373,7 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     return true;
 }
 
-bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd,
-                     DipError *err)
+bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd, DipError *err)
 {
     const PqLeaf *lf = &f->leaves[leaf];
     const PqRowGroupMeta *g = &f->meta.rgs[rg];
@@ -354,21 +383,19 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
     pq_values_reset(&cd->dict);
     cd->pages = cd->crc_checked = 0;
     cd->compressed_bytes = cd->uncompressed_bytes = 0;
-#define CHUNK_FAIL(kind, ...)                                                                  \
-    do {                                                                                       \
-        dip_error_set(err, kind, __VA_ARGS__);                                                 \
-        goto fail;                                                                             \
+#define CHUNK_FAIL(kind, ...)                                                                      \
+    do {                                                                                           \
+        dip_error_set(err, kind, __VA_ARGS__);                                                     \
+        goto fail;                                                                                 \
     } while (0)
     PageHdr *hs = NULL;
     if (leaf >= g->ncols)
-        CHUNK_FAIL(DIP_ERR_DATA, "row group has %d column chunks, schema has %d leaves",
-                   g->ncols, f->nleaves);
+        CHUNK_FAIL(DIP_ERR_DATA, "row group has %d column chunks, schema has %d leaves", g->ncols,
+                   f->nleaves);
     const PqChunkMeta *cm = &g->cols[leaf];
-    if (!cm->has_meta_data)
-        CHUNK_FAIL(DIP_ERR_DATA, "column chunk has no meta_data");
+    if (!cm->has_meta_data) CHUNK_FAIL(DIP_ERR_DATA, "column chunk has no meta_data");
     if (cm->file_path)
-        CHUNK_FAIL(DIP_ERR_UNSUPPORTED, "column chunk stored in another file (%s)",
-                   cm->file_path);
+        CHUNK_FAIL(DIP_ERR_UNSUPPORTED, "column chunk stored in another file (%s)", cm->file_path);
     if (cm->type != lf->phys)
         CHUNK_FAIL(DIP_ERR_DATA, "column chunk type %s differs from the schema's %s",
                    pq_type_name(cm->type), pq_type_name(lf->phys));
@@ -378,21 +405,21 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
     if (cm->dictionary_page_offset > 0 && cm->dictionary_page_offset < start)
         start = cm->dictionary_page_offset;
     int64_t len = cm->total_compressed_size;
-    if (start < 4 || len <= 0 || (uint64_t)start > f->size || (uint64_t)len > f->size - (uint64_t)start)
-        CHUNK_FAIL(DIP_ERR_DATA, "column chunk range [%lld, +%lld) lies outside the file "
-                   "(%llu bytes)", (long long)start, (long long)len,
-                   (unsigned long long)f->size);
+    if (start < 4 || len <= 0 || (uint64_t)start > f->size ||
+        (uint64_t)len > f->size - (uint64_t)start)
+        CHUNK_FAIL(DIP_ERR_DATA,
+                   "column chunk range [%lld, +%lld) lies outside the file "
+                   "(%llu bytes)",
+                   (long long)start, (long long)len, (unsigned long long)f->size);
     const uint8_t *chunk;
-    if (!read_chunk_bytes(f, (uint64_t)start, (uint64_t)len, s, &chunk, err))
-        goto fail;
+    if (!read_chunk_bytes(f, (uint64_t)start, (uint64_t)len, s, &chunk, err)) goto fail;
 
     /* pass 1: headers */
     size_t nh = 0, hcap = 0;
     int64_t total_values = 0;
     size_t pos = 0;
     while (pos < (size_t)len) {
-        if (cm->num_values > 0 && total_values >= cm->num_values)
-            break;
+        if (cm->num_values > 0 && total_values >= cm->num_values) break;
         pq_grow((void **)&hs, &hcap, (nh + 1) * sizeof(PageHdr));
         PageHdr *h = &hs[nh];
         ThriftReader r;
@@ -406,16 +433,19 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
         h->body = pos + (size_t)(r.p - r.start);
         if (h->compressed < 0 || h->uncompressed < 0 ||
             (size_t)h->compressed > (size_t)len - h->body)
-            CHUNK_FAIL(DIP_ERR_DATA, "page at offset %llu: compressed size %d runs past the "
-                       "column chunk end", (unsigned long long)h->offset, h->compressed);
+            CHUNK_FAIL(DIP_ERR_DATA,
+                       "page at offset %llu: compressed size %d runs past the "
+                       "column chunk end",
+                       (unsigned long long)h->offset, h->compressed);
         if ((size_t)h->uncompressed > pq_limit_page_bytes ||
             (uint64_t)h->uncompressed > (uint64_t)h->compressed * 4096 + (1u << 20))
-            CHUNK_FAIL(DIP_ERR_DATA, "page at offset %llu: implausible uncompressed size %d "
-                       "for %d compressed bytes", (unsigned long long)h->offset,
-                       h->uncompressed, h->compressed);
+            CHUNK_FAIL(DIP_ERR_DATA,
+                       "page at offset %llu: implausible uncompressed size %d "
+                       "for %d compressed bytes",
+                       (unsigned long long)h->offset, h->uncompressed, h->compressed);
         if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) {
-            if (h->num_values < 0 || (uint64_t)h->num_values > (uint64_t)h->uncompressed * 8 +
-                                                                   PAGE_VALUE_ALLOWANCE)
+            if (h->num_values < 0 ||
+                (uint64_t)h->num_values > (uint64_t)h->uncompressed * 8 + PAGE_VALUE_ALLOWANCE)
                 CHUNK_FAIL(DIP_ERR_DATA, "page at offset %llu claims %d values in %d bytes",
                            (unsigned long long)h->offset, h->num_values, h->uncompressed);
             total_values += h->num_values;
@@ -424,26 +454,24 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
         nh++;
     }
     if ((uint64_t)total_values > pq_limit_chunk_values)
-        CHUNK_FAIL(DIP_ERR_DATA, "column chunk claims %lld values, more than the %zu dip "
-                   "accepts per chunk", (long long)total_values, pq_limit_chunk_values);
+        CHUNK_FAIL(DIP_ERR_DATA,
+                   "column chunk claims %lld values, more than the %zu dip "
+                   "accepts per chunk",
+                   (long long)total_values, pq_limit_chunk_values);
     if (cm->num_values >= 0 && total_values != cm->num_values)
         CHUNK_FAIL(DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
                    (long long)total_values, (long long)cm->num_values);
     if (lf->max_rep == 0 && total_values != g->num_rows)
         CHUNK_FAIL(DIP_ERR_DATA, "column has %lld values, row group has %lld rows",
                    (long long)total_values, (long long)g->num_rows);
-    if (lf->max_def > 0)
-        pq_grow((void **)&cd->def, &cd->def_cap, (size_t)total_values * 2 + 16);
-    if (lf->max_rep > 0)
-        pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
+    if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, (size_t)total_values * 2 + 16);
+    if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
     {
         /* size the value buffers once for the common case (few nulls), but never beyond
          * what the chunk's bytes could hold densely: all-null RLE runs cost no bytes */
         int64_t guess = total_values;
-        if ((uint64_t)guess > (uint64_t)len * 8 + 65536)
-            guess = len * 8 + 65536;
-        if (!pq_values_reserve(&cd->vals, lf, guess, 0, err))
-            goto fail;
+        if ((uint64_t)guess > (uint64_t)len * 8 + 65536) guess = len * 8 + 65536;
+        if (!pq_values_reserve(&cd->vals, lf, guess, 0, err)) goto fail;
     }
     for (size_t i = 0; i < nh; i++) {
         if (!decode_page(f, lf, cm, &hs[i], chunk, s, cd, err)) {

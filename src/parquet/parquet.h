@@ -53,7 +53,7 @@ typedef struct PqCheckStats {
     int64_t rows;
     int64_t pages;
     int64_t values;
-    int64_t crc_checked;   /* pages whose CRC was present and verified */
+    int64_t crc_checked; /* pages whose CRC was present and verified */
     uint64_t compressed_bytes;
     uint64_t uncompressed_bytes;
 } PqCheckStats;

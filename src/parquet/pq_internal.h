@@ -14,37 +14,109 @@
 
 /* ------------------------------------------------------------ parquet.thrift enums */
 
-enum { PQT_BOOLEAN = 0, PQT_INT32, PQT_INT64, PQT_INT96, PQT_FLOAT, PQT_DOUBLE, PQT_BYTE_ARRAY,
-       PQT_FIXED_LEN_BYTE_ARRAY };
+enum {
+    PQT_BOOLEAN = 0,
+    PQT_INT32,
+    PQT_INT64,
+    PQT_INT96,
+    PQT_FLOAT,
+    PQT_DOUBLE,
+    PQT_BYTE_ARRAY,
+    PQT_FIXED_LEN_BYTE_ARRAY
+};
 enum { PQR_REQUIRED = 0, PQR_OPTIONAL = 1, PQR_REPEATED = 2 };
-enum { PQE_PLAIN = 0, PQE_PLAIN_DICTIONARY = 2, PQE_RLE = 3, PQE_BIT_PACKED = 4,
-       PQE_DELTA_BINARY_PACKED = 5, PQE_DELTA_LENGTH_BYTE_ARRAY = 6, PQE_DELTA_BYTE_ARRAY = 7,
-       PQE_RLE_DICTIONARY = 8, PQE_BYTE_STREAM_SPLIT = 9 };
-enum { PQC_UNCOMPRESSED = 0, PQC_SNAPPY, PQC_GZIP, PQC_LZO, PQC_BROTLI, PQC_LZ4, PQC_ZSTD,
-       PQC_LZ4_RAW };
+enum {
+    PQE_PLAIN = 0,
+    PQE_PLAIN_DICTIONARY = 2,
+    PQE_RLE = 3,
+    PQE_BIT_PACKED = 4,
+    PQE_DELTA_BINARY_PACKED = 5,
+    PQE_DELTA_LENGTH_BYTE_ARRAY = 6,
+    PQE_DELTA_BYTE_ARRAY = 7,
+    PQE_RLE_DICTIONARY = 8,
+    PQE_BYTE_STREAM_SPLIT = 9
+};
+enum {
+    PQC_UNCOMPRESSED = 0,
+    PQC_SNAPPY,
+    PQC_GZIP,
+    PQC_LZO,
+    PQC_BROTLI,
+    PQC_LZ4,
+    PQC_ZSTD,
+    PQC_LZ4_RAW
+};
 enum { PQP_DATA_PAGE = 0, PQP_INDEX_PAGE = 1, PQP_DICTIONARY_PAGE = 2, PQP_DATA_PAGE_V2 = 3 };
 /* ConvertedType */
-enum { PQCT_UTF8 = 0, PQCT_MAP, PQCT_MAP_KEY_VALUE, PQCT_LIST, PQCT_ENUM, PQCT_DECIMAL, PQCT_DATE,
-       PQCT_TIME_MILLIS, PQCT_TIME_MICROS, PQCT_TIMESTAMP_MILLIS, PQCT_TIMESTAMP_MICROS,
-       PQCT_UINT_8, PQCT_UINT_16, PQCT_UINT_32, PQCT_UINT_64, PQCT_INT_8, PQCT_INT_16,
-       PQCT_INT_32, PQCT_INT_64, PQCT_JSON, PQCT_BSON, PQCT_INTERVAL };
+enum {
+    PQCT_UTF8 = 0,
+    PQCT_MAP,
+    PQCT_MAP_KEY_VALUE,
+    PQCT_LIST,
+    PQCT_ENUM,
+    PQCT_DECIMAL,
+    PQCT_DATE,
+    PQCT_TIME_MILLIS,
+    PQCT_TIME_MICROS,
+    PQCT_TIMESTAMP_MILLIS,
+    PQCT_TIMESTAMP_MICROS,
+    PQCT_UINT_8,
+    PQCT_UINT_16,
+    PQCT_UINT_32,
+    PQCT_UINT_64,
+    PQCT_INT_8,
+    PQCT_INT_16,
+    PQCT_INT_32,
+    PQCT_INT_64,
+    PQCT_JSON,
+    PQCT_BSON,
+    PQCT_INTERVAL
+};
 /* LogicalType union field ids */
-enum { PQL_NONE = 0, PQL_STRING = 1, PQL_MAP = 2, PQL_LIST = 3, PQL_ENUM = 4, PQL_DECIMAL = 5,
-       PQL_DATE = 6, PQL_TIME = 7, PQL_TIMESTAMP = 8, PQL_INTEGER = 10, PQL_UNKNOWN = 11,
-       PQL_JSON = 12, PQL_BSON = 13, PQL_UUID = 14, PQL_FLOAT16 = 15, PQL_VARIANT = 16 };
+enum {
+    PQL_NONE = 0,
+    PQL_STRING = 1,
+    PQL_MAP = 2,
+    PQL_LIST = 3,
+    PQL_ENUM = 4,
+    PQL_DECIMAL = 5,
+    PQL_DATE = 6,
+    PQL_TIME = 7,
+    PQL_TIMESTAMP = 8,
+    PQL_INTEGER = 10,
+    PQL_UNKNOWN = 11,
+    PQL_JSON = 12,
+    PQL_BSON = 13,
+    PQL_UUID = 14,
+    PQL_FLOAT16 = 15,
+    PQL_VARIANT = 16
+};
 
 /* ------------------------------------------------------------ thrift.c */
 
-enum { TT_STOP = 0, TT_TRUE = 1, TT_FALSE = 2, TT_BYTE = 3, TT_I16 = 4, TT_I32 = 5, TT_I64 = 6,
-       TT_DOUBLE = 7, TT_BINARY = 8, TT_LIST = 9, TT_SET = 10, TT_MAP = 11, TT_STRUCT = 12 };
+enum {
+    TT_STOP = 0,
+    TT_TRUE = 1,
+    TT_FALSE = 2,
+    TT_BYTE = 3,
+    TT_I16 = 4,
+    TT_I32 = 5,
+    TT_I64 = 6,
+    TT_DOUBLE = 7,
+    TT_BINARY = 8,
+    TT_LIST = 9,
+    TT_SET = 10,
+    TT_MAP = 11,
+    TT_STRUCT = 12
+};
 #define THRIFT_MAX_DEPTH 32
 
 typedef struct ThriftReader {
     const uint8_t *p;
     const uint8_t *start;
     const uint8_t *end;
-    uint64_t base;  /* file offset of start (for messages) */
-    int depth;      /* nested structs/containers, capped at THRIFT_MAX_DEPTH */
+    uint64_t base; /* file offset of start (for messages) */
+    int depth;     /* nested structs/containers, capped at THRIFT_MAX_DEPTH */
     DipError *err;
 } ThriftReader;
 
@@ -78,27 +150,27 @@ typedef struct PqStats {
 } PqStats;
 
 typedef struct PqLogical {
-    int kind;           /* PQL_*, PQL_NONE when absent */
-    int bit_width;      /* INTEGER */
-    bool is_signed;     /* INTEGER */
-    bool utc;           /* TIME, TIMESTAMP: isAdjustedToUTC */
-    int unit;           /* TIME, TIMESTAMP: 1 millis, 2 micros, 3 nanos */
+    int kind;                 /* PQL_*, PQL_NONE when absent */
+    int bit_width;            /* INTEGER */
+    bool is_signed;           /* INTEGER */
+    bool utc;                 /* TIME, TIMESTAMP: isAdjustedToUTC */
+    int unit;                 /* TIME, TIMESTAMP: 1 millis, 2 micros, 3 nanos */
     int32_t scale, precision; /* DECIMAL */
 } PqLogical;
 
 typedef struct PqSchemaElem {
     char *name;
-    int type;           /* physical type, -1 for groups */
+    int type; /* physical type, -1 for groups */
     int32_t type_length;
-    int repetition;     /* PQR_*, -1 when absent (the root) */
+    int repetition; /* PQR_*, -1 when absent (the root) */
     int32_t num_children;
-    int converted;      /* PQCT_*, -1 when absent */
+    int converted;                      /* PQCT_*, -1 when absent */
     int32_t scale, precision, field_id; /* field_id -1 when absent */
     PqLogical logical;
 } PqSchemaElem;
 
 typedef struct PqChunkMeta {
-    char *file_path;    /* chunk in another file: unsupported */
+    char *file_path; /* chunk in another file: unsupported */
     int type;
     uint32_t encodings; /* bit (1 << encoding) */
     char *path;         /* dotted path_in_schema */
@@ -139,20 +211,20 @@ typedef struct PqFileMeta {
 
 /* How a leaf's physical values become its DipType's values. */
 typedef enum {
-    PQV_BOOL,          /* BOOLEAN -> uint8 */
-    PQV_I32,           /* INT32 -> 4 bytes (int32, uint32, date) */
-    PQV_I32_TO_I8,     /* INT32 -> 1 byte (int8, uint8) */
-    PQV_I32_TO_I16,    /* INT32 -> 2 bytes */
-    PQV_I32_TO_I64,    /* INT32 -> int64 (time millis) */
-    PQV_I32_TO_DEC,    /* INT32 -> __int128 */
-    PQV_I64,           /* INT64 -> 8 bytes */
-    PQV_I64_TO_DEC,    /* INT64 -> __int128 */
-    PQV_INT96_TO_NS,   /* INT96 -> int64 nanoseconds since epoch */
+    PQV_BOOL,        /* BOOLEAN -> uint8 */
+    PQV_I32,         /* INT32 -> 4 bytes (int32, uint32, date) */
+    PQV_I32_TO_I8,   /* INT32 -> 1 byte (int8, uint8) */
+    PQV_I32_TO_I16,  /* INT32 -> 2 bytes */
+    PQV_I32_TO_I64,  /* INT32 -> int64 (time millis) */
+    PQV_I32_TO_DEC,  /* INT32 -> __int128 */
+    PQV_I64,         /* INT64 -> 8 bytes */
+    PQV_I64_TO_DEC,  /* INT64 -> __int128 */
+    PQV_INT96_TO_NS, /* INT96 -> int64 nanoseconds since epoch */
     PQV_F32,
     PQV_F64,
-    PQV_F16_TO_F32,    /* FLBA(2) FLOAT16 -> float */
-    PQV_BYTES,         /* BYTE_ARRAY / FLBA -> offsets + data */
-    PQV_BYTES_TO_DEC,  /* BYTE_ARRAY / FLBA big-endian two's complement -> __int128 */
+    PQV_F16_TO_F32,   /* FLBA(2) FLOAT16 -> float */
+    PQV_BYTES,        /* BYTE_ARRAY / FLBA -> offsets + data */
+    PQV_BYTES_TO_DEC, /* BYTE_ARRAY / FLBA big-endian two's complement -> __int128 */
 } PqConv;
 
 typedef struct PqLeaf {
@@ -161,8 +233,8 @@ typedef struct PqLeaf {
     int32_t type_length; /* FIXED_LEN_BYTE_ARRAY width */
     int16_t max_def, max_rep;
     PqConv conv;
-    int width;           /* target value width in bytes, 0 for varlen */
-    int top;             /* index of the top-level field it belongs to */
+    int width; /* target value width in bytes, 0 for varlen */
+    int top;   /* index of the top-level field it belongs to */
 } PqLeaf;
 
 typedef enum { PQN_LEAF, PQN_STRUCT, PQN_LIST, PQN_MAP } PqNodeKind;
@@ -170,32 +242,32 @@ typedef enum { PQN_LEAF, PQN_STRUCT, PQN_LIST, PQN_MAP } PqNodeKind;
 /* A logical node with the levels that decide its slots and nulls (see assemble.c). */
 typedef struct PqNode {
     PqNodeKind kind;
-    int16_t def;        /* definition level at which this node is non-null */
-    int16_t slot_rep;   /* rep level of the nearest enclosing repeated node, 0 = row */
-    int16_t slot_def;   /* def level at which that repeated node holds an element */
-    int16_t elem_rep;   /* LIST/MAP: levels of the repeated node */
+    int16_t def;      /* definition level at which this node is non-null */
+    int16_t slot_rep; /* rep level of the nearest enclosing repeated node, 0 = row */
+    int16_t slot_def; /* def level at which that repeated node holds an element */
+    int16_t elem_rep; /* LIST/MAP: levels of the repeated node */
     int16_t elem_def;
-    int leaf;           /* LEAF: leaf index; others: first leaf below */
-    int nleaves;        /* leaves below (1 for a leaf) */
+    int leaf;    /* LEAF: leaf index; others: first leaf below */
+    int nleaves; /* leaves below (1 for a leaf) */
     int nchildren;
     struct PqNode *children;
 } PqNode;
 
 struct PqFile {
     char *name;
-    Store *st;           /* NULL for memory images */
+    Store *st; /* NULL for memory images */
     const uint8_t *mem;
     uint64_t size;
     pthread_mutex_t read_lock; /* the store keeps one open descriptor: serialise reads */
-    Arena arena;         /* footer, metadata, schema, nodes */
+    Arena arena;               /* footer, metadata, schema, nodes */
     uint8_t *footer;
     uint32_t footer_len;
     PqFileMeta meta;
     DipSchema schema;
-    PqNode *roots;       /* one per schema field */
+    PqNode *roots; /* one per schema field */
     int nleaves;
     PqLeaf *leaves;
-    int threads;         /* decode pool size (pq_file_set_threads) */
+    int threads; /* decode pool size (pq_file_set_threads) */
 };
 
 bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqFileMeta *m,
@@ -216,12 +288,12 @@ bool pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, 
 
 typedef struct RleDecoder {
     const uint8_t *p, *end;
-    int bw;              /* bit width, 0..32 */
-    uint32_t rle_left;   /* values left in the current RLE run */
+    int bw;            /* bit width, 0..32 */
+    uint32_t rle_left; /* values left in the current RLE run */
     uint32_t rle_value;
-    uint32_t bp_left;    /* values left in the current bit-packed run */
-    const uint8_t *bp;   /* start of the current bit-packed run */
-    uint32_t bp_pos;     /* values consumed in it */
+    uint32_t bp_left;  /* values left in the current bit-packed run */
+    const uint8_t *bp; /* start of the current bit-packed run */
+    uint32_t bp_pos;   /* values consumed in it */
 } RleDecoder;
 
 void rle_init(RleDecoder *d, const uint8_t *p, size_t n, int bw);
@@ -240,21 +312,26 @@ bool uleb_read(const uint8_t **p, const uint8_t *end, uint64_t *out);
 /* Dense decoded values in the target representation. Buffers are malloc'd and reused. */
 typedef struct PqValues {
     int64_t n;
-    uint8_t *fixed;      /* n * width bytes */
+    uint8_t *fixed; /* n * width bytes */
     size_t fixed_cap;
-    int64_t *offsets;    /* varlen: n + 1 */
-    size_t offsets_cap;  /* entries */
+    int64_t *offsets;   /* varlen: n + 1 */
+    size_t offsets_cap; /* entries */
     uint8_t *data;
     size_t data_len, data_cap;
 } PqValues;
 
 /* Scratch owned by one decoding thread. */
 typedef struct PqScratch {
-    uint8_t *chunk; size_t chunk_cap;   /* compressed column chunk */
-    uint8_t *page; size_t page_cap;     /* decompressed page */
-    uint32_t *idx; size_t idx_cap;      /* dictionary indices */
-    uint64_t *tmp; size_t tmp_cap;      /* delta decoding, 8-byte temporaries */
-    uint8_t *tmpb; size_t tmpb_cap;     /* byte-stream-split / delta byte array */
+    uint8_t *chunk;
+    size_t chunk_cap; /* compressed column chunk */
+    uint8_t *page;
+    size_t page_cap; /* decompressed page */
+    uint32_t *idx;
+    size_t idx_cap; /* dictionary indices */
+    uint64_t *tmp;
+    size_t tmp_cap; /* delta decoding, 8-byte temporaries */
+    uint8_t *tmpb;
+    size_t tmpb_cap; /* byte-stream-split / delta byte array */
 } PqScratch;
 
 void pq_values_free(PqValues *v);
@@ -286,18 +363,18 @@ bool pq_delta_decode_i64(const uint8_t *p, size_t len, int64_t n, uint64_t *out,
                          bool is32, DipError *err) DIP_MUST_CHECK;
 
 /* Global caps against hostile input (the fuzzer lowers them). */
-extern size_t pq_limit_chunk_bytes;   /* decoded variable-length bytes per column chunk */
-extern size_t pq_limit_page_bytes;    /* one uncompressed page */
-extern size_t pq_limit_chunk_values;  /* values (level entries) in one column chunk */
+extern size_t pq_limit_chunk_bytes;  /* decoded variable-length bytes per column chunk */
+extern size_t pq_limit_page_bytes;   /* one uncompressed page */
+extern size_t pq_limit_chunk_values; /* values (level entries) in one column chunk */
 
 /* ------------------------------------------------------------ page.c */
 
 typedef struct PqColumnData {
-    int64_t nlevels;     /* level entries (values incl. nulls) */
-    int16_t *def;        /* NULL when max_def == 0 */
-    int16_t *rep;        /* NULL when max_rep == 0 */
+    int64_t nlevels; /* level entries (values incl. nulls) */
+    int16_t *def;    /* NULL when max_def == 0 */
+    int16_t *rep;    /* NULL when max_rep == 0 */
     size_t def_cap, rep_cap;
-    PqValues vals;       /* dense non-null values */
+    PqValues vals; /* dense non-null values */
     PqValues dict;
     bool has_dict;
     int64_t pages, crc_checked;

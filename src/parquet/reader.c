@@ -35,16 +35,22 @@ static bool finish_open(PqFile *f, DipError *err)
         return false;
     }
     if (memcmp(tail + 4, "PARE", 4) == 0)
-        return dip_error_set(err, DIP_ERR_UNSUPPORTED, "%s: encrypted Parquet footer (PARE) is "
-                             "not supported", f->name);
+        return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                             "%s: encrypted Parquet footer (PARE) is "
+                             "not supported",
+                             f->name);
     if (memcmp(head, "PAR1", 4) != 0 || memcmp(tail + 4, "PAR1", 4) != 0)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: not a Parquet file (magic \"PAR1\" missing "
-                             "at %s)", f->name, memcmp(head, "PAR1", 4) ? "offset 0" : "the end");
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "%s: not a Parquet file (magic \"PAR1\" missing "
+                             "at %s)",
+                             f->name, memcmp(head, "PAR1", 4) ? "offset 0" : "the end");
     uint32_t flen = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 | (uint32_t)tail[2] << 16 |
                     (uint32_t)tail[3] << 24;
     if (flen == 0 || (uint64_t)flen > f->size - 12)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: footer length %u does not fit in a file of "
-                             "%llu bytes", f->name, flen, (unsigned long long)f->size);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "%s: footer length %u does not fit in a file of "
+                             "%llu bytes",
+                             f->name, flen, (unsigned long long)f->size);
     uint64_t foff = f->size - 8 - flen;
     f->footer_len = flen;
     f->footer = arena_alloc(&f->arena, flen);
@@ -64,11 +70,13 @@ static bool finish_open(PqFile *f, DipError *err)
     for (int i = 0; i < f->meta.nrg; i++) {
         const PqRowGroupMeta *g = &f->meta.rgs[i];
         if (g->num_rows < 0)
-            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d: negative num_rows",
-                                 f->name, i);
+            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d: negative num_rows", f->name,
+                                 i);
         if (g->ncols != f->nleaves)
-            return dip_error_set(err, DIP_ERR_DATA, "%s: row group %d has %d column chunks, the "
-                                 "schema has %d leaf columns", f->name, i, g->ncols, f->nleaves);
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "%s: row group %d has %d column chunks, the "
+                                 "schema has %d leaf columns",
+                                 f->name, i, g->ncols, f->nleaves);
         if (__builtin_add_overflow(rows, g->num_rows, &rows))
             return dip_error_set(err, DIP_ERR_DATA, "%s: row counts overflow", f->name);
     }
@@ -133,8 +141,7 @@ bool pq_file_open_mem(PqFile **out, const uint8_t *data, size_t len, const char 
 
 void pq_file_close(PqFile *f)
 {
-    if (!f)
-        return;
+    if (!f) return;
     pthread_mutex_destroy(&f->read_lock);
     arena_free(&f->arena);
     free(f->name);
@@ -172,9 +179,9 @@ const char *pq_file_name(const PqFile *f)
 typedef struct DecodeJob {
     PqFile *f;
     int ntasks;
-    const int *rg;        /* per task */
-    const int *leaf;      /* per task */
-    PqColumnData *cds;    /* per task results, or NULL: decode, count and drop (check) */
+    const int *rg;     /* per task */
+    const int *leaf;   /* per task */
+    PqColumnData *cds; /* per task results, or NULL: decode, count and drop (check) */
     atomic_int next;
     atomic_bool stop;
     pthread_mutex_t mu;
@@ -191,11 +198,9 @@ static void *decode_worker(void *arg)
     PqCheckStats st = {0};
     DipError e = {0};
     for (;;) {
-        if (atomic_load(&j->stop) || dip_stop_requested())
-            break;
+        if (atomic_load(&j->stop) || dip_stop_requested()) break;
         int t = atomic_fetch_add(&j->next, 1);
-        if (t >= j->ntasks)
-            break;
+        if (t >= j->ntasks) break;
         PqColumnData *cd = j->cds ? &j->cds[t] : &own;
         if (!pq_decode_chunk(j->f, j->rg[t], j->leaf[t], &s, cd, &e)) {
             pthread_mutex_lock(&j->mu);
@@ -233,26 +238,22 @@ static bool run_job(DecodeJob *j, int threads, DipError *err)
     j->err = err;
     j->failed = false;
     memset(&j->stats, 0, sizeof j->stats);
-    if (threads > j->ntasks)
-        threads = j->ntasks;
+    if (threads > j->ntasks) threads = j->ntasks;
     if (threads <= 1) {
         decode_worker(j);
     } else {
         pthread_t tid[64];
         int started = 0;
         for (int i = 0; i < threads && i < 64; i++) {
-            if (pthread_create(&tid[i], NULL, decode_worker, j) != 0)
-                break;
+            if (pthread_create(&tid[i], NULL, decode_worker, j) != 0) break;
             started++;
         }
-        if (started == 0)
-            decode_worker(j);
+        if (started == 0) decode_worker(j);
         for (int i = 0; i < started; i++)
             pthread_join(tid[i], NULL);
     }
     pthread_mutex_destroy(&j->mu);
-    if (j->failed)
-        return false;
+    if (j->failed) return false;
     if (dip_stop_requested())
         return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", j->f->name);
     return true;
@@ -263,10 +264,11 @@ bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatc
 {
     column_batch_init(out);
     if (rg < 0 || rg >= f->meta.nrg)
-        return dip_error_set(err, DIP_ERR_CONFIG, "%s: row group %d does not exist (%d row "
-                             "groups)", f->name, rg, f->meta.nrg);
-    if (!cols)
-        ncols = f->schema.nfields;
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "%s: row group %d does not exist (%d row "
+                             "groups)",
+                             f->name, rg, f->meta.nrg);
+    if (!cols) ncols = f->schema.nfields;
     DipSchema *ps = arena_calloc(&out->arena, 1, sizeof *ps);
     ps->nfields = ncols;
     ps->fields = arena_calloc(&out->arena, (size_t)(ncols ? ncols : 1), sizeof(DipField));
@@ -299,10 +301,9 @@ bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatc
     t = 0;
     for (int k = 0; ok && k < ncols; k++) {
         const PqNode *n = &f->roots[cols ? cols[k] : k];
-        ok = pq_assemble(f, n, &ps->fields[k].type, cds + t, n->leaf, out->num_rows,
-                         &out->arena, &out->cols[k], err);
-        if (!ok)
-            dip_error_prefix(err, "row group %d", rg);
+        ok = pq_assemble(f, n, &ps->fields[k].type, cds + t, n->leaf, out->num_rows, &out->arena,
+                         &out->cols[k], err);
+        if (!ok) dip_error_prefix(err, "row group %d", rg);
         /* the batch now holds this field: release its decoded chunks before the next */
         for (int l = 0; l < n->nleaves; l++)
             pq_column_data_free(&cds[t + l]);
@@ -393,28 +394,28 @@ void pq_write_schema_text(const PqFile *f, Buf *out)
     int li = 0;
     for (int i = 1; i < f->meta.nschema; i++) {
         const PqSchemaElem *e = &f->meta.schema[i];
-        if (e->num_children > 0 || li >= f->nleaves)
-            continue;
+        if (e->num_children > 0 || li >= f->nleaves) continue;
         const PqLeaf *lf = &f->leaves[li++];
         buf_printf(out, "#   %s %s", lf->path, pq_type_name(lf->phys));
-        if (lf->phys == PQT_FIXED_LEN_BYTE_ARRAY)
-            buf_printf(out, "(%d)", lf->type_length);
-        static const char *lnames[] = {"", "STRING", "MAP", "LIST", "ENUM", "DECIMAL", "DATE",
-                                       "TIME", "TIMESTAMP", "?", "INTEGER", "UNKNOWN", "JSON",
-                                       "BSON", "UUID", "FLOAT16", "VARIANT"};
+        if (lf->phys == PQT_FIXED_LEN_BYTE_ARRAY) buf_printf(out, "(%d)", lf->type_length);
+        static const char *lnames[] = {
+            "",  "STRING",  "MAP",     "LIST", "ENUM", "DECIMAL", "DATE",    "TIME",   "TIMESTAMP",
+            "?", "INTEGER", "UNKNOWN", "JSON", "BSON", "UUID",    "FLOAT16", "VARIANT"};
         int lk = e->logical.kind;
         if (lk > 0)
             buf_printf(out, " logical=%s", lk < (int)DIP_ARRAY_LEN(lnames) ? lnames[lk] : "?");
         if (lk == PQL_DECIMAL)
             buf_printf(out, "(%d,%d)", e->logical.precision, e->logical.scale);
         else if (lk == PQL_TIME || lk == PQL_TIMESTAMP)
-            buf_printf(out, "(%s,%s)", e->logical.unit == 1 ? "MILLIS" : e->logical.unit == 3 ?
-                       "NANOS" : "MICROS", e->logical.utc ? "utc" : "local");
+            buf_printf(out, "(%s,%s)",
+                       e->logical.unit == 1   ? "MILLIS"
+                       : e->logical.unit == 3 ? "NANOS"
+                                              : "MICROS",
+                       e->logical.utc ? "utc" : "local");
         else if (lk == PQL_INTEGER)
             buf_printf(out, "(%d,%s)", e->logical.bit_width,
                        e->logical.is_signed ? "signed" : "unsigned");
-        if (e->converted >= 0)
-            buf_printf(out, " converted=%s", pq_converted_name(e->converted));
+        if (e->converted >= 0) buf_printf(out, " converted=%s", pq_converted_name(e->converted));
         buf_printf(out, " def=%d rep=%d\n", lf->max_def, lf->max_rep);
     }
 }
@@ -443,8 +444,12 @@ static void write_stat_value(const PqLeaf *lf, const DipType *t, PqBytes b, Json
         pq_values_free(&v);
         return;
     }
-    ColumnVector c = {.type = t, .length = 1, .values = v.fixed, .offsets = v.offsets,
-                      .data = v.data, .data_len = (int64_t)v.data_len};
+    ColumnVector c = {.type = t,
+                      .length = 1,
+                      .values = v.fixed,
+                      .offsets = v.offsets,
+                      .data = v.data,
+                      .data_len = (int64_t)v.data_len};
     column_value_write_json(w, &c, 0);
     pq_values_free(&v);
 }
@@ -452,8 +457,7 @@ static void write_stat_value(const PqLeaf *lf, const DipType *t, PqBytes b, Json
 /* Finds the DipType of leaf `li` by walking the node tree. */
 static const DipType *leaf_dip_type(const PqNode *n, const DipType *t, int li)
 {
-    if (n->kind == PQN_LEAF)
-        return n->leaf == li ? t : NULL;
+    if (n->kind == PQN_LEAF) return n->leaf == li ? t : NULL;
     for (int i = 0; i < n->nchildren; i++) {
         const PqNode *c = &n->children[i];
         if (li >= c->leaf && li < c->leaf + c->nleaves)
@@ -520,8 +524,7 @@ void pq_write_meta_json(const PqFile *f, Buf *out)
             json_key(&w, "encodings");
             json_arr_begin(&w);
             for (int e = 0; e < 32; e++)
-                if (cm->encodings & (1u << e))
-                    json_str(&w, pq_encoding_name(e));
+                if (cm->encodings & (1u << e)) json_str(&w, pq_encoding_name(e));
             json_arr_end(&w);
             json_key(&w, "num_values");
             json_int(&w, cm->num_values);
@@ -547,8 +550,8 @@ void pq_write_meta_json(const PqFile *f, Buf *out)
                     json_key(&w, "distinct_count");
                     json_int(&w, s->distinct_count);
                 }
-                const DipType *dt = leaf_dip_type(&f->roots[lf->top],
-                                                  &f->schema.fields[lf->top].type, c);
+                const DipType *dt =
+                    leaf_dip_type(&f->roots[lf->top], &f->schema.fields[lf->top].type, c);
                 if (dt && s->has_min) {
                     json_key(&w, "min");
                     write_stat_value(lf, dt, s->min, &w);

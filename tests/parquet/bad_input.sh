@@ -73,13 +73,13 @@ for fn in files:
     d = src[:foot] + absurd + len(absurd).to_bytes(4, 'little') + b'PAR1'
     run(write(f'{base}_absurdstr.parquet', d), True, f'{fn} absurd string length')
     # flipped bytes at deterministic offsets across the whole file (decode may succeed)
-    step = max(1, n // 97)
+    step = max(1, n // 64)
     for off in range(0, n, step):
         d = bytearray(src)
         d[off] ^= 0xff
         run(write(f'{base}_flip{off}.parquet', bytes(d)), False, f'{fn} byte {off} flipped')
     # footer bytes one by one for small footers (Thrift structure damage)
-    for off in range(foot, n - 8, max(1, flen // 64)):
+    for off in range(foot, n - 8, max(1, flen // 40)):
         d = bytearray(src)
         d[off] = (d[off] + 0x41) & 0xff
         run(write(f'{base}_foot{off}.parquet', bytes(d)), False, f'{fn} footer byte {off} changed')

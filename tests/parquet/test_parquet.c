@@ -73,8 +73,8 @@ static void test_thrift_skip(void **state)
     thrift_init(&r, b, k, 0, &err);
     assert_true(thrift_skip(&r, TT_LIST));
     assert_ptr_equal(r.p, b + k);
-    const uint8_t m[] = {0x01, 0x85, 0x01, 'k', 0x04, /* nested struct: */ 0x1c, 0x15, 0x02,
-                         0x00, 0x00};
+    const uint8_t m[] = {0x01, 0x85, 0x01, 'k', 0x04, /* nested struct: */ 0x1c,
+                         0x15, 0x02, 0x00, 0x00};
     thrift_init(&r, m, 5, 0, &err);
     assert_true(thrift_skip(&r, TT_MAP));
     thrift_init(&r, m + 5, 5, 0, &err);
@@ -339,10 +339,10 @@ static void test_delta_byte_arrays(void **state)
      * relative 4,0,5 in 3 bits), suffixes 4,2,6,5 (first 4, min -2, relative 0,6,1) */
     uint8_t db[128];
     size_t k = 0;
-    const uint8_t pre[] = {0x80, 0x01, 0x04, 0x04, 0x00, 0x03, 3, 0, 0, 0,
-                           0x44, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t suf[] = {0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 3, 0, 0, 0,
-                           0x70, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t pre[] = {0x80, 0x01, 0x04, 0x04, 0x00, 0x03, 3, 0, 0, 0, 0x44,
+                           0x01, 0,    0,    0,    0,    0,    0, 0, 0, 0, 0};
+    const uint8_t suf[] = {0x80, 0x01, 0x04, 0x04, 0x08, 0x03, 3, 0, 0, 0, 0x70,
+                           0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0};
     memcpy(db + k, pre, sizeof pre);
     k += sizeof pre;
     memcpy(db + k, suf, sizeof suf);
@@ -350,8 +350,7 @@ static void test_delta_byte_arrays(void **state)
     memcpy(db + k, "axislebabbleyhood", 17);
     k += 17;
     bool ok = pq_decode_delta_byte_array(&ba, db, k, 4, &v, &s, &err);
-    if (!ok)
-        print_message("%s\n", err.msg);
+    if (!ok) print_message("%s\n", err.msg);
     assert_true(ok);
     assert_int_equal(v.n, 4);
     assert_int_equal(v.offsets[4], 4 + 4 + 6 + 8);
@@ -410,12 +409,15 @@ static void test_schema_legacy_lists(void **state)
     PqSchemaElem s[] = {
         el("schema", -1, -1, 4, -1),
         /* 3-level standard list */
-        el("a", -1, PQR_OPTIONAL, 1, PQCT_LIST), el("list", -1, PQR_REPEATED, 1, -1),
+        el("a", -1, PQR_OPTIONAL, 1, PQCT_LIST),
+        el("list", -1, PQR_REPEATED, 1, -1),
         el("element", PQT_INT32, PQR_OPTIONAL, 0, -1),
         /* 2-level: repeated primitive inside LIST */
-        el("b", -1, PQR_OPTIONAL, 1, PQCT_LIST), el("el", PQT_INT32, PQR_REPEATED, 0, -1),
+        el("b", -1, PQR_OPTIONAL, 1, PQCT_LIST),
+        el("el", PQT_INT32, PQR_REPEATED, 0, -1),
         /* 2-level: repeated group named "array" is the element (a struct) */
-        el("c", -1, PQR_REQUIRED, 1, PQCT_LIST), el("array", -1, PQR_REPEATED, 1, -1),
+        el("c", -1, PQR_REQUIRED, 1, PQCT_LIST),
+        el("array", -1, PQR_REPEATED, 1, -1),
         el("x", PQT_INT64, PQR_REQUIRED, 0, -1),
         /* bare repeated field: required list of required elements */
         el("d", PQT_BYTE_ARRAY, PQR_REPEATED, 0, PQCT_UTF8),
@@ -569,8 +571,7 @@ static void tw_str(TW *w, int16_t id, const char *s)
 }
 static void tw_begin(TW *w, int16_t id) /* id 0: a list element */
 {
-    if (id)
-        tw_field(w, id, TT_STRUCT);
+    if (id) tw_field(w, id, TT_STRUCT);
     w->last[++w->depth] = 0;
 }
 static void tw_end(TW *w)
@@ -596,8 +597,7 @@ static size_t build_file(uint8_t *out, bool with_crc)
     tw_i(&ph, 1, TT_I32, PQP_DATA_PAGE);
     tw_i(&ph, 2, TT_I32, 16);
     tw_i(&ph, 3, TT_I32, 16);
-    if (with_crc)
-        tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, vals, 16));
+    if (with_crc) tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, vals, 16));
     tw_begin(&ph, 5);
     tw_i(&ph, 1, TT_I32, 4);
     tw_i(&ph, 2, TT_I32, PQE_PLAIN);
@@ -732,7 +732,7 @@ static void test_codecs(void **state)
                                      (int)(sizeof comp - n - 8));
         assert_true(c > 0);
         const uint32_t u = 300, cc = (uint32_t)c;
-        const uint8_t hdr[8] = {u >> 24, u >> 16 & 0xff, u >> 8 & 0xff, u & 0xff,
+        const uint8_t hdr[8] = {u >> 24,  u >> 16 & 0xff,  u >> 8 & 0xff,  u & 0xff,
                                 cc >> 24, cc >> 16 & 0xff, cc >> 8 & 0xff, cc & 0xff};
         memcpy(comp + n, hdr, 8);
         n += 8 + (size_t)c;
