@@ -83,6 +83,9 @@ bool gold_row_hk(const GoldPlan *p, const ColumnBatch *b, int64_t row, Buf *out,
 /* hdiff of a row: 64 lowercase hex digits + NUL. */
 void gold_row_hdiff(const GoldPlan *p, const ColumnBatch *b, int64_t row, Buf *scratch,
                     char out[65]);
+/* One value as canonical row-format JSON (what hdiff hashes); equal to
+ * column_value_write_json's output, faster for the common scalars. */
+void gold_value_write_canonical(const ColumnVector *c, int64_t row, Buf *out);
 /* Canonical text of one scalar value for business keys (strings raw, numbers and dates in
  * ROW_FORMAT text without quotes, NULL -> ""). */
 void gold_value_text(const ColumnVector *c, int64_t row, Buf *out);

@@ -384,6 +384,15 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
         size_t hklen = (size_t)(d->hk_off[i + 1] - d->hk_off[i]);
         const char *hd = d->hdiff + 64 * i;
         uint64_t key = hkset_key(hk, hklen), hv = dip_xxh64(hd, 64, 0), old;
+        bool present = hkset_get(&j->set, key, &old);
+        if (present && old == hv) {
+            d->cur->n_input++;
+            d->cur->n_unchanged++;
+            if (d->cur->n_input >= PROGRESS_ROWS && !emit(d, false))
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
+            continue;
+        }
+        /* a row to write: only written keys need the duplicate check */
         if (dup_check_and_mark(d, key)) {
             if (!emit(d, false))
                 return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
@@ -391,15 +400,13 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
         }
         LoadBatch *lb = d->cur;
         lb->n_input++;
-        if (!hkset_get(&j->set, key, &old)) {
+        if (!present) {
             hkset_put(&j->set, key, hv);
             if (!encode_row(d, &lb->new_rows, b, start + i, hk, hklen, hd, err)) {
                 dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i));
                 return false;
             }
             lb->n_new++;
-        } else if (old == hv) {
-            lb->n_unchanged++;
         } else {
             hkset_put(&j->set, key, hv);
             if (!encode_row(d, &lb->chg_rows, b, start + i, hk, hklen, hd, err)) {
@@ -408,7 +415,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
             }
             lb->n_chg++;
         }
-        if (lb->n_new + lb->n_chg >= d->max_batch || lb->n_input >= PROGRESS_ROWS) {
+        if (lb->n_new + lb->n_chg >= d->max_batch) {
             if (!emit(d, false))
                 return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
         }
@@ -572,7 +579,7 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
     d.pipe = &pipe;
     d.max_batch = j->opt->pg.batch_size;
     d.dup_cap = 1024;
-    while (d.dup_cap < (size_t)d.max_batch * 2 + 16 || d.dup_cap < 2 * PROGRESS_ROWS)
+    while (d.dup_cap < (size_t)d.max_batch * 2 + 16) /* holds the written rows of a batch */
         d.dup_cap <<= 1;
     d.dup_keys = dip_calloc(d.dup_cap, sizeof(uint64_t));
     d.dup_gen = dip_calloc(d.dup_cap, sizeof(uint32_t));
