@@ -415,7 +415,7 @@ static bool s3_code_is_transient(const char *code)
 {
     return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
            strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
-           strcmp(code, "RequestTimeTooSkewed") == 0 || strcmp(code, "OperationAborted") == 0;
+           strcmp(code, "OperationAborted") == 0;
 }
 
 static bool s3_curl_is_transient(CURLcode rc)
@@ -642,7 +642,14 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
         *kind = DIP_ERR_CONFIG;
         return S3_ATTEMPT_FAIL;
     }
-    if (status == 401 || status == 403) {
+    if (strcmp(code, "RequestTimeTooSkewed") == 0) {
+        buf_append_str(why, " (check this machine's clock: SigV4 allows 15 minutes of skew)");
+        *kind = DIP_ERR_CONFIG;
+        return S3_ATTEMPT_FAIL;
+    }
+    if (status == 401 || status == 403 || strcmp(code, "ExpiredToken") == 0 ||
+        strcmp(code, "InvalidToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0 ||
+        strcmp(code, "InvalidAccessKeyId") == 0) {
         if (!s->access_key)
             buf_append_str(why, " (no AWS_ACCESS_KEY_ID set: the request was sent unsigned)");
         *kind = DIP_ERR_CONFIG;

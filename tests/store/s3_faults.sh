@@ -107,6 +107,20 @@ run cat "$U" part-0.parquet 0 10
   { cat "$WORK/err" >&2; fail "403: exit $RC"; }
 [ "$(applied)" -eq 1 ] || fail "403 was retried"; ok
 
+# credentials and clock problems are configuration errors, never retried
+for spec in '400|ExpiredToken|HTTP 400 ExpiredToken' '403|RequestTimeTooSkewed|check this machine.s clock' '400|RequestTimeout|giving up'; do
+  IFS='|' read -r st code text <<< "$spec"
+  faults "[{\"fault\":\"status\",\"status\":$st,\"code\":\"$code\",\"method\":\"GET\",\"count\":100}]"
+  run cat "$U" part-0.parquet 0 10
+  grep -q "$text" "$WORK/err" || { cat "$WORK/err" >&2; fail "$code: message lacks '$text'"; }
+  if [ "$code" = RequestTimeout ]; then
+    [ "$RC" -eq 4 ] && [ "$(applied)" -eq 4 ] || fail "$code: should be retried (exit $RC)"
+  else
+    [ "$RC" -eq 2 ] && [ "$(applied)" -eq 1 ] || fail "$code: exit $RC, $(applied) attempts; expected a config error at once"
+  fi
+  ok
+done
+
 # DELTA_CLIENT_WRITE_RETRIES=0: one attempt only
 faults '[{"fault":"slowdown","method":"GET","count":5}]'
 DELTA_CLIENT_WRITE_RETRIES=0 run cat "$U" part-0.parquet 0 10
