@@ -218,7 +218,10 @@ def main():
             name, writer, rows, projection, desc = (line.rstrip('\n').split('\t') + [''] * 5)[:5]
             if args.only and not re.search(args.only, name):
                 continue
-            fails = check_case(args, compare_py, values_equal, tmp, name, int(rows), projection)
+            try:
+                fails = check_case(args, compare_py, values_equal, tmp, name, int(rows), projection)
+            except (OSError, ValueError, KeyError, subprocess.SubprocessError) as e:
+                fails = ['runner: %s: %s' % (type(e).__name__, e)]
             label = '%s [%s, %s rows, %s]' % (name, writer, rows, desc)
             if not fails:
                 passed += 1
