@@ -18,8 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     DipError err;
     dip_error_clear(&err);
     bool ok = s3_xml_parse_list((const char *)data, size, &page, &err);
-    if (!ok && l.n != 0)
-        abort(); /* a page that failed must not leave entries behind */
+    if (!ok && l.n != 0) abort(); /* a page that failed must not leave entries behind */
     if (ok && page.is_truncated && page.next_token.len == 0)
         abort(); /* a truncated page always carries its continuation token */
     store_list_free(&l);

@@ -47,10 +47,10 @@ typedef struct SigV4Request {
     const char *canonical_query; /* from s3_canonical_query, "" when none */
     const S3Header *headers;     /* every header to sign (host, x-amz-*, range ...) */
     size_t n_headers;
-    const char *payload_hash;    /* hex SHA-256 or "UNSIGNED-PAYLOAD" */
-    const char *amz_date;        /* "YYYYMMDDTHHMMSSZ" (UTC) */
+    const char *payload_hash; /* hex SHA-256 or "UNSIGNED-PAYLOAD" */
+    const char *amz_date;     /* "YYYYMMDDTHHMMSSZ" (UTC) */
     const char *region;
-    const char *service;         /* "s3" */
+    const char *service; /* "s3" */
     const char *access_key;
     const char *secret_key;
 } SigV4Request;
@@ -66,17 +66,16 @@ void sigv4_format_date(int64_t unix_s, char out[17]);
 /* ---------------------------------------------------------------- XML */
 
 typedef struct S3ListPage {
-    StoreList *entries;     /* keys are appended here, as found (full keys, decoded) */
+    StoreList *entries; /* keys are appended here, as found (full keys, decoded) */
     bool is_truncated;
-    Buf next_token;         /* NextContinuationToken, decoded; empty when absent */
+    Buf next_token; /* NextContinuationToken, decoded; empty when absent */
 } S3ListPage;
 
 /* Parses a ListObjectsV2 result. Every <Contents> must carry Key and Size (LastModified is
  * optional, 0 when absent). CommonPrefixes are skipped. A document that is not well formed
  * enough to be sure of its entries (unterminated tag, mismatched end tag, bad number or date,
  * IsTruncated true without a token) is a DIP_ERR_DATA error naming what was wrong. */
-bool s3_xml_parse_list(const char *xml, size_t n, S3ListPage *page,
-                       DipError *err) DIP_MUST_CHECK;
+bool s3_xml_parse_list(const char *xml, size_t n, S3ListPage *page, DipError *err) DIP_MUST_CHECK;
 
 /* Extracts Code and Message from an S3 <Error> body; leaves them empty when the body is not
  * such a document. Never fails: an error body is only a hint for the message. */

@@ -21,8 +21,7 @@ typedef struct XmlName {
 
 /* Called at each end tag with the path of open elements (path[0] is the root) and the text
  * the element held directly (entities decoded). Returns false with err set to stop. */
-typedef bool (*XmlEndFn)(void *ctx, const XmlName *path, int depth, const Buf *text,
-                         DipError *err);
+typedef bool (*XmlEndFn)(void *ctx, const XmlName *path, int depth, const Buf *text, DipError *err);
 
 static bool name_is(const XmlName *n, const char *s)
 {
@@ -57,8 +56,7 @@ static void utf8_append(Buf *b, uint32_t cp)
 }
 
 /* Appends text with entities decoded; `base` is the document start for error offsets. */
-static bool decode_text(Buf *out, const char *p, const char *end, const char *base,
-                        DipError *err)
+static bool decode_text(Buf *out, const char *p, const char *end, const char *base, DipError *err)
 {
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -99,8 +97,7 @@ static bool decode_text(Buf *out, const char *p, const char *end, const char *ba
                 else if (hex && *d >= 'A' && *d <= 'F')
                     v = *d - 'A' + 10;
                 else
-                    return dip_error_set(err, DIP_ERR_DATA,
-                                         "offset %zu: bad character reference",
+                    return dip_error_set(err, DIP_ERR_DATA, "offset %zu: bad character reference",
                                          (size_t)(amp - base));
                 cp = cp * (hex ? 16u : 10u) + (uint32_t)v;
                 if (cp > 0x10FFFF)
@@ -109,8 +106,7 @@ static bool decode_text(Buf *out, const char *p, const char *end, const char *ba
                                          (size_t)(amp - base));
             }
             if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-                return dip_error_set(err, DIP_ERR_DATA,
-                                     "offset %zu: invalid character reference",
+                return dip_error_set(err, DIP_ERR_DATA, "offset %zu: invalid character reference",
                                      (size_t)(amp - base));
             utf8_append(out, cp);
         } else {
@@ -124,8 +120,8 @@ static bool decode_text(Buf *out, const char *p, const char *end, const char *ba
 
 static bool is_name_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':';
 }
 
 /* Walks the document, calling `on_end` at every end tag. Requires exactly one root element
@@ -140,10 +136,10 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
     buf_init(&text);
     bool ok = true;
 
-#define XML_FAIL(...)                                                                         \
-    do {                                                                                      \
-        ok = dip_error_set(err, DIP_ERR_DATA, __VA_ARGS__);                                   \
-        goto done;                                                                            \
+#define XML_FAIL(...)                                                                              \
+    do {                                                                                           \
+        ok = dip_error_set(err, DIP_ERR_DATA, __VA_ARGS__);                                        \
+        goto done;                                                                                 \
     } while (0)
 
     while (p < end) {
@@ -153,8 +149,7 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
             if (depth == 0) {
                 for (const char *q = p; q < stop; q++)
                     if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
-                        XML_FAIL("offset %zu: text outside the root element",
-                                 (size_t)(q - xml));
+                        XML_FAIL("offset %zu: text outside the root element", (size_t)(q - xml));
             } else if (!decode_text(&text, p, stop, xml, err)) {
                 ok = false;
                 goto done;
@@ -165,15 +160,13 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
         size_t left = (size_t)(end - p);
         if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
             const char *c = memmem(p + 4, left - 4, "-->", 3);
-            if (!c)
-                XML_FAIL("offset %zu: unterminated comment", (size_t)(p - xml));
+            if (!c) XML_FAIL("offset %zu: unterminated comment", (size_t)(p - xml));
             p = c + 3;
             continue;
         }
         if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
             const char *c = memmem(p + 9, left - 9, "]]>", 3);
-            if (!c)
-                XML_FAIL("offset %zu: unterminated CDATA section", (size_t)(p - xml));
+            if (!c) XML_FAIL("offset %zu: unterminated CDATA section", (size_t)(p - xml));
             if (depth == 0)
                 XML_FAIL("offset %zu: CDATA outside the root element", (size_t)(p - xml));
             buf_append(&text, p + 9, (size_t)(c - (p + 9)));
@@ -182,16 +175,14 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
         }
         if (left >= 2 && p[1] == '?') {
             const char *c = memmem(p + 2, left - 2, "?>", 2);
-            if (!c)
-                XML_FAIL("offset %zu: unterminated processing instruction", (size_t)(p - xml));
+            if (!c) XML_FAIL("offset %zu: unterminated processing instruction", (size_t)(p - xml));
             p = c + 2;
             continue;
         }
         if (left >= 2 && p[1] == '!') {
             /* DOCTYPE without an internal subset is all S3-compatible servers ever send */
             const char *c = memchr(p, '>', left);
-            if (!c)
-                XML_FAIL("offset %zu: unterminated declaration", (size_t)(p - xml));
+            if (!c) XML_FAIL("offset %zu: unterminated declaration", (size_t)(p - xml));
             p = c + 1;
             continue;
         }
@@ -200,15 +191,13 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
         const char *q = nm;
         while (q < end && is_name_char(*q))
             q++;
-        if (q == nm)
-            XML_FAIL("offset %zu: malformed tag", (size_t)(p - xml));
+        if (q == nm) XML_FAIL("offset %zu: malformed tag", (size_t)(p - xml));
         XmlName name = {nm, (size_t)(q - nm)};
         /* find the tag's '>' outside quoted attribute values */
         char quote = 0;
         while (q < end && (quote || *q != '>')) {
             if (quote) {
-                if (*q == quote)
-                    quote = 0;
+                if (*q == quote) quote = 0;
             } else if (*q == '"' || *q == '\'') {
                 quote = *q;
             } else if (*q == '<') {
@@ -217,8 +206,7 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
             q++;
         }
         if (q >= end)
-            XML_FAIL("offset %zu: unterminated tag <%.*s", (size_t)(p - xml), (int)name.n,
-                     name.p);
+            XML_FAIL("offset %zu: unterminated tag <%.*s", (size_t)(p - xml), (int)name.n, name.p);
         bool self_closing = !closing && q[-1] == '/';
         p = q + 1;
         if (closing) {
@@ -232,12 +220,10 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
             }
             buf_clear(&text);
             depth--;
-            if (depth == 0)
-                root_closed = true;
+            if (depth == 0) root_closed = true;
             continue;
         }
-        if (root_closed)
-            XML_FAIL("offset %zu: a second root element", (size_t)(nm - 1 - xml));
+        if (root_closed) XML_FAIL("offset %zu: a second root element", (size_t)(nm - 1 - xml));
         if (depth == XML_MAX_DEPTH)
             XML_FAIL("offset %zu: elements nested deeper than %d", (size_t)(nm - 1 - xml),
                      XML_MAX_DEPTH);
@@ -250,12 +236,10 @@ static bool xml_walk(const char *xml, size_t n, XmlEndFn on_end, void *ctx, DipE
                 goto done;
             }
             depth--;
-            if (depth == 0)
-                root_closed = true;
+            if (depth == 0) root_closed = true;
         }
     }
-    if (!root_seen)
-        XML_FAIL("no root element");
+    if (!root_seen) XML_FAIL("no root element");
     if (depth != 0)
         XML_FAIL("document ends inside <%.*s> (truncated?)", (int)path[depth - 1].n,
                  path[depth - 1].p);
@@ -271,8 +255,7 @@ static bool digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
+        if (s[i] < '0' || s[i] > '9') return false;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -286,21 +269,18 @@ bool s3_parse_iso8601_ms(const char *s, size_t n, int64_t *out)
         !digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
         s[13] != ':' || !digits(s + 14, 2, &m) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return false;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return false;
     size_t i = 19;
     int ms = 0;
     if (i < n && s[i] == '.') {
         i++;
         int nd = 0;
         while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (nd < 3)
-                ms = ms * 10 + (s[i] - '0');
+            if (nd < 3) ms = ms * 10 + (s[i] - '0');
             nd++;
             i++;
         }
-        if (nd == 0)
-            return false;
+        if (nd == 0) return false;
         for (; nd < 3; nd++)
             ms *= 10;
     }
@@ -334,8 +314,7 @@ typedef struct ListCtx {
     bool truncated_seen;
 } ListCtx;
 
-static bool list_on_end(void *vctx, const XmlName *path, int depth, const Buf *text,
-                        DipError *err)
+static bool list_on_end(void *vctx, const XmlName *path, int depth, const Buf *text, DipError *err)
 {
     ListCtx *c = vctx;
     if (!name_is(&path[0], "ListBucketResult")) {
@@ -387,8 +366,7 @@ static bool list_on_end(void *vctx, const XmlName *path, int depth, const Buf *t
     }
     if (depth == 2 && name_is(&path[1], "NextContinuationToken")) {
         buf_clear(&c->page->next_token);
-        buf_append(&c->page->next_token, text->data ? text->data : (const uint8_t *)"",
-                   text->len);
+        buf_append(&c->page->next_token, text->data ? text->data : (const uint8_t *)"", text->len);
         c->have_token = text->len > 0;
         return true;
     }
@@ -430,13 +408,11 @@ typedef struct ErrorCtx {
     size_t message_cap;
 } ErrorCtx;
 
-static bool error_on_end(void *vctx, const XmlName *path, int depth, const Buf *text,
-                         DipError *err)
+static bool error_on_end(void *vctx, const XmlName *path, int depth, const Buf *text, DipError *err)
 {
     ErrorCtx *c = vctx;
     (void)err;
-    if (depth != 2 || !name_is(&path[0], "Error"))
-        return true;
+    if (depth != 2 || !name_is(&path[0], "Error")) return true;
     if (name_is(&path[1], "Code"))
         dip_strlcpy(c->code, buf_cstr(text), c->code_cap);
     else if (name_is(&path[1], "Message"))

@@ -25,8 +25,8 @@ static const char HEX_UPPER[] = "0123456789ABCDEF";
 
 static bool is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 void s3_uri_encode(Buf *out, const char *s, size_t n, bool keep_slash)
@@ -57,8 +57,7 @@ static int cmp_param(const void *a, const void *b)
 
 void s3_canonical_query(Buf *out, const S3QueryParam *params, size_t n)
 {
-    if (n == 0)
-        return;
+    if (n == 0) return;
     EncodedParam *enc = dip_calloc(n, sizeof *enc);
     Buf tmp;
     buf_init(&tmp);
@@ -75,8 +74,7 @@ void s3_canonical_query(Buf *out, const S3QueryParam *params, size_t n)
     /* SigV4 sorts by the encoded names (byte order), then by value for repeated names */
     qsort(enc, n, sizeof *enc, cmp_param);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_append_byte(out, '&');
+        if (i) buf_append_byte(out, '&');
         buf_append_str(out, enc[i].name);
         buf_append_byte(out, '=');
         buf_append_str(out, enc[i].value);
@@ -103,8 +101,7 @@ static void append_trimmed(Buf *out, const char *v)
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
         if (c == ' ' || c == '\t') {
-            if (!in_space)
-                buf_append_byte(out, ' ');
+            if (!in_space) buf_append_byte(out, ' ');
             in_space = true;
         } else {
             buf_append_byte(out, (uint8_t)c);
@@ -113,8 +110,7 @@ static void append_trimmed(Buf *out, const char *v)
     }
 }
 
-static void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
-                        uint8_t out[32])
+static void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n, uint8_t out[32])
 {
     unsigned int outlen = 32;
     /* HMAC() is OpenSSL's one-shot API (not deprecated in 3.0, unlike HMAC_CTX) */
@@ -138,8 +134,7 @@ void sigv4_authorization(const SigV4Request *rq, Buf *auth, Buf *canonical)
     Buf signed_headers;
     buf_init(&signed_headers);
     for (size_t i = 0; i < rq->n_headers; i++) {
-        if (i)
-            buf_append_byte(&signed_headers, ';');
+        if (i) buf_append_byte(&signed_headers, ';');
         buf_append_str(&signed_headers, hs[i].name);
     }
 
@@ -186,10 +181,10 @@ void sigv4_authorization(const SigV4Request *rq, Buf *auth, Buf *canonical)
     char sig_hex[65];
     dip_hex(sig, 32, sig_hex);
     buf_clear(auth);
-    buf_printf(auth, "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request,SignedHeaders=%s,"
-                     "Signature=%s",
-               rq->access_key, date, rq->region, rq->service, buf_cstr(&signed_headers),
-               sig_hex);
+    buf_printf(auth,
+               "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request,SignedHeaders=%s,"
+               "Signature=%s",
+               rq->access_key, date, rq->region, rq->service, buf_cstr(&signed_headers), sig_hex);
     if (canonical) {
         buf_clear(canonical);
         buf_append(canonical, creq.data, creq.len);

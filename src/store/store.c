@@ -17,7 +17,8 @@ bool store_open(Store **out, const char *uri, DipError *err)
         return false;
     if (retries < 0 || retries > 100)
         return dip_error_set(err, DIP_ERR_CONFIG,
-                             "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..100", (long long)retries);
+                             "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..100",
+                             (long long)retries);
     if (!(delay >= 0.0 && delay <= 3600.0))
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "DELTA_CLIENT_WRITE_RETRY_DELAY=%g: expected 0..3600 seconds", delay);
@@ -32,8 +33,7 @@ bool store_open(Store **out, const char *uri, DipError *err)
         ok = store_s3_open(st, uri, err);
     } else {
         const char *root = uri;
-        if (strncmp(uri, "file://", 7) == 0)
-            root = uri + 7;
+        if (strncmp(uri, "file://", 7) == 0) root = uri + 7;
         ok = store_file_open(st, root, err);
     }
     if (!ok) {
@@ -48,8 +48,7 @@ bool store_open(Store **out, const char *uri, DipError *err)
 bool store_clone(const Store *st, Store **out, DipError *err)
 {
     Store *copy;
-    if (!store_open(&copy, st->uri, err))
-        return false;
+    if (!store_open(&copy, st->uri, err)) return false;
     copy->retry = st->retry; /* keep a policy set with store_set_retry */
     *out = copy;
     return true;
@@ -57,10 +56,8 @@ bool store_clone(const Store *st, Store **out, DipError *err)
 
 void store_close(Store *st)
 {
-    if (!st)
-        return;
-    if (st->ops && st->ops->close)
-        st->ops->close(st);
+    if (!st) return;
+    if (st->ops && st->ops->close) st->ops->close(st);
     free(st->uri);
     free(st);
 }
@@ -121,8 +118,7 @@ void store_entry_free(StoreEntry *e)
 bool store_read_range(Store *st, const char *name, uint64_t offset, uint64_t len, void *dst,
                       DipError *err)
 {
-    if (len == 0)
-        return true;
+    if (len == 0) return true;
     return st->ops->read_range(st, name, offset, len, dst, err);
 }
 
@@ -134,15 +130,13 @@ bool store_read_all(Store *st, const char *name, Buf *out, DipError *err)
     }
     StoreEntry e;
     bool exists = false;
-    if (!store_stat(st, name, &e, &exists, err))
-        return false;
+    if (!store_stat(st, name, &e, &exists, err)) return false;
     store_entry_free(&e);
     if (!exists)
         return dip_error_set(err, DIP_ERR_NOT_FOUND, "%s/%s: no such object", st->uri, name);
     buf_clear(out);
     buf_reserve(out, e.size);
-    if (!store_read_range(st, name, 0, e.size, out->data, err))
-        return false;
+    if (!store_read_range(st, name, 0, e.size, out->data, err)) return false;
     out->len = e.size;
     out->data[out->len] = '\0';
     return true;

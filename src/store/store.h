@@ -13,9 +13,9 @@
 typedef struct Store Store;
 
 typedef struct StoreEntry {
-    char *name;        /* path relative to the store root, '/'-separated */
-    uint64_t size;     /* bytes */
-    int64_t mtime_ms;  /* last modification, ms since epoch */
+    char *name;       /* path relative to the store root, '/'-separated */
+    uint64_t size;    /* bytes */
+    int64_t mtime_ms; /* last modification, ms since epoch */
 } StoreEntry;
 
 typedef struct StoreList {

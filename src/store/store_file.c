@@ -20,15 +20,12 @@ typedef struct FileStore {
 
 static char *join(const FileStore *fs, const char *name)
 {
-    if (name[0] == '/')
-        return dip_strdup(name);
-    if (strncmp(name, "file://", 7) == 0)
-        return dip_strdup(name + 7);
+    if (name[0] == '/') return dip_strdup(name);
+    if (strncmp(name, "file://", 7) == 0) return dip_strdup(name + 7);
     Buf b;
     buf_init(&b);
     buf_append_str(&b, fs->root);
-    if (b.len && b.data[b.len - 1] != '/' && name[0])
-        buf_append_byte(&b, '/');
+    if (b.len && b.data[b.len - 1] != '/' && name[0]) buf_append_byte(&b, '/');
     buf_append_str(&b, name);
     return (char *)b.data;
 }
@@ -61,17 +58,15 @@ static bool file_list(Store *st, const char *prefix, StoreList *out, DipError *e
     Buf path;
     buf_init(&path);
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-                                     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+        if (de->d_name[0] == '.' &&
+            (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
             continue;
-        if (strncmp(de->d_name, start, startlen) != 0)
-            continue;
+        if (strncmp(de->d_name, start, startlen) != 0) continue;
         buf_clear(&path);
         buf_printf(&path, "%s%s%s", dir, (dir[0] && dir[strlen(dir) - 1] != '/') ? "/" : "",
                    de->d_name);
         struct stat sb;
-        if (stat(buf_cstr(&path), &sb) != 0 || S_ISDIR(sb.st_mode))
-            continue;
+        if (stat(buf_cstr(&path), &sb) != 0 || S_ISDIR(sb.st_mode)) continue;
         Buf rel;
         buf_init(&rel);
         buf_printf(&rel, "%s%s", dirrel, de->d_name);
@@ -83,8 +78,7 @@ static bool file_list(Store *st, const char *prefix, StoreList *out, DipError *e
     buf_free(&path);
     free(dir);
     free(dirrel);
-    if (out->n > 1)
-        qsort(out->entries, out->n, sizeof(StoreEntry), cmp_entry);
+    if (out->n > 1) qsort(out->entries, out->n, sizeof(StoreEntry), cmp_entry);
     return true;
 }
 
@@ -116,8 +110,7 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
 {
     FileStore *fs = st->impl;
     if (!fs->cached_name || strcmp(fs->cached_name, name) != 0) {
-        if (fs->cached_fd >= 0)
-            close(fs->cached_fd);
+        if (fs->cached_fd >= 0) close(fs->cached_fd);
         free(fs->cached_name);
         fs->cached_name = NULL;
         char *p = join(fs, name);
@@ -137,8 +130,7 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
     while (done < len) {
         ssize_t n = pread(fs->cached_fd, d + done, (size_t)(len - done), (off_t)(off + done));
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return dip_error_set(err, DIP_ERR_IO, "%s: read at offset %llu: %s", name,
                                  (unsigned long long)(off + done), strerror(errno));
         }
@@ -146,8 +138,8 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
             return dip_error_set(err, DIP_ERR_DATA,
                                  "%s: unexpected end of file at offset %llu (wanted %llu bytes "
                                  "at %llu)",
-                                 name, (unsigned long long)(off + done),
-                                 (unsigned long long)len, (unsigned long long)off);
+                                 name, (unsigned long long)(off + done), (unsigned long long)len,
+                                 (unsigned long long)off);
         done += (uint64_t)n;
     }
     return true;
@@ -156,8 +148,7 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
 static void file_close(Store *st)
 {
     FileStore *fs = st->impl;
-    if (fs->cached_fd >= 0)
-        close(fs->cached_fd);
+    if (fs->cached_fd >= 0) close(fs->cached_fd);
     free(fs->cached_name);
     free(fs->root);
     free(fs);

@@ -19,10 +19,10 @@ typedef struct StoreOps {
 
 struct Store {
     const StoreOps *ops;
-    char *uri;          /* as given by the user */
+    char *uri; /* as given by the user */
     bool remote;
     RetryPolicy retry;
-    void *impl;         /* backend state */
+    void *impl; /* backend state */
 };
 
 bool store_file_open(Store *st, const char *root, DipError *err);

@@ -34,35 +34,35 @@
 #include <strings.h>
 #include <time.h>
 
-#define S3_MAX_ERROR_BODY (64 * 1024)        /* enough for any S3 <Error> document */
-#define S3_MAX_LIST_BODY (64 * 1024 * 1024)  /* one ListObjectsV2 page is ~300 bytes/key */
-#define S3_MAX_LIST_PAGES 1000000            /* 10^9 keys at 1000 per page */
+#define S3_MAX_ERROR_BODY (64 * 1024)           /* enough for any S3 <Error> document */
+#define S3_MAX_LIST_BODY (64 * 1024 * 1024)     /* one ListObjectsV2 page is ~300 bytes/key */
+#define S3_MAX_LIST_PAGES 1000000               /* 10^9 keys at 1000 per page */
 #define S3_MAX_READ_ALL (1024ull * 1024 * 1024) /* store_read_all is for logs and small files */
-#define S3_CACHE_BLOCKS 4                    /* read-ahead blocks kept per Store */
+#define S3_CACHE_BLOCKS 4                       /* read-ahead blocks kept per Store */
 
 typedef struct S3Store {
-    char *access_key;    /* NULL: requests go unsigned (public buckets) */
+    char *access_key; /* NULL: requests go unsigned (public buckets) */
     char *secret_key;
     char *session_token; /* NULL unless AWS_SESSION_TOKEN is set */
     char *region;
-    char *scheme;        /* "https" or "http" */
-    char *authority;     /* host[:port] of the endpoint; NULL: AWS's s3.<region>.amazonaws.com */
-    char *base_path;     /* path prefix of AWS_ENDPOINT_URL without trailing '/', often "" */
+    char *scheme;    /* "https" or "http" */
+    char *authority; /* host[:port] of the endpoint; NULL: AWS's s3.<region>.amazonaws.com */
+    char *base_path; /* path prefix of AWS_ENDPOINT_URL without trailing '/', often "" */
     bool path_style;
     long connect_timeout_s;
-    long stall_timeout_s; /* abort when under 1 byte/s for this long */
+    long stall_timeout_s;  /* abort when under 1 byte/s for this long */
     int64_t list_max_keys; /* 0: let the server choose (1000 on S3) */
     char *bucket;
-    char *prefix;        /* key prefix of the store root, "" or ending with '/' */
+    char *prefix; /* key prefix of the store root, "" or ending with '/' */
     CURL *curl;
-    uint64_t rng;        /* jitter state */
-    uint64_t readahead;  /* block size for small reads (DIP_S3_READAHEAD), 0: off */
+    uint64_t rng;       /* jitter state */
+    uint64_t readahead; /* block size for small reads (DIP_S3_READAHEAD), 0: off */
     struct {
-        char *key;       /* "bucket/key" of the cached bytes, NULL: empty slot */
-        uint64_t off;    /* object offset of data[0] */
+        char *key;    /* "bucket/key" of the cached bytes, NULL: empty slot */
+        uint64_t off; /* object offset of data[0] */
         uint64_t len;
-        uint8_t *data;   /* readahead bytes */
-        uint64_t used;   /* LRU clock */
+        uint8_t *data; /* readahead bytes */
+        uint64_t used; /* LRU clock */
     } cache[S3_CACHE_BLOCKS];
     uint64_t clock;
     uint64_t n_cache_hits;
@@ -72,33 +72,33 @@ typedef struct S3Store {
 
 /* One logical request: the retry loop runs attempts of it. */
 typedef struct S3Call {
-    const char *method;   /* "GET" or "HEAD" */
+    const char *method; /* "GET" or "HEAD" */
     const char *bucket;
-    const char *key;      /* object key, not encoded; NULL for a bucket-level request */
-    const char *query;    /* canonical query string or "" */
+    const char *key;   /* object key, not encoded; NULL for a bucket-level request */
+    const char *query; /* canonical query string or "" */
     bool has_range;
     uint64_t range_off;
-    uint64_t range_len;   /* bytes requested (dst capacity) */
-    uint64_t min_len;     /* bytes that must come back; < range_len for a read-ahead block,
-                           * which may end early at the end of the object */
-    uint8_t *dst;         /* ranged GET sink */
-    uint64_t expect;      /* body bytes this response must deliver (known at its first byte) */
-    uint64_t max_body;    /* whole-body sink limit */
-    Buf *body;            /* whole-body sink (listings) */
-    CURL *curl;           /* the Store's handle, for getinfo inside callbacks */
+    uint64_t range_len; /* bytes requested (dst capacity) */
+    uint64_t min_len;   /* bytes that must come back; < range_len for a read-ahead block,
+                         * which may end early at the end of the object */
+    uint8_t *dst;       /* ranged GET sink */
+    uint64_t expect;    /* body bytes this response must deliver (known at its first byte) */
+    uint64_t max_body;  /* whole-body sink limit */
+    Buf *body;          /* whole-body sink (listings) */
+    CURL *curl;         /* the Store's handle, for getinfo inside callbacks */
     /* filled per attempt */
     long status;
     uint64_t received;
-    bool too_long;        /* body over max_body, or over its announced range */
-    bool body_checked;    /* the 2xx response's range was checked at its first bytes */
-    bool bad_range;       /* the response does not start at / cover the range asked for */
-    bool superset;        /* it covers more: we keep our bytes and stop the transfer */
+    bool too_long;          /* body over max_body, or over its announced range */
+    bool body_checked;      /* the 2xx response's range was checked at its first bytes */
+    bool bad_range;         /* the response does not start at / cover the range asked for */
+    bool superset;          /* it covers more: we keep our bytes and stop the transfer */
     int64_t content_length; /* -1 when absent */
     bool have_content_range;
     uint64_t cr_first, cr_last, cr_total;
     Buf errbody;
     char curl_msg[CURL_ERROR_SIZE];
-    Buf url;              /* for messages: never carries credentials */
+    Buf url; /* for messages: never carries credentials */
 } S3Call;
 
 typedef enum { S3_ATTEMPT_OK, S3_ATTEMPT_RETRY, S3_ATTEMPT_FAIL } S3Attempt;
@@ -129,8 +129,10 @@ static bool s3_parse_endpoint(S3Store *s, const char *url, DipError *err)
     size_t sl = (size_t)(sep - url);
     if (!((sl == 4 && strncasecmp(url, "http", 4) == 0) ||
           (sl == 5 && strncasecmp(url, "https", 5) == 0)))
-        return dip_error_set(err, DIP_ERR_CONFIG, "AWS_ENDPOINT_URL=%s: scheme must be http or "
-                                                  "https", url);
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "AWS_ENDPOINT_URL=%s: scheme must be http or "
+                             "https",
+                             url);
     s->scheme = dip_strndup(url, sl);
     for (char *p = s->scheme; *p; p++)
         *p = (char)(*p | 0x20);
@@ -163,16 +165,13 @@ static bool s3_config_load(S3Store *s, DipError *err)
                              s->access_key ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
                              s->access_key ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
     const char *region = config_env_str("AWS_REGION", NULL);
-    if (!region || !*region)
-        region = config_env_str("AWS_DEFAULT_REGION", NULL);
+    if (!region || !*region) region = config_env_str("AWS_DEFAULT_REGION", NULL);
     s->region = dip_strdup(region && *region ? region : "us-east-1");
 
     const char *endpoint = config_env_str("AWS_ENDPOINT_URL_S3", NULL);
-    if (!endpoint || !*endpoint)
-        endpoint = config_env_str("AWS_ENDPOINT_URL", NULL);
+    if (!endpoint || !*endpoint) endpoint = config_env_str("AWS_ENDPOINT_URL", NULL);
     if (endpoint && *endpoint) {
-        if (!s3_parse_endpoint(s, endpoint, err))
-            return false;
+        if (!s3_parse_endpoint(s, endpoint, err)) return false;
     } else {
         s->scheme = dip_strdup("https");
         s->base_path = dip_strdup("");
@@ -198,20 +197,21 @@ static bool s3_config_load(S3Store *s, DipError *err)
     }
 
     int64_t v;
-    if (!config_env_int("DIP_S3_CONNECT_TIMEOUT", 10, &v, err))
-        return false;
+    if (!config_env_int("DIP_S3_CONNECT_TIMEOUT", 10, &v, err)) return false;
     if (v < 1 || v > 3600)
-        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_CONNECT_TIMEOUT=%lld: expected 1..3600 "
-                                                  "seconds", (long long)v);
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DIP_S3_CONNECT_TIMEOUT=%lld: expected 1..3600 "
+                             "seconds",
+                             (long long)v);
     s->connect_timeout_s = (long)v;
-    if (!config_env_int("DIP_S3_STALL_TIMEOUT", 30, &v, err))
-        return false;
+    if (!config_env_int("DIP_S3_STALL_TIMEOUT", 30, &v, err)) return false;
     if (v < 1 || v > 3600)
-        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_STALL_TIMEOUT=%lld: expected 1..3600 "
-                                                  "seconds", (long long)v);
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DIP_S3_STALL_TIMEOUT=%lld: expected 1..3600 "
+                             "seconds",
+                             (long long)v);
     s->stall_timeout_s = (long)v;
-    if (!config_env_int("DIP_S3_LIST_MAX_KEYS", 0, &v, err))
-        return false;
+    if (!config_env_int("DIP_S3_LIST_MAX_KEYS", 0, &v, err)) return false;
     if (v < 0 || v > 1000)
         return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_LIST_MAX_KEYS=%lld: expected 1..1000",
                              (long long)v);
@@ -220,11 +220,12 @@ static bool s3_config_load(S3Store *s, DipError *err)
      * checkpoint) at a time: one GET each costs a round trip, so small reads fetch a
      * whole block and later reads inside it are served from memory. Objects under a Delta
      * table are immutable, so a cached block cannot go stale. */
-    if (!config_env_int("DIP_S3_READAHEAD", 1 << 20, &v, err))
-        return false;
+    if (!config_env_int("DIP_S3_READAHEAD", 1 << 20, &v, err)) return false;
     if (v < 0 || v > (64 << 20))
-        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_S3_READAHEAD=%lld: expected 0..67108864 "
-                                                  "bytes", (long long)v);
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DIP_S3_READAHEAD=%lld: expected 0..67108864 "
+                             "bytes",
+                             (long long)v);
     s->readahead = (uint64_t)v;
     return true;
 }
@@ -241,8 +242,10 @@ static bool s3_parse_uri(const char *uri, char **bucket, char **key, DipError *e
         char c = p[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '.' || c == '_'))
-            return dip_error_set(err, DIP_ERR_CONFIG, "%s: invalid character '%c' in the bucket "
-                                                      "name", uri, c);
+            return dip_error_set(err, DIP_ERR_CONFIG,
+                                 "%s: invalid character '%c' in the bucket "
+                                 "name",
+                                 uri, c);
     }
     *bucket = dip_strndup(p, bl);
     *key = dip_strdup(slash ? slash + 1 : "");
@@ -279,8 +282,7 @@ static void s3_build_target(const S3Store *s, const char *bucket, const char *ke
         }
     } else {
         buf_append_byte(path, '/');
-        if (key)
-            s3_uri_encode(path, key, strlen(key), true);
+        if (key) s3_uri_encode(path, key, strlen(key), true);
     }
     buf_printf(url, "%s://%s%s", s->scheme, buf_cstr(host), buf_cstr(path));
 }
@@ -374,8 +376,7 @@ static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
             c->expect = (c->superset ? want_last : last) - first + 1;
         }
         size_t take = n;
-        if (take > c->expect - c->received)
-            take = (size_t)(c->expect - c->received);
+        if (take > c->expect - c->received) take = (size_t)(c->expect - c->received);
         if (take < n && !c->superset) {
             c->too_long = true; /* more bytes than its own Content-Range announced */
             return 0;
@@ -388,7 +389,8 @@ static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
             c->too_long = true;
             return 0;
         }
-        if (c->body->len == 0 && c->content_length > 0 && (uint64_t)c->content_length <= c->max_body)
+        if (c->body->len == 0 && c->content_length > 0 &&
+            (uint64_t)c->content_length <= c->max_body)
             buf_reserve(c->body, (size_t)c->content_length);
         buf_append(c->body, data, n);
     }
@@ -451,8 +453,7 @@ static void s3_call_reset_attempt(S3Call *c)
     c->have_content_range = false;
     buf_clear(&c->errbody);
     c->curl_msg[0] = '\0';
-    if (c->body)
-        buf_clear(c->body);
+    if (c->body) buf_clear(c->body);
 }
 
 /* Runs one HTTP exchange. On failure `why` says what happened (for the retry log and the
@@ -466,8 +467,7 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     buf_init(&hdr);
     buf_init(&auth);
     s3_build_target(s, c->bucket, c->key, &c->url, &path, &host);
-    if (c->query[0])
-        buf_printf(&c->url, "?%s", c->query);
+    if (c->query[0]) buf_printf(&c->url, "?%s", c->query);
 
     char amz_date[17];
     sigv4_format_date((int64_t)time(NULL), amz_date);
@@ -481,10 +481,8 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     sh[nh++] = (S3Header){"host", buf_cstr(&host)};
     sh[nh++] = (S3Header){"x-amz-content-sha256", S3_EMPTY_SHA256};
     sh[nh++] = (S3Header){"x-amz-date", amz_date};
-    if (s->session_token)
-        sh[nh++] = (S3Header){"x-amz-security-token", s->session_token};
-    if (c->has_range)
-        sh[nh++] = (S3Header){"range", range};
+    if (s->session_token) sh[nh++] = (S3Header){"x-amz-security-token", s->session_token};
+    if (c->has_range) sh[nh++] = (S3Header){"range", range};
 
     struct curl_slist *hl = NULL;
     for (size_t i = 0; i < nh; i++) {
@@ -493,8 +491,9 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
         hl = curl_slist_append(hl, buf_cstr(&hdr));
     }
     if (s->access_key) {
-        SigV4Request rq = {c->method, buf_cstr(&path), c->query, sh, nh, S3_EMPTY_SHA256,
-                           amz_date, s->region, "s3", s->access_key, s->secret_key};
+        SigV4Request rq = {c->method, buf_cstr(&path), c->query,     sh,
+                           nh,        S3_EMPTY_SHA256, amz_date,     s->region,
+                           "s3",      s->access_key,   s->secret_key};
         sigv4_authorization(&rq, &auth, NULL);
         buf_clear(&hdr);
         buf_printf(&hdr, "Authorization: %s", buf_cstr(&auth));
@@ -537,7 +536,7 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     if (c->bad_range) {
         uint64_t want_last = c->range_off + c->min_len - 1;
         if (status == 206 && c->have_content_range)
-            buf_printf(why, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s", 
+            buf_printf(why, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s",
                        (unsigned long long)c->cr_first, (unsigned long long)c->cr_last,
                        (unsigned long long)c->cr_total, (unsigned long long)c->range_off,
                        (unsigned long long)want_last,
@@ -546,12 +545,14 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
         else if (status == 206)
             buf_printf(why, "HTTP 206 without a valid Content-Range header");
         else if (status == 200 && c->range_off > 0)
-            buf_printf(why, "HTTP 200 with the whole object to a request for bytes "
-                            "%llu-%llu: the server ignored the Range header",
+            buf_printf(why,
+                       "HTTP 200 with the whole object to a request for bytes "
+                       "%llu-%llu: the server ignored the Range header",
                        (unsigned long long)c->range_off, (unsigned long long)want_last);
         else
-            buf_printf(why, "HTTP %ld with Content-Length %lld to a request for bytes "
-                            "%llu-%llu",
+            buf_printf(why,
+                       "HTTP %ld with Content-Length %lld to a request for bytes "
+                       "%llu-%llu",
                        status, (long long)c->content_length, (unsigned long long)c->range_off,
                        (unsigned long long)want_last);
         *kind = DIP_ERR_DATA;
@@ -574,13 +575,14 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     }
     if (rc != CURLE_OK) {
         if (rc == CURLE_OPERATION_TIMEDOUT && c->status >= 200)
-            buf_printf(why, "HTTP %ld: stalled: less than 1 byte/s for %lds after %llu body "
-                            "bytes (%s)",
+            buf_printf(why,
+                       "HTTP %ld: stalled: less than 1 byte/s for %lds after %llu body "
+                       "bytes (%s)",
                        status, s->stall_timeout_s, (unsigned long long)c->received,
                        c->curl_msg[0] ? c->curl_msg : curl_easy_strerror(rc));
         else if (rc == CURLE_PARTIAL_FILE)
-            buf_printf(why, "HTTP %ld: body ended after %llu of %lld bytes (short body)",
-                       status, (unsigned long long)c->received, (long long)c->content_length);
+            buf_printf(why, "HTTP %ld: body ended after %llu of %lld bytes (short body)", status,
+                       (unsigned long long)c->received, (long long)c->content_length);
         else
             buf_printf(why, "%s%s%s", curl_easy_strerror(rc), c->curl_msg[0] ? ": " : "",
                        c->curl_msg);
@@ -592,25 +594,24 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     }
 
     if (status >= 200 && status < 300) {
-        if (head)
-            return S3_ATTEMPT_OK;
+        if (head) return S3_ATTEMPT_OK;
         if (c->content_length == -2) {
             buf_printf(why, "HTTP %ld: unparsable Content-Length", status);
             *kind = DIP_ERR_DATA;
             return S3_ATTEMPT_FAIL;
         }
         if (c->content_length >= 0 && c->received != (uint64_t)c->content_length) {
-            buf_printf(why, "HTTP %ld: body has %llu bytes but Content-Length is %lld "
-                            "(short body)",
+            buf_printf(why,
+                       "HTTP %ld: body has %llu bytes but Content-Length is %lld "
+                       "(short body)",
                        status, (unsigned long long)c->received, (long long)c->content_length);
             *kind = DIP_ERR_TRANSIENT;
             return S3_ATTEMPT_RETRY;
         }
         if (c->dst) {
             if (c->received != c->expect || c->received < c->min_len) {
-                buf_printf(why, "HTTP %ld: body has %llu bytes, expected %llu (short body)",
-                           status, (unsigned long long)c->received,
-                           (unsigned long long)c->expect);
+                buf_printf(why, "HTTP %ld: body has %llu bytes, expected %llu (short body)", status,
+                           (unsigned long long)c->received, (unsigned long long)c->expect);
                 *kind = DIP_ERR_TRANSIENT;
                 return S3_ATTEMPT_RETRY;
             }
@@ -622,10 +623,8 @@ static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
     s3_xml_parse_error((const char *)c->errbody.data, c->errbody.len, code, sizeof code, msg,
                        sizeof msg);
     buf_printf(why, "HTTP %ld", status);
-    if (code[0])
-        buf_printf(why, " %s", code);
-    if (msg[0])
-        buf_printf(why, ": %s", msg);
+    if (code[0]) buf_printf(why, " %s", code);
+    if (msg[0]) buf_printf(why, ": %s", msg);
     if (!code[0] && head)
         buf_append_str(why, " (a HEAD response has no body to name the S3 error code)");
     if (status == 404) {
@@ -681,8 +680,8 @@ static bool s3_perform(Store *st, S3Call *c, const char *what, DipError *err)
         }
         DipErrorKind kind = DIP_ERR_IO;
         S3Attempt r = s3_attempt(s, c, &why, &kind);
-        if (r == S3_ATTEMPT_OK || (r == S3_ATTEMPT_FAIL && c->status == 404 &&
-                                   strcmp(c->method, "HEAD") == 0)) {
+        if (r == S3_ATTEMPT_OK ||
+            (r == S3_ATTEMPT_FAIL && c->status == 404 && strcmp(c->method, "HEAD") == 0)) {
             ok = true;
             break;
         }
@@ -691,11 +690,10 @@ static bool s3_perform(Store *st, S3Call *c, const char *what, DipError *err)
             buf_free(&why);
             return false;
         }
-        if (attempt == max_attempts)
-            break;
+        if (attempt == max_attempts) break;
         double delay = retry_delay_s(rp, attempt, &s->rng);
-        dip_warn("s3 %s %s: %s; retry %d of %d in %.2fs", what, buf_cstr(&c->url),
-                 buf_cstr(&why), attempt, max_attempts - 1, delay);
+        dip_warn("s3 %s %s: %s; retry %d of %d in %.2fs", what, buf_cstr(&c->url), buf_cstr(&why),
+                 attempt, max_attempts - 1, delay);
         if (!dip_sleep_interruptible(delay)) {
             buf_free(&why);
             return dip_error_set(err, DIP_ERR_INTERRUPTED, "s3 %s %s: interrupted", what,
@@ -703,8 +701,8 @@ static bool s3_perform(Store *st, S3Call *c, const char *what, DipError *err)
         }
     }
     if (!ok)
-        dip_error_set(err, DIP_ERR_TRANSIENT, "s3 %s %s: %s (giving up after %d attempt%s)",
-                      what, buf_cstr(&c->url), buf_cstr(&why), max_attempts,
+        dip_error_set(err, DIP_ERR_TRANSIENT, "s3 %s %s: %s (giving up after %d attempt%s)", what,
+                      buf_cstr(&c->url), buf_cstr(&why), max_attempts,
                       max_attempts == 1 ? "" : "s");
     buf_free(&why);
     return ok;
@@ -785,10 +783,8 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
         qp[nq++] = (S3QueryParam){"list-type", "2"};
         qp[nq++] = (S3QueryParam){"prefix", buf_cstr(&full_prefix)};
         qp[nq++] = (S3QueryParam){"delimiter", "/"};
-        if (s->list_max_keys > 0)
-            qp[nq++] = (S3QueryParam){"max-keys", max_keys};
-        if (pageno > 0)
-            qp[nq++] = (S3QueryParam){"continuation-token", buf_cstr(&prev_token)};
+        if (s->list_max_keys > 0) qp[nq++] = (S3QueryParam){"max-keys", max_keys};
+        if (pageno > 0) qp[nq++] = (S3QueryParam){"continuation-token", buf_cstr(&prev_token)};
         buf_clear(&query);
         s3_canonical_query(&query, qp, nq);
 
@@ -801,11 +797,10 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
         ok = s3_perform(st, &c, what, err);
         if (ok) {
             size_t before = raw.n;
-            dip_debug("s3: list s3://%s/%s page %d: %zu bytes", s->bucket,
-                      buf_cstr(&full_prefix), pageno + 1, body.len);
+            dip_debug("s3: list s3://%s/%s page %d: %zu bytes", s->bucket, buf_cstr(&full_prefix),
+                      pageno + 1, body.len);
             ok = s3_xml_parse_list((const char *)body.data, body.len, &page, err);
-            if (!ok)
-                dip_error_prefix(err, "s3 list %s", buf_cstr(&c.url));
+            if (!ok) dip_error_prefix(err, "s3 list %s", buf_cstr(&c.url));
             for (size_t i = before; ok && i < raw.n; i++) {
                 if (strncmp(raw.entries[i].name, buf_cstr(&full_prefix), full_prefix.len) != 0)
                     ok = dip_error_set(err, DIP_ERR_DATA,
@@ -822,8 +817,7 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
                                "twice",
                                buf_cstr(&c.url));
         s3_call_free(&c);
-        if (!ok || !page.is_truncated)
-            break;
+        if (!ok || !page.is_truncated) break;
         buf_clear(&prev_token);
         buf_append(&prev_token, page.next_token.data, page.next_token.len);
     }
@@ -831,8 +825,7 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
         for (size_t i = 0; i < raw.n; i++)
             store_list_push(out, raw.entries[i].name + root_len, raw.entries[i].size,
                             raw.entries[i].mtime_ms);
-        if (out->n > 1)
-            qsort(out->entries, out->n, sizeof(StoreEntry), s3_cmp_entry);
+        if (out->n > 1) qsort(out->entries, out->n, sizeof(StoreEntry), s3_cmp_entry);
     }
     store_list_free(&raw);
     buf_free(&page.next_token);
@@ -847,8 +840,7 @@ static bool s3_stat(Store *st, const char *name, StoreEntry *out, bool *exists, 
 {
     S3Store *s = st->impl;
     char *bucket = NULL, *key = NULL;
-    if (!s3_resolve(s, name, &bucket, &key, err))
-        return false;
+    if (!s3_resolve(s, name, &bucket, &key, err)) return false;
     S3Call c;
     s3_call_init(&c, "HEAD", bucket, key, "");
     curl_easy_setopt(s->curl, CURLOPT_FILETIME, 1L);
@@ -877,9 +869,8 @@ static bool s3_stat(Store *st, const char *name, StoreEntry *out, bool *exists, 
 
 /* One ranged GET of [off, off+len) into dst; at least min_len bytes must come back (a
  * read-ahead block may end early at the end of the object). Returns the bytes received. */
-static bool s3_get_range(Store *st, const char *bucket, const char *key, uint64_t off,
-                         uint64_t len, uint64_t min_len, uint8_t *dst, uint64_t *got,
-                         DipError *err)
+static bool s3_get_range(Store *st, const char *bucket, const char *key, uint64_t off, uint64_t len,
+                         uint64_t min_len, uint8_t *dst, uint64_t *got, DipError *err)
 {
     S3Call c;
     s3_call_init(&c, "GET", bucket, key, "");
@@ -902,11 +893,10 @@ static bool s3_read_range(Store *st, const char *name, uint64_t off, uint64_t le
 {
     S3Store *s = st->impl;
     if (off + len < off)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: range at %llu of %llu bytes overflows",
-                             name, (unsigned long long)off, (unsigned long long)len);
+        return dip_error_set(err, DIP_ERR_DATA, "%s: range at %llu of %llu bytes overflows", name,
+                             (unsigned long long)off, (unsigned long long)len);
     char *bucket = NULL, *key = NULL;
-    if (!s3_resolve(s, name, &bucket, &key, err))
-        return false;
+    if (!s3_resolve(s, name, &bucket, &key, err)) return false;
     Buf id;
     buf_init(&id);
     buf_printf(&id, "%s/%s", bucket, key);
@@ -924,14 +914,11 @@ static bool s3_read_range(Store *st, const char *name, uint64_t off, uint64_t le
     } else if (s->readahead && len <= s->readahead / 4) {
         int slot = 0;
         for (int i = 1; i < S3_CACHE_BLOCKS; i++)
-            if (s->cache[i].used < s->cache[slot].used)
-                slot = i;
+            if (s->cache[i].used < s->cache[slot].used) slot = i;
         free(s->cache[slot].key);
         s->cache[slot].key = NULL;
-        if (!s->cache[slot].data)
-            s->cache[slot].data = dip_malloc(s->readahead);
-        ok = s3_get_range(st, bucket, key, off, s->readahead, len, s->cache[slot].data, &got,
-                          err);
+        if (!s->cache[slot].data) s->cache[slot].data = dip_malloc(s->readahead);
+        ok = s3_get_range(st, bucket, key, off, s->readahead, len, s->cache[slot].data, &got, err);
         if (ok) {
             s->cache[slot].key = dip_strdup(buf_cstr(&id));
             s->cache[slot].off = off;
@@ -953,8 +940,7 @@ static bool s3_read_all(Store *st, const char *name, Buf *out, DipError *err)
 {
     S3Store *s = st->impl;
     char *bucket = NULL, *key = NULL;
-    if (!s3_resolve(s, name, &bucket, &key, err))
-        return false;
+    if (!s3_resolve(s, name, &bucket, &key, err)) return false;
     buf_clear(out);
     S3Call c;
     s3_call_init(&c, "GET", bucket, key, "");
@@ -963,8 +949,10 @@ static bool s3_read_all(Store *st, const char *name, Buf *out, DipError *err)
     bool ok = s3_perform(st, &c, "GET", err);
     buf_reserve(out, 1); /* callers may use out->data of an empty object */
     if (ok && c.content_length < 0)
-        ok = dip_error_set(err, DIP_ERR_DATA, "s3 GET %s: no Content-Length: cannot tell a "
-                                              "whole body from a cut one", buf_cstr(&c.url));
+        ok = dip_error_set(err, DIP_ERR_DATA,
+                           "s3 GET %s: no Content-Length: cannot tell a "
+                           "whole body from a cut one",
+                           buf_cstr(&c.url));
     s3_call_free(&c);
     free(bucket);
     free(key);
@@ -973,10 +961,8 @@ static bool s3_read_all(Store *st, const char *name, Buf *out, DipError *err)
 
 static void s3_free(S3Store *s)
 {
-    if (!s)
-        return;
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
+    if (!s) return;
+    if (s->curl) curl_easy_cleanup(s->curl);
     free(s->access_key);
     if (s->secret_key) {
         memset(s->secret_key, 0, strlen(s->secret_key));
@@ -1049,7 +1035,7 @@ bool store_s3_open(Store *st, const char *uri, DipError *err)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->connect_timeout_s);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->stall_timeout_s);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may contain "." or ".." segments */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);     /* keys may contain "." or ".." segments */
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a wrong region */
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -1057,8 +1043,8 @@ bool store_s3_open(Store *st, const char *uri, DipError *err)
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s3_on_progress);
     st->impl = s;
     st->ops = &S3_OPS;
-    dip_debug("s3: %s -> bucket %s, prefix '%s', %s-style, region %s, endpoint %s", uri,
-              s->bucket, s->prefix, s->path_style ? "path" : "virtual", s->region,
+    dip_debug("s3: %s -> bucket %s, prefix '%s', %s-style, region %s, endpoint %s", uri, s->bucket,
+              s->prefix, s->path_style ? "path" : "virtual", s->region,
               s->authority ? s->authority : "AWS");
     return true;
 }

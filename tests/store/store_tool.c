@@ -31,8 +31,7 @@ static int fail(const DipError *err)
 static bool parse_u64(const char *s, uint64_t *out)
 {
     int64_t v;
-    if (!dip_parse_i64(s, &v) || v < 0)
-        return false;
+    if (!dip_parse_i64(s, &v) || v < 0) return false;
     *out = (uint64_t)v;
     return true;
 }
@@ -56,8 +55,7 @@ static void *thread_read(void *arg)
     Buf b;
     buf_init(&b);
     j->ok = store_read_all(j->st, j->name, &b, &j->err);
-    if (j->ok)
-        dip_sha256(b.data, b.len, j->digest);
+    if (j->ok) dip_sha256(b.data, b.len, j->digest);
     buf_free(&b);
     return NULL;
 }
@@ -74,8 +72,7 @@ int main(int argc, char **argv)
     DipError err;
     dip_error_clear(&err);
     Store *st;
-    if (!store_open(&st, uri, &err))
-        return fail(&err);
+    if (!store_open(&st, uri, &err)) return fail(&err);
     int rc = 0;
     if (strcmp(cmd, "list") == 0) {
         StoreList l;
@@ -83,8 +80,8 @@ int main(int argc, char **argv)
             rc = fail(&err);
         } else {
             for (size_t i = 0; i < l.n; i++)
-                printf("%s\t%llu\t%lld\n", l.entries[i].name,
-                       (unsigned long long)l.entries[i].size, (long long)l.entries[i].mtime_ms);
+                printf("%s\t%llu\t%lld\n", l.entries[i].name, (unsigned long long)l.entries[i].size,
+                       (long long)l.entries[i].mtime_ms);
             store_list_free(&l);
         }
     } else if (strcmp(cmd, "stat") == 0) {
@@ -135,11 +132,9 @@ int main(int argc, char **argv)
             uint8_t *p = dip_malloc(e.size ? e.size : 1);
             for (uint64_t off = 0; off < e.size && rc == 0; off += chunk) {
                 uint64_t n = e.size - off < chunk ? e.size - off : chunk;
-                if (!store_read_range(st, arg, off, n, p + off, &err))
-                    rc = fail(&err);
+                if (!store_read_range(st, arg, off, n, p + off, &err)) rc = fail(&err);
             }
-            if (rc == 0 && !write_all(p, e.size))
-                rc = 1;
+            if (rc == 0 && !write_all(p, e.size)) rc = 1;
             free(p);
             store_entry_free(&e);
         }

@@ -27,8 +27,9 @@ static void test_sigv4_get_object_example(void **state)
         {"host", "examplebucket.s3.amazonaws.com"},
         {"x-amz-content-sha256", S3_EMPTY_SHA256},
     };
-    SigV4Request rq = {"GET", "/test.txt", "", h, 4, S3_EMPTY_SHA256, "20130524T000000Z",
-                       "us-east-1", "s3", S3_DOC_KEY, S3_DOC_SECRET};
+    SigV4Request rq = {"GET",           "/test.txt",        "",          h,    4,
+                       S3_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3", S3_DOC_KEY,
+                       S3_DOC_SECRET};
     Buf auth, creq;
     buf_init(&auth);
     buf_init(&creq);
@@ -61,14 +62,15 @@ static void test_sigv4_list_objects_example(void **state)
         {"x-amz-content-sha256", S3_EMPTY_SHA256},
         {"x-amz-date", "20130524T000000Z"},
     };
-    SigV4Request rq = {"GET", "/", buf_cstr(&q), h, 3, S3_EMPTY_SHA256, "20130524T000000Z",
-                       "us-east-1", "s3", S3_DOC_KEY, S3_DOC_SECRET};
+    SigV4Request rq = {
+        "GET", "/",        buf_cstr(&q), h, 3, S3_EMPTY_SHA256, "20130524T000000Z", "us-east-1",
+        "s3",  S3_DOC_KEY, S3_DOC_SECRET};
     Buf auth;
     buf_init(&auth);
     sigv4_authorization(&rq, &auth, NULL);
-    assert_non_null(strstr(
-        buf_cstr(&auth),
-        "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"));
+    assert_non_null(
+        strstr(buf_cstr(&auth),
+               "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"));
     buf_free(&auth);
     buf_free(&q);
 }
@@ -83,8 +85,16 @@ static void test_sigv4_suite_query_order(void **state)
     s3_canonical_query(&q, qp, 2);
     assert_string_equal(buf_cstr(&q), "Param1=value1&Param2=value2");
     S3Header h[] = {{"host", "example.amazonaws.com"}, {"x-amz-date", "20150830T123600Z"}};
-    SigV4Request rq = {"GET", "/", buf_cstr(&q), h, 2, S3_EMPTY_SHA256, "20150830T123600Z",
-                       "us-east-1", "service", "AKIDEXAMPLE",
+    SigV4Request rq = {"GET",
+                       "/",
+                       buf_cstr(&q),
+                       h,
+                       2,
+                       S3_EMPTY_SHA256,
+                       "20150830T123600Z",
+                       "us-east-1",
+                       "service",
+                       "AKIDEXAMPLE",
                        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
     sigv4_authorization(&rq, &auth, NULL);
     assert_string_equal(
@@ -100,7 +110,7 @@ static void test_sigv4_header_trim_and_date(void **state)
 {
     (void)state;
     S3Header h[] = {{"x-amz-meta-a", "  two   spaces  "}, {"host", "h"}};
-    SigV4Request rq = {"HEAD", "/k", "", h, 2, "UNSIGNED-PAYLOAD", "20240101T000000Z",
+    SigV4Request rq = {"HEAD",      "/k", "",   h,   2, "UNSIGNED-PAYLOAD", "20240101T000000Z",
                        "eu-west-1", "s3", "AK", "SK"};
     Buf auth, creq;
     buf_init(&auth);
@@ -123,8 +133,7 @@ static void test_uri_encode(void **state)
     buf_init(&b);
     const char *k = "dir/a b+c=d%e~f_g.h-i\xc3\xa9*(x)!'";
     s3_uri_encode(&b, k, strlen(k), true);
-    assert_string_equal(buf_cstr(&b),
-                        "dir/a%20b%2Bc%3Dd%25e~f_g.h-i%C3%A9%2A%28x%29%21%27");
+    assert_string_equal(buf_cstr(&b), "dir/a%20b%2Bc%3Dd%25e~f_g.h-i%C3%A9%2A%28x%29%21%27");
     buf_clear(&b);
     s3_uri_encode(&b, "a/b", 3, false);
     assert_string_equal(buf_cstr(&b), "a%2Fb");
