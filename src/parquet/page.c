@@ -207,6 +207,34 @@ static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *
     return true;
 }
 
+/* The deprecated BIT_PACKED level encoding (Encodings.md, "Bit-packed (Deprecated)"):
+ * no length prefix, ceil(n * width / 8) bytes, values packed from the most significant bit
+ * of each byte. Old parquet-mr files use it. */
+static bool decode_levels_bit_packed(const uint8_t *p, size_t avail, int max_level, int16_t *out,
+                                     int64_t n, int64_t *at_max, size_t *pos, DipError *err)
+{
+    int bw = bit_width(max_level);
+    uint64_t bytes = ((uint64_t)n * (uint64_t)bw + 7) / 8;
+    if (bytes > avail)
+        return dip_error_set(err, DIP_ERR_DATA, "BIT_PACKED levels need %llu bytes, page has %zu",
+                             (unsigned long long)bytes, avail);
+    int64_t cnt = 0;
+    uint64_t bit = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int v = 0;
+        for (int b = 0; b < bw; b++, bit++)
+            v = (v << 1) | ((p[bit >> 3] >> (7 - (bit & 7))) & 1);
+        if (v > max_level)
+            return dip_error_set(err, DIP_ERR_DATA, "level %d exceeds the maximum %d", v,
+                                 max_level);
+        out[i] = (int16_t)v;
+        cnt += v == max_level;
+    }
+    *at_max = cnt;
+    *pos += (size_t)bytes;
+    return true;
+}
+
 /* Decodes n dense values with `enc` from the values section of a page. */
 static bool decode_values(const PqLeaf *lf, int enc, const uint8_t *p, size_t len, int64_t n,
                           PqColumnData *cd, PqScratch *s, DipError *err)
@@ -335,6 +363,12 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
         int64_t cnt[2] = {n, n};
         for (int k = 0; k < 2; k++) {
             if (lv[k] == 0) continue;
+            if (enc[k] == PQE_BIT_PACKED) {
+                if (!decode_levels_bit_packed(page + pos, plen - pos, lv[k], dst[k], n, &cnt[k],
+                                              &pos, err))
+                    return false;
+                continue;
+            }
             if (enc[k] != PQE_RLE)
                 return dip_error_set(err, DIP_ERR_UNSUPPORTED, "%s levels encoded with %s",
                                      k ? "definition" : "repetition", pq_encoding_name(enc[k]));
@@ -405,6 +439,10 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
     if (cm->dictionary_page_offset > 0 && cm->dictionary_page_offset < start)
         start = cm->dictionary_page_offset;
     int64_t len = cm->total_compressed_size;
+    if (len == 0 && cm->num_values == 0 && g->num_rows == 0) {
+        free(hs);
+        return true; /* an empty row group: nothing stored */
+    }
     if (start < 4 || len <= 0 || (uint64_t)start > f->size ||
         (uint64_t)len > f->size - (uint64_t)start)
         CHUNK_FAIL(DIP_ERR_DATA,

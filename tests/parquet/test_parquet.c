@@ -586,30 +586,41 @@ static void tw_list(TW *w, int16_t id, int elem_type, int count)
 }
 
 /* "PAR1", one PLAIN uncompressed INT32 page of 4 values with a CRC, the footer. */
-static size_t build_file(uint8_t *out, bool with_crc)
+static size_t build_file(uint8_t *out, bool with_crc, bool bitpacked)
 {
     const int32_t vals[4] = {10, -20, 30, 40};
+    /* bitpacked: an optional column whose definition levels 1,0,1,1 use the deprecated
+     * BIT_PACKED encoding (MSB first, no length prefix): 0b1011_0000 */
+    uint8_t body[32];
+    size_t blen = 16;
+    memcpy(body, vals, 16);
+    if (bitpacked) {
+        body[0] = 0xb0;
+        memcpy(body + 1, &vals[0], 4);
+        memcpy(body + 5, &vals[2], 8);
+        blen = 13;
+    }
     size_t n = 0;
     memcpy(out, "PAR1", 4);
     n = 4;
     TW ph = {0};
     tw_begin(&ph, 0);
     tw_i(&ph, 1, TT_I32, PQP_DATA_PAGE);
-    tw_i(&ph, 2, TT_I32, 16);
-    tw_i(&ph, 3, TT_I32, 16);
-    if (with_crc) tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, vals, 16));
+    tw_i(&ph, 2, TT_I32, (int64_t)blen);
+    tw_i(&ph, 3, TT_I32, (int64_t)blen);
+    if (with_crc) tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, body, blen));
     tw_begin(&ph, 5);
     tw_i(&ph, 1, TT_I32, 4);
     tw_i(&ph, 2, TT_I32, PQE_PLAIN);
-    tw_i(&ph, 3, TT_I32, PQE_RLE);
+    tw_i(&ph, 3, TT_I32, bitpacked ? PQE_BIT_PACKED : PQE_RLE);
     tw_i(&ph, 4, TT_I32, PQE_RLE);
     tw_end(&ph);
     tw_end(&ph);
     memcpy(out + n, ph.b, ph.n);
     n += ph.n;
-    memcpy(out + n, vals, 16);
-    n += 16;
-    int64_t chunk = (int64_t)(ph.n + 16);
+    memcpy(out + n, body, blen);
+    n += blen;
+    int64_t chunk = (int64_t)(ph.n + blen);
     TW fm = {0};
     tw_begin(&fm, 0);
     tw_i(&fm, 1, TT_I32, 1);
@@ -620,7 +631,7 @@ static size_t build_file(uint8_t *out, bool with_crc)
     tw_end(&fm);
     tw_begin(&fm, 0);
     tw_i(&fm, 1, TT_I32, PQT_INT32);
-    tw_i(&fm, 3, TT_I32, PQR_REQUIRED);
+    tw_i(&fm, 3, TT_I32, bitpacked ? PQR_OPTIONAL : PQR_REQUIRED);
     tw_str(&fm, 4, "x");
     tw_end(&fm);
     tw_i(&fm, 3, TT_I64, 4);
@@ -659,7 +670,7 @@ static void test_file_crc(void **state)
 {
     (void)state;
     uint8_t buf[2048];
-    size_t n = build_file(buf, true);
+    size_t n = build_file(buf, true, false);
     DipError err = {0};
     PqFile *f;
     assert_true(pq_file_open_mem(&f, buf, n, "crc.parquet", &err));
@@ -686,11 +697,26 @@ static void test_file_crc(void **state)
     assert_non_null(strstr(err.msg, "page at offset 4"));
     pq_file_close(f);
     /* the same file without a CRC decodes the flipped value without complaint */
-    n = build_file(buf, false);
+    n = build_file(buf, false, false);
     assert_true(pq_file_open_mem(&f, buf, n, "nocrc.parquet", &err));
     dip_error_clear(&err);
     assert_true(pq_check(f, -1, &st, &err));
     assert_int_equal(st.crc_checked, 0);
+    pq_file_close(f);
+    /* deprecated BIT_PACKED definition levels: 10, null, 30, 40 */
+    n = build_file(buf, true, true);
+    assert_true(pq_file_open_mem(&f, buf, n, "bp.parquet", &err));
+    ColumnBatch bb;
+    dip_error_clear(&err);
+    bool ok = pq_read_row_group(f, 0, NULL, 0, &bb, &err);
+    if (!ok) print_message("%s\n", err.msg);
+    assert_true(ok);
+    assert_int_equal(bb.cols[0].null_count, 1);
+    assert_false(col_is_valid(&bb.cols[0], 1));
+    assert_int_equal(((int32_t *)bb.cols[0].values)[0], 10);
+    assert_int_equal(((int32_t *)bb.cols[0].values)[2], 30);
+    assert_int_equal(((int32_t *)bb.cols[0].values)[3], 40);
+    column_batch_free(&bb);
     pq_file_close(f);
 }
 
