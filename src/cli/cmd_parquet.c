@@ -18,13 +18,15 @@ static void usage(FILE *out)
 {
     fputs("usage: dip parquet schema FILE\n"
           "       dip parquet meta FILE\n"
-          "       dip parquet cat FILE [--columns a,b,...] [--limit N] [--row-group N]\n"
+          "       dip parquet cat FILE [--columns a,b,...] [--limit N] [--row-group N] [--threads "
+          "N]\n"
           "       dip parquet check FILE [--threads N] [--row-group N] [--json]\n"
           "\n"
           "FILE is a local path or s3://bucket/key. cat prints one JSON object per row\n"
           "(canonical row format); check decodes every page of every column, verifies page\n"
           "CRCs where present, and exits non-zero on the first problem.\n"
-          "--threads defaults to the number of CPUs (DIP_THREADS overrides).\n",
+          "check --threads defaults to the number of CPUs (DIP_THREADS overrides); cat uses 1\n"
+          "unless --threads is given.\n",
           out);
 }
 
@@ -134,13 +136,37 @@ static int cmd_check(PqFile *f, int rg, bool json)
     if (!ok) return cli_fail(&err);
     if (dt <= 0) dt = 1e-9;
     if (json) {
-        printf("{\"file\":\"%s\",\"ok\":true,\"rows\":%lld,\"values\":%lld,\"pages\":%lld,"
-               "\"crc_checked_pages\":%lld,\"compressed_bytes\":%llu,\"uncompressed_bytes\":%llu,"
-               "\"seconds\":%.6f,\"rows_per_s\":%.0f,\"mb_per_s\":%.1f}\n",
-               pq_file_name(f), (long long)st.rows, (long long)st.values, (long long)st.pages,
-               (long long)st.crc_checked, (unsigned long long)st.compressed_bytes,
-               (unsigned long long)st.uncompressed_bytes, dt, (double)st.rows / dt,
-               (double)st.uncompressed_bytes / dt / 1e6);
+        Buf b;
+        buf_init(&b);
+        JsonWriter w;
+        json_init(&w, &b);
+        json_obj_begin(&w);
+        json_key(&w, "file");
+        json_str(&w, pq_file_name(f));
+        json_key(&w, "ok");
+        json_bool(&w, true);
+        json_key(&w, "rows");
+        json_int(&w, st.rows);
+        json_key(&w, "values");
+        json_int(&w, st.values);
+        json_key(&w, "pages");
+        json_int(&w, st.pages);
+        json_key(&w, "crc_checked_pages");
+        json_int(&w, st.crc_checked);
+        json_key(&w, "compressed_bytes");
+        json_uint(&w, st.compressed_bytes);
+        json_key(&w, "uncompressed_bytes");
+        json_uint(&w, st.uncompressed_bytes);
+        json_key(&w, "seconds");
+        json_double(&w, dt);
+        json_key(&w, "rows_per_s");
+        json_double(&w, (double)(int64_t)((double)st.rows / dt));
+        json_key(&w, "mb_per_s");
+        json_double(&w, (double)st.uncompressed_bytes / dt / 1e6);
+        json_obj_end(&w);
+        buf_append_byte(&b, '\n');
+        fwrite(b.data, 1, b.len, stdout);
+        buf_free(&b);
     } else {
         printf("ok: %s\n"
                "rows: %lld\nvalues: %lld\npages: %lld\ncrc-verified pages: %lld\n"
