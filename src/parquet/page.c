@@ -9,17 +9,19 @@
  * RLE level run with its 4-byte length; v2 pages store the levels uncompressed, without
  * prefixes, before the (optionally) compressed values.
  *
- * A page may claim many values in few bytes (an RLE run of nulls), so value counts are
- * capped at 8 per byte of uncompressed page plus a fixed allowance (131072, above any
- * writer's default page row limit): enough for real files, not for a 20-byte page that
- * asks for a billion values.
+ * A page may claim many values in few bytes (an RLE run of nulls: old parquet-mr writes a
+ * whole all-null column chunk as one page of a few bytes), so counts are bounded by what
+ * the metadata can vouch for: in a flat column every value is a row, so the pages together
+ * may hold exactly the row group's rows; in a nested column a page holds at most 8 values
+ * per uncompressed byte plus a fixed allowance (2^20). Every chunk is further capped at
+ * pq_limit_chunk_values entries, which bounds the level buffers whatever the footer says.
  */
 #include "parquet/pq_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_VALUE_ALLOWANCE 131072
+#define PAGE_VALUE_ALLOWANCE (1 << 20)
 
 typedef struct PageHdr {
     int type;
@@ -482,10 +484,16 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
                        "for %d compressed bytes",
                        (unsigned long long)h->offset, h->uncompressed, h->compressed);
         if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) {
-            if (h->num_values < 0 ||
-                (uint64_t)h->num_values > (uint64_t)h->uncompressed * 8 + PAGE_VALUE_ALLOWANCE)
-                CHUNK_FAIL(DIP_ERR_DATA, "page at offset %llu claims %d values in %d bytes",
-                           (unsigned long long)h->offset, h->num_values, h->uncompressed);
+            bool dense_ok = lf->max_rep == 0
+                                ? total_values + h->num_values <= g->num_rows
+                                : (uint64_t)h->num_values <=
+                                      (uint64_t)h->uncompressed * 8 + PAGE_VALUE_ALLOWANCE;
+            if (h->num_values < 0 || !dense_ok)
+                CHUNK_FAIL(DIP_ERR_DATA,
+                           "page at offset %llu claims %d values in %d bytes (row group has "
+                           "%lld rows)",
+                           (unsigned long long)h->offset, h->num_values, h->uncompressed,
+                           (long long)g->num_rows);
             total_values += h->num_values;
         }
         pos = h->body + (size_t)h->compressed;

@@ -89,4 +89,7 @@ for (const codec of ['snappy', 'zstd', 'gzip', 'lz4', 'brotli', 'uncompressed'])
      FROM range(${Math.min(N, 700)}) t(i)) TO '${out}/duck_${codec}.parquet' (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE 256)`);
 }
 await con.run(`COPY (SELECT i AS id FROM range(0) t(i)) TO '${out}/duck_empty.parquet' (FORMAT parquet)`);
+// an all-null column: DuckDB writes its 300000 values as one page of a few bytes
+if (N >= 3000)
+  await con.run(`COPY (SELECT i AS id, NULL::INT AS n FROM range(300000) t(i)) TO '${out}/duck_allnull.parquet' (FORMAT parquet, ROW_GROUP_SIZE 300000)`);
 console.log(`wrote ${variants.length} arrow-rs files and 7 DuckDB files to ${out}`);

@@ -47,6 +47,10 @@ node "$here/compare_ndjson.mjs" "$tmp/duck_expected.ndjson" "$tmp/head.ndjson" |
 # projection keeps the asked order and only those keys
 got=$("$dip" parquet cat "$tmp/duck_snappy.parquet" --columns s,id --limit 2 | tail -1)
 [ "$got" = '{"s":"str1","id":1}' ] || { echo "FAIL projection: $got"; fail=1; }
+# one page of 300000 nulls in a few bytes is legitimate
+"$dip" parquet check "$tmp/duck_allnull.parquet" > /dev/null || { echo "FAIL all-null page"; fail=1; }
+[ "$("$dip" parquet cat "$tmp/duck_allnull.parquet" | grep -c '"n":null}$')" -eq 300000 ] \
+  || { echo "FAIL all-null rows"; fail=1; }
 # an empty file has a schema and no rows
 [ -z "$("$dip" parquet cat "$tmp/duck_empty.parquet")" ] || { echo "FAIL empty file"; fail=1; }
 "$dip" parquet meta "$tmp/duck_snappy.parquet" | node -e 'JSON.parse(require("fs").readFileSync(0,"utf8"))' \
