@@ -13,7 +13,7 @@
  * whole all-null column chunk as one page of a few bytes), so counts are bounded by what
  * the metadata can vouch for: in a flat column every value is a row, so the pages together
  * may hold exactly the row group's rows; in a nested column a page holds at most 8 values
- * per uncompressed byte plus a fixed allowance (2^20). Every chunk is further capped at
+ * per uncompressed byte plus the row group's rows plus 2^20. Every chunk is further capped at
  * pq_limit_chunk_values entries, which bounds the level buffers whatever the footer says.
  */
 #include "parquet/pq_internal.h"
@@ -484,10 +484,12 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
                        "for %d compressed bytes",
                        (unsigned long long)h->offset, h->uncompressed, h->compressed);
         if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) {
-            bool dense_ok = lf->max_rep == 0
-                                ? total_values + h->num_values <= g->num_rows
-                                : (uint64_t)h->num_values <=
-                                      (uint64_t)h->uncompressed * 8 + PAGE_VALUE_ALLOWANCE;
+            /* nested: a row takes at least one entry (all-null rows exactly one), more
+             * entries need bytes */
+            bool dense_ok = lf->max_rep == 0 ? total_values + h->num_values <= g->num_rows
+                                             : (uint64_t)h->num_values <=
+                                                   (uint64_t)h->uncompressed * 8 +
+                                                       PAGE_VALUE_ALLOWANCE + (uint64_t)g->num_rows;
             if (h->num_values < 0 || !dense_ok)
                 CHUNK_FAIL(DIP_ERR_DATA,
                            "page at offset %llu claims %d values in %d bytes (row group has "
