@@ -40,7 +40,9 @@ if [ ! -f "$SCAN/.done" ]; then
   touch "$SCAN/.done"
 fi
 
-# run CMD... -> prints "wall_s peak_rss_kb" of the child (python: wall clock + RUSAGE_CHILDREN)
+# run CMD... -> prints "wall_s peak_rss_kb cpu_s" of the child (python: wall clock +
+# RUSAGE_CHILDREN); CPU time is reported too because the dev box is shared and wall time
+# moves with other people's load
 measure() {
   python3 - "$@" <<'PY'
 import resource, subprocess, sys, time
@@ -50,7 +52,8 @@ w = time.perf_counter() - t
 if p.returncode != 0:
     sys.stderr.write(p.stderr.decode(errors='replace'))
     sys.exit(p.returncode)
-print('%.4f %d' % (w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print('%.4f %d %.4f' % (w, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
 PY
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -59,14 +62,18 @@ echo
 echo "== snapshot: checkpoint of $FILES files + $COMMITS commits"
 "$DIP" delta info "$BIG" | sed -n '2p;4p;10,12p'
 times=()
+cpus=()
 rss=0
 for i in 1 2 3 4 5; do
-  read -r w r < <(measure "$DIP" delta info "$BIG")
+  read -r w r c < <(measure "$DIP" delta info "$BIG")
   times+=("$w")
+  cpus+=("$c")
   [ "$r" -gt "$rss" ] && rss=$r
 done
 snap=$(printf '%s\n' "${times[@]}" | median)
 echo "dip delta info wall time: median ${snap} s of 5 (runs: ${times[*]})"
+echo "dip delta info CPU time (user+sys): median $(printf '%s\n' "${cpus[@]}" | median) s"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "peak RSS: $((rss / 1024)) MiB"
 "$DIP" --log-level debug delta info "$BIG" 2>&1 >/dev/null | grep -o 'snapshot v.*' || true
 python3 -c "import sys; sys.exit(0 if float('$snap') < 1.0 else 1)" &&
