@@ -7,7 +7,7 @@
 #   BENCH_ROWS=10000000 BENCH_RUNS=3 BUILD=build bench/bench_parquet.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$repo/build}
+build=$(cd "${BUILD:-$repo/build}" && pwd)
 rows=${BENCH_ROWS:-10000000}
 runs=${BENCH_RUNS:-3}
 data=$build/bench-data

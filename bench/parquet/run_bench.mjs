@@ -25,7 +25,7 @@ if (help.error) console.log(`run_bench: cannot run ${dip}: ${help.error.message}
 function timeDip(file, threads) {
   const argv = ['parquet', 'check', file];
   if (hasThreads) argv.push('--threads', String(threads));
-  let best = Infinity, rss = 0, err = null;
+  let best = Infinity, rss = 0, err = null, cpu = null;
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
     const p = TIME ? spawnSync(TIME, ['-v', dip, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 })
@@ -33,11 +33,12 @@ function timeDip(file, threads) {
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     const own = (p.stderr || '').split('\tCommand being timed:')[0].trim();
     if (p.status !== 0) { err = `exit ${p.status}: ${own.split('\n').slice(-2).join(' | ').slice(0, 200)}`; break; }
-    best = Math.min(best, s);
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(p.stderr || '');
     if (m) rss = Math.max(rss, Number(m[1]) * 1024);
+    const u = /User time \(seconds\): ([\d.]+)/.exec(p.stderr || ''), k = /System time \(seconds\): ([\d.]+)/.exec(p.stderr || '');
+    if (s < best) { best = s; cpu = u && k ? Number(u[1]) + Number(k[1]) : null; }
   }
-  return { secs: err ? null : best, rss, err };
+  return { secs: err ? null : best, rss, err, cpu };
 }
 
 const AGG = (f) => `SELECT count(*), sum(id), sum(dbl), count_if(flag), max(ts), sum(amount), ` +
@@ -47,18 +48,22 @@ async function timeDuckdb(file, threads) {
   const inst = await DuckDBInstance.create(':memory:');
   const con = await inst.connect();
   await con.run(`SET threads = ${threads}`);
-  let best = Infinity, rows = 0;
+  let best = Infinity, rows = 0, cpu = null;
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage(); // DuckDB runs in this process: its threads count here
     const r = await con.runAndReadAll(AGG(file));
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    const c1 = process.cpuUsage(c0);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (s < best) { best = s; cpu = (c1.user + c1.system) / 1e6; }
     rows = Number(r.getRows()[0][0]);
   }
   con.closeSync?.();
   inst.closeSync?.();
-  return { secs: best, rows };
+  return { secs: best, rows, cpu };
 }
 
+const load0 = os.loadavg();
 const fmtRate = (x) => x >= 1e6 ? (x / 1e6).toFixed(1) + 'M' : x >= 1e3 ? (x / 1e3).toFixed(1) + 'k' : x.toFixed(0);
 const results = [];
 for (const file of files) {
@@ -76,14 +81,17 @@ for (const file of files) {
 
 console.log('\nParquet decode benchmark (best of ' + RUNS + ' runs; MB/s = file bytes / time; ratio = dip speed / DuckDB speed, > 1 means dip is faster)');
 console.log(`dip: ${dip} parquet check FILE${hasThreads ? ' --threads N' : ''}   DuckDB: ${AGG('FILE')}`);
-const head = ['file', 'MiB', 'rows', 'thr', 'dip s', 'dip rows/s', 'dip MB/s', 'DuckDB s', 'DuckDB rows/s', 'DuckDB MB/s', 'ratio', 'dip peak RSS'];
+const head = ['file', 'MiB', 'rows', 'thr', 'dip s', 'dip cpu s', 'dip rows/s', 'dip MB/s', 'DuckDB s', 'DuckDB cpu s', 'DuckDB rows/s', 'DuckDB MB/s', 'ratio', 'dip peak RSS'];
 const lines = [head];
 for (const r of results) {
   const ds = r.dip.secs, ks = r.duck.secs;
   lines.push([r.file, r.mb.toFixed(1), fmtRate(r.rows), String(r.threads) + (hasThreads || r.threads === 1 ? '' : ' (dip: default)'),
-    ds ? ds.toFixed(3) : 'n/a', ds ? fmtRate(r.rows / ds) : 'n/a', ds ? (r.mb / ds).toFixed(0) : 'n/a',
-    ks.toFixed(3), fmtRate(r.rows / ks), (r.mb / ks).toFixed(0), ds ? (ks / ds).toFixed(2) : 'n/a',
+    ds ? ds.toFixed(3) : 'n/a', r.dip.cpu != null ? r.dip.cpu.toFixed(2) : 'n/a', ds ? fmtRate(r.rows / ds) : 'n/a', ds ? (r.mb / ds).toFixed(0) : 'n/a',
+    ks.toFixed(3), r.duck.cpu != null ? r.duck.cpu.toFixed(2) : 'n/a', fmtRate(r.rows / ks), (r.mb / ks).toFixed(0), ds ? (ks / ds).toFixed(2) : 'n/a',
     r.dip.rss ? (r.dip.rss / 1048576).toFixed(0) + ' MiB' : 'n/a']);
 }
 const w = head.map((_, i) => Math.max(...lines.map(l => l[i].length)));
 for (const l of lines) console.log(l.map((c, i) => i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])).join('  '));
+const la = (a) => a.map(x => x.toFixed(2)).join(' ');
+console.log(`cores: ${NCPU}; load average (1/5/15 min) before: ${la(load0)}, after: ${la(os.loadavg())}` +
+  ' (a loaded shared machine slows both sides; cpu s = user + system time of the best run)');
