@@ -80,6 +80,9 @@ proxy)
   [ $# -ge 2 ] || usage
   dir="$(cd "$2" && pwd)"
   [ -s "$dir/s3rver.port" ] || { echo "s3rver.sh: no s3rver running in $dir" >&2; exit 1; }
+  if [ -f "$dir/proxy.pid" ] && kill -0 "$(cat "$dir/proxy.pid")" 2>/dev/null; then
+    echo "s3rver.sh: a proxy already runs in $dir (pid $(cat "$dir/proxy.pid"))" >&2; exit 1
+  fi
   rm -f "$dir/proxy.port"
   FAULT_RULES="${3:-[]}" nohup node "$here/s3-fault-proxy.mjs" \
     --upstream "127.0.0.1:$(cat "$dir/s3rver.port")" --port-file "$dir/proxy.port" \
