@@ -44,8 +44,7 @@ int cmd_sync_pg_main(int argc, char **argv)
 {
     SyncPgOptions o;
     DipError err = {0};
-    if (!sync_pg_options_from_env(&o, &err))
-        return cli_fail(&err);
+    if (!sync_pg_options_from_env(&o, &err)) return cli_fail(&err);
     bool plan = false;
     const char *task = NULL;
     for (int i = 1; i < argc; i++) {
@@ -67,8 +66,7 @@ int cmd_sync_pg_main(int argc, char **argv)
         } else if (!strcmp(a, "--batch-size") && has_val) {
             int64_t v;
             if (!dip_parse_i64(argv[++i], &v) || v < 1 || v > 10000000)
-                return cli_usage_error("sync-pg", "--batch-size %s: expected 1..10000000",
-                                       argv[i]);
+                return cli_usage_error("sync-pg", "--batch-size %s: expected 1..10000000", argv[i]);
             o.pg.batch_size = (int)v;
         } else if (!strcmp(a, "--force")) {
             o.force = true;
@@ -84,8 +82,7 @@ int cmd_sync_pg_main(int argc, char **argv)
     }
     char *task_source = NULL, *task_table = NULL;
     if (task) {
-        if (plan)
-            return cli_usage_error("sync-pg", "--plan and --task exclude each other");
+        if (plan) return cli_usage_error("sync-pg", "--plan and --task exclude each other");
         char why[256];
         if (!sync_pg_task_parse(task, &task_source, &task_table, why, sizeof why)) {
             dip_error_set(&err, DIP_ERR_CONFIG, "--task: %s", why);
@@ -120,17 +117,17 @@ int cmd_sync_pg_main(int argc, char **argv)
                 dip_snprintf(del, sizeof del, "%lld", (long long)st.n_deleted);
                 dip_snprintf(secs, sizeof secs, "%.3f", st.seconds);
                 dip_snprintf(rss, sizeof rss, "%llu", (unsigned long long)(st.peak_rss >> 20));
-                const char *kv[] = {"mode", st.mode, "version", v, "rows_read", in,
-                                    "inserted", ins, "updated", upd, "unchanged", unch,
-                                    "deleted", del, "seconds", secs, "peak_rss_mib", rss, NULL};
+                const char *kv[] = {"mode",      st.mode,        "version", v,         "rows_read",
+                                    in,          "inserted",     ins,       "updated", upd,
+                                    "unchanged", unch,           "deleted", del,       "seconds",
+                                    secs,        "peak_rss_mib", rss,       NULL};
                 dip_log_kv(DIP_LOG_INFO, kv,
                            "sync-pg done: %s sync of version %lld%s: %lld rows read, %lld "
                            "inserted, %lld updated, %lld unchanged, %lld deleted in %.1fs "
                            "(%.0f rows/s, peak RSS %llu MiB)",
                            st.mode, (long long)st.version, st.resumed ? " (resumed)" : "",
-                           (long long)st.n_input, (long long)st.n_inserted,
-                           (long long)st.n_updated, (long long)st.n_unchanged,
-                           (long long)st.n_deleted, st.seconds,
+                           (long long)st.n_input, (long long)st.n_inserted, (long long)st.n_updated,
+                           (long long)st.n_unchanged, (long long)st.n_deleted, st.seconds,
                            st.seconds > 0 ? st.n_input / st.seconds : 0.0,
                            (unsigned long long)(st.peak_rss >> 20));
             }

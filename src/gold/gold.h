@@ -24,26 +24,26 @@
 typedef enum { GOLD_HK_COLUMN = 1, GOLD_HK_KEYS } GoldHkKind;
 
 typedef struct GoldModelColumn {
-    char *gold;     /* gold column name */
-    char *silver;   /* silver column it comes from */
-    int line;       /* model file line, for messages */
+    char *gold;   /* gold column name */
+    char *silver; /* silver column it comes from */
+    int line;     /* model file line, for messages */
 } GoldModelColumn;
 
 typedef struct GoldModel {
-    char *source;           /* file name (or "embedded:models/...") for messages */
-    char *table;            /* gold table, optionally schema-qualified */
+    char *source; /* file name (or "embedded:models/...") for messages */
+    char *table;  /* gold table, optionally schema-qualified */
     GoldHkKind hk_kind;
-    char **hk_columns;      /* silver names: one for GOLD_HK_COLUMN, the keys otherwise */
+    char **hk_columns; /* silver names: one for GOLD_HK_COLUMN, the keys otherwise */
     int n_hk;
     GoldModelColumn *cols;
     int ncols;
-    bool all_columns;       /* "columns *": every other silver column, same name */
-    int all_columns_pos;    /* where in cols the expansion goes */
-    char **exclude;         /* silver columns left out of "columns *" */
+    bool all_columns;    /* "columns *": every other silver column, same name */
+    int all_columns_pos; /* where in cols the expansion goes */
+    char **exclude;      /* silver columns left out of "columns *" */
     int n_exclude;
-    char **hdiff_exclude;   /* gold columns left out of hdiff */
+    char **hdiff_exclude; /* gold columns left out of hdiff */
     int n_hdiff_exclude;
-    char sha256[65];        /* of the model text: a changed model forces a full sync */
+    char sha256[65]; /* of the model text: a changed model forces a full sync */
 } GoldModel;
 
 /* Parses model text; errors name the source and line. */
@@ -54,10 +54,10 @@ bool gold_model_load(GoldModel *m, const char *path, DipError *err) DIP_MUST_CHE
 void gold_model_free(GoldModel *m);
 
 typedef struct GoldColumn {
-    const char *gold;   /* gold column name */
-    int src;            /* index in the silver schema */
-    int bi;             /* index in the projected batch (GoldPlan.proj order) */
-    PgType pg;          /* exact gold type */
+    const char *gold; /* gold column name */
+    int src;          /* index in the silver schema */
+    int bi;           /* index in the projected batch (GoldPlan.proj order) */
+    PgType pg;        /* exact gold type */
     bool in_hdiff;
 } GoldColumn;
 
@@ -66,9 +66,9 @@ typedef struct GoldPlan {
     int ncols;
     GoldColumn *cols;
     int n_hk;
-    int *hk_bi;         /* batch indexes of the hk source columns */
+    int *hk_bi; /* batch indexes of the hk source columns */
     int nproj;
-    int *proj;          /* silver column indexes to read, ascending */
+    int *proj; /* silver column indexes to read, ascending */
 } GoldPlan;
 
 /* Binds a model to a silver schema: every column found, every type mapped. */

@@ -30,24 +30,20 @@ static int split_words(char *line, char **words)
     while (*p && n < MAX_WORDS) {
         while (*p && (isspace((unsigned char)*p) || *p == ','))
             p++;
-        if (!*p)
-            break;
+        if (!*p) break;
         words[n++] = p;
         while (*p && !isspace((unsigned char)*p) && *p != ',')
             p++;
-        if (*p)
-            *p++ = '\0';
+        if (*p) *p++ = '\0';
     }
     return n;
 }
 
 static bool valid_name(const char *s)
 {
-    if (!*s)
-        return false;
+    if (!*s) return false;
     for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == '"')
-            return false;
+        if ((unsigned char)*p < 0x20 || *p == '"') return false;
     return true;
 }
 
@@ -73,35 +69,30 @@ bool gold_model_parse(GoldModel *m, const char *source, const char *text, DipErr
     while (p && *p && ok) {
         lineno++;
         char *nl = strchr(p, '\n');
-        if (nl)
-            *nl = '\0';
+        if (nl) *nl = '\0';
         char *hash = strchr(p, '#');
-        if (hash)
-            *hash = '\0';
+        if (hash) *hash = '\0';
         char *words[MAX_WORDS];
         int nw = split_words(p, words);
         p = nl ? nl + 1 : NULL;
-        if (nw == 0)
-            continue;
+        if (nw == 0) continue;
         for (int i = 1; i < nw; i++)
             if (!valid_name(words[i])) {
-                ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: bad name '%s'", source,
-                                   lineno, words[i]);
+                ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: bad name '%s'", source, lineno,
+                                   words[i]);
                 break;
             }
-        if (!ok)
-            break;
+        if (!ok) break;
         const char *d = words[0];
         if (strcmp(d, "table") == 0) {
             if (nw != 2 || m->table)
-                ok = dip_error_set(err, DIP_ERR_CONFIG,
-                                   "%s:%d: expected one 'table NAME' line", source, lineno);
+                ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: expected one 'table NAME' line",
+                                   source, lineno);
             else
                 m->table = dip_strdup(words[1]);
         } else if (strcmp(d, "hk") == 0) {
             if (m->hk_kind)
-                ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: hk defined twice", source,
-                                   lineno);
+                ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: hk defined twice", source, lineno);
             else if (nw == 3 && strcmp(words[1], "column") == 0) {
                 m->hk_kind = GOLD_HK_COLUMN;
                 m->hk_columns = push_name(m->hk_columns, &m->n_hk, words[2]);
@@ -145,8 +136,8 @@ bool gold_model_parse(GoldModel *m, const char *source, const char *text, DipErr
             for (int i = 2; i < nw; i++)
                 m->hdiff_exclude = push_name(m->hdiff_exclude, &m->n_hdiff_exclude, words[i]);
         } else {
-            ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: unknown directive '%s'", source,
-                               lineno, d);
+            ok = dip_error_set(err, DIP_ERR_CONFIG, "%s:%d: unknown directive '%s'", source, lineno,
+                               d);
         }
     }
     free(copy);
@@ -155,10 +146,8 @@ bool gold_model_parse(GoldModel *m, const char *source, const char *text, DipErr
     if (ok && m->hk_kind == 0)
         ok = dip_error_set(err, DIP_ERR_CONFIG, "%s: no 'hk ...' line", source);
     if (ok && m->ncols == 0 && !m->all_columns)
-        ok = dip_error_set(err, DIP_ERR_CONFIG, "%s: no 'column' lines and no 'columns *'",
-                           source);
-    if (!ok)
-        gold_model_free(m);
+        ok = dip_error_set(err, DIP_ERR_CONFIG, "%s: no 'column' lines and no 'columns *'", source);
+    if (!ok) gold_model_free(m);
     return ok;
 }
 
@@ -172,8 +161,7 @@ bool gold_model_load(GoldModel *m, const char *path, DipError *err)
         return gold_model_parse(m, "embedded:models/integrated_records.model", text, err);
     }
     FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return dip_error_set(err, DIP_ERR_CONFIG, "--model %s: cannot open", path);
+    if (f == NULL) return dip_error_set(err, DIP_ERR_CONFIG, "--model %s: cannot open", path);
     Buf b;
     buf_init(&b);
     char chunk[8192];
@@ -213,8 +201,7 @@ void gold_model_free(GoldModel *m)
 static bool in_list(char **a, int n, const char *s)
 {
     for (int i = 0; i < n; i++)
-        if (strcmp(a[i], s) == 0)
-            return true;
+        if (strcmp(a[i], s) == 0) return true;
     return false;
 }
 
@@ -243,19 +230,16 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
                 const char *name = silver->fields[f].name;
                 bool mapped = false;
                 for (int j = 0; j < m->ncols && !mapped; j++)
-                    mapped = strcmp(m->cols[j].silver, name) == 0 ||
-                             strcmp(m->cols[j].gold, name) == 0;
-                if (mapped || in_list(m->exclude, m->n_exclude, name))
-                    continue;
-                if (reserved(name))
-                    continue; /* a silver hk/hdiff/sync_ldts is not payload */
+                    mapped =
+                        strcmp(m->cols[j].silver, name) == 0 || strcmp(m->cols[j].gold, name) == 0;
+                if (mapped || in_list(m->exclude, m->n_exclude, name)) continue;
+                if (reserved(name)) continue; /* a silver hk/hdiff/sync_ldts is not payload */
                 cols[n].gold = name;
                 cols[n].src = f;
                 n++;
             }
         }
-        if (i == m->ncols)
-            break;
+        if (i == m->ncols) break;
         int f = dip_schema_find(silver, m->cols[i].silver);
         if (f < 0) {
             free(cols);
@@ -276,8 +260,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(cols[i].gold, cols[j].gold) == 0) {
-                dip_error_set(err, DIP_ERR_CONFIG, "%s: gold column '%s' mapped twice",
-                              m->source, cols[i].gold);
+                dip_error_set(err, DIP_ERR_CONFIG, "%s: gold column '%s' mapped twice", m->source,
+                              cols[i].gold);
                 free(cols);
                 return false;
             }
@@ -287,9 +271,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
             found = strcmp(cols[j].gold, m->hdiff_exclude[i]) == 0;
         if (!found) {
             free(cols);
-            return dip_error_set(err, DIP_ERR_CONFIG,
-                                 "%s: 'hdiff exclude %s': no such gold column", m->source,
-                                 m->hdiff_exclude[i]);
+            return dip_error_set(err, DIP_ERR_CONFIG, "%s: 'hdiff exclude %s': no such gold column",
+                                 m->source, m->hdiff_exclude[i]);
         }
     }
     /* types: exact mapping or an error before any write */
@@ -301,8 +284,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
             buf_init(&t);
             dip_type_format(&fld->type, &t);
             dip_error_set(err, DIP_ERR_DATA,
-                          "%s: silver column '%s' has type %s that dip cannot map: %s",
-                          m->source, fld->name, buf_cstr(&t), why);
+                          "%s: silver column '%s' has type %s that dip cannot map: %s", m->source,
+                          fld->name, buf_cstr(&t), why);
             buf_free(&t);
             free(cols);
             return false;
@@ -324,9 +307,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
         if (id == DT_STRUCT || id == DT_LIST || id == DT_MAP || id == DT_NULL) {
             free(cols);
             free(hk_src);
-            return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: hk column '%s' must be a scalar, not %s", m->source,
-                                 m->hk_columns[i], dip_type_name(id));
+            return dip_error_set(err, DIP_ERR_DATA, "%s: hk column '%s' must be a scalar, not %s",
+                                 m->source, m->hk_columns[i], dip_type_name(id));
         }
     }
     /* projection: the union of sources, ascending */
@@ -339,18 +321,15 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
     qsort(proj, (size_t)np, sizeof(int), cmp_int);
     int u = 0;
     for (int i = 0; i < np; i++)
-        if (u == 0 || proj[u - 1] != proj[i])
-            proj[u++] = proj[i];
+        if (u == 0 || proj[u - 1] != proj[i]) proj[u++] = proj[i];
     np = u;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < np; k++)
-            if (proj[k] == cols[i].src)
-                cols[i].bi = k;
+            if (proj[k] == cols[i].src) cols[i].bi = k;
     p->hk_bi = dip_calloc((size_t)m->n_hk, sizeof(int));
     for (int i = 0; i < m->n_hk; i++)
         for (int k = 0; k < np; k++)
-            if (proj[k] == hk_src[i])
-                p->hk_bi[i] = k;
+            if (proj[k] == hk_src[i]) p->hk_bi[i] = k;
     free(hk_src);
     p->cols = cols;
     p->ncols = n;

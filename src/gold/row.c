@@ -43,23 +43,22 @@ static void row_sha256(const void *p, size_t n, uint8_t out[32])
         ctx = NULL;
     }
     unsigned int len = 32;
-    if (ctx == NULL || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) ||
-        !EVP_DigestUpdate(ctx, p, n) || !EVP_DigestFinal_ex(ctx, out, &len))
+    if (ctx == NULL || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, p, n) ||
+        !EVP_DigestFinal_ex(ctx, out, &len))
         dip_sha256(p, n, out); /* the slow path still gives the same digest */
 }
 
 void gold_value_text(const ColumnVector *c, int64_t row, Buf *out)
 {
-    if (!col_is_valid(c, row))
-        return;
+    if (!col_is_valid(c, row)) return;
     switch (c->type->id) {
     case DT_STRING:
     case DT_ENUM:
     case DT_JSON:
-        buf_append(out, c->data + c->offsets[row],
-                   (size_t)(c->offsets[row + 1] - c->offsets[row]));
+        buf_append(out, c->data + c->offsets[row], (size_t)(c->offsets[row + 1] - c->offsets[row]));
         return;
-    default: break;
+    default:
+        break;
     }
     /* numbers, dates, decimals, base64 binary: ROW_FORMAT text without JSON quotes */
     size_t start = out->len;
@@ -87,15 +86,13 @@ bool gold_row_hk(const GoldPlan *p, const ColumnBatch *b, int64_t row, Buf *out,
         const ColumnVector *c = &b->cols[p->hk_bi[0]];
         gold_value_text(c, row, out);
         if (!col_is_valid(c, row) || out->len == 0)
-            return dip_error_set(err, DIP_ERR_DATA, "hk column '%s' is %s",
-                                 p->model->hk_columns[0],
+            return dip_error_set(err, DIP_ERR_DATA, "hk column '%s' is %s", p->model->hk_columns[0],
                                  col_is_valid(c, row) ? "empty" : "null");
         return true;
     }
     buf_clear(scratch);
     for (int k = 0; k < p->n_hk; k++) {
-        if (k > 0)
-            buf_append_str(scratch, DV2_DELIMITER);
+        if (k > 0) buf_append_str(scratch, DV2_DELIMITER);
         size_t start = scratch->len;
         gold_value_text(&b->cols[p->hk_bi[k]], row, scratch);
         /* trim, then upper-case ASCII in place */
@@ -108,8 +105,7 @@ bool gold_row_hk(const GoldPlan *p, const ColumnBatch *b, int64_t row, Buf *out,
         scratch->len = start + (e - s);
         for (size_t i = start; i < scratch->len; i++) {
             uint8_t ch = scratch->data[i];
-            if (ch >= 'a' && ch <= 'z')
-                scratch->data[i] = (uint8_t)(ch - 32);
+            if (ch >= 'a' && ch <= 'z') scratch->data[i] = (uint8_t)(ch - 32);
         }
     }
     uint8_t h[32];
@@ -138,8 +134,7 @@ static void put_int(Buf *b, int64_t v)
         tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0)
-        tmp[sizeof tmp - 1 - n++] = '-';
+    if (v < 0) tmp[sizeof tmp - 1 - n++] = '-';
     buf_append(b, tmp + sizeof tmp - n, (size_t)n);
 }
 
@@ -149,8 +144,7 @@ static bool put_date(char *out, int64_t days)
     int64_t y;
     unsigned m, d;
     dip_civil_from_days(days, &y, &m, &d);
-    if (y < 1 || y > 9999)
-        return false;
+    if (y < 1 || y > 9999) return false;
     put_digits(out, 4, y);
     out[4] = '-';
     put_digits(out + 5, 2, m);
@@ -176,13 +170,27 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
         else
             buf_append(b, "false", 5);
         return;
-    case DT_INT8: put_int(b, ((const int8_t *)c->values)[row]); return;
-    case DT_INT16: put_int(b, ((const int16_t *)c->values)[row]); return;
-    case DT_INT32: put_int(b, ((const int32_t *)c->values)[row]); return;
-    case DT_INT64: put_int(b, ((const int64_t *)c->values)[row]); return;
-    case DT_UINT8: put_int(b, ((const uint8_t *)c->values)[row]); return;
-    case DT_UINT16: put_int(b, ((const uint16_t *)c->values)[row]); return;
-    case DT_UINT32: put_int(b, ((const uint32_t *)c->values)[row]); return;
+    case DT_INT8:
+        put_int(b, ((const int8_t *)c->values)[row]);
+        return;
+    case DT_INT16:
+        put_int(b, ((const int16_t *)c->values)[row]);
+        return;
+    case DT_INT32:
+        put_int(b, ((const int32_t *)c->values)[row]);
+        return;
+    case DT_INT64:
+        put_int(b, ((const int64_t *)c->values)[row]);
+        return;
+    case DT_UINT8:
+        put_int(b, ((const uint8_t *)c->values)[row]);
+        return;
+    case DT_UINT16:
+        put_int(b, ((const uint16_t *)c->values)[row]);
+        return;
+    case DT_UINT32:
+        put_int(b, ((const uint32_t *)c->values)[row]);
+        return;
     case DT_STRING:
     case DT_ENUM:
     case DT_JSON:
@@ -212,12 +220,10 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
         break;
     }
     case DT_TIMESTAMP: {
-        if (t->unit == TU_NANOS)
-            break;
+        if (t->unit == TU_NANOS) break;
         int64_t v = ((const int64_t *)c->values)[row];
         int64_t us = t->unit == TU_MILLIS ? v * 1000 : v;
-        if (t->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000))
-            break;
+        if (t->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)) break;
         int64_t secs = us / 1000000, frac = us % 1000000;
         if (frac < 0) {
             frac += 1000000;
@@ -230,8 +236,7 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
         }
         char tmp[32];
         tmp[0] = '"';
-        if (!put_date(tmp + 1, days))
-            break;
+        if (!put_date(tmp + 1, days)) break;
         tmp[11] = 'T';
         put_digits(tmp + 12, 2, sod / 3600);
         tmp[14] = ':';
@@ -241,13 +246,13 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
         tmp[20] = '.';
         put_digits(tmp + 21, 6, frac);
         size_t n = 27;
-        if (t->utc)
-            tmp[n++] = 'Z';
+        if (t->utc) tmp[n++] = 'Z';
         tmp[n++] = '"';
         buf_append(b, tmp, n);
         return;
     }
-    default: break;
+    default:
+        break;
     }
     JsonWriter w;
     json_init(&w, b); /* depth 0: no comma, the value only */
@@ -266,10 +271,8 @@ void gold_row_hdiff(const GoldPlan *p, const ColumnBatch *b, int64_t row, Buf *s
     buf_append_byte(scratch, '[');
     bool first = true;
     for (int i = 0; i < p->ncols; i++) {
-        if (!p->cols[i].in_hdiff)
-            continue;
-        if (!first)
-            buf_append_byte(scratch, ',');
+        if (!p->cols[i].in_hdiff) continue;
+        if (!first) buf_append_byte(scratch, ',');
         first = false;
         write_canonical(scratch, &b->cols[p->cols[i].bi], row);
     }

@@ -33,8 +33,7 @@ bool hkset_get(const HkSet *s, uint64_t key, uint64_t *val)
             *val = s->vals[i];
             return true;
         }
-        if (s->keys[i] == 0)
-            return false;
+        if (s->keys[i] == 0) return false;
     }
 }
 
@@ -64,8 +63,7 @@ void hkset_put(HkSet *s, uint64_t key, uint64_t val)
         g.keys = dip_calloc(g.cap, sizeof(uint64_t));
         g.vals = dip_malloc(g.cap * sizeof(uint64_t));
         for (size_t i = 0; i < s->cap; i++)
-            if (s->keys[i])
-                put_nogrow(&g, s->keys[i], s->vals[i]);
+            if (s->keys[i]) put_nogrow(&g, s->keys[i], s->vals[i]);
         hkset_free(s);
         *s = g;
     }

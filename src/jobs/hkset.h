@@ -15,9 +15,9 @@
 #include "core/core.h"
 
 typedef struct HkSet {
-    uint64_t *keys;   /* 0 = empty slot */
+    uint64_t *keys; /* 0 = empty slot */
     uint64_t *vals;
-    size_t cap;       /* power of two */
+    size_t cap; /* power of two */
     size_t n;
 } HkSet;
 

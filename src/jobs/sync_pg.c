@@ -27,8 +27,8 @@ bool sync_pg_options_from_env(SyncPgOptions *o, DipError *err)
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "DELTA_CLIENT_BATCH_SIZE=%lld: expected 1..10000000", (long long)dbs);
     if (dr < 0 || dr > 1000)
-        return dip_error_set(err, DIP_ERR_CONFIG, "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..1000",
-                             (long long)dr);
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DELTA_CLIENT_WRITE_RETRIES=%lld: expected 0..1000", (long long)dr);
     if (!(ddelay >= 0 && ddelay <= 3600))
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "DELTA_CLIENT_WRITE_RETRY_DELAY=%g: expected 0..3600", ddelay);
@@ -52,14 +52,11 @@ static void job_free(SyncJob *j)
 {
     pg_close(&j->conn);
     pg_close(&j->lookup_conn);
-    if (j->have_diff)
-        delta_diff_free(&j->diff);
+    if (j->have_diff) delta_diff_free(&j->diff);
     free(j->files);
     hkset_free(&j->set);
-    if (j->snap)
-        delta_snapshot_free(j->snap);
-    if (j->store)
-        store_close(j->store);
+    if (j->snap) delta_snapshot_free(j->snap);
+    if (j->store) store_close(j->store);
     gold_plan_free(&j->plan);
     gold_model_free(&j->model);
     buf_free(&j->q_table);
@@ -69,8 +66,7 @@ static void job_free(SyncJob *j)
     buf_free(&j->sql_merge);
     buf_free(&j->sql_stage_create);
     buf_free(&j->sql_lookup);
-    if (j->run_started)
-        pg_run_free(&j->run); /* every string of the job's run is heap-owned */
+    if (j->run_started) pg_run_free(&j->run); /* every string of the job's run is heap-owned */
 }
 
 /* Opens the table and binds the model: everything that can be refused before connecting. */
@@ -85,8 +81,7 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     buf_init(&j->sql_merge);
     buf_init(&j->sql_stage_create);
     buf_init(&j->sql_lookup);
-    if (!gold_model_load(&j->model, o->model_path, err))
-        return false;
+    if (!gold_model_load(&j->model, o->model_path, err)) return false;
     j->gold_table = o->table && o->table[0] ? o->table : j->model.table;
     if (!store_open(&j->store, o->source, err)) {
         dip_error_prefix(err, "--source %s", o->source);
@@ -96,8 +91,7 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
                      120};
     for (int attempt = 0;; attempt++) {
         DipError e = {0};
-        if (delta_snapshot_open(&j->snap, j->store, -1, -1, &e))
-            break;
+        if (delta_snapshot_open(&j->snap, j->store, -1, -1, &e)) break;
         if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
             dip_error_prefix(&e, "Delta table %s", o->source);
             *err = e;
@@ -134,8 +128,9 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     const char *kv_gold[] = {"target", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
                              NULL};
     const char *kv_stage[] = {"target", "dip_stage", "columns", buf_cstr(&j->q_columns), NULL};
-    const char *kv_merge[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
-                              "update_set", buf_cstr(&upd), NULL};
+    const char *kv_merge[] = {
+        "table",      buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
+        "update_set", buf_cstr(&upd),        NULL};
     bool ok = pg_sql_get("sql/gold_copy.sql", &t, err) &&
               pg_sql_render(t, kv_gold, &j->sql_copy_gold, err) &&
               pg_sql_render(t, kv_stage, &j->sql_copy_stage, err) &&
@@ -153,11 +148,9 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
 {
     int ran = 0;
     if (j->opt->schemas_dir) {
-        if (!pg_schema_apply(&j->conn, j->opt->schemas_dir, &ran, err))
-            return false;
+        if (!pg_schema_apply(&j->conn, j->opt->schemas_dir, &ran, err)) return false;
     } else if (j->opt->model_path == NULL) {
-        if (!pg_schema_apply(&j->conn, NULL, &ran, err))
-            return false;
+        if (!pg_schema_apply(&j->conn, NULL, &ran, err)) return false;
     }
     const char *params[1] = {j->gold_table};
     PGresult *r;
@@ -182,28 +175,27 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
         const char *base = strrchr(j->gold_table, '.');
         dip_snprintf(iname, sizeof iname, "%s_sync_ldts_idx", base ? base + 1 : j->gold_table);
         pg_quote_ident(iname, &idx);
-        const char *kv[] = {"table", buf_cstr(&j->q_table), "column_defs", buf_cstr(&defs),
-                            "ldts_index", buf_cstr(&idx), NULL};
+        const char *kv[] = {"table",      buf_cstr(&j->q_table), "column_defs", buf_cstr(&defs),
+                            "ldts_index", buf_cstr(&idx),        NULL};
         bool did;
-        bool ok = pg_sql_get("sql/gold_create_table.sql", &t, err) &&
-                  pg_sql_render(t, kv, &sql, err) &&
-                  pg_schema_apply_text(&j->conn, "sql/gold_create_table.sql", buf_cstr(&sql), &did,
-                                       err);
+        bool ok =
+            pg_sql_get("sql/gold_create_table.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
+            pg_schema_apply_text(&j->conn, "sql/gold_create_table.sql", buf_cstr(&sql), &did, err);
         buf_free(&defs);
         buf_free(&sql);
         buf_free(&idx);
-        if (!ok)
-            return false;
-        if (did)
-            dip_info("created gold table %s from model %s", j->gold_table, j->model.source);
+        if (!ok) return false;
+        if (did) dip_info("created gold table %s from model %s", j->gold_table, j->model.source);
         return ensure_gold_table(j, err);
     }
     /* expected: hk text, hdiff text, sync_ldts timestamptz, then each model column */
     int nexp = 3 + j->plan.ncols;
     bool ok = true;
     for (int e = 0; e < nexp && ok; e++) {
-        const char *name = e == 0 ? "hk" : e == 1 ? "hdiff" : e == 2 ? "sync_ldts"
-                                                                     : j->plan.cols[e - 3].gold;
+        const char *name = e == 0   ? "hk"
+                           : e == 1 ? "hdiff"
+                           : e == 2 ? "sync_ldts"
+                                    : j->plan.cols[e - 3].gold;
         Buf want;
         buf_init(&want);
         if (e < 2)
@@ -214,17 +206,15 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
             pg_type_sql(&j->plan.cols[e - 3].pg, &want);
         int found = -1;
         for (int i = 0; i < n; i++)
-            if (strcmp(PQgetvalue(r, i, 0), name) == 0)
-                found = i;
+            if (strcmp(PQgetvalue(r, i, 0), name) == 0) found = i;
         if (found < 0)
             ok = dip_error_set(err, DIP_ERR_DATA,
                                "gold table %s has no column \"%s\" (%s) that model %s maps",
                                j->gold_table, name, buf_cstr(&want), j->model.source);
         else if (strcmp(PQgetvalue(r, found, 1), buf_cstr(&want)) != 0)
-            ok = dip_error_set(err, DIP_ERR_DATA,
-                               "gold table %s column \"%s\" is %s, model %s needs %s",
-                               j->gold_table, name, PQgetvalue(r, found, 1), j->model.source,
-                               buf_cstr(&want));
+            ok = dip_error_set(
+                err, DIP_ERR_DATA, "gold table %s column \"%s\" is %s, model %s needs %s",
+                j->gold_table, name, PQgetvalue(r, found, 1), j->model.source, buf_cstr(&want));
         buf_free(&want);
     }
     for (int i = 0; i < n && ok; i++) {
@@ -239,9 +229,9 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
                                j->gold_table, name, j->model.source);
     }
     PQclear(r);
-    if (!ok)
-        return false;
-    if (!pg_sql_get("sql/gold_hk_unique.sql", &t, err) || !pg_query(&j->conn, t, 1, params, &r, err))
+    if (!ok) return false;
+    if (!pg_sql_get("sql/gold_hk_unique.sql", &t, err) ||
+        !pg_query(&j->conn, t, 1, params, &r, err))
         return false;
     ok = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
     PQclear(r);
@@ -263,8 +253,7 @@ static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipErro
     bool ok = pg_sql_get("sql/gold_state.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
               pg_query(&j->conn, buf_cstr(&sql), 0, NULL, &r, err);
     buf_free(&sql);
-    if (!ok)
-        return false;
+    if (!ok) return false;
     *max_ldts_us = PQgetisnull(r, 0, 0) ? INT64_MIN : 0;
     if (!PQgetisnull(r, 0, 0) && !dip_parse_i64(PQgetvalue(r, 0, 0), max_ldts_us))
         *max_ldts_us = INT64_MIN;
@@ -301,9 +290,9 @@ typedef struct Decision {
     bool up_to_date;
     bool resume;
     bool incremental;
-    int64_t base_version;    /* incremental: from this version */
+    int64_t base_version; /* incremental: from this version */
     int64_t resume_run_id;
-    char *resume_after;      /* last fully loaded file of the run resumed */
+    char *resume_after; /* last fully loaded file of the run resumed */
     PgRun resume_run;
     bool have_resume_run;
     int64_t max_ldts_us;
@@ -313,8 +302,7 @@ typedef struct Decision {
 static void decision_free(Decision *d)
 {
     free(d->resume_after);
-    if (d->have_resume_run)
-        pg_run_free(&d->resume_run);
+    if (d->have_resume_run) pg_run_free(&d->resume_run);
 }
 
 /* Staleness, resume and mode; logs why. */
@@ -323,15 +311,13 @@ static bool decide(SyncJob *j, Decision *d, DipError *err)
     const SyncPgOptions *o = j->opt;
     memset(d, 0, sizeof *d);
     d->base_version = -1;
-    if (!gold_state(j, &d->max_ldts_us, &d->gold_has_rows, err))
-        return false;
+    if (!gold_state(j, &d->max_ldts_us, &d->gold_has_rows, err)) return false;
     PgRun latest, fin;
     bool have_latest, have_fin;
     if (!pg_run_latest(&j->conn, o->source, j->gold_table, false, &latest, &have_latest, err))
         return false;
     if (!pg_run_latest(&j->conn, o->source, j->gold_table, true, &fin, &have_fin, err)) {
-        if (have_latest)
-            pg_run_free(&latest);
+        if (have_latest) pg_run_free(&latest);
         return false;
     }
     bool model_same_fin = have_fin && strcmp(fin.model_sha256, j->model.sha256) == 0;
@@ -376,10 +362,8 @@ static bool decide(SyncJob *j, Decision *d, DipError *err)
             d->base_version = fin.version;
         }
     }
-    if (have_latest)
-        pg_run_free(&latest);
-    if (have_fin)
-        pg_run_free(&fin);
+    if (have_latest) pg_run_free(&latest);
+    if (have_fin) pg_run_free(&fin);
     return true;
 }
 
@@ -403,7 +387,8 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
                 for (size_t k = 0; k < j->diff.n_removed && !only_lost; k++) {
                     const DeltaAddFile *r = &j->diff.removed[k];
                     if (strcmp(r->path, a->path) == 0)
-                        only_lost = a->has_dv && (!r->has_dv || a->dv.cardinality >= r->dv.cardinality);
+                        only_lost =
+                            a->has_dv && (!r->has_dv || a->dv.cardinality >= r->dv.cardinality);
                 }
                 if (only_lost)
                     dv_only++;
@@ -433,7 +418,8 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
     qsort(j->files, j->nfiles, sizeof *j->files, cmp_file_path);
     j->first_file = 0;
     if (d->resume && d->resume_after) {
-        while (j->first_file < j->nfiles && strcmp(j->files[j->first_file]->path, d->resume_after) <= 0)
+        while (j->first_file < j->nfiles &&
+               strcmp(j->files[j->first_file]->path, d->resume_after) <= 0)
             j->first_file++;
     }
     j->rows_expected = 0;
@@ -449,8 +435,7 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
 
 static bool connect_and_prepare(SyncJob *j, DipError *err)
 {
-    if (!pg_connect_retry(&j->conn, &j->opt->pg, err))
-        return false;
+    if (!pg_connect_retry(&j->conn, &j->opt->pg, err)) return false;
     return pg_run_ensure_table(&j->conn, err);
 }
 
@@ -495,14 +480,12 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)
 
 static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
 {
-    if (!j->run_started)
-        return true;
+    if (!j->run_started) return true;
     /* a fresh connection when the loader's is gone (PostgreSQL restarted, error mid-COPY) */
     DipError e = {0};
     if (pg_is_alive(&j->conn) && PQtransactionStatus(j->conn.conn) != PQTRANS_IDLE) {
         DipError ignore = {0};
-        if (!pg_exec(&j->conn, "ROLLBACK", &ignore))
-            pg_close(&j->conn);
+        if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
     }
     for (int attempt = 0; attempt < 3; attempt++) {
         dip_error_clear(&e);
@@ -511,8 +494,7 @@ static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
             pg_run_finish(&j->conn, &j->run, finished, cause ? cause->msg : NULL, &e))
             return true;
         pg_close(&j->conn);
-        if (!dip_sleep_interruptible(0.2 * (attempt + 1)))
-            break;
+        if (!dip_sleep_interruptible(0.2 * (attempt + 1))) break;
     }
     dip_warn("could not record the end of run %lld: %s", (long long)j->run.run_id, e.msg);
     return false;
@@ -568,8 +550,7 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
         stats->seconds = dip_now_s() - t0;
         return true;
     }
-    if (ok)
-        ok = collect_files(&j, &d, err);
+    if (ok) ok = collect_files(&j, &d, err);
     if (ok) {
         dip_strlcpy(stats->mode, d.incremental ? "incremental" : "full", sizeof stats->mode);
         stats->resumed = d.resume;
@@ -598,8 +579,7 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
             backend_json(&j, &bj);
             ok = pg_run_start(&j.conn, &j.run, buf_cstr(&bj), err);
             buf_free(&bj);
-            if (!ok)
-                j.run_started = false;
+            if (!ok) j.run_started = false;
         }
     }
     if (ok) {
@@ -617,8 +597,7 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
                                                    : "per-batch hk lookup");
         j.last_checkpoint_s = dip_now_s();
         ok = sync_pg_session_setup(&j, err) && sync_pg_load_files(&j, err);
-        if (ok && o->propagate_deletes)
-            ok = sync_pg_propagate_deletes(&j, err);
+        if (ok && o->propagate_deletes) ok = sync_pg_propagate_deletes(&j, err);
     }
     if (j.run_started) {
         stats->n_input = j.run.n_input_records;

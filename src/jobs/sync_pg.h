@@ -11,28 +11,28 @@
 #include "pg/pg.h"
 
 typedef struct SyncPgOptions {
-    const char *source;          /* Delta table URI (file path, file://, s3://) */
-    const char *table;           /* gold table; NULL = the model's `table` */
-    const char *model_path;      /* NULL = embedded models/integrated_records.model */
-    const char *schemas_dir;     /* NULL = embedded schemas/ (default model only) */
-    bool force;                  /* sync even when gold looks up to date */
-    bool full;                   /* read every file, not only those added since the last run */
-    bool propagate_deletes;      /* delete gold rows whose hk left the table */
-    int64_t delta_batch_size;    /* DELTA_CLIENT_BATCH_SIZE rows per read batch */
-    int delta_retries;           /* DELTA_CLIENT_WRITE_RETRIES */
-    double delta_retry_delay_s;  /* DELTA_CLIENT_WRITE_RETRY_DELAY */
+    const char *source;           /* Delta table URI (file path, file://, s3://) */
+    const char *table;            /* gold table; NULL = the model's `table` */
+    const char *model_path;       /* NULL = embedded models/integrated_records.model */
+    const char *schemas_dir;      /* NULL = embedded schemas/ (default model only) */
+    bool force;                   /* sync even when gold looks up to date */
+    bool full;                    /* read every file, not only those added since the last run */
+    bool propagate_deletes;       /* delete gold rows whose hk left the table */
+    int64_t delta_batch_size;     /* DELTA_CLIENT_BATCH_SIZE rows per read batch */
+    int delta_retries;            /* DELTA_CLIENT_WRITE_RETRIES */
+    double delta_retry_delay_s;   /* DELTA_CLIENT_WRITE_RETRY_DELAY */
     double checkpoint_interval_s; /* SYNC_CHECKPOINT_INTERVAL */
-    PgSettings pg;               /* POSTGRES_* (batch_size = rows per load batch) */
+    PgSettings pg;                /* POSTGRES_* (batch_size = rows per load batch) */
 } SyncPgOptions;
 
 typedef struct SyncPgStats {
-    bool up_to_date;             /* nothing to do (no task) */
-    char mode[16];               /* "full", "incremental", "none" */
+    bool up_to_date; /* nothing to do (no task) */
+    char mode[16];   /* "full", "incremental", "none" */
     bool resumed;
     int64_t version;
     int64_t ldts_us;
-    size_t files_total;          /* files of this run (after resume skips) */
-    size_t files_skipped;        /* skipped by resume */
+    size_t files_total;   /* files of this run (after resume skips) */
+    size_t files_skipped; /* skipped by resume */
     int64_t n_input, n_inserted, n_updated, n_unchanged, n_deleted;
     double seconds;
     uint64_t peak_rss;

@@ -18,17 +18,17 @@
 #include <string.h>
 
 typedef struct KeyList {
-    HkSet set;          /* key -> index + 1 into offs (0 never used); UINT64_MAX = kept */
+    HkSet set; /* key -> index + 1 into offs (0 never used); UINT64_MAX = kept */
     Buf texts;
-    int64_t *offs;      /* n + 1 offsets into texts */
+    int64_t *offs; /* n + 1 offsets into texts */
     size_t n, cap;
 } KeyList;
 
 typedef struct DelCtx {
     SyncJob *j;
     KeyList *kl;
-    HkSet *seen;        /* full mode: hks of the snapshot */
-    bool keep;          /* incremental: rows read mark candidates as kept */
+    HkSet *seen; /* full mode: hks of the snapshot */
+    bool keep;   /* incremental: rows read mark candidates as kept */
     Buf hk, scratch;
 } DelCtx;
 
@@ -38,8 +38,7 @@ static void keylist_add(KeyList *kl, const char *hk, size_t n)
         kl->cap = kl->cap ? kl->cap * 2 : 1024;
         kl->offs = dip_realloc(kl->offs, kl->cap * sizeof(int64_t));
     }
-    if (kl->n == 0)
-        kl->offs[0] = 0;
+    if (kl->n == 0) kl->offs[0] = 0;
     buf_append(&kl->texts, hk, n);
     kl->n++;
     kl->offs[kl->n] = (int64_t)kl->texts.len;
@@ -49,14 +48,12 @@ static bool on_batch(void *ctx, const ColumnBatch *b, int64_t start, DipError *e
 {
     DelCtx *c = ctx;
     for (int64_t r = start; r < b->num_rows; r++) {
-        if (!gold_row_hk(&c->j->plan, b, r, &c->hk, &c->scratch, err))
-            return false;
+        if (!gold_row_hk(&c->j->plan, b, r, &c->hk, &c->scratch, err)) return false;
         uint64_t key = hkset_key(c->hk.data, c->hk.len), v;
         if (c->seen) {
             hkset_put(c->seen, key, 1);
         } else if (c->keep) {
-            if (hkset_get(&c->kl->set, key, &v))
-                hkset_put(&c->kl->set, key, UINT64_MAX);
+            if (hkset_get(&c->kl->set, key, &v)) hkset_put(&c->kl->set, key, UINT64_MAX);
         } else if (!hkset_get(&c->kl->set, key, &v)) {
             keylist_add(c->kl, (const char *)c->hk.data, c->hk.len);
             hkset_put(&c->kl->set, key, c->kl->n);
@@ -76,8 +73,7 @@ static bool on_gold_hk(void *ctx, const uint8_t *p, size_t n, DipError *err)
     const uint8_t *f[1];
     int32_t l[1];
     int nf = pg_copy_tuple_parse(p, n, f, l, 1);
-    if (nf == -1)
-        return true;
+    if (nf == -1) return true;
     if (nf != 1 || l[0] < 0)
         return dip_error_set(err, DIP_ERR_DATA, "gold hk export: malformed tuple");
     uint64_t v;
@@ -108,10 +104,8 @@ static bool delete_tx(SyncJob *j, void *ctx, DipError *err)
               pg_sql_render(sql, kv, &del, err) &&
               pg_query(&j->conn, buf_cstr(&del), 0, NULL, &r, err);
     buf_free(&del);
-    if (!ok)
-        return false;
-    if (!dip_parse_i64(PQcmdTuples(r), &t->deleted))
-        t->deleted = 0;
+    if (!ok) return false;
+    if (!dip_parse_i64(PQcmdTuples(r), &t->deleted)) t->deleted = 0;
     PQclear(r);
     PgRun tmp = j->run;
     tmp.n_deleted += t->deleted;
@@ -142,8 +136,7 @@ static bool delete_keys(SyncJob *j, KeyList *kl, bool only_unkept, DipError *err
         pg_copy_trailer(&t.copy);
         bool ok = k == 0 || sync_pg_tx(j, delete_tx, &t, "deleting rows", err);
         buf_free(&t.copy);
-        if (!ok)
-            return false;
+        if (!ok) return false;
         j->run.n_deleted += t.deleted;
         j->run.n_output_records = j->run.n_inserted + j->run.n_updated + j->run.n_deleted;
     }
@@ -207,10 +200,8 @@ static bool deletes_full(SyncJob *j, DipError *err)
 
 bool sync_pg_propagate_deletes(SyncJob *j, DipError *err)
 {
-    if (!j->have_diff)
-        return deletes_full(j, err);
-    if (j->diff.n_removed == 0)
-        return true;
+    if (!j->have_diff) return deletes_full(j, err);
+    if (j->diff.n_removed == 0) return true;
     KeyList kl;
     memset(&kl, 0, sizeof kl);
     hkset_init(&kl.set, 1024);
@@ -247,7 +238,6 @@ bool sync_pg_propagate_deletes(SyncJob *j, DipError *err)
         ok = delete_keys(j, &kl, true, err);
     }
     keylist_free(&kl);
-    if (ok && fallback)
-        return deletes_full(j, err);
+    if (ok && fallback) return deletes_full(j, err);
     return ok;
 }

@@ -31,15 +31,15 @@ typedef struct SyncJob {
     Buf q_table;
     Buf q_columns;
     Buf sql_copy_gold, sql_copy_stage, sql_merge, sql_stage_create, sql_lookup;
-    PgConn conn;                /* loader (main thread) */
-    PgConn lookup_conn;         /* decoder thread, PREFILTER_LOOKUP only */
+    PgConn conn;        /* loader (main thread) */
+    PgConn lookup_conn; /* decoder thread, PREFILTER_LOOKUP only */
     PgRun run;
     bool run_started;
     /* files of this run, sorted by path, and where resume starts */
     const DeltaAddFile **files;
     size_t nfiles;
     size_t first_file;
-    int64_t rows_expected;      /* sum of num_records (for ETA), -1 unknown */
+    int64_t rows_expected; /* sum of num_records (for ETA), -1 unknown */
     DeltaDiff diff;
     bool have_diff;
     PrefilterMode prefilter;

@@ -30,10 +30,9 @@ bool sync_pg_session_setup(SyncJob *j, DipError *err)
     const char *t;
     Buf sql;
     buf_init(&sql);
-    const char *kv[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
-                        NULL};
-    bool ok = pg_sql_get("sql/gold_stage_create.sql", &t, err) &&
-              pg_sql_render(t, kv, &sql, err) && pg_exec(&j->conn, buf_cstr(&sql), err) &&
+    const char *kv[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns), NULL};
+    bool ok = pg_sql_get("sql/gold_stage_create.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
+              pg_exec(&j->conn, buf_cstr(&sql), err) &&
               pg_sql_get("sql/gold_delete_stage.sql", &t, err) && pg_exec(&j->conn, t, err);
     buf_free(&sql);
     return ok;
@@ -42,8 +41,7 @@ bool sync_pg_session_setup(SyncJob *j, DipError *err)
 static bool reconnect(SyncJob *j, DipError *err)
 {
     pg_close(&j->conn);
-    if (!pg_connect(&j->conn, &j->opt->pg, err))
-        return false;
+    if (!pg_connect(&j->conn, &j->opt->pg, err)) return false;
     return sync_pg_session_setup(j, err);
 }
 
@@ -55,12 +53,10 @@ bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *
         DipError e = {0};
         bool ok = (pg_is_alive(&j->conn) || reconnect(j, &e)) && pg_exec(&j->conn, "BEGIN", &e) &&
                   fn(j, ctx, &e) && pg_exec(&j->conn, "COMMIT", &e);
-        if (ok)
-            return true;
+        if (ok) return true;
         if (pg_is_alive(&j->conn)) {
             DipError ignore = {0};
-            if (!pg_exec(&j->conn, "ROLLBACK", &ignore))
-                pg_close(&j->conn);
+            if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
         }
         if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
             if (e.kind == DIP_ERR_TRANSIENT)
@@ -85,8 +81,7 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
                        DipError *err)
 {
     RetryPolicy p = {j->opt->delta_retries,
-                     j->opt->delta_retry_delay_s > 0 ? j->opt->delta_retry_delay_s : 0.05,
-                     120.0};
+                     j->opt->delta_retry_delay_s > 0 ? j->opt->delta_retry_delay_s : 0.05, 120.0};
     int64_t delivered = 0;
     for (int attempt = 0;; attempt++) {
         DipError e = {0};
@@ -112,25 +107,22 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
                 seen += b.num_rows;
             }
             column_batch_free(&b);
-            if (done)
-                break;
+            if (done) break;
             if (ok && dip_stop_requested()) {
                 delta_file_scan_close(scan);
                 return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->path);
             }
         }
-        if (scan)
-            delta_file_scan_close(scan);
-        if (ok)
-            return true;
+        if (scan) delta_file_scan_close(scan);
+        if (ok) return true;
         if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
             dip_error_prefix(&e, "%s", f->path);
             *err = e;
             return false;
         }
         double d = retry_delay_s(&p, attempt + 1, &j->rng);
-        dip_warn("reading %s: %s; retry %d/%d in %.1fs", f->path, e.msg, attempt + 1,
-                 p.max_retries, d);
+        dip_warn("reading %s: %s; retry %d/%d in %.1fs", f->path, e.msg, attempt + 1, p.max_retries,
+                 d);
         if (!dip_sleep_interruptible(d))
             return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted while waiting to retry");
     }
@@ -139,11 +131,11 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
 /* ------------------------------------------------------------ the queue */
 
 typedef struct LoadBatch {
-    Buf new_rows;          /* binary COPY stream for gold (rows known to be new) */
-    Buf chg_rows;          /* binary COPY stream for the staging table (changed rows) */
+    Buf new_rows; /* binary COPY stream for gold (rows known to be new) */
+    Buf chg_rows; /* binary COPY stream for the staging table (changed rows) */
     int64_t n_new, n_chg, n_unchanged, n_input;
     size_t file_index;
-    bool file_done;        /* last batch of files[file_index] */
+    bool file_done; /* last batch of files[file_index] */
     struct LoadBatch *next;
 } LoadBatch;
 
@@ -152,9 +144,9 @@ typedef struct Pipe {
     pthread_cond_t changed;
     LoadBatch *head, *tail;
     int count;
-    bool producer_done;    /* no more batches (see producer_failed) */
+    bool producer_done; /* no more batches (see producer_failed) */
     bool producer_failed;
-    bool consumer_abort;   /* the loader gave up: stop decoding */
+    bool consumer_abort; /* the loader gave up: stop decoding */
     DipError producer_err;
 } Pipe;
 
@@ -195,8 +187,7 @@ static bool pipe_push(Pipe *p, LoadBatch *b)
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->mu);
-    if (!ok)
-        batch_free(b);
+    if (!ok) batch_free(b);
     return ok;
 }
 
@@ -208,8 +199,7 @@ static LoadBatch *pipe_pop(Pipe *p)
     LoadBatch *b = p->head;
     if (b) {
         p->head = b->next;
-        if (p->head == NULL)
-            p->tail = NULL;
+        if (p->head == NULL) p->tail = NULL;
         p->count--;
         pthread_cond_broadcast(&p->changed);
     }
@@ -248,8 +238,7 @@ static bool dup_check_and_mark(Decoder *d, uint64_t key)
             d->dup_keys[i] = key;
             return false;
         }
-        if (d->dup_keys[i] == key)
-            return true;
+        if (d->dup_keys[i] == key) return true;
     }
 }
 
@@ -257,10 +246,8 @@ static bool emit(Decoder *d, bool file_done)
 {
     LoadBatch *b = d->cur;
     b->file_done = file_done;
-    if (b->n_new)
-        pg_copy_trailer(&b->new_rows);
-    if (b->n_chg)
-        pg_copy_trailer(&b->chg_rows);
+    if (b->n_new) pg_copy_trailer(&b->new_rows);
+    if (b->n_chg) pg_copy_trailer(&b->chg_rows);
     d->cur = batch_new(d->file_index);
     d->gen++;
     if (d->gen == 0) { /* wrapped: clear stamps */
@@ -279,8 +266,7 @@ static bool encode_row(Decoder *d, Buf *out, const ColumnBatch *b, int64_t r, co
     pg_copy_text(out, hdiff, 64);
     pg_copy_timestamp_us(out, d->j->ldts_us);
     for (int c = 0; c < p->ncols; c++)
-        if (!pg_copy_value(out, &p->cols[c].pg, &b->cols[p->cols[c].bi], r, &d->scratch,
-                           err)) {
+        if (!pg_copy_value(out, &p->cols[c].pg, &b->cols[p->cols[c].bi], r, &d->scratch, err)) {
             dip_error_prefix(err, "column '%s'", p->cols[c].gold);
             return false;
         }
@@ -301,35 +287,32 @@ static bool lookup_keys(Decoder *d, int64_t n, DipError *err)
             const char *hk = (const char *)d->hk_data.data + d->hk_off[i];
             size_t len = (size_t)(d->hk_off[i + 1] - d->hk_off[i]);
             uint64_t v;
-            if (hkset_get(&j->set, hkset_key(hk, len), &v))
-                continue;
-            if (k++)
-                buf_append_byte(&d->lookup, ',');
+            if (hkset_get(&j->set, hkset_key(hk, len), &v)) continue;
+            if (k++) buf_append_byte(&d->lookup, ',');
             buf_append_byte(&d->lookup, '"');
             for (size_t c = 0; c < len; c++) {
-                if (hk[c] == '"' || hk[c] == '\\')
-                    buf_append_byte(&d->lookup, '\\');
+                if (hk[c] == '"' || hk[c] == '\\') buf_append_byte(&d->lookup, '\\');
                 buf_append_byte(&d->lookup, (uint8_t)hk[c]);
             }
             buf_append_byte(&d->lookup, '"');
         }
         buf_append_byte(&d->lookup, '}');
-        if (k == 0)
-            continue;
+        if (k == 0) continue;
         RetryPolicy p = {j->opt->pg.max_retries,
                          j->opt->pg.retry_delay_s > 0 ? j->opt->pg.retry_delay_s : 0.05, 60.0};
         for (int attempt = 0;; attempt++) {
             DipError e = {0};
             PGresult *res = NULL;
             const char *params[1] = {buf_cstr(&d->lookup)};
-            bool ok = (pg_is_alive(&j->lookup_conn) ||
-                       pg_connect(&j->lookup_conn, &j->opt->pg, &e)) &&
-                      pg_query(&j->lookup_conn, buf_cstr(&j->sql_lookup), 1, params, &res, &e);
+            bool ok =
+                (pg_is_alive(&j->lookup_conn) || pg_connect(&j->lookup_conn, &j->opt->pg, &e)) &&
+                pg_query(&j->lookup_conn, buf_cstr(&j->sql_lookup), 1, params, &res, &e);
             if (ok) {
                 int nt = PQntuples(res);
                 for (int t = 0; t < nt; t++) {
                     const char *h = PQgetvalue(res, t, 1);
-                    hkset_put(&j->set, hkset_key(PQgetvalue(res, t, 0), (size_t)PQgetlength(res, t, 0)),
+                    hkset_put(&j->set,
+                              hkset_key(PQgetvalue(res, t, 0), (size_t)PQgetlength(res, t, 0)),
                               dip_xxh64(h, (size_t)PQgetlength(res, t, 1), 0));
                 }
                 PQclear(res);
@@ -376,8 +359,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
     }
     d->hk_off[n] = (int64_t)d->hk_data.len;
     /* phase 2: incremental syncs ask gold about keys not seen yet */
-    if (j->prefilter == PREFILTER_LOOKUP && !lookup_keys(d, n, err))
-        return false;
+    if (j->prefilter == PREFILTER_LOOKUP && !lookup_keys(d, n, err)) return false;
     /* phase 3: classify and encode */
     for (int64_t i = 0; i < n; i++) {
         const char *hk = (const char *)d->hk_data.data + d->hk_off[i];
@@ -394,8 +376,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
         }
         /* a row to write: only written keys need the duplicate check */
         if (dup_check_and_mark(d, key)) {
-            if (!emit(d, false))
-                return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
+            if (!emit(d, false)) return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
             (void)dup_check_and_mark(d, key);
         }
         LoadBatch *lb = d->cur;
@@ -416,8 +397,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipErr
             lb->n_chg++;
         }
         if (lb->n_new + lb->n_chg >= d->max_batch) {
-            if (!emit(d, false))
-                return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
+            if (!emit(d, false)) return dip_error_set(err, DIP_ERR_INTERRUPTED, "loader stopped");
         }
     }
     return true;
@@ -451,10 +431,10 @@ static void *decoder_main(void *arg)
 
 typedef struct LoadTx {
     LoadBatch *b;
-    bool force_merge;      /* new rows go through the merge too */
-    bool checkpoint;       /* SYNC_CHECKPOINT_INTERVAL elapsed: persist counters */
-    int64_t direct;        /* rows COPYed straight into gold */
-    int64_t ins_m, upd_m;  /* the merge's inserted and updated rows */
+    bool force_merge;     /* new rows go through the merge too */
+    bool checkpoint;      /* SYNC_CHECKPOINT_INTERVAL elapsed: persist counters */
+    int64_t direct;       /* rows COPYed straight into gold */
+    int64_t ins_m, upd_m; /* the merge's inserted and updated rows */
 } LoadTx;
 
 /* Adds a committed (or about to be committed) batch to a run's counters. */
@@ -500,8 +480,7 @@ static bool load_tx(SyncJob *j, void *ctx, DipError *err)
     }
     if (staged) {
         PGresult *r;
-        if (!pg_query(&j->conn, buf_cstr(&j->sql_merge), 0, NULL, &r, err))
-            return false;
+        if (!pg_query(&j->conn, buf_cstr(&j->sql_merge), 0, NULL, &r, err)) return false;
         if (PQntuples(r) != 1 || !dip_parse_i64(PQgetvalue(r, 0, 0), &t->ins_m) ||
             !dip_parse_i64(PQgetvalue(r, 0, 1), &t->upd_m))
             t->ins_m = t->upd_m = 0;
@@ -510,10 +489,8 @@ static bool load_tx(SyncJob *j, void *ctx, DipError *err)
     if (b->file_done || t->checkpoint) {
         PgRun tmp = j->run; /* shallow: only counters and last_file change */
         apply_counts(&tmp, t);
-        if (b->file_done)
-            tmp.last_file = j->files[b->file_index]->path;
-        if (!pg_run_checkpoint(&j->conn, &tmp, err))
-            return false;
+        if (b->file_done) tmp.last_file = j->files[b->file_index]->path;
+        if (!pg_run_checkpoint(&j->conn, &tmp, err)) return false;
     }
     return true;
 }
@@ -534,8 +511,7 @@ static bool export_tuple(void *ctx, const uint8_t *p, size_t n, DipError *err)
     const uint8_t *f[2];
     int32_t l[2];
     int nf = pg_copy_tuple_parse(p, n, f, l, 2);
-    if (nf == -1)
-        return true;
+    if (nf == -1) return true;
     if (nf != 2 || l[0] < 0)
         return dip_error_set(err, DIP_ERR_DATA, "gold export: malformed tuple");
     uint64_t hv = l[1] >= 0 ? dip_xxh64(f[1], (size_t)l[1], 0) : 0;
@@ -564,8 +540,7 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
     hkset_init(&j->set, 1 << 16);
     if (j->prefilter == PREFILTER_EXPORT) {
         double t0 = dip_now_s();
-        if (!sync_pg_tx(j, export_tx, NULL, "exporting (hk, hdiff) of gold", err))
-            return false;
+        if (!sync_pg_tx(j, export_tx, NULL, "exporting (hk, hdiff) of gold", err)) return false;
         dip_info("pre-filter: %zu (hk, hdiff) pairs of %s exported in %.1fs", j->set.n,
                  j->gold_table, dip_now_s() - t0);
     }
@@ -601,8 +576,7 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
     size_t files_done = 0;
     while (started && ok) {
         LoadBatch *b = pipe_pop(&pipe);
-        if (b == NULL)
-            break;
+        if (b == NULL) break;
         LoadTx t = {.b = b};
         t.checkpoint = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
         bool need_db = b->n_new || b->n_chg || b->file_done || t.checkpoint;
@@ -624,8 +598,7 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
                 j->run.last_file = dip_strdup(j->files[b->file_index]->path);
                 files_done++;
             }
-            if (t.checkpoint)
-                j->last_checkpoint_s = dip_now_s();
+            if (t.checkpoint) j->last_checkpoint_s = dip_now_s();
             rows_done += b->n_input;
             double el = dip_now_s() - t0;
             double rate = el > 0 ? rows_done / el : 0;

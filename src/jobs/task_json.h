@@ -11,7 +11,6 @@
 
 /* Accepts {"input_delta_table": .., "output_postgres_table": ..} or a one-element list of
  * it. On success *input and *output are malloc'ed; on failure errbuf says why. */
-bool sync_pg_task_parse(const char *text, char **input, char **output, char *errbuf,
-                        size_t errlen);
+bool sync_pg_task_parse(const char *text, char **input, char **output, char *errbuf, size_t errlen);
 
 #endif

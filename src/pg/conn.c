@@ -53,10 +53,8 @@ bool pg_settings_from_env(PgSettings *s, DipError *err)
 
 bool pg_sqlstate_is_transient(const char *st)
 {
-    if (st == NULL || strlen(st) != 5)
-        return false;
-    if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0)
-        return true;
+    if (st == NULL || strlen(st) != 5) return false;
+    if (strncmp(st, "08", 2) == 0 || strncmp(st, "53", 2) == 0) return true;
     return strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0 ||
            strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
 }
@@ -67,8 +65,7 @@ static void trim_newlines(char *s)
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
         s[--n] = '\0';
     for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+        if (*p == '\n') *p = ' ';
 }
 
 bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, const char *what)
@@ -83,13 +80,12 @@ bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, c
     trim_newlines(msg);
     dip_strlcpy(last_sqlstate, st ? st : "", sizeof last_sqlstate);
     bool lost = c == NULL || c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD;
-    DipErrorKind kind = (st == NULL && lost) || pg_sqlstate_is_transient(st) ? DIP_ERR_TRANSIENT
-                                                                             : DIP_ERR_DATA;
+    DipErrorKind kind =
+        (st == NULL && lost) || pg_sqlstate_is_transient(st) ? DIP_ERR_TRANSIENT : DIP_ERR_DATA;
     if (st == NULL && !lost)
         kind = DIP_ERR_TRANSIENT; /* protocol-level trouble without SQLSTATE: retry once more */
     char state[24] = "";
-    if (st)
-        dip_snprintf(state, sizeof state, " (SQLSTATE %s)", st);
+    if (st) dip_snprintf(state, sizeof state, " (SQLSTATE %s)", st);
     return dip_error_set(err, kind, "postgresql %s:%s: %s: %s%s", c ? c->host : "?",
                          c ? c->port : "?", what, msg, state);
 }
@@ -99,10 +95,9 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
     memset(c, 0, sizeof *c);
     char timeout[16];
     dip_snprintf(timeout, sizeof timeout, "%d", s->connect_timeout_s);
-    const char *keys[] = {"dbname", "connect_timeout", "application_name",
-                          "keepalives_idle", NULL};
-    const char *vals[] = {s->conninfo && s->conninfo[0] ? s->conninfo : NULL, timeout, "dip",
-                          "30", NULL};
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "keepalives_idle", NULL};
+    const char *vals[] = {s->conninfo && s->conninfo[0] ? s->conninfo : NULL, timeout, "dip", "30",
+                          NULL};
     if (vals[0] == NULL) {
         /* skip dbname: libpq then takes PGDATABASE etc. from the environment */
         keys[0] = "connect_timeout";
@@ -129,8 +124,7 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
         bool permanent = strstr(msg, "password authentication failed") ||
                          (strstr(msg, "database \"") && strstr(msg, "does not exist")) ||
                          (strstr(msg, "role \"") && strstr(msg, "does not exist")) ||
-                         strstr(msg, "invalid connection option") ||
-                         strstr(msg, "invalid URI");
+                         strstr(msg, "invalid connection option") || strstr(msg, "invalid URI");
         dip_error_set(err, permanent ? DIP_ERR_CONFIG : DIP_ERR_TRANSIENT,
                       "postgresql %s:%s: connect: %s", c->host, c->port, msg);
         PQfinish(c->conn);
@@ -141,8 +135,7 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
     PGresult *r = PQexec(c->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; "
                                   "SET client_encoding = 'UTF8'");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        pg_error_from_result(err, c, r, "session setup");
+    if (!ok) pg_error_from_result(err, c, r, "session setup");
     PQclear(r);
     if (!ok) {
         pg_close(c);
@@ -156,8 +149,7 @@ bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err)
     uint64_t rng = dip_rng_seed();
     for (int attempt = 0;; attempt++) {
         DipError e = {0};
-        if (pg_connect(c, s, &e))
-            return true;
+        if (pg_connect(c, s, &e)) return true;
         if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
             *err = e;
             return false;
@@ -193,16 +185,15 @@ bool pg_exec(PgConn *c, const char *sql, DipError *err)
         char what[96];
         dip_snprintf(what, sizeof what, "%.80s", sql);
         for (char *p = what; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+            if (*p == '\n') *p = ' ';
         pg_error_from_result(err, c, r, what);
     }
     PQclear(r);
     return ok;
 }
 
-bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params,
-              PGresult **res, DipError *err)
+bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params, PGresult **res,
+              DipError *err)
 {
     *res = NULL;
     if (!pg_is_alive(c))
@@ -213,8 +204,7 @@ bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params
         char what[96];
         dip_snprintf(what, sizeof what, "%.80s", sql);
         for (char *p = what; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+            if (*p == '\n') *p = ' ';
         pg_error_from_result(err, c, r, what);
         PQclear(r);
         return false;
@@ -268,8 +258,7 @@ bool pg_copy_end(PgConn *c, int64_t *rows, DipError *err)
             ok = false;
         } else if (rows) {
             int64_t v = 0;
-            if (!dip_parse_i64(PQcmdTuples(r), &v))
-                v = 0;
+            if (!dip_parse_i64(PQcmdTuples(r), &v)) v = 0;
             *rows = v;
         }
         PQclear(r);
@@ -294,8 +283,7 @@ bool pg_copy_out(PgConn *c, const char *sql, PgCopyOutFn on_chunk, void *ctx, Di
     for (;;) {
         char *buf = NULL;
         int n = PQgetCopyData(c->conn, &buf, 0);
-        if (n == -1)
-            break;
+        if (n == -1) break;
         if (n == -2) {
             pg_error_from_result(err, c, NULL, "COPY TO STDOUT");
             return false;
@@ -328,8 +316,7 @@ void pg_quote_ident(const char *name, Buf *out)
     }
     buf_append_byte(out, '"');
     for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            buf_append_byte(out, '"');
+        if (*p == '"') buf_append_byte(out, '"');
         buf_append_byte(out, (uint8_t)*p);
     }
     buf_append_byte(out, '"');
@@ -339,8 +326,7 @@ void pg_quote_literal(const char *s, Buf *out)
 {
     buf_append_byte(out, '\'');
     for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            buf_append_byte(out, '\'');
+        if (*p == '\'') buf_append_byte(out, '\'');
         buf_append_byte(out, (uint8_t)*p);
     }
     buf_append_byte(out, '\'');

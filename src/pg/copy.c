@@ -17,31 +17,57 @@
 
 #include <string.h>
 
-#define PG_EPOCH_DAYS 10957                 /* 1970-01-01 -> 2000-01-01 */
-#define PG_EPOCH_US 946684800000000LL       /* the same in microseconds */
+#define PG_EPOCH_DAYS 10957           /* 1970-01-01 -> 2000-01-01 */
+#define PG_EPOCH_US 946684800000000LL /* the same in microseconds */
 
 void pg_type_sql(const PgType *t, Buf *out)
 {
     switch (t->id) {
-    case PGT_BOOL: buf_append_str(out, "boolean"); break;
-    case PGT_INT2: buf_append_str(out, "smallint"); break;
-    case PGT_INT4: buf_append_str(out, "integer"); break;
-    case PGT_INT8: buf_append_str(out, "bigint"); break;
-    case PGT_FLOAT4: buf_append_str(out, "real"); break;
-    case PGT_FLOAT8: buf_append_str(out, "double precision"); break;
+    case PGT_BOOL:
+        buf_append_str(out, "boolean");
+        break;
+    case PGT_INT2:
+        buf_append_str(out, "smallint");
+        break;
+    case PGT_INT4:
+        buf_append_str(out, "integer");
+        break;
+    case PGT_INT8:
+        buf_append_str(out, "bigint");
+        break;
+    case PGT_FLOAT4:
+        buf_append_str(out, "real");
+        break;
+    case PGT_FLOAT8:
+        buf_append_str(out, "double precision");
+        break;
     case PGT_NUMERIC:
         if (t->precision > 0)
             buf_printf(out, "numeric(%d,%d)", t->precision, t->scale);
         else
             buf_append_str(out, "numeric");
         break;
-    case PGT_TEXT: buf_append_str(out, "text"); break;
-    case PGT_BYTEA: buf_append_str(out, "bytea"); break;
-    case PGT_DATE: buf_append_str(out, "date"); break;
-    case PGT_TIMESTAMP: buf_append_str(out, "timestamp without time zone"); break;
-    case PGT_TIMESTAMPTZ: buf_append_str(out, "timestamp with time zone"); break;
-    case PGT_JSONB: buf_append_str(out, "jsonb"); break;
-    case PGT_NONE: buf_append_str(out, "?"); break;
+    case PGT_TEXT:
+        buf_append_str(out, "text");
+        break;
+    case PGT_BYTEA:
+        buf_append_str(out, "bytea");
+        break;
+    case PGT_DATE:
+        buf_append_str(out, "date");
+        break;
+    case PGT_TIMESTAMP:
+        buf_append_str(out, "timestamp without time zone");
+        break;
+    case PGT_TIMESTAMPTZ:
+        buf_append_str(out, "timestamp with time zone");
+        break;
+    case PGT_JSONB:
+        buf_append_str(out, "jsonb");
+        break;
+    case PGT_NONE:
+        buf_append_str(out, "?");
+        break;
     }
 }
 
@@ -49,16 +75,28 @@ bool pg_type_for(const DipType *src, PgType *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
     switch (src->id) {
-    case DT_BOOL: out->id = PGT_BOOL; return true;
+    case DT_BOOL:
+        out->id = PGT_BOOL;
+        return true;
     case DT_INT8:
     case DT_INT16:
-    case DT_UINT8: out->id = PGT_INT2; return true;
+    case DT_UINT8:
+        out->id = PGT_INT2;
+        return true;
     case DT_INT32:
-    case DT_UINT16: out->id = PGT_INT4; return true;
+    case DT_UINT16:
+        out->id = PGT_INT4;
+        return true;
     case DT_INT64:
-    case DT_UINT32: out->id = PGT_INT8; return true;
-    case DT_FLOAT: out->id = PGT_FLOAT4; return true;
-    case DT_DOUBLE: out->id = PGT_FLOAT8; return true;
+    case DT_UINT32:
+        out->id = PGT_INT8;
+        return true;
+    case DT_FLOAT:
+        out->id = PGT_FLOAT4;
+        return true;
+    case DT_DOUBLE:
+        out->id = PGT_FLOAT8;
+        return true;
     case DT_DECIMAL:
         if (src->precision < 1 || src->precision > 38 || src->scale < 0 ||
             src->scale > src->precision) {
@@ -71,15 +109,25 @@ bool pg_type_for(const DipType *src, PgType *out, char *why, size_t whylen)
         out->scale = src->scale;
         return true;
     case DT_STRING:
-    case DT_ENUM: out->id = PGT_TEXT; return true;
+    case DT_ENUM:
+        out->id = PGT_TEXT;
+        return true;
     case DT_BINARY:
-    case DT_FIXED: out->id = PGT_BYTEA; return true;
+    case DT_FIXED:
+        out->id = PGT_BYTEA;
+        return true;
     case DT_JSON:
     case DT_STRUCT:
     case DT_LIST:
-    case DT_MAP: out->id = PGT_JSONB; return true;
-    case DT_DATE: out->id = PGT_DATE; return true;
-    case DT_TIMESTAMP: out->id = src->utc ? PGT_TIMESTAMPTZ : PGT_TIMESTAMP; return true;
+    case DT_MAP:
+        out->id = PGT_JSONB;
+        return true;
+    case DT_DATE:
+        out->id = PGT_DATE;
+        return true;
+    case DT_TIMESTAMP:
+        out->id = src->utc ? PGT_TIMESTAMPTZ : PGT_TIMESTAMP;
+        return true;
     case DT_UINT64:
         dip_snprintf(why, whylen, "uint64 has no exact PostgreSQL integer type");
         return false;
@@ -88,8 +136,7 @@ bool pg_type_for(const DipType *src, PgType *out, char *why, size_t whylen)
         return false;
     case DT_TIME:
     case DT_UUID:
-        dip_snprintf(why, whylen, "%s is not a Delta Lake type dip maps",
-                     dip_type_name(src->id));
+        dip_snprintf(why, whylen, "%s is not a Delta Lake type dip maps", dip_type_name(src->id));
         return false;
     }
     dip_snprintf(why, whylen, "unknown type");
@@ -124,7 +171,8 @@ void pg_copy_timestamp_us(Buf *b, int64_t unix_us)
 void pg_copy_numeric(Buf *b, __int128 unscaled, int scale)
 {
     bool neg = unscaled < 0;
-    unsigned __int128 mag = neg ? (unsigned __int128)(-(unscaled + 1)) + 1 : (unsigned __int128)unscaled;
+    unsigned __int128 mag =
+        neg ? (unsigned __int128)(-(unscaled + 1)) + 1 : (unsigned __int128)unscaled;
     /* decimal digits of the magnitude, least significant first */
     uint8_t dig[48];
     int nd = 0;
@@ -151,8 +199,8 @@ void pg_copy_numeric(Buf *b, __int128 unscaled, int scale)
         int grp = hi_grp - g;
         unsigned v = 0;
         for (int k = 3; k >= 0; k--) {
-            int e = grp * 4 + k;      /* decimal exponent */
-            int i = e + scale;        /* index into dig */
+            int e = grp * 4 + k; /* decimal exponent */
+            int i = e + scale;   /* index into dig */
             v = v * 10 + (i >= 0 && i < nd ? dig[i] : 0);
         }
         groups[g] = (uint16_t)v;
@@ -176,9 +224,12 @@ void pg_copy_numeric(Buf *b, __int128 unscaled, int scale)
 static int64_t ts_to_us(int64_t v, DipTimeUnit unit)
 {
     switch (unit) {
-    case TU_MILLIS: return v * 1000;
-    case TU_MICROS: return v;
-    case TU_NANOS: return v >= 0 ? v / 1000 : -((-v + 999) / 1000); /* floor */
+    case TU_MILLIS:
+        return v * 1000;
+    case TU_MICROS:
+        return v;
+    case TU_NANOS:
+        return v >= 0 ? v / 1000 : -((-v + 999) / 1000); /* floor */
     }
     return v;
 }
@@ -186,14 +237,29 @@ static int64_t ts_to_us(int64_t v, DipTimeUnit unit)
 static bool int_value(const ColumnVector *c, int64_t row, int64_t *v)
 {
     switch (c->type->id) {
-    case DT_INT8: *v = ((const int8_t *)c->values)[row]; return true;
-    case DT_INT16: *v = ((const int16_t *)c->values)[row]; return true;
-    case DT_INT32: *v = ((const int32_t *)c->values)[row]; return true;
-    case DT_INT64: *v = ((const int64_t *)c->values)[row]; return true;
-    case DT_UINT8: *v = ((const uint8_t *)c->values)[row]; return true;
-    case DT_UINT16: *v = ((const uint16_t *)c->values)[row]; return true;
-    case DT_UINT32: *v = ((const uint32_t *)c->values)[row]; return true;
-    default: return false;
+    case DT_INT8:
+        *v = ((const int8_t *)c->values)[row];
+        return true;
+    case DT_INT16:
+        *v = ((const int16_t *)c->values)[row];
+        return true;
+    case DT_INT32:
+        *v = ((const int32_t *)c->values)[row];
+        return true;
+    case DT_INT64:
+        *v = ((const int64_t *)c->values)[row];
+        return true;
+    case DT_UINT8:
+        *v = ((const uint8_t *)c->values)[row];
+        return true;
+    case DT_UINT16:
+        *v = ((const uint16_t *)c->values)[row];
+        return true;
+    case DT_UINT32:
+        *v = ((const uint32_t *)c->values)[row];
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -218,16 +284,14 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
     int64_t iv;
     switch (t->id) {
     case PGT_BOOL:
-        if (c->type->id != DT_BOOL)
-            return mismatch(err, t, c);
+        if (c->type->id != DT_BOOL) return mismatch(err, t, c);
         buf_append_be32(b, 1);
         buf_append_byte(b, ((const uint8_t *)c->values)[row] ? 1 : 0);
         return true;
     case PGT_INT2:
     case PGT_INT4:
     case PGT_INT8:
-        if (!int_value(c, row, &iv))
-            return mismatch(err, t, c);
+        if (!int_value(c, row, &iv)) return mismatch(err, t, c);
         if (t->id == PGT_INT2) {
             if (iv < INT16_MIN || iv > INT16_MAX)
                 return dip_error_set(err, DIP_ERR_DATA, "value %lld out of smallint range",
@@ -246,8 +310,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         }
         return true;
     case PGT_FLOAT4: {
-        if (c->type->id != DT_FLOAT)
-            return mismatch(err, t, c);
+        if (c->type->id != DT_FLOAT) return mismatch(err, t, c);
         uint32_t u;
         memcpy(&u, (const float *)c->values + row, 4);
         buf_append_be32(b, 4);
@@ -298,8 +361,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         }
         return mismatch(err, t, c);
     case PGT_DATE:
-        if (c->type->id != DT_DATE)
-            return mismatch(err, t, c);
+        if (c->type->id != DT_DATE) return mismatch(err, t, c);
         buf_append_be32(b, 4);
         buf_append_be32(b, (uint32_t)(((const int32_t *)c->values)[row] - PG_EPOCH_DAYS));
         return true;
@@ -330,13 +392,13 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         buf_append(b, scratch->data, scratch->len);
         return true;
     }
-    case PGT_NONE: break;
+    case PGT_NONE:
+        break;
     }
     return mismatch(err, t, c);
 }
 
-int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens,
-                        int max)
+int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens, int max)
 {
     size_t off = 0;
     /* the first data message of a binary COPY OUT carries the 19-byte header */
@@ -344,28 +406,22 @@ int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int3
         uint32_t ext = (uint32_t)p[15] << 24 | (uint32_t)p[16] << 16 | (uint32_t)p[17] << 8 | p[18];
         off = 19 + ext;
     }
-    if (off + 2 > n)
-        return -2;
+    if (off + 2 > n) return -2;
     int16_t nf = (int16_t)((uint16_t)p[off] << 8 | p[off + 1]);
     off += 2;
-    if (nf == -1)
-        return -1;
-    if (nf < 0)
-        return -2;
+    if (nf == -1) return -1;
+    if (nf < 0) return -2;
     for (int i = 0; i < nf; i++) {
-        if (off + 4 > n)
-            return -2;
+        if (off + 4 > n) return -2;
         int32_t len = (int32_t)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
                                 (uint32_t)p[off + 2] << 8 | p[off + 3]);
         off += 4;
-        if (len >= 0 && (size_t)len > n - off)
-            return -2;
+        if (len >= 0 && (size_t)len > n - off) return -2;
         if (i < max) {
             fields[i] = len >= 0 ? p + off : NULL;
             lens[i] = len;
         }
-        if (len > 0)
-            off += (size_t)len;
+        if (len > 0) off += (size_t)len;
     }
     return nf;
 }

@@ -22,11 +22,11 @@
 /* ---------------------------------------------------------------- connections */
 
 typedef struct PgSettings {
-    const char *conninfo;   /* NULL or "" = libpq defaults + PG* environment */
-    int connect_timeout_s;  /* POSTGRES_CONNECTION_TIMEOUT, default 10 */
-    int max_retries;        /* POSTGRES_MAX_RETRIES, default 10 */
-    double retry_delay_s;   /* POSTGRES_RETRY_DELAY, default 1.0 (backoff base) */
-    int batch_size;         /* POSTGRES_CLIENT_BATCH_SIZE, default 10000 */
+    const char *conninfo;  /* NULL or "" = libpq defaults + PG* environment */
+    int connect_timeout_s; /* POSTGRES_CONNECTION_TIMEOUT, default 10 */
+    int max_retries;       /* POSTGRES_MAX_RETRIES, default 10 */
+    double retry_delay_s;  /* POSTGRES_RETRY_DELAY, default 1.0 (backoff base) */
+    int batch_size;        /* POSTGRES_CLIENT_BATCH_SIZE, default 10000 */
 } PgSettings;
 
 /* Reads POSTGRES_* variables (defaults as in the seed). */
@@ -34,7 +34,7 @@ bool pg_settings_from_env(PgSettings *s, DipError *err) DIP_MUST_CHECK;
 
 typedef struct PgConn {
     PGconn *conn;
-    char host[256];         /* as connected, for logs and run metadata */
+    char host[256]; /* as connected, for logs and run metadata */
     char port[16];
     char user[128];
     char dbname[128];
@@ -57,8 +57,8 @@ bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, c
 /* Runs a statement that returns no rows (or whose rows are ignored). */
 bool pg_exec(PgConn *c, const char *sql, DipError *err) DIP_MUST_CHECK;
 /* Runs a statement with text parameters; *res must be PQclear'ed by the caller. */
-bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params,
-              PGresult **res, DipError *err) DIP_MUST_CHECK;
+bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params, PGresult **res,
+              DipError *err) DIP_MUST_CHECK;
 /* SQLSTATE of the last error recorded by this module on this thread ("" when none). */
 const char *pg_last_sqlstate(void);
 
@@ -97,7 +97,7 @@ typedef enum {
 
 typedef struct PgType {
     PgTypeId id;
-    int precision;  /* numeric(p, s); 0 = unconstrained */
+    int precision; /* numeric(p, s); 0 = unconstrained */
     int scale;
 } PgType;
 
@@ -130,8 +130,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
 
 /* Decoding of binary COPY OUT tuples: returns the field count (-1 = trailer) and fills the
  * field pointers/lengths (len -1 = NULL) up to max. */
-int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens,
-                        int max);
+int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens, int max);
 
 /* ---------------------------------------------------------------- SQL files */
 
@@ -140,8 +139,7 @@ int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int3
 bool pg_sql_get(const char *name, const char **text, DipError *err) DIP_MUST_CHECK;
 /* Expands {{key}} placeholders from kv (NULL-terminated key, value list) into out. An
  * unknown placeholder is an internal error. */
-bool pg_sql_render(const char *tmpl, const char *const *kv, Buf *out,
-                   DipError *err) DIP_MUST_CHECK;
+bool pg_sql_render(const char *tmpl, const char *const *kv, Buf *out, DipError *err) DIP_MUST_CHECK;
 
 /* The SchemaManager: runs each *.sql of `dir` (sorted by name; NULL = the embedded
  * schemas/ files) whose objects (CREATE TABLE/INDEX/VIEW/SEQUENCE/SCHEMA names) do not all
@@ -158,25 +156,25 @@ void pg_schema_objects(const char *sql, Buf *out);
 
 typedef struct PgRun {
     int64_t run_id;
-    char *input;                /* input_delta_table */
-    char *output;               /* output_postgres_table */
-    char *mode;                 /* "full" | "incremental" */
-    int64_t base_version;       /* incremental: version synced before; -1 for full */
-    int64_t version;            /* table version this run syncs */
-    char *last_file;            /* path of the last fully loaded file, NULL = none yet */
-    int64_t ldts_us;            /* table LDTS at `version` */
+    char *input;          /* input_delta_table */
+    char *output;         /* output_postgres_table */
+    char *mode;           /* "full" | "incremental" */
+    int64_t base_version; /* incremental: version synced before; -1 for full */
+    int64_t version;      /* table version this run syncs */
+    char *last_file;      /* path of the last fully loaded file, NULL = none yet */
+    int64_t ldts_us;      /* table LDTS at `version` */
     int64_t n_input_records;
     int64_t n_output_records;
     int64_t n_inserted, n_updated, n_unchanged, n_deleted;
     bool sync_finished;
-    char *model_sha256;         /* the model the run used (a changed model forces full) */
+    char *model_sha256; /* the model the run used (a changed model forces full) */
 } PgRun;
 
 void pg_run_free(PgRun *r);
 bool pg_run_ensure_table(PgConn *c, DipError *err) DIP_MUST_CHECK;
 /* The latest run for (input, output), finished or not; *found false when none. */
-bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only,
-                   PgRun *out, bool *found, DipError *err) DIP_MUST_CHECK;
+bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only, PgRun *out,
+                   bool *found, DipError *err) DIP_MUST_CHECK;
 /* Inserts a new run row; backend_json holds host, port, user, database, batch size (never
  * a password). Sets r->run_id. */
 bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err) DIP_MUST_CHECK;

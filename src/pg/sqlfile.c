@@ -97,8 +97,7 @@ static bool read_name(const char **pp, Buf *out)
             p++;
             while (*p && !(*p == '"' && p[1] != '"'))
                 p += *p == '"' ? 2 : 1;
-            if (*p != '"')
-                return false;
+            if (*p != '"') return false;
             p++;
         } else {
             while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
@@ -110,8 +109,7 @@ static bool read_name(const char **pp, Buf *out)
         }
         break;
     }
-    if (p == start)
-        return false;
+    if (p == start) return false;
     buf_append(out, start, (size_t)(p - start));
     *pp = p;
     return true;
@@ -157,8 +155,7 @@ void pg_schema_objects(const char *sql, Buf *out)
                 p++;
                 while (*p && !(*p == '\'' && p[1] != '\''))
                     p += *p == '\'' ? 2 : 1;
-                if (*p)
-                    p++;
+                if (*p) p++;
             } else if (*p == '$') {
                 const char *q = p + 1;
                 while (isalnum((unsigned char)*q) || *q == '_')
@@ -179,8 +176,7 @@ void pg_schema_objects(const char *sql, Buf *out)
                 p++;
             }
         }
-        if (*p == ';')
-            p++;
+        if (*p == ';') p++;
     }
 }
 
@@ -189,9 +185,8 @@ static bool object_exists(PgConn *c, const char *kind, const char *name, bool *e
 {
     PGresult *r;
     const char *params[1] = {name};
-    const char *sql = strcmp(kind, "schema") == 0
-                          ? "SELECT 1 FROM pg_namespace WHERE nspname = $1"
-                          : "SELECT to_regclass($1) IS NOT NULL";
+    const char *sql = strcmp(kind, "schema") == 0 ? "SELECT 1 FROM pg_namespace WHERE nspname = $1"
+                                                  : "SELECT to_regclass($1) IS NOT NULL";
     if (strcmp(kind, "schema") == 0 && name[0] == '"') {
         /* unquote for the catalog lookup */
         static _Thread_local char plain[256];
@@ -205,32 +200,27 @@ static bool object_exists(PgConn *c, const char *kind, const char *name, bool *e
         plain[j] = '\0';
         params[0] = plain;
     }
-    if (!pg_query(c, sql, 1, params, &r, err))
-        return false;
+    if (!pg_query(c, sql, 1, params, &r, err)) return false;
     *exists = strcmp(kind, "schema") == 0 ? PQntuples(r) > 0
-                                           : PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+                                          : PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     return true;
 }
 
-bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ran,
-                          DipError *err)
+bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ran, DipError *err)
 {
     *ran = false;
     Buf objs;
     buf_init(&objs);
     pg_schema_objects(sql, &objs);
-    if (!pg_exec(c, "BEGIN", err))
-        goto fail;
-    if (!pg_exec(c, "SELECT pg_advisory_xact_lock(" DIP_SCHEMA_LOCK_KEY ")", err))
-        goto rollback;
+    if (!pg_exec(c, "BEGIN", err)) goto fail;
+    if (!pg_exec(c, "SELECT pg_advisory_xact_lock(" DIP_SCHEMA_LOCK_KEY ")", err)) goto rollback;
     int missing = 0, total = 0;
     char *save = NULL;
     char *list = dip_strdup(buf_cstr(&objs));
     for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *tab = strchr(line, '\t');
-        if (!tab)
-            continue;
+        if (!tab) continue;
         *tab = '\0';
         bool exists;
         if (!object_exists(c, line, tab + 1, &exists, err)) {
@@ -242,8 +232,7 @@ bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ra
     }
     free(list);
     if (total > 0 && missing == 0) {
-        if (!pg_exec(c, "COMMIT", err))
-            goto fail;
+        if (!pg_exec(c, "COMMIT", err)) goto fail;
         buf_free(&objs);
         return true;
     }
@@ -251,8 +240,7 @@ bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ra
         dip_error_prefix(err, "schema file %s", name);
         goto rollback;
     }
-    if (!pg_exec(c, "COMMIT", err))
-        goto fail;
+    if (!pg_exec(c, "COMMIT", err)) goto fail;
     *ran = true;
     buf_free(&objs);
     return true;
@@ -276,13 +264,10 @@ bool pg_schema_apply(PgConn *c, const char *dir, int *ran, DipError *err)
     if (dir == NULL) {
         for (size_t k = 0;; k++) {
             const char *n = dip_embedded_name(k);
-            if (n == NULL)
-                break;
-            if (strncmp(n, "schemas/", 8) != 0)
-                continue;
+            if (n == NULL) break;
+            if (strncmp(n, "schemas/", 8) != 0) continue;
             bool did;
-            if (!pg_schema_apply_text(c, n, dip_embedded_get(n, NULL), &did, err))
-                return false;
+            if (!pg_schema_apply_text(c, n, dip_embedded_get(n, NULL), &did, err)) return false;
             *ran += did;
         }
         return true;

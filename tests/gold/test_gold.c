@@ -159,14 +159,20 @@ static void test_type_map(void **state)
         bool utc;
         const char *sql;
     } cases[] = {
-        {DT_BOOL, false, "boolean"},       {DT_INT8, false, "smallint"},
-        {DT_INT16, false, "smallint"},     {DT_INT32, false, "integer"},
-        {DT_INT64, false, "bigint"},       {DT_FLOAT, false, "real"},
-        {DT_DOUBLE, false, "double precision"}, {DT_STRING, false, "text"},
-        {DT_BINARY, false, "bytea"},       {DT_DATE, false, "date"},
+        {DT_BOOL, false, "boolean"},
+        {DT_INT8, false, "smallint"},
+        {DT_INT16, false, "smallint"},
+        {DT_INT32, false, "integer"},
+        {DT_INT64, false, "bigint"},
+        {DT_FLOAT, false, "real"},
+        {DT_DOUBLE, false, "double precision"},
+        {DT_STRING, false, "text"},
+        {DT_BINARY, false, "bytea"},
+        {DT_DATE, false, "date"},
         {DT_TIMESTAMP, true, "timestamp with time zone"},
         {DT_TIMESTAMP, false, "timestamp without time zone"},
-        {DT_STRUCT, false, "jsonb"},       {DT_LIST, false, "jsonb"},
+        {DT_STRUCT, false, "jsonb"},
+        {DT_LIST, false, "jsonb"},
         {DT_MAP, false, "jsonb"},
     };
     for (size_t i = 0; i < DIP_ARRAY_LEN(cases); i++) {
@@ -207,7 +213,7 @@ static void test_canonical_matches_core(void **state)
         i16[i] = (int16_t)(r >> 3);
         bo[i] = (uint8_t)(r & 1);
         dates[i] = (int32_t)((r >> 11) % 3000000); /* beyond year 9999 both ways too */
-        ts[i] = i % 3 == 0 ? r : (r >> 8);          /* far and near timestamps */
+        ts[i] = i % 3 == 0 ? r : (r >> 8);         /* far and near timestamps */
         dec[i] = (__int128)r * (i % 5 ? 1 : 1000000007);
         valid[i] = (r >> 40) % 7 != 0;
     }
@@ -218,10 +224,10 @@ static void test_canonical_matches_core(void **state)
             tns = {.id = DT_TIMESTAMP, .unit = TU_NANOS, .utc = true},
             tdec = {.id = DT_DECIMAL, .precision = 38, .scale = 4};
     ColumnVector cols[] = {
-        tb_fixed(&b.arena, &t64, i64, valid, N), tb_fixed(&b.arena, &t32, i32, valid, N),
-        tb_fixed(&b.arena, &t16, i16, NULL, N),  tb_fixed(&b.arena, &tb, bo, valid, N),
+        tb_fixed(&b.arena, &t64, i64, valid, N),     tb_fixed(&b.arena, &t32, i32, valid, N),
+        tb_fixed(&b.arena, &t16, i16, NULL, N),      tb_fixed(&b.arena, &tb, bo, valid, N),
         tb_fixed(&b.arena, &tdate, dates, valid, N), tb_fixed(&b.arena, &tus, ts, valid, N),
-        tb_fixed(&b.arena, &tms, ts, valid, N),  tb_fixed(&b.arena, &tns, ts, valid, N),
+        tb_fixed(&b.arena, &tms, ts, valid, N),      tb_fixed(&b.arena, &tns, ts, valid, N),
         tb_fixed(&b.arena, &tdec, dec, valid, N),
     };
     Buf fast, core;
@@ -249,7 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_parse_errors), cmocka_unit_test(test_embedded_model),
         cmocka_unit_test(test_bind_and_hashes),    cmocka_unit_test(test_bind_errors),
-        cmocka_unit_test(test_type_map),          cmocka_unit_test(test_canonical_matches_core),
+        cmocka_unit_test(test_type_map),           cmocka_unit_test(test_canonical_matches_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,8 @@ static inline ColumnVector tb_varlen(Arena *a, const DipType *t, const char *con
 }
 
 /* Fixed-width values: `vals` holds n values of the type's width; valid may be NULL. */
-static inline ColumnVector tb_fixed(Arena *a, const DipType *t, const void *vals,
-                                    const bool *valid, int n)
+static inline ColumnVector tb_fixed(Arena *a, const DipType *t, const void *vals, const bool *valid,
+                                    int n)
 {
     ColumnVector v;
     memset(&v, 0, sizeof v);

@@ -36,16 +36,14 @@ static int teardown(void **state)
 static void exec_ok(const char *sql)
 {
     DipError err = {0};
-    if (!pg_exec(&conn, sql, &err))
-        fail_msg("%s: %s", sql, err.msg);
+    if (!pg_exec(&conn, sql, &err)) fail_msg("%s: %s", sql, err.msg);
 }
 
 static char *query1(const char *sql)
 {
     PGresult *r;
     DipError err = {0};
-    if (!pg_query(&conn, sql, 0, NULL, &r, &err))
-        fail_msg("%s: %s", sql, err.msg);
+    if (!pg_query(&conn, sql, 0, NULL, &r, &err)) fail_msg("%s: %s", sql, err.msg);
     char *v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? dip_strdup(PQgetvalue(r, 0, 0)) : NULL;
     PQclear(r);
     return v;
@@ -77,11 +75,25 @@ static void test_numeric(void **state)
         const char *digits;
         int scale;
     } cases[] = {
-        {"0", 0}, {"0", 5}, {"1", 0}, {"-1", 0}, {"1", 4}, {"1", 5}, {"10000", 0},
-        {"9999", 0}, {"123456789", 2}, {"-123456789", 8}, {"100000000", 4}, {"5", 1},
-        {"-5", 3}, {"99999999999999999999999999999999999999", 0},
-        {"-99999999999999999999999999999999999999", 38}, {"12345678901234567890", 10},
-        {"1000", 3}, {"120000", 2}, {"7", 9},
+        {"0", 0},
+        {"0", 5},
+        {"1", 0},
+        {"-1", 0},
+        {"1", 4},
+        {"1", 5},
+        {"10000", 0},
+        {"9999", 0},
+        {"123456789", 2},
+        {"-123456789", 8},
+        {"100000000", 4},
+        {"5", 1},
+        {"-5", 3},
+        {"99999999999999999999999999999999999999", 0},
+        {"-99999999999999999999999999999999999999", 38},
+        {"12345678901234567890", 10},
+        {"1000", 3},
+        {"120000", 2},
+        {"7", 9},
     };
     exec_ok("DROP TABLE IF EXISTS tnum; CREATE TABLE tnum (i int, v numeric)");
     DipError err = {0};
@@ -95,8 +107,7 @@ static void test_numeric(void **state)
         p += neg;
         for (; *p; p++)
             v = v * 10 + (*p - '0');
-        if (neg)
-            v = -v;
+        if (neg) v = -v;
         pg_copy_tuple_begin(&b, 2);
         buf_append_be32(&b, 4);
         buf_append_be32(&b, (uint32_t)i);
@@ -106,8 +117,7 @@ static void test_numeric(void **state)
     int64_t rows = 0;
     assert_true(pg_copy_begin(&conn, "COPY tnum FROM STDIN (FORMAT binary)", &err));
     assert_true(pg_copy_put(&conn, b.data, b.len, &err));
-    if (!pg_copy_end(&conn, &rows, &err))
-        fail_msg("%s", err.msg);
+    if (!pg_copy_end(&conn, &rows, &err)) fail_msg("%s", err.msg);
     assert_int_equal(rows, DIP_ARRAY_LEN(cases));
     for (size_t i = 0; i < DIP_ARRAY_LEN(cases); i++) {
         char sql[64], expect[48];
@@ -180,10 +190,10 @@ static void test_all_types(void **state)
     cols[12].offsets[1] = 2;
     cols[12].offsets[2] = 2;
     cols[12].children = child;
-    PgType pts[13] = {{PGT_BOOL, 0, 0},    {PGT_INT2, 0, 0},     {PGT_INT4, 0, 0},
-                      {PGT_INT8, 0, 0},    {PGT_FLOAT4, 0, 0},   {PGT_FLOAT8, 0, 0},
-                      {PGT_NUMERIC, 12, 3}, {PGT_TEXT, 0, 0},    {PGT_BYTEA, 0, 0},
-                      {PGT_DATE, 0, 0},    {PGT_TIMESTAMP, 0, 0}, {PGT_TIMESTAMPTZ, 0, 0},
+    PgType pts[13] = {{PGT_BOOL, 0, 0},     {PGT_INT2, 0, 0},      {PGT_INT4, 0, 0},
+                      {PGT_INT8, 0, 0},     {PGT_FLOAT4, 0, 0},    {PGT_FLOAT8, 0, 0},
+                      {PGT_NUMERIC, 12, 3}, {PGT_TEXT, 0, 0},      {PGT_BYTEA, 0, 0},
+                      {PGT_DATE, 0, 0},     {PGT_TIMESTAMP, 0, 0}, {PGT_TIMESTAMPTZ, 0, 0},
                       {PGT_JSONB, 0, 0}};
     Buf b, scratch;
     buf_init(&b);
@@ -200,8 +210,7 @@ static void test_all_types(void **state)
     int64_t rows;
     assert_true(pg_copy_begin(&conn, "COPY tall FROM STDIN (FORMAT binary)", &err));
     assert_true(pg_copy_put(&conn, b.data, b.len, &err));
-    if (!pg_copy_end(&conn, &rows, &err))
-        fail_msg("%s", err.msg);
+    if (!pg_copy_end(&conn, &rows, &err)) fail_msg("%s", err.msg);
     char *got = query1("SELECT string_agg(concat_ws('|', b, i2, i4, i8, f4, f8, n, "
                        "coalesce(t, 'NULL'), encode(by, 'hex'), d, ts, tz, j), E'\\n' ORDER BY i2) "
                        "FROM tall");
@@ -233,12 +242,9 @@ static bool on_tuple(void *ctx, const uint8_t *p, size_t n, DipError *err)
     const uint8_t *f[2];
     int32_t l[2];
     int nf = pg_copy_tuple_parse(p, n, f, l, 2);
-    if (nf == -1)
-        return true;
-    if (nf != 2)
-        return dip_error_set(err, DIP_ERR_DATA, "bad tuple");
-    if (o->n == 0)
-        dip_snprintf(o->first, sizeof o->first, "%.*s/%.*s", l[0], f[0], l[1], f[1]);
+    if (nf == -1) return true;
+    if (nf != 2) return dip_error_set(err, DIP_ERR_DATA, "bad tuple");
+    if (o->n == 0) dip_snprintf(o->first, sizeof o->first, "%.*s/%.*s", l[0], f[0], l[1], f[1]);
     o->n++;
     return true;
 }
@@ -275,9 +281,8 @@ static void test_schema_apply(void **state)
     assert_true(pg_schema_apply_text(&conn, "t.sql", sql, &ran, &err));
     assert_false(ran);
     /* a failing file leaves nothing behind */
-    assert_false(pg_schema_apply_text(&conn, "bad.sql",
-                                      "CREATE TABLE s2 (a int); CREATE TABLE s2 (b int);", &ran,
-                                      &err));
+    assert_false(pg_schema_apply_text(
+        &conn, "bad.sql", "CREATE TABLE s2 (a int); CREATE TABLE s2 (b int);", &ran, &err));
     char *r = query1("SELECT to_regclass('s2') IS NULL");
     assert_string_equal(r, "t");
     free(r);
@@ -305,8 +310,7 @@ static void test_run_metadata(void **state)
     r.version = 3;
     r.ldts_us = 1700000000000000LL;
     r.model_sha256 = "abc";
-    if (!pg_run_start(&conn, &r, "{\"host\":\"x\"}", &err))
-        fail_msg("%s", err.msg);
+    if (!pg_run_start(&conn, &r, "{\"host\":\"x\"}", &err)) fail_msg("%s", err.msg);
     assert_true(r.run_id > 0);
     r.last_file = "part-1.parquet";
     r.n_input_records = 10;
