@@ -107,4 +107,27 @@ wait "$pid" || { cat "$LOG"; fail "sync did not survive a PostgreSQL restart"; }
 grep -q "retry" "$LOG" || { cat "$LOG"; fail "no retry after the restart (restart too late?)"; }
 check_equal "$BASE" restart_gold
 ok "PostgreSQL restarted mid-sync: dip reconnected ($(grep -c retry "$LOG") retry lines) and the result equals the snapshot"
+# SIGTERM: dip stops after the batch in flight, records the run as unfinished, exits 130;
+# the next run resumes it
+"$DIP" sync-pg --source "$BASE" --table term_gold 2>"$LOG" &
+pid=$!
+BG_PIDS+=("$pid")
+for _ in $(seq 1 100); do
+  n=$(q "SELECT count(*) FROM term_gold" 2>/dev/null || echo 0)
+  [ "$n" -gt 0 ] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+expect_eq "$rc" "130" "exit code after SIGTERM"
+expect_eq "$(last_run term_gold | cut -d' ' -f6)" "f" "run after SIGTERM"
+term_error=$(q "SELECT error FROM dip_sync_runs WHERE output_postgres_table = 'term_gold'")
+echo "$term_error" | grep -q "interrupted" || fail "SIGTERM not recorded as the run's error"
+"$DIP" sync-pg --source "$BASE" --table term_gold 2>"$LOG" || { cat "$LOG"; fail "rerun after SIGTERM"; }
+grep -q "resuming unfinished run" "$LOG" || { cat "$LOG"; fail "rerun after SIGTERM did not resume"; }
+check_equal "$BASE" term_gold
+ok "SIGTERM: exit 130, run recorded unfinished ('$term_error'), rerun resumed and equals the snapshot"
 echo "all crash checks passed"
