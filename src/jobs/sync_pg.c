@@ -597,7 +597,9 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
                                                    : "per-batch hk lookup");
         j.last_checkpoint_s = dip_now_s();
         ok = sync_pg_session_setup(&j, err) && sync_pg_load_files(&j, err);
-        if (ok && o->propagate_deletes) ok = sync_pg_propagate_deletes(&j, err);
+        /* a first sync into an empty gold table (not resumed) holds only snapshot rows */
+        if (ok && o->propagate_deletes && !(j.prefilter == PREFILTER_NONE && !d.resume))
+            ok = sync_pg_propagate_deletes(&j, err);
     }
     if (j.run_started) {
         stats->n_input = j.run.n_input_records;
