@@ -455,9 +455,10 @@ static bool copy_buf(PgConn *c, const char *sql, const Buf *data, int64_t *rows,
            pg_copy_end(c, rows, err);
 }
 
-static bool load_tx(SyncJob *j, void *ctx, DipError *err)
+/* One batch's statements inside the open transaction: new rows COPYed into gold, changed
+ * rows (and new ones when force_merge) staged and merged. */
+static bool apply_batch(SyncJob *j, LoadTx *t, DipError *err)
 {
-    LoadTx *t = ctx;
     LoadBatch *b = t->b;
     t->direct = t->ins_m = t->upd_m = 0;
     int64_t rows = 0;
@@ -486,13 +487,64 @@ static bool load_tx(SyncJob *j, void *ctx, DipError *err)
             t->ins_m = t->upd_m = 0;
         PQclear(r);
     }
-    if (b->file_done || t->checkpoint) {
-        PgRun tmp = j->run; /* shallow: only counters and last_file change */
-        apply_counts(&tmp, t);
-        if (b->file_done) tmp.last_file = j->files[b->file_index]->path;
-        if (!pg_run_checkpoint(&j->conn, &tmp, err)) return false;
-    }
     return true;
+}
+
+/* Batches committed together: up to GROUP_ROWS written rows, never past a file's end (whose
+ * commit carries the resume point) or a due checkpoint. Fewer commits, fewer WAL flushes;
+ * the batches stay in memory until their commit so a failure can redo them all. */
+#define GROUP_ROWS 100000
+#define GROUP_MAX 64
+
+typedef struct Group {
+    LoadTx t[GROUP_MAX];
+    int n;
+    int64_t rows; /* written rows (new + changed) */
+    int failed;   /* index of the batch whose statements failed, -1 = none */
+} Group;
+
+/* The run's counters and resume point as of the group's commit, in the same transaction. */
+static bool group_checkpoint(SyncJob *j, Group *g, DipError *err)
+{
+    PgRun tmp = j->run; /* shallow: only counters and last_file change */
+    for (int i = 0; i < g->n; i++)
+        apply_counts(&tmp, &g->t[i]);
+    LoadBatch *last = g->t[g->n - 1].b;
+    if (last->file_done) tmp.last_file = j->files[last->file_index]->path;
+    return pg_run_checkpoint(&j->conn, &tmp, err);
+}
+
+/* The whole group in one transaction (sync_pg_tx redoes it after a transient failure). */
+static bool group_tx(SyncJob *j, void *ctx, DipError *err)
+{
+    Group *g = ctx;
+    for (int i = 0; i < g->n; i++) {
+        g->failed = i;
+        if (!apply_batch(j, &g->t[i], err)) return false;
+    }
+    g->failed = -1;
+    return group_checkpoint(j, g, err);
+}
+
+/* After a failure inside the streamed transaction: redo the group from the start, on a new
+ * connection for transient errors, through the merge for a batch whose "new" rows exist. */
+static bool group_recover(SyncJob *j, Group *g, DipError *e)
+{
+    for (int attempt = 0; attempt <= g->n + 1; attempt++) {
+        if (e->kind == DIP_ERR_DATA && strcmp(pg_last_sqlstate(), "23505") == 0 && g->failed >= 0 &&
+            !g->t[g->failed].force_merge && g->t[g->failed].b->n_new) {
+            dip_info("a row thought new already exists in %s: merging that batch", j->gold_table);
+            g->t[g->failed].force_merge = true;
+        } else if (e->kind == DIP_ERR_TRANSIENT) {
+            pg_close(&j->conn);
+        } else {
+            return false;
+        }
+        dip_error_clear(e);
+        if (sync_pg_tx(j, group_tx, g, "loading a batch", e)) return true;
+        if (e->kind == DIP_ERR_TRANSIENT) return false; /* sync_pg_tx retried already */
+    }
+    return false;
 }
 
 static void fmt_eta(double s, char out[32])
@@ -574,32 +626,64 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
     double t0 = dip_now_s();
     int64_t rows_done = 0;
     size_t files_done = 0;
+    Group *g = dip_calloc(1, sizeof *g);
+    bool tx_open = false;
     while (started && ok) {
         LoadBatch *b = pipe_pop(&pipe);
         if (b == NULL) break;
-        LoadTx t = {.b = b};
-        t.checkpoint = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
-        bool need_db = b->n_new || b->n_chg || b->file_done || t.checkpoint;
-        if (need_db) {
-            ok = sync_pg_tx(j, load_tx, &t, "loading a batch", err);
-            if (!ok && !t.force_merge && b->n_new && strcmp(pg_last_sqlstate(), "23505") == 0 &&
-                err->kind == DIP_ERR_DATA) {
-                dip_info("a row thought new already exists in %s: merging this batch",
-                         j->gold_table);
-                dip_error_clear(err);
-                t.force_merge = true;
-                ok = sync_pg_tx(j, load_tx, &t, "loading a batch", err);
-            }
+        bool due = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
+        LoadTx *t = &g->t[g->n];
+        memset(t, 0, sizeof *t);
+        t->b = b;
+        g->n++;
+        g->rows += b->n_new + b->n_chg;
+        bool commit_now = b->file_done || due || g->rows >= GROUP_ROWS || g->n == GROUP_MAX ||
+                          dip_stop_requested();
+        DipError e = {0};
+        bool step = true;
+        if (b->n_new || b->n_chg) {
+            if (!tx_open) step = tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", &e);
+            if (step) step = apply_batch(j, t, &e);
+            g->failed = step ? -1 : g->n - 1;
+            if (!step && e.kind == DIP_ERR_NONE)
+                dip_error_set(&e, DIP_ERR_TRANSIENT, "postgresql: connection lost");
         }
-        if (ok) {
-            apply_counts(&j->run, &t);
-            if (b->file_done) {
-                free(j->run.last_file);
-                j->run.last_file = dip_strdup(j->files[b->file_index]->path);
-                files_done++;
+        if (step && commit_now) {
+            if (!tx_open) step = tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", &e);
+            step = step && group_checkpoint(j, g, &e) && pg_exec(&j->conn, "COMMIT", &e);
+            g->failed = -1;
+            if (!step && e.kind == DIP_ERR_NONE)
+                dip_error_set(&e, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+        }
+        if (!step) {
+            if (tx_open && pg_is_alive(&j->conn)) {
+                DipError ignore = {0};
+                if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
             }
-            if (t.checkpoint) j->last_checkpoint_s = dip_now_s();
-            rows_done += b->n_input;
+            tx_open = false;
+            if (!group_recover(j, g, &e)) {
+                *err = e;
+                ok = false;
+                break;
+            }
+            commit_now = true; /* the redo committed the group */
+        }
+        if (commit_now) {
+            tx_open = false;
+            for (int i = 0; i < g->n; i++) {
+                LoadBatch *gb = g->t[i].b;
+                apply_counts(&j->run, &g->t[i]);
+                if (gb->file_done) {
+                    free(j->run.last_file);
+                    j->run.last_file = dip_strdup(j->files[gb->file_index]->path);
+                    files_done++;
+                }
+                rows_done += gb->n_input;
+                batch_free(gb);
+            }
+            g->n = 0;
+            g->rows = 0;
+            if (due) j->last_checkpoint_s = dip_now_s();
             double el = dip_now_s() - t0;
             double rate = el > 0 ? rows_done / el : 0;
             char eta[32];
@@ -608,12 +692,19 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
             dip_progress("sync-pg: files %zu/%zu  rows %lld  written %lld  %.0f rows/s  ETA %s",
                          files_done, j->nfiles - j->first_file, (long long)rows_done,
                          (long long)(j->run.n_inserted + j->run.n_updated), rate, eta);
+            if (dip_stop_requested())
+                ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted by signal %d",
+                                   dip_stop_signal());
         }
-        batch_free(b);
-        if (ok && dip_stop_requested())
-            ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted by signal %d",
-                               dip_stop_signal());
     }
+    /* batches of an uncommitted group (an error above): their work is rolled back */
+    if (tx_open && pg_is_alive(&j->conn)) {
+        DipError ignore = {0};
+        if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
+    }
+    for (int i = 0; i < g->n; i++)
+        batch_free(g->t[i].b);
+    free(g);
     if (started) {
         pthread_mutex_lock(&pipe.mu);
         pipe.consumer_abort = !ok;
