@@ -222,8 +222,8 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
     case DT_TIMESTAMP: {
         if (t->unit == TU_NANOS) break;
         int64_t v = ((const int64_t *)c->values)[row];
-        int64_t us = t->unit == TU_MILLIS ? v * 1000 : v;
         if (t->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)) break;
+        int64_t us = t->unit == TU_MILLIS ? v * 1000 : v;
         int64_t secs = us / 1000000, frac = us % 1000000;
         if (frac < 0) {
             frac += 1000000;

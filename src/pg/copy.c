@@ -368,6 +368,10 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
     case PGT_TIMESTAMP:
     case PGT_TIMESTAMPTZ:
         if (c->type->id == DT_TIMESTAMP) {
+            int64_t v = ((const int64_t *)c->values)[row];
+            if (c->type->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000))
+                return dip_error_set(err, DIP_ERR_DATA, "timestamp %lld ms is out of range",
+                                     (long long)v);
             pg_copy_timestamp_us(b, ts_to_us(((const int64_t *)c->values)[row], c->type->unit));
             return true;
         }
