@@ -29,11 +29,25 @@ q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 T=$WORK/records.delta
 PEAK_KB=0
 
-# timed CMD...: runs CMD under /usr/bin/time; sets SECS and RSS_KB
+# CPU seconds of the cluster's finished backends (reaped children of the postmaster): the
+# machine is shared, so server CPU next to wall time says how much of a slowdown is load.
+server_cpu() {
+  local pm
+  pm=$(head -1 "$DIP_PG_DIR/data/postmaster.pid")
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15 + $16 + $17) / hz }' "/proc/$pm/stat"
+}
+# timed CMD...: runs CMD under /usr/bin/time; sets SECS, RSS_KB, CPU (client user+sys),
+# SRV (server backend CPU) and LOAD (1-minute load average at the end)
 timed() {
   q "CHECKPOINT" >/dev/null
-  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@"
-  read -r SECS RSS_KB <"$WORK/time.txt"
+  local s0
+  s0=$(server_cpu)
+  /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@"
+  read -r SECS RSS_KB u s <"$WORK/time.txt"
+  CPU=$(python3 -c "print(f'{$u + $s:.1f}')")
+  sleep 0.2 # let the backend exit and be reaped
+  SRV=$(python3 -c "print(f'{$(server_cpu) - $s0:.1f}')")
+  LOAD=$(cut -d' ' -f1 /proc/loadavg)
 }
 dip_timed() {
   timed "$DIP" sync-pg --source "$T" "$@" 2>>"$WORK/dip.log"
@@ -50,11 +64,13 @@ $MT create "$T" --rows "$ROWS" --files "$FILES" --dv
 echo "(a) initial sync (empty gold: COPY straight in, decode on a second thread)"
 dip_timed
 T_INIT=$SECS
+C_INIT="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 psql -XAtq -c "\\copy integrated_records TO '$WORK/gold.bin' WITH (FORMAT binary)"
 q "CREATE TABLE copy_base (LIKE integrated_records INCLUDING ALL)"
 echo "    baseline: binary COPY of the same rows into an identical empty table"
 timed psql -XAtq -c "\\copy copy_base FROM '$WORK/gold.bin' WITH (FORMAT binary)"
 T_COPY=$SECS
+C_COPY="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 rm -f "$WORK/gold.bin"
 q "DROP TABLE copy_base"
 
@@ -63,6 +79,7 @@ psql -XAtq -c "\\copy (SELECT * FROM integrated_records LIMIT $SEED_ROWS) TO '$W
 q "CREATE TABLE seed_base (LIKE integrated_records INCLUDING ALL)"
 timed python3 "$SRC/bench/sync_pg/seed_upsert.py" "$WORK/gold.tsv" seed_base 10000 >/dev/null
 T_SEED=$SECS
+C_SEED="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 rm -f "$WORK/gold.tsv"
 q "DROP TABLE seed_base"
 
@@ -70,6 +87,7 @@ echo "(c) forced full re-sync of the unchanged table"
 wal0=$(q "SELECT pg_current_wal_lsn()")
 dip_timed --force --full
 T_RESYNC=$SECS
+C_RESYNC="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 WAL_RESYNC=$(q "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0'))")
 WRITTEN_RESYNC=$(q "SELECT n_inserted + n_updated FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")
 
@@ -78,9 +96,11 @@ echo "(d) 1% change ($((CHANGE / 2)) updated + $((CHANGE / 2)) inserted rows, de
 $MT update "$T" --update $((CHANGE / 2)) --insert $((CHANGE / 2)) --dv-update
 dip_timed --full
 T_FULL=$SECS
+C_FULL="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 $MT update "$T" --update $((CHANGE / 2)) --insert $((CHANGE / 2)) --dv-update
 dip_timed
 T_INC=$SECS
+C_INC="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 WRITTEN_INC=$(q "SELECT n_inserted + n_updated FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")
 
 PEAK_MIB=$((PEAK_KB / 1024))
@@ -99,3 +119,10 @@ printf "  (d) full after 1%% change %8.1fs\n" "$T_FULL"
 printf "      incremental          %8.1fs  %s rows written   full/incremental = %s (target >= 20)\n" \
   "$T_INC" "$WRITTEN_INC" "$(ratio "$T_FULL" "$T_INC")"
 printf "  peak RSS of dip          %8d MiB (target < 512)\n" "$PEAK_MIB"
+echo "CPU and load during each step (2 cores shared with other work; wall-time ratios move with the load):"
+echo "  (a) dip initial:  $C_INIT"
+echo "      COPY:         $C_COPY"
+echo "  (b) seed:         $C_SEED"
+echo "  (c) re-sync:      $C_RESYNC"
+echo "  (d) full:         $C_FULL"
+echo "      incremental:  $C_INC"
