@@ -61,18 +61,31 @@ echo "bench-sync-pg: $ROWS rows x 13 columns (+ hk, hdiff, sync_ldts), $FILES fi
 echo "  generating the Delta table (make_table.mjs, DuckDB)..."
 $MT create "$T" --rows "$ROWS" --files "$FILES" --dv
 
-echo "(a) initial sync (empty gold: COPY straight in, decode on a second thread)"
-dip_timed
-T_INIT=$SECS
-C_INIT="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
-psql -XAtq -c "\\copy integrated_records TO '$WORK/gold.bin' WITH (FORMAT binary)"
-q "CREATE TABLE copy_base (LIKE integrated_records INCLUDING ALL)"
-echo "    baseline: binary COPY of the same rows into an identical empty table"
-timed psql -XAtq -c "\\copy copy_base FROM '$WORK/gold.bin' WITH (FORMAT binary)"
-T_COPY=$SECS
-C_COPY="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+REPEAT=${BENCH_REPEAT_A:-2}
+echo "(a) initial sync (empty gold: COPY straight in, decode on a second thread) vs binary COPY,"
+echo "    alternated $REPEAT times, best of each (the machine is shared)"
+T_INIT=; T_COPY=
+for r in $(seq 1 "$REPEAT"); do
+  q "DROP TABLE IF EXISTS integrated_records; DROP TABLE IF EXISTS dip_sync_runs"
+  dip_timed
+  if [ -z "$T_INIT" ] || python3 -c "import sys; sys.exit(0 if $SECS < $T_INIT else 1)"; then
+    T_INIT=$SECS
+    S_INIT=$SRV
+    C_INIT="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+  fi
+  [ -f "$WORK/gold.bin" ] || psql -XAtq -c "\\copy integrated_records TO '$WORK/gold.bin' WITH (FORMAT binary)"
+  q "CREATE TABLE copy_base (LIKE integrated_records INCLUDING ALL)"
+  echo "    baseline: binary COPY of the same rows into an identical empty table"
+  timed psql -XAtq -c "\\copy copy_base FROM '$WORK/gold.bin' WITH (FORMAT binary)"
+  echo "    COPY: ${SECS}s, client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+  if [ -z "$T_COPY" ] || python3 -c "import sys; sys.exit(0 if $SECS < $T_COPY else 1)"; then
+    T_COPY=$SECS
+    S_COPY=$SRV
+    C_COPY="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+  fi
+  q "DROP TABLE copy_base"
+done
 rm -f "$WORK/gold.bin"
-q "DROP TABLE copy_base"
 
 echo "(b) the seed's method: multi-row INSERT .. ON CONFLICT, 10,000 rows per statement"
 psql -XAtq -c "\\copy (SELECT * FROM integrated_records LIMIT $SEED_ROWS) TO '$WORK/gold.tsv' WITH (FORMAT text, HEADER)"
@@ -109,6 +122,8 @@ echo "results ($ROWS rows; seconds are wall time of the whole command):"
 printf "  (a) dip initial sync     %8.1fs  %10s rows/s\n" "$T_INIT" "$(rate "$ROWS" "$T_INIT")"
 printf "      binary COPY          %8.1fs  %10s rows/s   dip/COPY = %s (target >= 0.90)\n" \
   "$T_COPY" "$(rate "$ROWS" "$T_COPY")" "$(ratio "$T_COPY" "$T_INIT")"
+printf "      server CPU per row: COPY/dip = %s (load-independent view of the same ratio)\n" \
+  "$(ratio "$S_COPY" "$S_INIT")"
 printf "  (b) seed INSERT..ON CONFLICT %5.1fs  %10s rows/s   seed/COPY = %s, dip/seed = %s\n" \
   "$T_SEED" "$(rate "$SEED_ROWS" "$T_SEED")" \
   "$(python3 -c "print(f'{($SEED_ROWS / $T_SEED) / ($ROWS / $T_COPY):.2f}')")" \
