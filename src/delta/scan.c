@@ -133,6 +133,28 @@ static void put_int(ColumnVector *c, int64_t i, int64_t v)
     }
 }
 
+static bool int_fits(DipTypeId id, int64_t v)
+{
+    switch (id) {
+    case DT_INT8:
+        return v >= INT8_MIN && v <= INT8_MAX;
+    case DT_INT16:
+        return v >= INT16_MIN && v <= INT16_MAX;
+    case DT_INT32:
+        return v >= INT32_MIN && v <= INT32_MAX;
+    case DT_UINT8:
+        return v >= 0 && v <= UINT8_MAX;
+    case DT_UINT16:
+        return v >= 0 && v <= UINT16_MAX;
+    case DT_UINT32:
+        return v >= 0 && v <= (int64_t)UINT32_MAX;
+    case DT_UINT64:
+        return v >= 0;
+    default:
+        return true;
+    }
+}
+
 static __int128 pow10_i128(int n)
 {
     __int128 v = 1;
@@ -189,31 +211,32 @@ static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVect
     dst->values = arena_calloc(a, (size_t)(n ? n : 1), w);
     for (int64_t i = 0; i < n; i++) {
         if (!col_is_valid(src, i)) continue;
-        if ((is_int(st->id) || st->id == DT_BOOL) && (is_int(t->id) || t->id == DT_BOOL)) {
-            put_int(dst, i, get_int(src, i));
+        if (is_int(st->id) && is_int(t->id)) {
+            /* wider target: type widening; narrower target: the file's physical INT32 holds
+             * a byte/short column: fine while the value fits, an error otherwise (never a
+             * silent truncation) */
+            int64_t v = get_int(src, i);
+            bool big_u64 = st->id == DT_UINT64 && ((const uint64_t *)src->values)[i] > INT64_MAX;
+            if (big_u64 || !int_fits(t->id, v)) {
+                dip_error_set(err, DIP_ERR_DATA,
+                              "column %s: row %lld: value %lld does not fit the table type %s", col,
+                              (long long)i, (long long)v, dip_type_name(t->id));
+                return false;
+            }
+            put_int(dst, i, v);
         } else if (is_int(st->id) && t->id == DT_DOUBLE) {
             ((double *)dst->values)[i] = (double)get_int(src, i);
-        } else if (is_int(st->id) && t->id == DT_FLOAT) {
-            ((float *)dst->values)[i] = (float)get_int(src, i);
         } else if (st->id == DT_FLOAT && t->id == DT_DOUBLE) {
             ((double *)dst->values)[i] = ((const float *)src->values)[i];
-        } else if (st->id == DT_DOUBLE && t->id == DT_FLOAT) {
-            ((float *)dst->values)[i] = (float)((const double *)src->values)[i];
         } else if (is_int(st->id) && t->id == DT_DECIMAL) {
             __int128 v = (__int128)get_int(src, i) * pow10_i128(t->scale);
             memcpy((uint8_t *)dst->values + 16 * i, &v, 16);
-        } else if (st->id == DT_DECIMAL && t->id == DT_DECIMAL) {
+        } else if (st->id == DT_DECIMAL && t->id == DT_DECIMAL && t->scale >= st->scale) {
+            /* precision/scale increase (a scale decrease would lose digits: refused) */
             __int128 v;
             memcpy(&v, (const uint8_t *)src->values + 16 * i, 16);
-            if (t->scale >= st->scale)
-                v *= pow10_i128(t->scale - st->scale);
-            else
-                v /= pow10_i128(st->scale - t->scale);
+            v *= pow10_i128(t->scale - st->scale);
             memcpy((uint8_t *)dst->values + 16 * i, &v, 16);
-        } else if (st->id == DT_DECIMAL && t->id == DT_DOUBLE) {
-            __int128 v;
-            memcpy(&v, (const uint8_t *)src->values + 16 * i, 16);
-            ((double *)dst->values)[i] = (double)v / (double)pow10_i128(st->scale);
         } else if (st->id == DT_TIMESTAMP && t->id == DT_TIMESTAMP) {
             int64_t us = ts_to_micros(get_int(src, i), st->unit);
             if (t->unit == TU_MILLIS)

@@ -45,6 +45,16 @@ sed -i 's/\\"name\\":\\"n\\",\\"type\\":\\"string\\"/\\"name\\":\\"n\\",\\"type\
 expect_fail "string data read as long" 3 "column n: the file stores string, which cannot be read as the table type int64" -- \
   "$DIP" delta cat "$t"
 
+# narrowing is not a widening: int values that do not fit a byte column are an error, and a
+# decimal scale decrease is refused (no silent truncation)
+t="$WORK/syn/widening"
+sed -i 's/\\"name\\":\\"a\\",\\"type\\":\\"long\\"/\\"name\\":\\"a\\",\\"type\\":\\"byte\\"/' "$t/_delta_log/00000000000000000001.json"
+expect_fail "wide int values read as byte" 3 "column a: row [0-9]+: value [0-9]+ does not fit the table type int8" -- \
+  "$DIP" delta cat "$t" --columns a
+sed -i 's/\\"name\\":\\"d\\",\\"type\\":\\"decimal(10,4)\\"/\\"name\\":\\"d\\",\\"type\\":\\"decimal(10,1)\\"/' "$t/_delta_log/00000000000000000001.json"
+expect_fail "decimal scale decrease" 3 "column d: the file stores decimal\([0-9]+,[24]\), which cannot be read as the table type decimal\(10,1\)" -- \
+  "$DIP" delta cat "$t" --columns d
+
 # LDTS sources: inCommitTimestamp wins over commitInfo.timestamp; no commitInfo -> file mtime
 L="$WORK/ldts/_delta_log"
 mkdir -p "$L"
