@@ -279,6 +279,8 @@ static bool read_chunk_bytes(PqFile *f, uint64_t off, uint64_t len, PqScratch *s
         return true;
     }
     pq_grow((void **)&s->chunk, &s->chunk_cap, (size_t)len + 1);
+    if (s->own_store) /* this thread's own handle: reads run in parallel */
+        return *out = s->chunk, store_read_range(s->own_store, f->name, off, len, s->chunk, err);
     pthread_mutex_lock(&f->read_lock);
     bool ok = store_read_range(f->st, f->name, off, len, s->chunk, err);
     pthread_mutex_unlock(&f->read_lock);

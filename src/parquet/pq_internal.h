@@ -331,7 +331,8 @@ typedef struct PqScratch {
     uint64_t *tmp;
     size_t tmp_cap; /* delta decoding, 8-byte temporaries */
     uint8_t *tmpb;
-    size_t tmpb_cap; /* byte-stream-split / delta byte array */
+    size_t tmpb_cap;  /* byte-stream-split / delta byte array */
+    Store *own_store; /* a pool thread's own store handle (NULL: the file's, under its lock) */
 } PqScratch;
 
 void pq_values_free(PqValues *v);

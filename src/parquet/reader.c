@@ -199,6 +199,7 @@ typedef struct DecodeJob {
     pthread_mutex_t mu;
     DipError *err;
     bool failed;
+    bool pooled; /* more than one worker */
     PqCheckStats stats;
 } DecodeJob;
 
@@ -209,6 +210,13 @@ static void *decode_worker(void *arg)
     PqColumnData own = {0};
     PqCheckStats st = {0};
     DipError e = {0};
+    /* In a pool, each thread reads through its own store handle (the local backend caches
+     * one descriptor; on S3 this makes the GETs concurrent). If that fails, fall back to
+     * the file's handle under its lock. */
+    if (j->pooled && j->f->st && !store_open(&s.own_store, store_uri(j->f->st), &e)) {
+        s.own_store = NULL;
+        dip_error_clear(&e);
+    }
     for (;;) {
         if (atomic_load(&j->stop) || dip_stop_requested()) break;
         int t = atomic_fetch_add(&j->next, 1);
@@ -238,6 +246,7 @@ static void *decode_worker(void *arg)
     j->stats.uncompressed_bytes += st.uncompressed_bytes;
     pthread_mutex_unlock(&j->mu);
     pq_column_data_free(&own);
+    if (s.own_store) store_close(s.own_store);
     pq_scratch_free(&s);
     return NULL;
 }
@@ -251,6 +260,7 @@ static bool run_job(DecodeJob *j, int threads, DipError *err)
     j->failed = false;
     memset(&j->stats, 0, sizeof j->stats);
     if (threads > j->ntasks) threads = j->ntasks;
+    j->pooled = threads > 1;
     if (threads <= 1) {
         decode_worker(j);
     } else {
@@ -333,6 +343,18 @@ bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatc
     return ok;
 }
 
+typedef struct ChunkOrder {
+    int64_t size;
+    int leaf;
+} ChunkOrder;
+
+static int cmp_chunk_order(const void *a, const void *b)
+{
+    const ChunkOrder *x = a, *y = b;
+    if (x->size != y->size) return x->size > y->size ? -1 : 1;
+    return x->leaf - y->leaf;
+}
+
 bool pq_check(PqFile *f, int rg, PqCheckStats *stats, DipError *err)
 {
     memset(stats, 0, sizeof *stats);
@@ -342,12 +364,22 @@ bool pq_check(PqFile *f, int rg, PqCheckStats *stats, DipError *err)
     size_t ntasks = (size_t)(last - first) * (size_t)f->nleaves;
     int *trg = dip_calloc(ntasks + 1, sizeof(int));
     int *tleaf = dip_calloc(ntasks + 1, sizeof(int));
+    /* row groups in file order (bounded memory); inside one, the largest chunks first so
+     * the small ones fill the gaps instead of a big one straggling at the end */
     size_t t = 0;
-    for (int g = first; g < last; g++)
+    ChunkOrder *ord = dip_calloc((size_t)f->nleaves + 1, sizeof *ord);
+    for (int g = first; g < last; g++) {
+        for (int l = 0; l < f->nleaves; l++) {
+            ord[l].leaf = l;
+            ord[l].size = f->meta.rgs[g].cols[l].total_compressed_size;
+        }
+        qsort(ord, (size_t)f->nleaves, sizeof *ord, cmp_chunk_order);
         for (int l = 0; l < f->nleaves; l++, t++) {
             trg[t] = g;
-            tleaf[t] = l;
+            tleaf[t] = ord[l].leaf;
         }
+    }
+    free(ord);
     if (ntasks > INT32_MAX) {
         free(trg);
         free(tleaf);
