@@ -28,11 +28,11 @@ deps:
 check: deps banned
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
-	cd $(BUILD) && ctest --output-on-failure --timeout $(CTEST_TIMEOUT)
+	cd $(BUILD) && ctest -j2 --output-on-failure --timeout $(CTEST_TIMEOUT)
 	$(MAKE) test-asan
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout $(CTEST_TIMEOUT)
+	cd $(BUILD) && ctest -j2 --output-on-failure --timeout $(CTEST_TIMEOUT)
 
 asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDIP_SANITIZE=ON -DDIP_WERROR=ON
@@ -42,7 +42,7 @@ asan:
 test-asan: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure --timeout $(CTEST_TIMEOUT) -LE slow
+	  ctest -j2 --output-on-failure --timeout $(CTEST_TIMEOUT) -LE slow
 
 demo: deps build
 	./scripts/demo.sh
