@@ -269,6 +269,20 @@ void dip_base64(const uint8_t *p, size_t n, Buf *out)
     }
 }
 
+bool column_value_int64(const ColumnVector *c, int64_t row, int64_t *out)
+{
+    switch (c->type->id) {
+    case DT_INT8: *out = ((const int8_t *)c->values)[row]; return true;
+    case DT_INT16: *out = ((const int16_t *)c->values)[row]; return true;
+    case DT_INT32: *out = ((const int32_t *)c->values)[row]; return true;
+    case DT_INT64: *out = ((const int64_t *)c->values)[row]; return true;
+    case DT_UINT8: *out = ((const uint8_t *)c->values)[row]; return true;
+    case DT_UINT16: *out = ((const uint16_t *)c->values)[row]; return true;
+    case DT_UINT32: *out = ((const uint32_t *)c->values)[row]; return true;
+    default: return false;
+    }
+}
+
 void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row)
 {
     if (!col_is_valid(c, row)) {

@@ -114,6 +114,10 @@ int dip_schema_find(const DipSchema *s, const char *name); /* index or -1 */
 void column_batch_init(ColumnBatch *b);
 void column_batch_free(ColumnBatch *b);
 
+/* Integer value `row` of an integer vector that fits int64 exactly (int8..int64,
+ * uint8..uint32); false for any other type. Does not look at validity. */
+bool column_value_int64(const ColumnVector *c, int64_t row, int64_t *out);
+
 /* Appends value `row` of vector `c` as canonical JSON (ROW_FORMAT.md). */
 void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row);
 /* Appends row `row` of the batch as one JSON object (keys = schema field names), no newline.

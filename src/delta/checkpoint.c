@@ -49,31 +49,7 @@ static const char *vec_str(const ColumnVector *v, int64_t row, Arena *a)
 static bool vec_i64(const ColumnVector *v, int64_t row, int64_t *out)
 {
     if (!v || row >= v->length || !col_is_valid(v, row)) return false;
-    switch (v->type->id) {
-    case DT_INT8:
-        *out = ((const int8_t *)v->values)[row];
-        return true;
-    case DT_INT16:
-        *out = ((const int16_t *)v->values)[row];
-        return true;
-    case DT_INT32:
-        *out = ((const int32_t *)v->values)[row];
-        return true;
-    case DT_INT64:
-        *out = ((const int64_t *)v->values)[row];
-        return true;
-    case DT_UINT8:
-        *out = ((const uint8_t *)v->values)[row];
-        return true;
-    case DT_UINT16:
-        *out = ((const uint16_t *)v->values)[row];
-        return true;
-    case DT_UINT32:
-        *out = ((const uint32_t *)v->values)[row];
-        return true;
-    default:
-        return false;
-    }
+    return column_value_int64(v, row, out);
 }
 
 /* list<string> at row into an array of strings */

@@ -234,35 +234,6 @@ static int64_t ts_to_us(int64_t v, DipTimeUnit unit)
     return v;
 }
 
-static bool int_value(const ColumnVector *c, int64_t row, int64_t *v)
-{
-    switch (c->type->id) {
-    case DT_INT8:
-        *v = ((const int8_t *)c->values)[row];
-        return true;
-    case DT_INT16:
-        *v = ((const int16_t *)c->values)[row];
-        return true;
-    case DT_INT32:
-        *v = ((const int32_t *)c->values)[row];
-        return true;
-    case DT_INT64:
-        *v = ((const int64_t *)c->values)[row];
-        return true;
-    case DT_UINT8:
-        *v = ((const uint8_t *)c->values)[row];
-        return true;
-    case DT_UINT16:
-        *v = ((const uint16_t *)c->values)[row];
-        return true;
-    case DT_UINT32:
-        *v = ((const uint32_t *)c->values)[row];
-        return true;
-    default:
-        return false;
-    }
-}
-
 static bool mismatch(DipError *err, const PgType *t, const ColumnVector *c)
 {
     Buf s;
@@ -291,7 +262,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
     case PGT_INT2:
     case PGT_INT4:
     case PGT_INT8:
-        if (!int_value(c, row, &iv)) return mismatch(err, t, c);
+        if (!column_value_int64(c, row, &iv)) return mismatch(err, t, c);
         if (t->id == PGT_INT2) {
             if (iv < INT16_MIN || iv > INT16_MAX)
                 return dip_error_set(err, DIP_ERR_DATA, "value %lld out of smallint range",
@@ -337,7 +308,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         if (c->type->id == DT_DECIMAL) {
             memcpy(&v, (const uint8_t *)c->values + 16 * row, 16);
             scale = c->type->scale;
-        } else if (int_value(c, row, &iv)) {
+        } else if (column_value_int64(c, row, &iv)) {
             v = iv;
             scale = 0;
         } else {
