@@ -44,10 +44,10 @@ static void keylist_add(KeyList *kl, const char *hk, size_t n)
     kl->offs[kl->n] = (int64_t)kl->texts.len;
 }
 
-static bool on_batch(void *ctx, const ColumnBatch *b, int64_t start, DipError *err)
+static bool on_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_t end, DipError *err)
 {
     DelCtx *c = ctx;
-    for (int64_t r = start; r < b->num_rows; r++) {
+    for (int64_t r = start; r < end; r++) {
         if (!gold_row_hk(&c->j->plan, b, r, &c->hk, &c->scratch, err)) return false;
         uint64_t key = hkset_key(c->hk.data, c->hk.len), v;
         if (c->seen) {

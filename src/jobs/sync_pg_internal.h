@@ -56,9 +56,11 @@ bool sync_pg_propagate_deletes(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 typedef bool (*SyncTxFn)(SyncJob *j, void *ctx, DipError *err);
 bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *err) DIP_MUST_CHECK;
 bool sync_pg_session_setup(SyncJob *j, DipError *err) DIP_MUST_CHECK;
-/* Scans one file of the job with retries (DELTA_CLIENT_*): calls on_batch per batch with the
- * first row not delivered before (a retry reopens the file and skips what was delivered). */
-typedef bool (*SyncBatchFn)(void *ctx, const ColumnBatch *b, int64_t start_row, DipError *err);
+/* Scans one file of the job with retries (DELTA_CLIENT_*): calls on_batch for rows
+ * [start_row, end_row) of a decoded batch, at most DELTA_CLIENT_BATCH_SIZE rows at a time;
+ * a retry reopens the file and skips the rows delivered before. */
+typedef bool (*SyncBatchFn)(void *ctx, const ColumnBatch *b, int64_t start_row, int64_t end_row,
+                            DipError *err);
 bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, void *ctx,
                        DipError *err) DIP_MUST_CHECK;
 

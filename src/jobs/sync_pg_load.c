@@ -16,6 +16,7 @@
 #include "jobs/sync_pg_internal.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,9 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
 {
     RetryPolicy p = {j->opt->delta_retries,
                      j->opt->delta_retry_delay_s > 0 ? j->opt->delta_retry_delay_s : 0.05, 120.0};
+    /* DELTA_CLIENT_BATCH_SIZE: the rows handed on at a time (a row group is decoded whole,
+     * then passed on in windows of at most this many rows) */
+    int64_t window = j->opt->delta_batch_size > 0 ? j->opt->delta_batch_size : INT64_MAX;
     int64_t delivered = 0;
     for (int attempt = 0;; attempt++) {
         DipError e = {0};
@@ -94,15 +98,19 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
             bool done = false;
             ok = delta_file_scan_next(scan, &b, &done, &e);
             if (ok && !done) {
+                /* a retry reopens the file: rows delivered before are skipped */
                 int64_t start = delivered > seen ? delivered - seen : 0;
-                if (start < b.num_rows) {
+                while (start < b.num_rows) {
+                    int64_t end = b.num_rows - start > window ? start + window : b.num_rows;
                     /* callback failures are the caller's own (data) errors: no retry */
-                    if (!on_batch(ctx, &b, start, err)) {
+                    if (!on_batch(ctx, &b, start, end, err)) {
                         column_batch_free(&b);
                         delta_file_scan_close(scan);
                         return false;
                     }
-                    delivered = seen + b.num_rows;
+                    delivered = seen + end;
+                    start = end;
+                    if (start < b.num_rows && dip_stop_requested()) break;
                 }
                 seen += b.num_rows;
             }
@@ -332,12 +340,13 @@ static bool lookup_keys(Decoder *d, int64_t n, DipError *err)
     return true;
 }
 
-static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, DipError *err)
+static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_t end,
+                          DipError *err)
 {
     Decoder *d = ctx;
     SyncJob *j = d->j;
     const DeltaAddFile *f = j->files[d->file_index];
-    int64_t n = b->num_rows - start;
+    int64_t n = end - start;
     if ((size_t)n + 1 > d->rows_cap) {
         d->rows_cap = (size_t)n + 1;
         d->hk_off = dip_realloc(d->hk_off, d->rows_cap * sizeof(int64_t));

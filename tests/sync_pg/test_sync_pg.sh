@@ -84,6 +84,16 @@ expect_eq "$(q "SELECT count(*) FROM integrated_records WHERE xmin::text::bigint
   "rows rewritten by the forced resync"
 ok "forced full re-sync of the unchanged table wrote no row"
 
+# --- tiny read and load batches: the same rows, in windows of 7 rows and loads of 5
+DELTA_CLIENT_BATCH_SIZE=7 POSTGRES_CLIENT_BATCH_SIZE=5 \
+  "$DIP" sync-pg --source "$T" --table records_small_batches 2>"$LOG" || { cat "$LOG"; fail "small batches"; }
+check_equal "$T" records_small_batches
+expect_eq "$(last_run records_small_batches)" "full $(q "SELECT count(*) FROM integrated_records") 0 0 0 t" \
+  "small-batch counts"
+expect_eq "$(q "SELECT output_db_backend_config->>'batch_size' FROM dip_sync_runs
+                WHERE output_postgres_table = 'records_small_batches'")" "5" "recorded batch size"
+ok "DELTA_CLIENT_BATCH_SIZE=7, POSTGRES_CLIENT_BATCH_SIZE=5: same rows as the default batches"
+
 # --- JSON logs
 "$DIP" --log-format json sync-pg --source "$T" --force --full 2>"$LOG" || fail "json log run"
 grep '"sync-pg done' "$LOG" >/dev/null || grep -q '"msg":"sync-pg done' "$LOG" ||
