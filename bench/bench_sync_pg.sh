@@ -6,7 +6,10 @@
 #   (b) the seed's method: multi-row INSERT .. ON CONFLICT in batches of 10,000 (ratio)
 #   (c) forced full re-sync of the unchanged table: no row written (target >= 2x initial)
 #   (d) incremental sync after a 1% change against a full sync of a same-sized change
-#       (target >= 20x)
+#       (target >= 20x), and against the initial full sync
+#   (e) PostgreSQL's floor for writing that change (the same rows rewritten by one
+#       INSERT .. ON CONFLICT from a table inside the server), which both sides of (d) pay:
+#       full/floor bounds what (d) can reach
 #   peak RSS of every dip run (target < 512 MiB)
 # BENCH_ROWS (default 5000000) and BENCH_FILES (40) size the table; BENCH_SEED_ROWS limits
 # (b) to a prefix of the rows (default: all). Needs node_modules (npm ci) and build/dip.
@@ -111,10 +114,36 @@ dip_timed --full
 T_FULL=$SECS
 C_FULL="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 $MT update "$T" --update $((CHANGE / 2)) --insert $((CHANGE / 2)) --dv-update
+wal0=$(q "SELECT pg_current_wal_lsn()")
 dip_timed
 T_INC=$SECS
 C_INC="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+WAL_INC=$(q "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0'))")
 WRITTEN_INC=$(q "SELECT n_inserted + n_updated FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")
+
+# PostgreSQL's own cost of writing that change, which a full sync pays as well as an
+# incremental one: the rows the incremental sync just wrote, rewritten once more with a new
+# hdiff by one INSERT .. ON CONFLICT from a table already inside the server (same rows, so
+# the same heap and index pages), after a CHECKPOINT like every step. Nothing of dip runs and
+# no client can write the change faster through SQL, so full / floor bounds what the
+# full/incremental ratio can reach.
+echo "(e) PostgreSQL floor: the incremental's rows rewritten by one INSERT .. ON CONFLICT inside the server"
+UPDATE_SET=$(q "SELECT string_agg(format('%I = EXCLUDED.%I', attname, attname), ', ' ORDER BY attnum)
+                FROM pg_attribute WHERE attrelid = 'integrated_records'::regclass AND attnum > 0
+                  AND NOT attisdropped AND attname <> 'hk'")
+q "CREATE UNLOGGED TABLE floor_stage AS SELECT * FROM integrated_records
+   WHERE sync_ldts = (SELECT max(sync_ldts) FROM integrated_records)"
+q "UPDATE floor_stage SET hdiff = encode(sha256(convert_to(hdiff || 'floor', 'UTF8')), 'hex'),
+     sync_ldts = sync_ldts + interval '1 second', quantity = quantity + 1"
+N_FLOOR=$(q "SELECT count(*) FROM floor_stage")
+q "VACUUM ANALYZE floor_stage"
+wal0=$(q "SELECT pg_current_wal_lsn()")
+timed psql -XAtq -v ON_ERROR_STOP=1 -c "INSERT INTO integrated_records AS t SELECT * FROM floor_stage
+   ON CONFLICT (hk) DO UPDATE SET $UPDATE_SET WHERE t.hdiff IS DISTINCT FROM EXCLUDED.hdiff"
+T_FLOOR=$SECS
+C_FLOOR="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+WAL_FLOOR=$(q "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0'))")
+q "DROP TABLE floor_stage"
 
 PEAK_MIB=$((PEAK_KB / 1024))
 echo
@@ -130,9 +159,14 @@ printf "  (b) seed INSERT..ON CONFLICT %5.1fs  %10s rows/s   seed/COPY = %s, dip
   "$(python3 -c "print(f'{($ROWS / $T_INIT) / ($SEED_ROWS / $T_SEED):.2f}')")"
 printf "  (c) forced full re-sync  %8.1fs  %s rows written, %s WAL   initial/resync = %s (target >= 2)\n" \
   "$T_RESYNC" "$WRITTEN_RESYNC" "$WAL_RESYNC" "$(ratio "$T_INIT" "$T_RESYNC")"
-printf "  (d) full after 1%% change %8.1fs\n" "$T_FULL"
-printf "      incremental          %8.1fs  %s rows written   full/incremental = %s (target >= 20)\n" \
-  "$T_INC" "$WRITTEN_INC" "$(ratio "$T_FULL" "$T_INC")"
+printf "  (d) full after 1%% change %8.2fs\n" "$T_FULL"
+printf "      incremental          %8.2fs  %s rows written, %s WAL   full/incremental = %s (target >= 20)\n" \
+  "$T_INC" "$WRITTEN_INC" "$WAL_INC" "$(ratio "$T_FULL" "$T_INC")"
+printf "      incremental vs the initial full sync: initial/incremental = %s\n" "$(ratio "$T_INIT" "$T_INC")"
+printf "  (e) PostgreSQL floor     %8.2fs  %s rows rewritten by one statement inside the server, %s WAL\n" \
+  "$T_FLOOR" "$N_FLOOR" "$WAL_FLOOR"
+printf "      best possible full/incremental = full/floor = %s; incremental/floor = %s (dip's overhead)\n" \
+  "$(ratio "$T_FULL" "$T_FLOOR")" "$(ratio "$T_INC" "$T_FLOOR")"
 printf "  peak RSS of dip          %8d MiB (target < 512)\n" "$PEAK_MIB"
 echo "CPU and load during each step (2 cores shared with other work; wall-time ratios move with the load):"
 echo "  (a) dip initial:  $C_INIT"
@@ -141,3 +175,4 @@ echo "  (b) seed:         $C_SEED"
 echo "  (c) re-sync:      $C_RESYNC"
 echo "  (d) full:         $C_FULL"
 echo "      incremental:  $C_INC"
+echo "  (e) floor:        $C_FLOOR"

@@ -87,6 +87,9 @@ typedef struct DeltaDiff {
 } DeltaDiff;
 bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out,
                          DipError *err) DIP_MUST_CHECK;
+/* The same diff against a snapshot already open (v2 = its version): one log replay saved. */
+bool delta_snapshot_diff_from(const DeltaSnapshot *v2, Store *table, int64_t v1, DeltaDiff *out,
+                              DipError *err) DIP_MUST_CHECK;
 void delta_diff_free(DeltaDiff *d);
 
 /* Scanning one active file: yields batches of at most `batch_rows` rows in the snapshot's

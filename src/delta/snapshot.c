@@ -513,12 +513,22 @@ bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out, D
     if (v1 < 0 || v2 < v1)
         return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
                              (long long)v1, (long long)v2);
-    DeltaSnapshot *a = NULL, *b = NULL;
+    DeltaSnapshot *b = NULL;
+    if (!delta_snapshot_open(&b, table, v2, -1, err)) return false;
+    bool ok = delta_snapshot_diff_from(b, table, v1, out, err);
+    delta_snapshot_free(b);
+    return ok;
+}
+
+bool delta_snapshot_diff_from(const DeltaSnapshot *b, Store *table, int64_t v1, DeltaDiff *out,
+                              DipError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (v1 < 0 || b->version < v1)
+        return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
+                             (long long)v1, (long long)b->version);
+    DeltaSnapshot *a = NULL;
     if (!delta_snapshot_open(&a, table, v1, -1, err)) return false;
-    if (!delta_snapshot_open(&b, table, v2, -1, err)) {
-        delta_snapshot_free(a);
-        return false;
-    }
     out->arena = dip_calloc(1, sizeof(Arena));
     arena_init(out->arena, 1 << 16);
     Arena tmp;
@@ -545,7 +555,6 @@ bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out, D
     keyset_free(&kb);
     arena_free(&tmp);
     delta_snapshot_free(a);
-    delta_snapshot_free(b);
     return true;
 }
 

@@ -372,7 +372,7 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
 {
     if (d->incremental) {
         DipError e = {0};
-        if (delta_snapshot_diff(j->store, d->base_version, j->version, &j->diff, &e)) {
+        if (delta_snapshot_diff_from(j->snap, j->store, d->base_version, &j->diff, &e)) {
             j->have_diff = true;
             j->files = dip_calloc(j->diff.n_added + 1, sizeof *j->files);
             j->nfiles = 0;
