@@ -69,6 +69,10 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
     a->to = -1;
     if (argc < 2) return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
     a->sub = argv[1];
+    if (!strcmp(a->sub, "--help") || !strcmp(a->sub, "-h") || !strcmp(a->sub, "help")) {
+        usage(stdout);
+        return 0;
+    }
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -593,10 +597,7 @@ int cmd_delta_main(int argc, char **argv)
         fn = cmd_cat;
     else if (!strcmp(a.sub, "diff"))
         fn = cmd_diff;
-    else if (!strcmp(a.sub, "--help") || !strcmp(a.sub, "-h") || !strcmp(a.sub, "help")) {
-        usage(stdout);
-        return 0;
-    } else
+    else
         return cli_usage_error("delta", "unknown subcommand %s", a.sub);
     DipError err = {0};
     Store *st;

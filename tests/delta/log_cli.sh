@@ -90,4 +90,8 @@ expect_fail "checkpoint without metaData" 3 "no metaData action in its checkpoin
 expect_fail "checkpoint without protocol" 3 "no protocol action in its checkpoint" -- \
   "$DIP" delta info "$(table deltalog-state-reconstruction-from-checkpoint-missing-protocol)"
 
+# usage: `dip delta --help` prints it on stdout and exits 0, like `dip delta info --help`
+expect_eq "dip delta --help usage line" "$("$DIP" delta --help | head -1 | cut -d' ' -f1-3)" "usage: dip delta"
+expect_eq "dip delta --help exit" "$("$DIP" delta --help >/dev/null 2>&1; echo $?)" 0
+
 finish
