@@ -81,59 +81,43 @@ bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *
 bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, void *ctx,
                        DipError *err)
 {
-    RetryPolicy p = {j->opt->delta_retries,
-                     j->opt->delta_retry_delay_s > 0 ? j->opt->delta_retry_delay_s : 0.05, 120.0};
-    /* DELTA_CLIENT_BATCH_SIZE: the rows handed on at a time (a row group is decoded whole,
-     * then passed on in windows of at most this many rows) */
+    /* Transient S3 failures are retried per request inside the store with the
+     * DELTA_CLIENT_* policy; retrying the whole file again here would multiply the attempts
+     * (and the wait) by the same factor. An error that reaches this point is final. */
     int64_t window = j->opt->delta_batch_size > 0 ? j->opt->delta_batch_size : INT64_MAX;
-    int64_t delivered = 0;
-    for (int attempt = 0;; attempt++) {
+    DeltaFileScan *scan = NULL;
+    if (!delta_file_scan_open(&scan, j->snap, f, j->plan.proj, j->plan.nproj, err)) {
+        dip_error_prefix(err, "%s", f->path);
+        return false;
+    }
+    bool ok = true;
+    for (;;) {
+        ColumnBatch b;
+        column_batch_init(&b);
+        bool done = false;
         DipError e = {0};
-        DeltaFileScan *scan = NULL;
-        bool ok = delta_file_scan_open(&scan, j->snap, f, j->plan.proj, j->plan.nproj, &e);
-        int64_t seen = 0;
-        while (ok) {
-            ColumnBatch b;
-            column_batch_init(&b);
-            bool done = false;
-            ok = delta_file_scan_next(scan, &b, &done, &e);
-            if (ok && !done) {
-                /* a retry reopens the file: rows delivered before are skipped */
-                int64_t start = delivered > seen ? delivered - seen : 0;
-                while (start < b.num_rows) {
-                    int64_t end = b.num_rows - start > window ? start + window : b.num_rows;
-                    /* callback failures are the caller's own (data) errors: no retry */
-                    if (!on_batch(ctx, &b, start, end, err)) {
-                        column_batch_free(&b);
-                        delta_file_scan_close(scan);
-                        return false;
-                    }
-                    delivered = seen + end;
-                    start = end;
-                    if (start < b.num_rows && dip_stop_requested()) break;
-                }
-                seen += b.num_rows;
-            }
-            column_batch_free(&b);
-            if (done) break;
-            if (ok && dip_stop_requested()) {
-                delta_file_scan_close(scan);
-                return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->path);
-            }
-        }
-        if (scan) delta_file_scan_close(scan);
-        if (ok) return true;
-        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
+        if (!delta_file_scan_next(scan, &b, &done, &e)) {
             dip_error_prefix(&e, "%s", f->path);
             *err = e;
-            return false;
+            ok = false;
         }
-        double d = retry_delay_s(&p, attempt + 1, &j->rng);
-        dip_warn("reading %s: %s; retry %d/%d in %.1fs", f->path, e.msg, attempt + 1, p.max_retries,
-                 d);
-        if (!dip_sleep_interruptible(d))
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted while waiting to retry");
+        /* DELTA_CLIENT_BATCH_SIZE: a row group is decoded whole, then handed on in windows
+         * of at most this many rows; callback failures are the caller's own errors */
+        for (int64_t start = 0; ok && !done && start < b.num_rows;) {
+            int64_t end = b.num_rows - start > window ? start + window : b.num_rows;
+            ok = on_batch(ctx, &b, start, end, err);
+            start = end;
+            if (ok && start < b.num_rows && dip_stop_requested()) break;
+        }
+        column_batch_free(&b);
+        if (!ok || done) break;
+        if (dip_stop_requested()) {
+            ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->path);
+            break;
+        }
     }
+    delta_file_scan_close(scan);
+    return ok;
 }
 
 /* ------------------------------------------------------------ the queue */
