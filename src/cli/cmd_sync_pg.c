@@ -28,6 +28,8 @@ static void usage(FILE *f)
           "  --full                read every file, not only those added since the last run\n"
           "  --propagate-deletes   delete gold rows whose hk left the table\n"
           "  --batch-size N        rows per load batch (POSTGRES_CLIENT_BATCH_SIZE, 10000)\n"
+          "  --metrics-file PATH   after the run, write its Prometheus metrics to PATH\n"
+          "                        (node_exporter textfile collector; DIP_METRICS_FILE)\n"
           "  --plan                print the task list as JSON ([] when nothing to do)\n"
           "  --task JSON           run one task from --plan\n"
           "\n"
@@ -47,6 +49,7 @@ int cmd_sync_pg_main(int argc, char **argv)
     if (!sync_pg_options_from_env(&o, &err)) return cli_fail(&err);
     bool plan = false;
     const char *task = NULL;
+    const char *metrics_file = config_env_str("DIP_METRICS_FILE", NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -61,6 +64,8 @@ int cmd_sync_pg_main(int argc, char **argv)
             o.model_path = argv[++i];
         } else if (!strcmp(a, "--schemas") && has_val) {
             o.schemas_dir = argv[++i];
+        } else if (!strcmp(a, "--metrics-file") && has_val) {
+            metrics_file = argv[++i];
         } else if (!strcmp(a, "--task") && has_val) {
             task = argv[++i];
         } else if (!strcmp(a, "--batch-size") && has_val) {
@@ -106,6 +111,7 @@ int cmd_sync_pg_main(int argc, char **argv)
         buf_free(&out);
     } else {
         SyncPgStats st;
+        double started = (double)dip_wall_us() / 1e6;
         if (sync_pg_run(&o, &st, &err)) {
             if (!st.up_to_date) {
                 char v[24], in[24], ins[24], upd[24], unch[24], del[24], secs[24], rss[24];
@@ -133,6 +139,11 @@ int cmd_sync_pg_main(int argc, char **argv)
             }
         } else {
             rc = cli_fail(&err);
+        }
+        if (metrics_file && metrics_file[0]) {
+            DipError me = {0};
+            if (!sync_pg_metrics_write(metrics_file, &o, &st, rc, started, &me))
+                dip_warn("%s", me.msg); /* the run's own outcome stands */
         }
     }
     free(task_source);

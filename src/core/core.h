@@ -26,13 +26,13 @@
 
 typedef enum {
     DIP_ERR_NONE = 0,
-    DIP_ERR_DATA,      /* bad input: corrupt file, broken log, wrong schema; never retried */
-    DIP_ERR_TRANSIENT, /* connection lost, 5xx, 429, timeout: retry with backoff */
-    DIP_ERR_IO,        /* local I/O failure (open, read, write) */
-    DIP_ERR_CONFIG,    /* bad flag, environment value or model file */
+    DIP_ERR_DATA,        /* bad input: corrupt file, broken log, wrong schema; never retried */
+    DIP_ERR_TRANSIENT,   /* connection lost, 5xx, 429, timeout: retry with backoff */
+    DIP_ERR_IO,          /* local I/O failure (open, read, write) */
+    DIP_ERR_CONFIG,      /* bad flag, environment value or model file */
     DIP_ERR_UNSUPPORTED, /* a valid input using a feature dip refuses (e.g. a Delta feature) */
-    DIP_ERR_NOT_FOUND, /* a table, object or file that does not exist */
-    DIP_ERR_INTERNAL,  /* our own bug or resource exhaustion */
+    DIP_ERR_NOT_FOUND,   /* a table, object or file that does not exist */
+    DIP_ERR_INTERNAL,    /* our own bug or resource exhaustion */
     DIP_ERR_INTERRUPTED, /* SIGINT / SIGTERM asked us to stop */
 } DipErrorKind;
 
@@ -102,13 +102,13 @@ void dip_progress_done(void);
 typedef struct ArenaBlock ArenaBlock;
 typedef struct Arena {
     ArenaBlock *head;
-    size_t block_size;  /* default size of a new block */
-    size_t total;       /* bytes held in blocks */
+    size_t block_size; /* default size of a new block */
+    size_t total;      /* bytes held in blocks */
 } Arena;
 
 void arena_init(Arena *a, size_t block_size);
-void *arena_alloc(Arena *a, size_t n);               /* 16-byte aligned, uninitialised */
-void *arena_calloc(Arena *a, size_t n, size_t m);    /* zeroed, overflow-checked */
+void *arena_alloc(Arena *a, size_t n);            /* 16-byte aligned, uninitialised */
+void *arena_calloc(Arena *a, size_t n, size_t m); /* zeroed, overflow-checked */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 void arena_reset(Arena *a); /* frees all but keeps the first block for reuse */
@@ -143,9 +143,9 @@ void buf_append_be64(Buf *b, uint64_t v);
 /* ---------------------------------------------------------------- retry */
 
 typedef struct RetryPolicy {
-    int max_retries;      /* retries after the first attempt; 0 = try once */
-    double base_delay_s;  /* first backoff ceiling */
-    double max_delay_s;   /* cap on one wait */
+    int max_retries;     /* retries after the first attempt; 0 = try once */
+    double base_delay_s; /* first backoff ceiling */
+    double max_delay_s;  /* cap on one wait */
 } RetryPolicy;
 
 /* Delay before retry number `attempt` (1-based): full jitter, uniform in
@@ -172,8 +172,8 @@ const char *config_env_str(const char *name, const char *def);
 
 /* ---------------------------------------------------------------- time */
 
-double dip_now_s(void);          /* monotonic seconds */
-int64_t dip_wall_us(void);       /* wall clock, microseconds since the Unix epoch */
+double dip_now_s(void);    /* monotonic seconds */
+int64_t dip_wall_us(void); /* wall clock, microseconds since the Unix epoch */
 /* Formats microseconds since epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
 void dip_format_ts_us(int64_t us, char out[40]);
 /* Peak resident set size of this process, bytes (from getrusage). */
@@ -222,5 +222,22 @@ void json_escape_into(Buf *b, const char *s, size_t n);
 /* Shortest round-trip formatting, used by json_double; returns length written. */
 int dip_format_double(double v, char out[32]);
 int dip_format_float(float v, char out[32]);
+
+/* ---------------------------------------------------------------- metrics (Prometheus) */
+
+/* Renders {k="v",...} from NULL-terminated key/value pairs into out (cleared first); values
+ * are escaped as the text exposition format requires. Empty for kv == NULL. */
+void metrics_labels(Buf *out, const char *const *kv);
+/* "# HELP" and "# TYPE" lines of one metric family. */
+void metrics_family(Buf *out, const char *name, const char *type, const char *help);
+/* One sample line: name, rendered labels (may be NULL), value. */
+void metrics_sample(Buf *out, const char *name, const char *labels, double v);
+/* A gauge family with its one sample. */
+void metrics_gauge(Buf *out, const char *name, const char *help, const char *labels, double v);
+/* The value of sample name+labels in an exposition file written before; false if absent. */
+bool metrics_read_sample(const char *path, const char *name, const char *labels, double *out);
+/* Replaces path with data atomically: temporary file in the same directory, fsync, rename. */
+bool dip_write_file_atomic(const char *path, const void *data, size_t n,
+                           DipError *err) DIP_MUST_CHECK;
 
 #endif /* DIP_CORE_H */

@@ -87,21 +87,11 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
         dip_error_prefix(err, "--source %s", o->source);
         return false;
     }
-    RetryPolicy p = {o->delta_retries, o->delta_retry_delay_s > 0 ? o->delta_retry_delay_s : 0.05,
-                     120};
-    for (int attempt = 0;; attempt++) {
-        DipError e = {0};
-        if (delta_snapshot_open(&j->snap, j->store, -1, -1, &e)) break;
-        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
-            dip_error_prefix(&e, "Delta table %s", o->source);
-            *err = e;
-            return false;
-        }
-        double d = retry_delay_s(&p, attempt + 1, &j->rng);
-        dip_warn("opening %s: %s; retry %d/%d in %.1fs", o->source, e.msg, attempt + 1,
-                 p.max_retries, d);
-        if (!dip_sleep_interruptible(d))
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
+    /* transient S3 failures are retried per request inside the store (DELTA_CLIENT_*): an
+     * error here is final */
+    if (!delta_snapshot_open(&j->snap, j->store, -1, -1, err)) {
+        dip_error_prefix(err, "Delta table %s", o->source);
+        return false;
     }
     j->version = delta_snapshot_version(j->snap);
     DeltaLdtsSource src;
@@ -510,11 +500,18 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
     j.stats = stats;
     Decision d;
     memset(&d, 0, sizeof d);
-    bool ok = job_open(&j, o, err) && connect_and_prepare(&j, err);
+    bool ok = job_open(&j, o, err);
+    dip_strlcpy(stats->output,
+                j.gold_table ? j.gold_table
+                : o->table   ? o->table
+                             : "",
+                sizeof stats->output);
     if (ok) {
+        stats->have_version = true;
         stats->version = j.version;
         stats->ldts_us = j.ldts_us;
     }
+    ok = ok && connect_and_prepare(&j, err);
     /* from here on a run row exists, so every failure is recorded as an unfinished run */
     if (ok) {
         ok = ensure_gold_table(&j, err) && decide(&j, &d, err);

@@ -29,6 +29,8 @@ typedef struct SyncPgStats {
     bool up_to_date; /* nothing to do (no task) */
     char mode[16];   /* "full", "incremental", "none" */
     bool resumed;
+    char output[256];  /* the gold table ("" when the model could not be read) */
+    bool have_version; /* the table was opened: version and ldts_us are set */
     int64_t version;
     int64_t ldts_us;
     size_t files_total;   /* files of this run (after resume skips) */
@@ -46,5 +48,15 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err) DIP_MUST_CHEC
 
 /* Runs one sync (a task). On error the run is marked unfinished with its resume point. */
 bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err) DIP_MUST_CHECK;
+
+/* The run as Prometheus text (node_exporter's textfile collector), labelled with input and
+ * output; last_success_s is the end of the last successful run (this one when exit_code is
+ * 0, else the value the previous file held, NaN when none). */
+void sync_pg_metrics(const SyncPgOptions *o, const SyncPgStats *st, int exit_code, double started_s,
+                     double ended_s, double last_success_s, Buf *out);
+/* Writes sync_pg_metrics to path atomically, keeping the last success time of the file's
+ * earlier contents when this run failed. */
+bool sync_pg_metrics_write(const char *path, const SyncPgOptions *o, const SyncPgStats *st,
+                           int exit_code, double started_s, DipError *err) DIP_MUST_CHECK;
 
 #endif

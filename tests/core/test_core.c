@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/column.h"
 
@@ -143,8 +144,7 @@ static void test_retry_delay(void **state)
             double d = retry_delay_s(&p, attempt, &rng);
             double ceil = attempt == 1 ? 1.0 : attempt == 2 ? 2.0 : 4.0;
             assert_true(d >= 0.1 && d <= ceil);
-            if (d > maxseen)
-                maxseen = d;
+            if (d > maxseen) maxseen = d;
         }
     }
     assert_true(maxseen > 2.0); /* jitter spreads up to the cap */
@@ -179,14 +179,51 @@ static void test_error_prefix(void **state)
     assert_int_equal(dip_error_exit_code(&err), 3);
 }
 
+static void test_metrics_text(void **state)
+{
+    (void)state;
+    Buf l, out;
+    buf_init(&l);
+    buf_init(&out);
+    const char *kv[] = {"input", "s3://b/a\"q\\\n", "output", "t", NULL};
+    metrics_labels(&l, kv);
+    assert_string_equal(buf_cstr(&l), "{input=\"s3://b/a\\\"q\\\\\\n\",output=\"t\"}");
+    metrics_gauge(&out, "dip_x", "help \\ and\nnewline", buf_cstr(&l), 42);
+    metrics_sample(&out, "dip_y", NULL, 0.5);
+    metrics_sample(&out, "dip_z", NULL, NAN);
+    metrics_sample(&out, "dip_w", NULL, -INFINITY);
+    assert_string_equal(buf_cstr(&out), "# HELP dip_x help \\\\ and\\nnewline\n# TYPE dip_x gauge\n"
+                                        "dip_x{input=\"s3://b/a\\\"q\\\\\\n\",output=\"t\"} 42\n"
+                                        "dip_y 0.5\ndip_z NaN\ndip_w -Inf\n");
+    /* atomic write, then read a sample back by name and labels */
+    char path[] = "/tmp/dip-test-metrics-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    DipError err = {0};
+    assert_true(dip_write_file_atomic(path, out.data, out.len, &err));
+    double v = 0;
+    assert_true(metrics_read_sample(path, "dip_x", buf_cstr(&l), &v));
+    assert_true(v == 42);
+    assert_true(metrics_read_sample(path, "dip_y", NULL, &v));
+    assert_true(v == 0.5);
+    assert_false(metrics_read_sample(path, "dip_x", "{input=\"other\"}", &v));
+    assert_false(metrics_read_sample(path, "dip", NULL, &v));
+    unlink(path);
+    assert_false(dip_write_file_atomic("/nonexistent-dir/x.prom", "a", 1, &err));
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x.prom"));
+    buf_free(&l);
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_writer),  cmocka_unit_test(test_double_roundtrip),
+        cmocka_unit_test(test_json_writer),    cmocka_unit_test(test_double_roundtrip),
         cmocka_unit_test(test_decimal_format), cmocka_unit_test(test_dates_and_timestamps),
-        cmocka_unit_test(test_base64_uuid),  cmocka_unit_test(test_arena_buf),
-        cmocka_unit_test(test_retry_delay),  cmocka_unit_test(test_config_env),
-        cmocka_unit_test(test_error_prefix),
+        cmocka_unit_test(test_base64_uuid),    cmocka_unit_test(test_arena_buf),
+        cmocka_unit_test(test_retry_delay),    cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_error_prefix),   cmocka_unit_test(test_metrics_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,13 +171,51 @@ grep -q "silver column 'legacy_flag' has type .* that dip cannot map" "$LOG" || 
 expect_eq "$(q "SELECT to_regclass('void_gold') IS NULL")" "t" "table created for an unmappable type"
 ok "unmappable silver type: exit 3 before any write ($(grep -o "silver column 'legacy_flag'[^:]*" "$LOG"))"
 
-# unreadable data file: the sync fails cleanly, the files before it stay, the run is unfinished
+# --- Prometheus metrics of a run (textfile collector format), then of a failed run
 $MT update "$T" --update 0 --insert 40
+M=$WORK/metrics/dip_sync_pg.prom
+mkdir -p "$WORK/metrics"
+"$DIP" sync-pg --source "$T" --metrics-file "$M" 2>"$LOG" || { cat "$LOG"; fail "metrics run"; }
+L="{input=\"$T\",output=\"integrated_records\"}"
+metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $NF }' "$M"; }
+python3 - "$M" <<'PY' || fail "metrics file is not Prometheus text format"
+import re, sys
+name = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+lval = r'"(?:[^"\\\n]|\\[\\"n])*"'
+sample = re.compile(rf'^({name})(\{{{name}={lval}(,{name}={lval})*\}})? (-?[0-9.e+]+|NaN|[+-]Inf)$')
+typed = set()
+for line in open(sys.argv[1]):
+    line = line.rstrip('\n')
+    if line.startswith('# TYPE '):
+        typed.add(line.split()[2]); continue
+    if line.startswith('# HELP '): continue
+    m = sample.match(line)
+    assert m, f'bad line: {line!r}'
+    assert m.group(1) in typed, f'sample before its TYPE: {line!r}'
+PY
+expect_eq "$(metric "dip_sync_pg_last_run_success$L")" "1" "metric success"
+expect_eq "$(metric "dip_sync_pg_last_run_exit_code$L")" "0" "metric exit code"
+expect_eq "$(metric "dip_sync_pg_last_run_rows{input=\"$T\",output=\"integrated_records\",kind=\"inserted\"}")" \
+  "40" "metric inserted rows"
+expect_eq "$(metric "dip_sync_pg_last_run_info{input=\"$T\",output=\"integrated_records\",mode=\"incremental\"}")" \
+  "1" "metric mode"
+expect_eq "$(metric "dip_sync_pg_table_version$L")" "$(q "SELECT last_synced_item->>'version' FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1")" \
+  "metric table version"
+last_ok=$(metric "dip_sync_pg_last_success_timestamp_seconds$L")
+[ -n "$last_ok" ] && [ "$last_ok" != "NaN" ] || fail "no last-success time: $last_ok"
+ok "--metrics-file: Prometheus text format, success, counts, mode and version of the run"
+
+# unreadable data file: the sync fails cleanly, the files before it stay, the run is unfinished
 rows_before=$(q "SELECT count(*) FROM integrated_records")
 $MT corrupt "$T"
 set +e
-"$DIP" sync-pg --source "$T" --force --full 2>"$LOG"; rc=$?
+DIP_METRICS_FILE=$M "$DIP" sync-pg --source "$T" --force --full 2>"$LOG"; rc=$?
 set -e
+expect_eq "$(metric "dip_sync_pg_last_run_success$L")" "0" "metric success of a failed run"
+expect_eq "$(metric "dip_sync_pg_last_run_exit_code$L")" "3" "metric exit code of a failed run"
+expect_eq "$(metric "dip_sync_pg_last_success_timestamp_seconds$L")" "$last_ok" \
+  "last success time kept across a failed run"
+ls "$WORK/metrics" | grep -q tmp && fail "temporary metrics file left behind"
 expect_eq "$rc" "3" "exit code of an unreadable data file"
 grep -q "parquet" "$LOG" || { cat "$LOG"; fail "message names the file"; }
 expect_eq "$(last_run | cut -d' ' -f6)" "f" "run with an unreadable file marked unfinished"

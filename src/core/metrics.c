@@ -1,0 +1,135 @@
+/*
+ * metrics.c: Prometheus text exposition format (version 0.0.4, the format node_exporter's
+ * textfile collector and every Prometheus server read): `# HELP` and `# TYPE` lines, then
+ * `name{label="value",...} number`. Label values escape backslash, double quote and newline
+ * (the format's only escapes); numbers are printed so they round-trip, +Inf/-Inf/NaN as the
+ * format spells them. Files are replaced atomically (write a temporary file in the same
+ * directory, fsync, rename), so a collector never reads half a file.
+ */
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void metrics_labels(Buf *out, const char *const *kv)
+{
+    buf_clear(out);
+    if (kv == NULL || kv[0] == NULL) return;
+    buf_append_byte(out, '{');
+    for (size_t i = 0; kv[i] && kv[i + 1]; i += 2) {
+        if (i) buf_append_byte(out, ',');
+        buf_append_str(out, kv[i]);
+        buf_append_str(out, "=\"");
+        for (const char *p = kv[i + 1]; *p; p++) {
+            if (*p == '\\')
+                buf_append_str(out, "\\\\");
+            else if (*p == '"')
+                buf_append_str(out, "\\\"");
+            else if (*p == '\n')
+                buf_append_str(out, "\\n");
+            else
+                buf_append_byte(out, (uint8_t)*p);
+        }
+        buf_append_byte(out, '"');
+    }
+    buf_append_byte(out, '}');
+}
+
+void metrics_family(Buf *out, const char *name, const char *type, const char *help)
+{
+    buf_printf(out, "# HELP %s ", name);
+    for (const char *p = help; *p; p++) { /* HELP escapes backslash and newline */
+        if (*p == '\\')
+            buf_append_str(out, "\\\\");
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else
+            buf_append_byte(out, (uint8_t)*p);
+    }
+    buf_printf(out, "\n# TYPE %s %s\n", name, type);
+}
+
+void metrics_sample(Buf *out, const char *name, const char *labels, double v)
+{
+    buf_append_str(out, name);
+    if (labels) buf_append_str(out, labels);
+    if (isnan(v))
+        buf_append_str(out, " NaN\n");
+    else if (isinf(v))
+        buf_append_str(out, v > 0 ? " +Inf\n" : " -Inf\n");
+    else if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0)
+        buf_printf(out, " %lld\n", (long long)v);
+    else
+        buf_printf(out, " %.17g\n", v);
+}
+
+void metrics_gauge(Buf *out, const char *name, const char *help, const char *labels, double v)
+{
+    metrics_family(out, name, "gauge", help);
+    metrics_sample(out, name, labels, v);
+}
+
+bool metrics_read_sample(const char *path, const char *name, const char *labels, double *out)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return false;
+    size_t nl = strlen(name), ll = labels ? strlen(labels) : 0;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, nl) != 0) continue;
+        const char *p = line + nl;
+        if (ll && strncmp(p, labels, ll) != 0) continue;
+        p += ll;
+        if (*p != ' ') continue;
+        char *end;
+        double v = strtod(p + 1, &end);
+        if (end != p + 1 && (*end == '\n' || *end == '\0' || *end == ' ')) {
+            *out = v;
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+bool dip_write_file_atomic(const char *path, const void *data, size_t n, DipError *err)
+{
+    Buf tmp;
+    buf_init(&tmp);
+    buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    const char *t = buf_cstr(&tmp);
+    int fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        dip_error_set(err, DIP_ERR_CONFIG, "%s: cannot create: %s", t, strerror(errno));
+        buf_free(&tmp);
+        return false;
+    }
+    const uint8_t *p = data;
+    size_t left = n;
+    bool ok = true;
+    while (ok && left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            ok = dip_error_set(err, DIP_ERR_IO, "%s: write: %s", t, strerror(errno));
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (ok && fsync(fd) != 0)
+        ok = dip_error_set(err, DIP_ERR_IO, "%s: fsync: %s", t, strerror(errno));
+    if (close(fd) != 0 && ok)
+        ok = dip_error_set(err, DIP_ERR_IO, "%s: close: %s", t, strerror(errno));
+    if (ok && rename(t, path) != 0)
+        ok = dip_error_set(err, DIP_ERR_IO, "%s: rename to %s: %s", t, path, strerror(errno));
+    if (!ok) unlink(t);
+    buf_free(&tmp);
+    return ok;
+}
