@@ -10,7 +10,7 @@ CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
 .PHONY: all build deps check test test-asan asan demo clean format format-check banned \
-        bench-parquet bench-delta bench-sync-pg fuzz fuzz-parquet fuzz-delta fuzz-build
+        bench-parquet bench-delta bench-sync-pg fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
 
@@ -76,7 +76,10 @@ fuzz-parquet: deps fuzz-build
 fuzz-delta: deps fuzz-build
 	./scripts/run-fuzzer.sh delta $(FUZZ_SECONDS)
 
-fuzz: fuzz-parquet fuzz-delta
+fuzz-sync-pg: deps fuzz-build
+	./scripts/run-fuzzer.sh sync_pg $(FUZZ_SECONDS)
+
+fuzz: fuzz-parquet fuzz-delta fuzz-sync-pg
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
