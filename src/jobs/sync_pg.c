@@ -423,6 +423,41 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
     return true;
 }
 
+bool sync_pg_lock(SyncJob *j, DipError *err)
+{
+    Buf name;
+    buf_init(&name);
+    buf_printf(&name, "dip sync-pg %s", buf_cstr(&j->q_table));
+    char key[24];
+    dip_snprintf(key, sizeof key, "%lld", (long long)(int64_t)dip_xxh64(name.data, name.len, 0));
+    buf_free(&name);
+    const char *params[1] = {key};
+    const char *sql;
+    PGresult *r = NULL;
+    if (!pg_sql_get("sql/run_lock.sql", &sql, err) || !pg_query(&j->conn, sql, 1, params, &r, err))
+        return false;
+    bool got = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (got) return true;
+    char who[256] = "another session";
+    if (pg_sql_get("sql/run_lock_holder.sql", &sql, err) &&
+        pg_query(&j->conn, sql, 1, params, &r, err)) {
+        if (PQntuples(r) == 1)
+            dip_snprintf(who, sizeof who,
+                         "PostgreSQL backend pid %s (application '%s', client %s, "
+                         "connected since %s)",
+                         PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+                         PQgetvalue(r, 0, 3));
+        PQclear(r);
+    }
+    dip_error_clear(err);
+    /* transient: the other run will end; an orchestrator may try again later */
+    return dip_error_set(err, DIP_ERR_TRANSIENT,
+                         "another dip sync-pg is syncing into %s (run lock held by %s): not "
+                         "starting a second one",
+                         j->gold_table, who);
+}
+
 static bool connect_and_prepare(SyncJob *j, DipError *err)
 {
     if (!pg_connect_retry(&j->conn, &j->opt->pg, err)) return false;
@@ -513,6 +548,16 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
     }
     ok = ok && connect_and_prepare(&j, err);
     /* from here on a run row exists, so every failure is recorded as an unfinished run */
+    bool locked = false;
+    if (ok) {
+        locked = sync_pg_lock(&j, err);
+        if (!locked) {
+            decision_free(&d);
+            job_free(&j);
+            stats->seconds = dip_now_s() - t0;
+            return false;
+        }
+    }
     if (ok) {
         ok = ensure_gold_table(&j, err) && decide(&j, &d, err);
         if (!ok) {

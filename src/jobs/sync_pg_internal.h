@@ -47,6 +47,7 @@ typedef struct SyncJob {
     SyncPgStats *stats;
     double last_checkpoint_s;
     uint64_t rng;
+    bool lock_lost; /* a reconnect found the run lock taken: never retried */
 } SyncJob;
 
 bool sync_pg_load_files(SyncJob *j, DipError *err) DIP_MUST_CHECK;
@@ -56,6 +57,10 @@ bool sync_pg_propagate_deletes(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 typedef bool (*SyncTxFn)(SyncJob *j, void *ctx, DipError *err);
 bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *err) DIP_MUST_CHECK;
 bool sync_pg_session_setup(SyncJob *j, DipError *err) DIP_MUST_CHECK;
+/* The run lock on the loader connection (sql/run_lock.sql), taken before anything is
+ * decided and again after every reconnect: a transient error naming the holder when
+ * another run has it. */
+bool sync_pg_lock(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 /* Scans one file of the job with retries (DELTA_CLIENT_*): calls on_batch for rows
  * [start_row, end_row) of a decoded batch, at most DELTA_CLIENT_BATCH_SIZE rows at a time;
  * a retry reopens the file and skips the rows delivered before. */

@@ -43,6 +43,12 @@ static bool reconnect(SyncJob *j, DipError *err)
 {
     pg_close(&j->conn);
     if (!pg_connect(&j->conn, &j->opt->pg, err)) return false;
+    /* the run lock went with the old session: a run that started meanwhile wins */
+    if (!sync_pg_lock(j, err)) {
+        j->lock_lost = true;
+        dip_error_prefix(err, "after reconnecting");
+        return false;
+    }
     return sync_pg_session_setup(j, err);
 }
 
@@ -59,8 +65,8 @@ bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *
             DipError ignore = {0};
             if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
         }
-        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
-            if (e.kind == DIP_ERR_TRANSIENT)
+        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries || j->lock_lost) {
+            if (e.kind == DIP_ERR_TRANSIENT && !j->lock_lost)
                 dip_error_prefix(&e, "%s: giving up after %d retries", what, attempt);
             *err = e;
             return false;

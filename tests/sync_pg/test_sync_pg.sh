@@ -123,6 +123,37 @@ expect_eq "$(q "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
   "type of a model-created column"
 ok "custom model file: table created from the model, hk from a silver column"
 
+# --- one run per gold table at a time: a second dip is refused while the first holds the lock
+LK=$WORK/lock.delta
+$MT create "$LK" --rows 40000 --files 8
+"$DIP" sync-pg --source "$LK" --table lock_gold 2>"$WORK/lock1.log" &
+p1=$!
+BG_PIDS+=("$p1")
+caught=0
+for _ in $(seq 1 2000); do # bounded: ~20 s at most
+  # the run row exists only once the run lock is held
+  if [ "$(q "SELECT count(*) FROM dip_sync_runs WHERE output_postgres_table = 'lock_gold'")" != 0 ]; then
+    kill -STOP "$p1" && caught=1
+    break
+  fi
+  kill -0 "$p1" 2>/dev/null || break
+  sleep 0.01
+done
+[ "$caught" = 1 ] || fail "the first run ended before the second could start"
+set +e
+timeout 60 "$DIP" sync-pg --source "$LK" --table lock_gold 2>"$LOG"; rc=$?
+set -e
+kill -CONT "$p1"
+expect_eq "$rc" "4" "exit code of a second run into the same gold table"
+grep -q "another dip sync-pg is syncing into lock_gold (run lock held by PostgreSQL backend pid [0-9]*" "$LOG" ||
+  { cat "$LOG"; fail "second-run message"; }
+wait "$p1" || { cat "$WORK/lock1.log"; fail "first run after the refused second one"; }
+check_equal "$LK" lock_gold
+expect_eq "$(q "SELECT count(*) || ' ' || bool_and(sync_finished) FROM dip_sync_runs
+                WHERE output_postgres_table = 'lock_gold'")" "1 true" "runs of lock_gold"
+"$DIP" sync-pg --source "$LK" --table lock_gold 2>"$LOG" || { cat "$LOG"; fail "run after the lock was released"; }
+ok "a second run into the same gold table exits 4 naming the holder; the first finishes; the lock ends with it"
+
 # --- bad input
 set +e
 "$DIP" sync-pg --source "$WORK/no-such-table" 2>"$LOG"; rc=$?
