@@ -124,10 +124,28 @@ typedef struct Buf {
 
 void buf_init(Buf *b);
 void buf_free(Buf *b);
-void buf_reserve(Buf *b, size_t extra);
-void buf_append(Buf *b, const void *p, size_t n);
+/* Grows the buffer to hold extra more bytes and the NUL (aborts on size overflow). */
+void buf_grow(Buf *b, size_t extra);
+/* The appends below sit on the per-value path of the COPY encoder: inline, with the
+ * capacity check in line and the growth out of line. */
+static inline void buf_reserve(Buf *b, size_t extra)
+{
+    if (extra >= b->cap || b->len + extra >= b->cap) buf_grow(b, extra);
+}
+static inline void buf_append(Buf *b, const void *p, size_t n)
+{
+    buf_reserve(b, n);
+    if (n) __builtin_memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void buf_append_byte(Buf *b, uint8_t c)
+{
+    buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void buf_append_str(Buf *b, const char *s);
-void buf_append_byte(Buf *b, uint8_t c);
 void buf_printf(Buf *b, const char *fmt, ...) DIP_PRINTF(2, 3);
 void buf_vprintf(Buf *b, const char *fmt, va_list ap);
 void buf_clear(Buf *b);
@@ -136,9 +154,22 @@ static inline const char *buf_cstr(const Buf *b)
     return b->data ? (const char *)b->data : "";
 }
 /* Big-endian appends (PostgreSQL binary COPY). */
-void buf_append_be16(Buf *b, uint16_t v);
-void buf_append_be32(Buf *b, uint32_t v);
-void buf_append_be64(Buf *b, uint64_t v);
+static inline void buf_append_be16(Buf *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    buf_append(b, x, 2);
+}
+static inline void buf_append_be32(Buf *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    buf_append(b, x, 4);
+}
+static inline void buf_append_be64(Buf *b, uint64_t v)
+{
+    uint8_t x[8] = {(uint8_t)(v >> 56), (uint8_t)(v >> 48), (uint8_t)(v >> 40), (uint8_t)(v >> 32),
+                    (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),  (uint8_t)v};
+    buf_append(b, x, 8);
+}
 
 /* ---------------------------------------------------------------- retry */
 

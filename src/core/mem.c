@@ -25,8 +25,7 @@ void arena_init(Arena *a, size_t block_size)
 void *arena_alloc(Arena *a, size_t n)
 {
     size_t need = (n + 15) & ~(size_t)15;
-    if (need < n)
-        need = n; /* overflow guard; dip_malloc below will fail loudly */
+    if (need < n) need = n; /* overflow guard; dip_malloc below will fail loudly */
     ArenaBlock *b = a->head;
     if (b == NULL || b->cap - b->used < need) {
         size_t cap = a->block_size;
@@ -132,15 +131,14 @@ void buf_free(Buf *b)
     buf_init(b);
 }
 
-void buf_reserve(Buf *b, size_t extra)
+void buf_grow(Buf *b, size_t extra)
 {
     size_t need;
     if (!dip_add_ok(b->len, extra, &need) || !dip_add_ok(need, 1, &need)) {
         fprintf(stderr, "dip: buffer size overflow\n");
         abort();
     }
-    if (need <= b->cap)
-        return;
+    if (need <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap * 2 > cap ? cap * 2 : need;
@@ -148,25 +146,9 @@ void buf_reserve(Buf *b, size_t extra)
     b->cap = cap;
 }
 
-void buf_append(Buf *b, const void *p, size_t n)
-{
-    buf_reserve(b, n);
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 void buf_append_str(Buf *b, const char *s)
 {
     buf_append(b, s, strlen(s));
-}
-
-void buf_append_byte(Buf *b, uint8_t c)
-{
-    buf_reserve(b, 1);
-    b->data[b->len++] = c;
-    b->data[b->len] = '\0';
 }
 
 void buf_vprintf(Buf *b, const char *fmt, va_list ap)
@@ -176,8 +158,7 @@ void buf_vprintf(Buf *b, const char *fmt, va_list ap)
     char small[256];
     int n = vsnprintf(small, sizeof(small), fmt, ap2);
     va_end(ap2);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     if ((size_t)n < sizeof(small)) {
         buf_append(b, small, (size_t)n);
         return;
@@ -198,24 +179,5 @@ void buf_printf(Buf *b, const char *fmt, ...)
 void buf_clear(Buf *b)
 {
     b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
-void buf_append_be16(Buf *b, uint16_t v)
-{
-    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-    buf_append(b, x, 2);
-}
-
-void buf_append_be32(Buf *b, uint32_t v)
-{
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    buf_append(b, x, 4);
-}
-
-void buf_append_be64(Buf *b, uint64_t v)
-{
-    buf_append_be32(b, (uint32_t)(v >> 32));
-    buf_append_be32(b, (uint32_t)v);
+    if (b->data) b->data[0] = '\0';
 }

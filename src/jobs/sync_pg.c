@@ -434,11 +434,25 @@ bool sync_pg_lock(SyncJob *j, DipError *err)
     const char *params[1] = {key};
     const char *sql;
     PGresult *r = NULL;
-    if (!pg_sql_get("sql/run_lock.sql", &sql, err) || !pg_query(&j->conn, sql, 1, params, &r, err))
-        return false;
-    bool got = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    if (got) return true;
+    if (!pg_sql_get("sql/run_lock.sql", &sql, err)) return false;
+    /* A run killed a moment ago (SIGKILL, a lost client) leaves its backend holding the
+     * lock until the server notices the client is gone, at the end of the statement it is
+     * running: wait for that, up to POSTGRES_CONNECTION_TIMEOUT, before calling the other
+     * run alive. */
+    double wait_s = j->opt->pg.connect_timeout_s > 0 ? j->opt->pg.connect_timeout_s : 10;
+    double t0 = dip_now_s();
+    for (int attempt = 0;; attempt++) {
+        if (!pg_query(&j->conn, sql, 1, params, &r, err)) return false;
+        bool got = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        if (got) return true;
+        if (dip_now_s() - t0 >= wait_s) break;
+        if (attempt == 0)
+            dip_info("the run lock of %s is held: waiting up to %.0fs for it", j->gold_table,
+                     wait_s);
+        if (!dip_sleep_interruptible(0.1))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted waiting for the run lock");
+    }
     char who[256] = "another session";
     if (pg_sql_get("sql/run_lock_holder.sql", &sql, err) &&
         pg_query(&j->conn, sql, 1, params, &r, err)) {

@@ -141,7 +141,7 @@ for _ in $(seq 1 2000); do # bounded: ~20 s at most
 done
 [ "$caught" = 1 ] || fail "the first run ended before the second could start"
 set +e
-timeout 60 "$DIP" sync-pg --source "$LK" --table lock_gold 2>"$LOG"; rc=$?
+POSTGRES_CONNECTION_TIMEOUT=2 timeout 60 "$DIP" sync-pg --source "$LK" --table lock_gold 2>"$LOG"; rc=$?
 set -e
 kill -CONT "$p1"
 expect_eq "$rc" "4" "exit code of a second run into the same gold table"
