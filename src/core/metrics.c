@@ -16,6 +16,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The format's escapes: backslash and newline everywhere, double quote inside label values. */
+static void escape_into(Buf *out, const char *s, bool quote)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '\\')
+            buf_append_str(out, "\\\\");
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else if (quote && *p == '"')
+            buf_append_str(out, "\\\"");
+        else
+            buf_append_byte(out, (uint8_t)*p);
+    }
+}
+
 void metrics_labels(Buf *out, const char *const *kv)
 {
     buf_clear(out);
@@ -25,16 +40,7 @@ void metrics_labels(Buf *out, const char *const *kv)
         if (i) buf_append_byte(out, ',');
         buf_append_str(out, kv[i]);
         buf_append_str(out, "=\"");
-        for (const char *p = kv[i + 1]; *p; p++) {
-            if (*p == '\\')
-                buf_append_str(out, "\\\\");
-            else if (*p == '"')
-                buf_append_str(out, "\\\"");
-            else if (*p == '\n')
-                buf_append_str(out, "\\n");
-            else
-                buf_append_byte(out, (uint8_t)*p);
-        }
+        escape_into(out, kv[i + 1], true);
         buf_append_byte(out, '"');
     }
     buf_append_byte(out, '}');
@@ -43,14 +49,7 @@ void metrics_labels(Buf *out, const char *const *kv)
 void metrics_family(Buf *out, const char *name, const char *type, const char *help)
 {
     buf_printf(out, "# HELP %s ", name);
-    for (const char *p = help; *p; p++) { /* HELP escapes backslash and newline */
-        if (*p == '\\')
-            buf_append_str(out, "\\\\");
-        else if (*p == '\n')
-            buf_append_str(out, "\\n");
-        else
-            buf_append_byte(out, (uint8_t)*p);
-    }
+    escape_into(out, help, false);
     buf_printf(out, "\n# TYPE %s %s\n", name, type);
 }
 
@@ -62,10 +61,13 @@ void metrics_sample(Buf *out, const char *name, const char *labels, double v)
         buf_append_str(out, " NaN\n");
     else if (isinf(v))
         buf_append_str(out, v > 0 ? " +Inf\n" : " -Inf\n");
-    else if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0)
+    else if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v)
         buf_printf(out, " %lld\n", (long long)v);
-    else
-        buf_printf(out, " %.17g\n", v);
+    else {
+        char t[32];
+        dip_format_double(v, t); /* shortest text that reads back to v */
+        buf_printf(out, " %s\n", t);
+    }
 }
 
 void metrics_gauge(Buf *out, const char *name, const char *help, const char *labels, double v)

@@ -49,13 +49,9 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err) DIP_MUST_CHEC
 /* Runs one sync (a task). On error the run is marked unfinished with its resume point. */
 bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err) DIP_MUST_CHECK;
 
-/* The run as Prometheus text (node_exporter's textfile collector), labelled with input and
- * output; last_success_s is the end of the last successful run (this one when exit_code is
- * 0, else the value the previous file held, NaN when none). */
-void sync_pg_metrics(const SyncPgOptions *o, const SyncPgStats *st, int exit_code, double started_s,
-                     double ended_s, double last_success_s, Buf *out);
-/* Writes sync_pg_metrics to path atomically, keeping the last success time of the file's
- * earlier contents when this run failed. */
+/* Writes the run as Prometheus text (node_exporter's textfile collector), labelled with input
+ * and output, to path atomically. The last success time is this run's end when exit_code is
+ * 0, else the value the file held before (NaN when none). */
 bool sync_pg_metrics_write(const char *path, const SyncPgOptions *o, const SyncPgStats *st,
                            int exit_code, double started_s, DipError *err) DIP_MUST_CHECK;
 

@@ -18,15 +18,13 @@ static double wall_s(void)
     return (double)dip_wall_us() / 1e6;
 }
 
-void sync_pg_metrics(const SyncPgOptions *o, const SyncPgStats *st, int exit_code, double started_s,
-                     double ended_s, double last_success_s, Buf *out)
+/* The run as Prometheus text; l is the rendered {input, output} label set of every sample. */
+static void render(const SyncPgOptions *o, const SyncPgStats *st, const char *l, int exit_code,
+                   double started_s, double ended_s, double last_success_s, Buf *out)
 {
-    Buf lb, kb;
-    buf_init(&lb);
+    Buf kb;
     buf_init(&kb);
     const char *kv[] = {"input", o->source ? o->source : "", "output", st->output, NULL};
-    metrics_labels(&lb, kv);
-    const char *l = buf_cstr(&lb);
     bool ok = exit_code == 0;
 
     metrics_gauge(out, "dip_sync_pg_last_run_start_timestamp_seconds",
@@ -85,7 +83,6 @@ void sync_pg_metrics(const SyncPgOptions *o, const SyncPgStats *st, int exit_cod
                       "LDTS (last commit time) of that table version, seconds since the epoch.", l,
                       (double)st->ldts_us / 1e6);
     }
-    buf_free(&lb);
     buf_free(&kb);
 }
 
@@ -93,23 +90,18 @@ bool sync_pg_metrics_write(const char *path, const SyncPgOptions *o, const SyncP
                            int exit_code, double started_s, DipError *err)
 {
     double ended = wall_s();
-    double last_success = NAN;
-    if (exit_code == 0) {
-        last_success = ended;
-    } else {
-        Buf lb;
-        buf_init(&lb);
-        const char *kv[] = {"input", o->source ? o->source : "", "output", st->output, NULL};
-        metrics_labels(&lb, kv);
-        double v;
-        if (metrics_read_sample(path, M_LAST_SUCCESS, buf_cstr(&lb), &v)) last_success = v;
-        buf_free(&lb);
-    }
-    Buf out;
+    Buf lb, out;
+    buf_init(&lb);
     buf_init(&out);
-    sync_pg_metrics(o, st, exit_code, started_s, ended, last_success, &out);
+    const char *kv[] = {"input", o->source ? o->source : "", "output", st->output, NULL};
+    metrics_labels(&lb, kv);
+    double last_success = ended;
+    if (exit_code != 0 && !metrics_read_sample(path, M_LAST_SUCCESS, buf_cstr(&lb), &last_success))
+        last_success = NAN;
+    render(o, st, buf_cstr(&lb), exit_code, started_s, ended, last_success, &out);
     bool ok = dip_write_file_atomic(path, out.data, out.len, err);
     if (!ok) dip_error_prefix(err, "--metrics-file");
+    buf_free(&lb);
     buf_free(&out);
     return ok;
 }
