@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config git
   libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libbrotli-dev libcurl4-openssl-dev
   libpq-dev libssl-dev libjansson-dev libxxhash-dev libcmocka-dev
+  liblua5.4-dev libhiredis-dev redis-server python3-elasticsearch
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
   python3 time procps util-linux passwd ca-certificates curl coreutils)
