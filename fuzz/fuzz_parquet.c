@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         JsonWriter w;
         for (int64_t r = 0; r < b.num_rows && r < 2000; r++) {
             buf_clear(&out);
-            json_init(&w, &out);
+            jw_init(&w, &out);
             column_batch_write_row_json(&w, &b, r);
         }
         column_batch_free(&b);

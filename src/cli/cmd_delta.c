@@ -161,76 +161,76 @@ static int cmd_info(Store *st, const DeltaArgs *a)
     buf_init(&tn);
     if (a->json) {
         JsonWriter w;
-        json_init(&w, &out);
-        json_obj_begin(&w);
-        json_key(&w, "table");
-        json_str(&w, store_uri(st));
-        json_key(&w, "version");
-        json_int(&w, delta_snapshot_version(s));
-        json_key(&w, "ldts");
-        json_str(&w, ts);
-        json_key(&w, "ldts_us");
-        json_int(&w, ldts);
-        json_key(&w, "ldts_source");
-        json_str(&w, delta_ldts_source_name(src));
-        json_key(&w, "checkpoint_version");
+        jw_init(&w, &out);
+        jw_obj_begin(&w);
+        jw_key(&w, "table");
+        jw_str(&w, store_uri(st));
+        jw_key(&w, "version");
+        jw_int(&w, delta_snapshot_version(s));
+        jw_key(&w, "ldts");
+        jw_str(&w, ts);
+        jw_key(&w, "ldts_us");
+        jw_int(&w, ldts);
+        jw_key(&w, "ldts_source");
+        jw_str(&w, delta_ldts_source_name(src));
+        jw_key(&w, "checkpoint_version");
         if (cv >= 0)
-            json_int(&w, cv);
+            jw_int(&w, cv);
         else
-            json_null(&w);
-        json_key(&w, "checkpoint_kind");
+            jw_null(&w);
+        jw_key(&w, "checkpoint_kind");
         if (ckind)
-            json_str(&w, ckind);
+            jw_str(&w, ckind);
         else
-            json_null(&w);
-        json_key(&w, "min_reader_version");
-        json_int(&w, delta_snapshot_min_reader_version(s));
-        json_key(&w, "min_writer_version");
-        json_int(&w, delta_snapshot_min_writer_version(s));
-        json_key(&w, "reader_features");
-        json_arr_begin(&w);
+            jw_null(&w);
+        jw_key(&w, "min_reader_version");
+        jw_int(&w, delta_snapshot_min_reader_version(s));
+        jw_key(&w, "min_writer_version");
+        jw_int(&w, delta_snapshot_min_writer_version(s));
+        jw_key(&w, "reader_features");
+        jw_arr_begin(&w);
         for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
-            json_str(&w, delta_snapshot_reader_feature(s, i));
-        json_arr_end(&w);
-        json_key(&w, "writer_features");
-        json_arr_begin(&w);
+            jw_str(&w, delta_snapshot_reader_feature(s, i));
+        jw_arr_end(&w);
+        jw_key(&w, "writer_features");
+        jw_arr_begin(&w);
         for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
-            json_str(&w, delta_snapshot_writer_feature(s, i));
-        json_arr_end(&w);
-        json_key(&w, "column_mapping");
-        json_str(&w, delta_snapshot_column_mapping_mode(s));
-        json_key(&w, "schema");
-        json_arr_begin(&w);
+            jw_str(&w, delta_snapshot_writer_feature(s, i));
+        jw_arr_end(&w);
+        jw_key(&w, "column_mapping");
+        jw_str(&w, delta_snapshot_column_mapping_mode(s));
+        jw_key(&w, "schema");
+        jw_arr_begin(&w);
         for (int i = 0; i < schema->nfields; i++) {
-            json_obj_begin(&w);
-            json_key(&w, "name");
-            json_str(&w, schema->fields[i].name);
+            jw_obj_begin(&w);
+            jw_key(&w, "name");
+            jw_str(&w, schema->fields[i].name);
             buf_clear(&tn);
             dip_type_format(&schema->fields[i].type, &tn);
-            json_key(&w, "type");
-            json_str(&w, buf_cstr(&tn));
-            json_key(&w, "nullable");
-            json_bool(&w, schema->fields[i].nullable);
-            json_obj_end(&w);
+            jw_key(&w, "type");
+            jw_str(&w, buf_cstr(&tn));
+            jw_key(&w, "nullable");
+            jw_bool(&w, schema->fields[i].nullable);
+            jw_obj_end(&w);
         }
-        json_arr_end(&w);
-        json_key(&w, "partition_columns");
-        json_arr_begin(&w);
+        jw_arr_end(&w);
+        jw_key(&w, "partition_columns");
+        jw_arr_begin(&w);
         for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
-            json_str(&w, delta_snapshot_partition_column(s, i));
-        json_arr_end(&w);
-        json_key(&w, "num_files");
-        json_uint(&w, delta_snapshot_num_files(s));
-        json_key(&w, "bytes");
-        json_uint(&w, bytes);
-        json_key(&w, "rows");
+            jw_str(&w, delta_snapshot_partition_column(s, i));
+        jw_arr_end(&w);
+        jw_key(&w, "num_files");
+        jw_uint(&w, delta_snapshot_num_files(s));
+        jw_key(&w, "bytes");
+        jw_uint(&w, bytes);
+        jw_key(&w, "rows");
         if (rows_unknown)
-            json_null(&w);
+            jw_null(&w);
         else
-            json_int(&w, rows);
-        json_key(&w, "files_without_stats");
-        json_uint(&w, rows_unknown);
-        json_obj_end(&w);
+            jw_int(&w, rows);
+        jw_key(&w, "files_without_stats");
+        jw_uint(&w, rows_unknown);
+        jw_obj_end(&w);
         buf_append_byte(&out, '\n');
     } else {
         buf_printf(&out, "table:             %s\n", store_uri(st));
@@ -295,43 +295,43 @@ static int cmd_files(Store *st, const DeltaArgs *a)
         const DeltaAddFile *f = delta_snapshot_file(s, i);
         if (a->json) {
             JsonWriter w;
-            json_init(&w, &out);
-            json_obj_begin(&w);
-            json_key(&w, "path");
-            json_str(&w, f->path);
-            json_key(&w, "size");
-            json_int(&w, f->size);
-            json_key(&w, "modification_time");
-            json_int(&w, f->modification_time);
-            json_key(&w, "num_records");
+            jw_init(&w, &out);
+            jw_obj_begin(&w);
+            jw_key(&w, "path");
+            jw_str(&w, f->path);
+            jw_key(&w, "size");
+            jw_int(&w, f->size);
+            jw_key(&w, "modification_time");
+            jw_int(&w, f->modification_time);
+            jw_key(&w, "num_records");
             if (f->num_records >= 0)
-                json_int(&w, f->num_records);
+                jw_int(&w, f->num_records);
             else
-                json_null(&w);
-            json_key(&w, "partition_values");
-            json_obj_begin(&w);
+                jw_null(&w);
+            jw_key(&w, "partition_values");
+            jw_obj_begin(&w);
             for (int k = 0; k < np; k++) {
-                json_key(&w, delta_snapshot_partition_column(s, k));
+                jw_key(&w, delta_snapshot_partition_column(s, k));
                 if (f->partition_values[k])
-                    json_str(&w, f->partition_values[k]);
+                    jw_str(&w, f->partition_values[k]);
                 else
-                    json_null(&w);
+                    jw_null(&w);
             }
-            json_obj_end(&w);
-            json_key(&w, "deletion_vector");
+            jw_obj_end(&w);
+            jw_key(&w, "deletion_vector");
             if (f->has_dv) {
                 buf_clear(&id);
                 delta_dv_unique_id(&f->dv, &id);
-                json_obj_begin(&w);
-                json_key(&w, "unique_id");
-                json_str(&w, buf_cstr(&id));
-                json_key(&w, "cardinality");
-                json_int(&w, f->dv.cardinality);
-                json_obj_end(&w);
+                jw_obj_begin(&w);
+                jw_key(&w, "unique_id");
+                jw_str(&w, buf_cstr(&id));
+                jw_key(&w, "cardinality");
+                jw_int(&w, f->dv.cardinality);
+                jw_obj_end(&w);
             } else {
-                json_null(&w);
+                jw_null(&w);
             }
-            json_obj_end(&w);
+            jw_obj_end(&w);
             buf_append_byte(&out, '\n');
         } else {
             buf_printf(&out, "%s\t%lld\t", f->path, (long long)f->size);
@@ -400,22 +400,22 @@ static int cmd_history(Store *st, const DeltaArgs *a)
         const char *op = has && ci.operation ? ci.operation : "-";
         if (a->json) {
             JsonWriter w;
-            json_init(&w, &out);
-            json_obj_begin(&w);
-            json_key(&w, "version");
-            json_int(&w, f->version);
-            json_key(&w, "timestamp");
-            json_str(&w, ts);
-            json_key(&w, "timestamp_source");
-            json_str(&w, delta_ldts_source_name(src));
-            json_key(&w, "operation");
+            jw_init(&w, &out);
+            jw_obj_begin(&w);
+            jw_key(&w, "version");
+            jw_int(&w, f->version);
+            jw_key(&w, "timestamp");
+            jw_str(&w, ts);
+            jw_key(&w, "timestamp_source");
+            jw_str(&w, delta_ldts_source_name(src));
+            jw_key(&w, "operation");
             if (has && ci.operation)
-                json_str(&w, ci.operation);
+                jw_str(&w, ci.operation);
             else
-                json_null(&w);
-            json_key(&w, "file");
-            json_str(&w, f->name);
-            json_obj_end(&w);
+                jw_null(&w);
+            jw_key(&w, "file");
+            jw_str(&w, f->name);
+            jw_obj_end(&w);
             buf_append_byte(&out, '\n');
         } else {
             buf_printf(&out, "%lld\t%s\t%s\t%s\n", (long long)f->version, ts,
@@ -440,23 +440,23 @@ static void diff_lines(Buf *out, const char *sign, const DeltaAddFile *f, size_t
     for (size_t i = 0; i < n; i++) {
         if (json) {
             JsonWriter w;
-            json_init(&w, out);
-            json_obj_begin(&w);
-            json_key(&w, "change");
-            json_str(&w, sign[0] == '+' ? "added" : "removed");
-            json_key(&w, "path");
-            json_str(&w, f[i].path);
-            json_key(&w, "size");
-            json_int(&w, f[i].size);
-            json_key(&w, "deletion_vector");
+            jw_init(&w, out);
+            jw_obj_begin(&w);
+            jw_key(&w, "change");
+            jw_str(&w, sign[0] == '+' ? "added" : "removed");
+            jw_key(&w, "path");
+            jw_str(&w, f[i].path);
+            jw_key(&w, "size");
+            jw_int(&w, f[i].size);
+            jw_key(&w, "deletion_vector");
             if (f[i].has_dv) {
                 buf_clear(&id);
                 delta_dv_unique_id(&f[i].dv, &id);
-                json_str(&w, buf_cstr(&id));
+                jw_str(&w, buf_cstr(&id));
             } else {
-                json_null(&w);
+                jw_null(&w);
             }
-            json_obj_end(&w);
+            jw_obj_end(&w);
             buf_append_byte(out, '\n');
         } else {
             buf_printf(out, "%s %s", sign, f[i].path);
@@ -557,7 +557,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             JsonWriter w;
             for (int64_t r = 0; r < b.num_rows; r++) {
                 if (a->limit >= 0 && emitted >= a->limit) break;
-                json_init(&w, &out);
+                jw_init(&w, &out);
                 column_batch_write_row_json(&w, &b, r);
                 buf_append_byte(&out, '\n');
                 emitted++;

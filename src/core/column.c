@@ -286,35 +286,35 @@ bool column_value_int64(const ColumnVector *c, int64_t row, int64_t *out)
 void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row)
 {
     if (!col_is_valid(c, row)) {
-        json_null(w);
+        jw_null(w);
         return;
     }
     const DipType *t = c->type;
     char tmp[64];
     switch (t->id) {
-    case DT_NULL: json_null(w); break;
-    case DT_BOOL: json_bool(w, ((const uint8_t *)c->values)[row] != 0); break;
-    case DT_INT8: json_int(w, ((const int8_t *)c->values)[row]); break;
-    case DT_INT16: json_int(w, ((const int16_t *)c->values)[row]); break;
-    case DT_INT32: json_int(w, ((const int32_t *)c->values)[row]); break;
-    case DT_INT64: json_int(w, ((const int64_t *)c->values)[row]); break;
-    case DT_UINT8: json_uint(w, ((const uint8_t *)c->values)[row]); break;
-    case DT_UINT16: json_uint(w, ((const uint16_t *)c->values)[row]); break;
-    case DT_UINT32: json_uint(w, ((const uint32_t *)c->values)[row]); break;
-    case DT_UINT64: json_uint(w, ((const uint64_t *)c->values)[row]); break;
-    case DT_FLOAT: json_float(w, ((const float *)c->values)[row]); break;
-    case DT_DOUBLE: json_double(w, ((const double *)c->values)[row]); break;
+    case DT_NULL: jw_null(w); break;
+    case DT_BOOL: jw_bool(w, ((const uint8_t *)c->values)[row] != 0); break;
+    case DT_INT8: jw_int(w, ((const int8_t *)c->values)[row]); break;
+    case DT_INT16: jw_int(w, ((const int16_t *)c->values)[row]); break;
+    case DT_INT32: jw_int(w, ((const int32_t *)c->values)[row]); break;
+    case DT_INT64: jw_int(w, ((const int64_t *)c->values)[row]); break;
+    case DT_UINT8: jw_uint(w, ((const uint8_t *)c->values)[row]); break;
+    case DT_UINT16: jw_uint(w, ((const uint16_t *)c->values)[row]); break;
+    case DT_UINT32: jw_uint(w, ((const uint32_t *)c->values)[row]); break;
+    case DT_UINT64: jw_uint(w, ((const uint64_t *)c->values)[row]); break;
+    case DT_FLOAT: jw_float(w, ((const float *)c->values)[row]); break;
+    case DT_DOUBLE: jw_double(w, ((const double *)c->values)[row]); break;
     case DT_DECIMAL: {
         __int128 v;
         memcpy(&v, (const uint8_t *)c->values + 16 * row, 16);
         dip_format_decimal(v, t->scale, tmp);
-        json_str(w, tmp);
+        jw_str(w, tmp);
         break;
     }
     case DT_STRING:
     case DT_JSON:
     case DT_ENUM:
-        json_str_n(w, (const char *)c->data + c->offsets[row],
+        jw_str_n(w, (const char *)c->data + c->offsets[row],
                    (size_t)(c->offsets[row + 1] - c->offsets[row]));
         break;
     case DT_BINARY:
@@ -323,67 +323,67 @@ void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row)
         buf_init(&b);
         dip_base64(c->data + c->offsets[row], (size_t)(c->offsets[row + 1] - c->offsets[row]),
                    &b);
-        json_str_n(w, buf_cstr(&b), b.len);
+        jw_str_n(w, buf_cstr(&b), b.len);
         buf_free(&b);
         break;
     }
     case DT_UUID:
         if (c->offsets[row + 1] - c->offsets[row] == 16) {
             dip_format_uuid(c->data + c->offsets[row], tmp);
-            json_str(w, tmp);
+            jw_str(w, tmp);
         } else {
-            json_null(w);
+            jw_null(w);
         }
         break;
     case DT_DATE:
         dip_format_date(((const int32_t *)c->values)[row], tmp);
-        json_str(w, tmp);
+        jw_str(w, tmp);
         break;
     case DT_TIME:
         dip_format_time(((const int64_t *)c->values)[row], t->unit, tmp);
-        json_str(w, tmp);
+        jw_str(w, tmp);
         break;
     case DT_TIMESTAMP:
         dip_format_timestamp(((const int64_t *)c->values)[row], t->unit, t->utc, tmp);
-        json_str(w, tmp);
+        jw_str(w, tmp);
         break;
     case DT_STRUCT:
-        json_obj_begin(w);
+        jw_obj_begin(w);
         for (int i = 0; i < t->nchildren; i++) {
-            json_key(w, t->children[i].name);
+            jw_key(w, t->children[i].name);
             column_value_write_json(w, &c->children[i], row);
         }
-        json_obj_end(w);
+        jw_obj_end(w);
         break;
     case DT_LIST:
-        json_arr_begin(w);
+        jw_arr_begin(w);
         for (int64_t e = c->offsets[row]; e < c->offsets[row + 1]; e++)
             column_value_write_json(w, &c->children[0], e);
-        json_arr_end(w);
+        jw_arr_end(w);
         break;
     case DT_MAP:
-        json_arr_begin(w);
+        jw_arr_begin(w);
         for (int64_t e = c->offsets[row]; e < c->offsets[row + 1]; e++) {
-            json_obj_begin(w);
-            json_key(w, "key");
+            jw_obj_begin(w);
+            jw_key(w, "key");
             column_value_write_json(w, &c->children[0], e);
-            json_key(w, "value");
+            jw_key(w, "value");
             column_value_write_json(w, &c->children[1], e);
-            json_obj_end(w);
+            jw_obj_end(w);
         }
-        json_arr_end(w);
+        jw_arr_end(w);
         break;
     }
 }
 
 void column_batch_write_row_json(JsonWriter *w, const ColumnBatch *b, int64_t row)
 {
-    json_obj_begin(w);
+    jw_obj_begin(w);
     for (int i = 0; i < b->ncols; i++) {
-        json_key(w, b->schema->fields[i].name);
+        jw_key(w, b->schema->fields[i].name);
         column_value_write_json(w, &b->cols[i], row);
     }
-    json_obj_end(w);
+    jw_obj_end(w);
 }
 
 void dip_format_ts_us(int64_t us, char out[40])

@@ -231,25 +231,25 @@ typedef struct JsonWriter {
     bool after_key;
 } JsonWriter;
 
-void json_init(JsonWriter *w, Buf *out);
-void json_obj_begin(JsonWriter *w);
-void json_obj_end(JsonWriter *w);
-void json_arr_begin(JsonWriter *w);
-void json_arr_end(JsonWriter *w);
-void json_key(JsonWriter *w, const char *k);
-void json_key_n(JsonWriter *w, const char *k, size_t n);
-void json_str(JsonWriter *w, const char *s);
-void json_str_n(JsonWriter *w, const char *s, size_t n);
-void json_int(JsonWriter *w, int64_t v);
-void json_uint(JsonWriter *w, uint64_t v);
-void json_double(JsonWriter *w, double v);
-void json_float(JsonWriter *w, float v); /* shortest text for the float value */
-void json_bool(JsonWriter *w, bool v);
-void json_null(JsonWriter *w);
+void jw_init(JsonWriter *w, Buf *out);
+void jw_obj_begin(JsonWriter *w);
+void jw_obj_end(JsonWriter *w);
+void jw_arr_begin(JsonWriter *w);
+void jw_arr_end(JsonWriter *w);
+void jw_key(JsonWriter *w, const char *k);
+void jw_key_n(JsonWriter *w, const char *k, size_t n);
+void jw_str(JsonWriter *w, const char *s);
+void jw_str_n(JsonWriter *w, const char *s, size_t n);
+void jw_int(JsonWriter *w, int64_t v);
+void jw_uint(JsonWriter *w, uint64_t v);
+void jw_double(JsonWriter *w, double v);
+void jw_float(JsonWriter *w, float v); /* shortest text for the float value */
+void jw_bool(JsonWriter *w, bool v);
+void jw_null(JsonWriter *w);
 /* Inserts already-valid JSON text as one value. */
-void json_raw(JsonWriter *w, const char *s, size_t n);
+void jw_raw(JsonWriter *w, const char *s, size_t n);
 /* Appends the escaped body of a string (no quotes) to a Buf. */
-void json_escape_into(Buf *b, const char *s, size_t n);
+void jw_escape_into(Buf *b, const char *s, size_t n);
 /* Shortest round-trip formatting, used by json_double; returns length written. */
 int dip_format_double(double v, char out[32]);
 int dip_format_float(float v, char out[32]);

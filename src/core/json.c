@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void json_init(JsonWriter *w, Buf *out)
+void jw_init(JsonWriter *w, Buf *out)
 {
     memset(w, 0, sizeof *w);
     w->out = out;
@@ -46,10 +46,10 @@ static void pop(JsonWriter *w, char c)
         w->depth--;
 }
 
-void json_obj_begin(JsonWriter *w) { push(w, '{'); }
-void json_obj_end(JsonWriter *w) { pop(w, '}'); }
-void json_arr_begin(JsonWriter *w) { push(w, '['); }
-void json_arr_end(JsonWriter *w) { pop(w, ']'); }
+void jw_obj_begin(JsonWriter *w) { push(w, '{'); }
+void jw_obj_end(JsonWriter *w) { pop(w, '}'); }
+void jw_arr_begin(JsonWriter *w) { push(w, '['); }
+void jw_arr_end(JsonWriter *w) { pop(w, ']'); }
 
 /* Length of a valid UTF-8 sequence starting at p (at most n bytes), 0 if invalid. */
 static size_t utf8_seq_len(const uint8_t *p, size_t n)
@@ -84,7 +84,7 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
     return len;
 }
 
-void json_escape_into(Buf *b, const char *s, size_t n)
+void jw_escape_into(Buf *b, const char *s, size_t n)
 {
     static const char hx[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)s;
@@ -129,34 +129,34 @@ void json_escape_into(Buf *b, const char *s, size_t n)
     }
 }
 
-void json_key_n(JsonWriter *w, const char *k, size_t n)
+void jw_key_n(JsonWriter *w, const char *k, size_t n)
 {
     before_value(w);
     buf_append_byte(w->out, '"');
-    json_escape_into(w->out, k, n);
+    jw_escape_into(w->out, k, n);
     buf_append(w->out, "\":", 2);
     w->after_key = true;
 }
 
-void json_key(JsonWriter *w, const char *k)
+void jw_key(JsonWriter *w, const char *k)
 {
-    json_key_n(w, k, strlen(k));
+    jw_key_n(w, k, strlen(k));
 }
 
-void json_str_n(JsonWriter *w, const char *s, size_t n)
+void jw_str_n(JsonWriter *w, const char *s, size_t n)
 {
     before_value(w);
     buf_append_byte(w->out, '"');
-    json_escape_into(w->out, s, n);
+    jw_escape_into(w->out, s, n);
     buf_append_byte(w->out, '"');
 }
 
-void json_str(JsonWriter *w, const char *s)
+void jw_str(JsonWriter *w, const char *s)
 {
-    json_str_n(w, s, strlen(s));
+    jw_str_n(w, s, strlen(s));
 }
 
-void json_int(JsonWriter *w, int64_t v)
+void jw_int(JsonWriter *w, int64_t v)
 {
     before_value(w);
     char tmp[24];
@@ -164,7 +164,7 @@ void json_int(JsonWriter *w, int64_t v)
     buf_append(w->out, tmp, (size_t)n);
 }
 
-void json_uint(JsonWriter *w, uint64_t v)
+void jw_uint(JsonWriter *w, uint64_t v)
 {
     before_value(w);
     char tmp[24];
@@ -214,33 +214,33 @@ static void write_number_text(JsonWriter *w, const char *t, int n, bool finite)
     }
 }
 
-void json_double(JsonWriter *w, double v)
+void jw_double(JsonWriter *w, double v)
 {
     char t[32];
     int n = dip_format_double(v, t);
     write_number_text(w, t, n, isfinite(v));
 }
 
-void json_float(JsonWriter *w, float v)
+void jw_float(JsonWriter *w, float v)
 {
     char t[32];
     int n = dip_format_float(v, t);
     write_number_text(w, t, n, isfinite(v));
 }
 
-void json_bool(JsonWriter *w, bool v)
+void jw_bool(JsonWriter *w, bool v)
 {
     before_value(w);
     buf_append_str(w->out, v ? "true" : "false");
 }
 
-void json_null(JsonWriter *w)
+void jw_null(JsonWriter *w)
 {
     before_value(w);
     buf_append(w->out, "null", 4);
 }
 
-void json_raw(JsonWriter *w, const char *s, size_t n)
+void jw_raw(JsonWriter *w, const char *s, size_t n)
 {
     before_value(w);
     buf_append(w->out, s, n);

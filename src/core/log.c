@@ -62,19 +62,19 @@ static void log_emit(DipLogLevel level, const char *const *kv, const char *fmt, 
     dip_format_ts_us(dip_wall_us(), ts);
     if (g_format == DIP_LOG_JSON) {
         JsonWriter w;
-        json_init(&w, &line);
-        json_obj_begin(&w);
-        json_key(&w, "ts");
-        json_str(&w, ts);
-        json_key(&w, "level");
-        json_str(&w, level_name(level));
-        json_key(&w, "msg");
-        json_str_n(&w, buf_cstr(&msg), msg.len);
+        jw_init(&w, &line);
+        jw_obj_begin(&w);
+        jw_key(&w, "ts");
+        jw_str(&w, ts);
+        jw_key(&w, "level");
+        jw_str(&w, level_name(level));
+        jw_key(&w, "msg");
+        jw_str_n(&w, buf_cstr(&msg), msg.len);
         for (int i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
-            json_key(&w, kv[i]);
-            json_str(&w, kv[i + 1]);
+            jw_key(&w, kv[i]);
+            jw_str(&w, kv[i + 1]);
         }
-        json_obj_end(&w);
+        jw_obj_end(&w);
     } else {
         /* "2026-11-22T04:10:11.123456Z" -> "2026-11-22 04:10:11" */
         char shortts[20];

@@ -11,11 +11,7 @@
 
 #include "delta/delta.h"
 
-/* jansson declares json_null(void), which clashes with core's JsonWriter json_null(w); we
- * never need jansson's, so rename it for the duration of the include. */
-#define json_null dip_jansson_json_null_unused
 #include <jansson.h>
-#undef json_null
 
 /* ---------------------------------------------------------------- log listing */
 

@@ -63,7 +63,7 @@ void gold_value_text(const ColumnVector *c, int64_t row, Buf *out)
     /* numbers, dates, decimals, base64 binary: ROW_FORMAT text without JSON quotes */
     size_t start = out->len;
     JsonWriter w;
-    json_init(&w, out);
+    jw_init(&w, out);
     column_value_write_json(&w, c, row);
     if (out->len - start >= 2 && out->data[start] == '"' && out->data[out->len - 1] == '"') {
         /* these renderings never contain escapes (digits, '-', ':', 'T', base64) */
@@ -195,7 +195,7 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
     case DT_ENUM:
     case DT_JSON:
         buf_append_byte(b, '"');
-        json_escape_into(b, (const char *)c->data + c->offsets[row],
+        jw_escape_into(b, (const char *)c->data + c->offsets[row],
                          (size_t)(c->offsets[row + 1] - c->offsets[row]));
         buf_append_byte(b, '"');
         return;
@@ -255,7 +255,7 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
         break;
     }
     JsonWriter w;
-    json_init(&w, b); /* depth 0: no comma, the value only */
+    jw_init(&w, b); /* depth 0: no comma, the value only */
     column_value_write_json(&w, c, row);
 }
 

@@ -255,25 +255,25 @@ static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipErro
 static void backend_json(const SyncJob *j, Buf *out)
 {
     JsonWriter w;
-    json_init(&w, out);
-    json_obj_begin(&w);
-    json_key(&w, "host");
-    json_str(&w, j->conn.host);
-    json_key(&w, "port");
-    json_str(&w, j->conn.port);
-    json_key(&w, "user");
-    json_str(&w, j->conn.user);
-    json_key(&w, "database");
-    json_str(&w, j->conn.dbname);
-    json_key(&w, "batch_size");
-    json_int(&w, j->opt->pg.batch_size);
-    json_key(&w, "connection_timeout");
-    json_int(&w, j->opt->pg.connect_timeout_s);
-    json_key(&w, "max_retries");
-    json_int(&w, j->opt->pg.max_retries);
-    json_key(&w, "retry_delay");
-    json_double(&w, j->opt->pg.retry_delay_s);
-    json_obj_end(&w);
+    jw_init(&w, out);
+    jw_obj_begin(&w);
+    jw_key(&w, "host");
+    jw_str(&w, j->conn.host);
+    jw_key(&w, "port");
+    jw_str(&w, j->conn.port);
+    jw_key(&w, "user");
+    jw_str(&w, j->conn.user);
+    jw_key(&w, "database");
+    jw_str(&w, j->conn.dbname);
+    jw_key(&w, "batch_size");
+    jw_int(&w, j->opt->pg.batch_size);
+    jw_key(&w, "connection_timeout");
+    jw_int(&w, j->opt->pg.connect_timeout_s);
+    jw_key(&w, "max_retries");
+    jw_int(&w, j->opt->pg.max_retries);
+    jw_key(&w, "retry_delay");
+    jw_double(&w, j->opt->pg.retry_delay_s);
+    jw_obj_end(&w);
 }
 
 typedef struct Decision {
@@ -481,21 +481,21 @@ static bool connect_and_prepare(SyncJob *j, DipError *err)
 static void task_json(const SyncJob *j, const Decision *d, Buf *out)
 {
     JsonWriter w;
-    json_init(&w, out);
-    json_arr_begin(&w);
+    jw_init(&w, out);
+    jw_arr_begin(&w);
     if (!d->up_to_date) {
-        json_obj_begin(&w);
-        json_key(&w, "input_delta_table");
-        json_str(&w, j->opt->source);
-        json_key(&w, "output_postgres_table");
-        json_str(&w, j->gold_table);
-        json_key(&w, "table_version");
-        json_int(&w, j->version);
-        json_key(&w, "mode");
-        json_str(&w, d->resume ? "resume" : d->incremental ? "incremental" : "full");
-        json_obj_end(&w);
+        jw_obj_begin(&w);
+        jw_key(&w, "input_delta_table");
+        jw_str(&w, j->opt->source);
+        jw_key(&w, "output_postgres_table");
+        jw_str(&w, j->gold_table);
+        jw_key(&w, "table_version");
+        jw_int(&w, j->version);
+        jw_key(&w, "mode");
+        jw_str(&w, d->resume ? "resume" : d->incremental ? "incremental" : "full");
+        jw_obj_end(&w);
     }
-    json_arr_end(&w);
+    jw_arr_end(&w);
 }
 
 bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)

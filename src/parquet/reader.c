@@ -474,7 +474,7 @@ static void write_stat_value(const PqLeaf *lf, const DipType *t, PqBytes b, Json
     size_t len = b.len, used;
     if (lf->phys == PQT_BYTE_ARRAY) {
         if (b.len > 256) {
-            json_null(w);
+            jw_null(w);
             return;
         }
         uint32_t l = b.len;
@@ -484,7 +484,7 @@ static void write_stat_value(const PqLeaf *lf, const DipType *t, PqBytes b, Json
         len = b.len + 4;
     }
     if (!pq_decode_plain(lf, src, len, 1, &v, &used, &e)) {
-        json_null(w);
+        jw_null(w);
         pq_values_free(&v);
         return;
     }
@@ -513,104 +513,104 @@ static const DipType *leaf_dip_type(const PqNode *n, const DipType *t, int li)
 void pq_write_meta_json(const PqFile *f, Buf *out)
 {
     JsonWriter w;
-    json_init(&w, out);
-    json_obj_begin(&w);
-    json_key(&w, "file");
-    json_str(&w, f->name);
-    json_key(&w, "size");
-    json_uint(&w, f->size);
-    json_key(&w, "version");
-    json_int(&w, f->meta.version);
-    json_key(&w, "created_by");
+    jw_init(&w, out);
+    jw_obj_begin(&w);
+    jw_key(&w, "file");
+    jw_str(&w, f->name);
+    jw_key(&w, "size");
+    jw_uint(&w, f->size);
+    jw_key(&w, "version");
+    jw_int(&w, f->meta.version);
+    jw_key(&w, "created_by");
     if (f->meta.created_by)
-        json_str(&w, f->meta.created_by);
+        jw_str(&w, f->meta.created_by);
     else
-        json_null(&w);
-    json_key(&w, "num_rows");
-    json_int(&w, f->meta.num_rows);
-    json_key(&w, "footer_bytes");
-    json_uint(&w, f->footer_len);
-    json_key(&w, "key_value_metadata");
-    json_obj_begin(&w);
+        jw_null(&w);
+    jw_key(&w, "num_rows");
+    jw_int(&w, f->meta.num_rows);
+    jw_key(&w, "footer_bytes");
+    jw_uint(&w, f->footer_len);
+    jw_key(&w, "key_value_metadata");
+    jw_obj_begin(&w);
     for (int i = 0; i < f->meta.nkv; i++) {
-        json_key(&w, f->meta.kv[i].key);
+        jw_key(&w, f->meta.kv[i].key);
         if (f->meta.kv[i].value && strlen(f->meta.kv[i].value) <= 4096)
-            json_str(&w, f->meta.kv[i].value);
+            jw_str(&w, f->meta.kv[i].value);
         else if (f->meta.kv[i].value)
-            json_str(&w, "(long value omitted)");
+            jw_str(&w, "(long value omitted)");
         else
-            json_null(&w);
+            jw_null(&w);
     }
-    json_obj_end(&w);
-    json_key(&w, "row_groups");
-    json_arr_begin(&w);
+    jw_obj_end(&w);
+    jw_key(&w, "row_groups");
+    jw_arr_begin(&w);
     for (int g = 0; g < f->meta.nrg; g++) {
         const PqRowGroupMeta *rg = &f->meta.rgs[g];
-        json_obj_begin(&w);
-        json_key(&w, "index");
-        json_int(&w, g);
-        json_key(&w, "num_rows");
-        json_int(&w, rg->num_rows);
-        json_key(&w, "total_byte_size");
-        json_int(&w, rg->total_byte_size);
-        json_key(&w, "columns");
-        json_arr_begin(&w);
+        jw_obj_begin(&w);
+        jw_key(&w, "index");
+        jw_int(&w, g);
+        jw_key(&w, "num_rows");
+        jw_int(&w, rg->num_rows);
+        jw_key(&w, "total_byte_size");
+        jw_int(&w, rg->total_byte_size);
+        jw_key(&w, "columns");
+        jw_arr_begin(&w);
         for (int c = 0; c < rg->ncols && c < f->nleaves; c++) {
             const PqChunkMeta *cm = &rg->cols[c];
             const PqLeaf *lf = &f->leaves[c];
-            json_obj_begin(&w);
-            json_key(&w, "path");
-            json_str(&w, lf->path);
-            json_key(&w, "type");
-            json_str(&w, pq_type_name(cm->type));
-            json_key(&w, "codec");
-            json_str(&w, pq_codec_name(cm->codec));
-            json_key(&w, "encodings");
-            json_arr_begin(&w);
+            jw_obj_begin(&w);
+            jw_key(&w, "path");
+            jw_str(&w, lf->path);
+            jw_key(&w, "type");
+            jw_str(&w, pq_type_name(cm->type));
+            jw_key(&w, "codec");
+            jw_str(&w, pq_codec_name(cm->codec));
+            jw_key(&w, "encodings");
+            jw_arr_begin(&w);
             for (int e = 0; e < 32; e++)
-                if (cm->encodings & (1u << e)) json_str(&w, pq_encoding_name(e));
-            json_arr_end(&w);
-            json_key(&w, "num_values");
-            json_int(&w, cm->num_values);
-            json_key(&w, "compressed_size");
-            json_int(&w, cm->total_compressed_size);
-            json_key(&w, "uncompressed_size");
-            json_int(&w, cm->total_uncompressed_size);
-            json_key(&w, "data_page_offset");
-            json_int(&w, cm->data_page_offset);
+                if (cm->encodings & (1u << e)) jw_str(&w, pq_encoding_name(e));
+            jw_arr_end(&w);
+            jw_key(&w, "num_values");
+            jw_int(&w, cm->num_values);
+            jw_key(&w, "compressed_size");
+            jw_int(&w, cm->total_compressed_size);
+            jw_key(&w, "uncompressed_size");
+            jw_int(&w, cm->total_uncompressed_size);
+            jw_key(&w, "data_page_offset");
+            jw_int(&w, cm->data_page_offset);
             if (cm->dictionary_page_offset >= 0) {
-                json_key(&w, "dictionary_page_offset");
-                json_int(&w, cm->dictionary_page_offset);
+                jw_key(&w, "dictionary_page_offset");
+                jw_int(&w, cm->dictionary_page_offset);
             }
             const PqStats *s = &cm->stats;
             if (s->has_min || s->has_max || s->has_null_count || s->has_distinct_count) {
-                json_key(&w, "statistics");
-                json_obj_begin(&w);
+                jw_key(&w, "statistics");
+                jw_obj_begin(&w);
                 if (s->has_null_count) {
-                    json_key(&w, "null_count");
-                    json_int(&w, s->null_count);
+                    jw_key(&w, "null_count");
+                    jw_int(&w, s->null_count);
                 }
                 if (s->has_distinct_count) {
-                    json_key(&w, "distinct_count");
-                    json_int(&w, s->distinct_count);
+                    jw_key(&w, "distinct_count");
+                    jw_int(&w, s->distinct_count);
                 }
                 const DipType *dt =
                     leaf_dip_type(&f->roots[lf->top], &f->schema.fields[lf->top].type, c);
                 if (dt && s->has_min) {
-                    json_key(&w, "min");
+                    jw_key(&w, "min");
                     write_stat_value(lf, dt, s->min, &w);
                 }
                 if (dt && s->has_max) {
-                    json_key(&w, "max");
+                    jw_key(&w, "max");
                     write_stat_value(lf, dt, s->max, &w);
                 }
-                json_obj_end(&w);
+                jw_obj_end(&w);
             }
-            json_obj_end(&w);
+            jw_obj_end(&w);
         }
-        json_arr_end(&w);
-        json_obj_end(&w);
+        jw_arr_end(&w);
+        jw_obj_end(&w);
     }
-    json_arr_end(&w);
-    json_obj_end(&w);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
 }

@@ -359,7 +359,7 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
                        (size_t)(c->offsets[row + 1] - c->offsets[row]));
         } else {
             JsonWriter w;
-            json_init(&w, scratch);
+            jw_init(&w, scratch);
             column_value_write_json(&w, c, row);
         }
         buf_append_be32(b, (uint32_t)(scratch->len + 1));

@@ -239,7 +239,7 @@ static void test_canonical_matches_core(void **state)
             buf_clear(&core);
             gold_value_write_canonical(&cols[c], i, &fast);
             JsonWriter w;
-            json_init(&w, &core);
+            jw_init(&w, &core);
             column_value_write_json(&w, &cols[c], i);
             if (strcmp(buf_cstr(&fast), buf_cstr(&core)) != 0)
                 fail_msg("column %zu row %d: fast %s, core %s", c, i, buf_cstr(&fast),

@@ -517,7 +517,7 @@ static void test_assemble_null_vs_empty(void **state)
     b.num_rows = 5;
     JsonWriter w;
     for (int r = 0; r < 5; r++) {
-        json_init(&w, &out);
+        jw_init(&w, &out);
         column_batch_write_row_json(&w, &b, r);
         buf_append_byte(&out, '\n');
     }
