@@ -182,6 +182,17 @@ typedef struct RetryPolicy {
 /* Delay before retry number `attempt` (1-based): full jitter, uniform in
  * [0, min(max, base * 2^(attempt-1))], never below base/10 so a retry is never instant. */
 double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state);
+/* One attempt of a retried operation (attempt is 1-based). Returns true on success; on
+ * failure records the error in err: a DIP_ERR_TRANSIENT error is retried under the policy,
+ * any other kind stops the loop at once. */
+typedef bool (*RetryFn)(void *ctx, int attempt, DipError *err);
+/* The one retry loop of dip: runs fn until it succeeds, fails with a non-transient error, or
+ * p->max_retries retries are spent (then err keeps the last transient error, prefixed with
+ * "what: gave up after N attempts"). Each retry is logged as a warning counting down
+ * ("what: attempt 2 of 6 failed: ...; next in 1.3 s"), and the waits sleep interruptibly:
+ * a stop request ends the loop with DIP_ERR_INTERRUPTED. */
+bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what,
+               DipError *err) DIP_MUST_CHECK;
 /* Sleeps for `seconds`, waking early (returning false) when a stop was requested. */
 bool dip_sleep_interruptible(double seconds);
 uint64_t dip_rng_seed(void);

@@ -78,6 +78,37 @@ double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state)
     return d < floor_s ? floor_s : d;
 }
 
+bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, DipError *err)
+{
+    uint64_t rng = dip_rng_seed();
+    int max_retries = p->max_retries < 0 ? 0 : p->max_retries;
+    int total = max_retries + 1;
+    for (int attempt = 1;; attempt++) {
+        dip_error_clear(err);
+        if (fn(ctx, attempt, err))
+            return true;
+        if (err->kind == DIP_ERR_NONE) /* a callee forgot to record why: our bug */
+            dip_error_set(err, DIP_ERR_INTERNAL, "failed without a recorded error");
+        if (err->kind != DIP_ERR_TRANSIENT)
+            return false;
+        if (attempt >= total) {
+            if (total > 1)
+                dip_error_prefix(err, "%s: gave up after %d attempts", what, total);
+            else
+                dip_error_prefix(err, "%s", what);
+            return false;
+        }
+        double d = retry_delay_s(p, attempt, &rng);
+        dip_warn("%s: attempt %d of %d failed: %s; next in %.1f s", what, attempt, total,
+                 err->msg, d);
+        if (!dip_sleep_interruptible(d)) {
+            dip_error_clear(err);
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: stopped by signal %d while "
+                                 "waiting to retry", what, dip_stop_signal());
+        }
+    }
+}
+
 bool dip_sleep_interruptible(double seconds)
 {
     double end = dip_now_s() + seconds;

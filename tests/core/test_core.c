@@ -150,6 +150,49 @@ static void test_retry_delay(void **state)
     assert_true(maxseen > 2.0); /* jitter spreads up to the cap */
 }
 
+typedef struct {
+    int fail_times;      /* attempts that fail before one succeeds */
+    DipErrorKind kind;   /* kind of those failures */
+    int calls;
+} RetryProbe;
+
+static bool retry_probe_fn(void *ctx, int attempt, DipError *err)
+{
+    RetryProbe *r = ctx;
+    r->calls++;
+    assert_int_equal(attempt, r->calls);
+    if (r->calls <= r->fail_times)
+        return dip_error_set(err, r->kind, "probe failure %d", r->calls);
+    return true;
+}
+
+static void test_retry_run(void **state)
+{
+    (void)state;
+    RetryPolicy p = {.max_retries = 3, .base_delay_s = 0.001, .max_delay_s = 0.002};
+    DipError err = {0};
+    RetryProbe ok = {.fail_times = 2, .kind = DIP_ERR_TRANSIENT};
+    assert_true(retry_run(&p, retry_probe_fn, &ok, "probe", &err));
+    assert_int_equal(ok.calls, 3);
+
+    RetryProbe spent = {.fail_times = 100, .kind = DIP_ERR_TRANSIENT};
+    assert_false(retry_run(&p, retry_probe_fn, &spent, "probe op", &err));
+    assert_int_equal(spent.calls, 4); /* first attempt + 3 retries */
+    assert_int_equal(err.kind, DIP_ERR_TRANSIENT);
+    assert_non_null(strstr(err.msg, "probe op: gave up after 4 attempts"));
+    assert_non_null(strstr(err.msg, "probe failure 4"));
+
+    RetryProbe data = {.fail_times = 100, .kind = DIP_ERR_DATA};
+    assert_false(retry_run(&p, retry_probe_fn, &data, "probe", &err));
+    assert_int_equal(data.calls, 1); /* data errors are never retried */
+    assert_int_equal(err.kind, DIP_ERR_DATA);
+
+    RetryPolicy once = {.max_retries = 0, .base_delay_s = 0.001, .max_delay_s = 0.001};
+    RetryProbe one = {.fail_times = 100, .kind = DIP_ERR_TRANSIENT};
+    assert_false(retry_run(&once, retry_probe_fn, &one, "probe", &err));
+    assert_int_equal(one.calls, 1);
+}
+
 static void test_config_env(void **state)
 {
     (void)state;
@@ -222,7 +265,7 @@ int main(void)
         cmocka_unit_test(test_json_writer),    cmocka_unit_test(test_double_roundtrip),
         cmocka_unit_test(test_decimal_format), cmocka_unit_test(test_dates_and_timestamps),
         cmocka_unit_test(test_base64_uuid),    cmocka_unit_test(test_arena_buf),
-        cmocka_unit_test(test_retry_delay),    cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_retry_delay),    cmocka_unit_test(test_retry_run),    cmocka_unit_test(test_config_env),
         cmocka_unit_test(test_error_prefix),   cmocka_unit_test(test_metrics_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
