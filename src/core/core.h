@@ -218,7 +218,7 @@ double dip_now_s(void);    /* monotonic seconds */
 int64_t dip_wall_us(void); /* wall clock, microseconds since the Unix epoch */
 /* Formats microseconds since epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
 void dip_format_ts_us(int64_t us, char out[40]);
-/* Peak resident set size of this process, bytes (from getrusage). */
+/* Peak resident set size of this process itself, bytes (VmHWM; not inherited across exec). */
 uint64_t dip_peak_rss_bytes(void);
 
 /* ---------------------------------------------------------------- hashing */

@@ -9,7 +9,8 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,11 +68,9 @@ uint64_t dip_rng_next(uint64_t *state)
 
 double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state)
 {
-    if (attempt < 1)
-        attempt = 1;
+    if (attempt < 1) attempt = 1;
     double ceiling = p->base_delay_s * ldexp(1.0, attempt > 60 ? 60 : attempt - 1);
-    if (p->max_delay_s > 0 && ceiling > p->max_delay_s)
-        ceiling = p->max_delay_s;
+    if (p->max_delay_s > 0 && ceiling > p->max_delay_s) ceiling = p->max_delay_s;
     double u = (double)(dip_rng_next(rng_state) >> 11) / 9007199254740992.0; /* [0,1) */
     double d = u * ceiling;
     double floor_s = p->base_delay_s / 10.0;
@@ -85,12 +84,10 @@ bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, Di
     int total = max_retries + 1;
     for (int attempt = 1;; attempt++) {
         dip_error_clear(err);
-        if (fn(ctx, attempt, err))
-            return true;
+        if (fn(ctx, attempt, err)) return true;
         if (err->kind == DIP_ERR_NONE) /* a callee forgot to record why: our bug */
             dip_error_set(err, DIP_ERR_INTERNAL, "failed without a recorded error");
-        if (err->kind != DIP_ERR_TRANSIENT)
-            return false;
+        if (err->kind != DIP_ERR_TRANSIENT) return false;
         if (attempt >= total) {
             if (total > 1)
                 dip_error_prefix(err, "%s: gave up after %d attempts", what, total);
@@ -99,12 +96,14 @@ bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, Di
             return false;
         }
         double d = retry_delay_s(p, attempt, &rng);
-        dip_warn("%s: attempt %d of %d failed: %s; next in %.1f s", what, attempt, total,
-                 err->msg, d);
+        dip_warn("%s: attempt %d of %d failed: %s; next in %.1f s", what, attempt, total, err->msg,
+                 d);
         if (!dip_sleep_interruptible(d)) {
             dip_error_clear(err);
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: stopped by signal %d while "
-                                 "waiting to retry", what, dip_stop_signal());
+            return dip_error_set(err, DIP_ERR_INTERRUPTED,
+                                 "%s: stopped by signal %d while "
+                                 "waiting to retry",
+                                 what, dip_stop_signal());
         }
     }
 }
@@ -114,10 +113,8 @@ bool dip_sleep_interruptible(double seconds)
     double end = dip_now_s() + seconds;
     while (!dip_stop_requested()) {
         double left = end - dip_now_s();
-        if (left <= 0)
-            return true;
-        if (left > 0.1)
-            left = 0.1;
+        if (left <= 0) return true;
+        if (left > 0.1) left = 0.1;
         struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
         nanosleep(&ts, NULL);
     }
@@ -138,10 +135,22 @@ int64_t dip_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The process's own high-water mark, VmHWM in /proc/self/status. getrusage's ru_maxrss is
+ * kept across execve, so a dip started by a large process (a 1.5 GB Python job) would report
+ * its parent's peak; VmHWM starts fresh with the new address space. 0 when unreadable. */
 uint64_t dip_peak_rss_bytes(void)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
-    return (uint64_t)ru.ru_maxrss * 1024u;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f) return 0;
+    char line[256];
+    uint64_t kib = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmHWM:", 6) != 0) continue;
+        char *end = NULL;
+        unsigned long long v = strtoull(line + 6, &end, 10);
+        if (end != line + 6) kib = (uint64_t)v;
+        break;
+    }
+    fclose(f);
+    return kib * 1024u;
 }
