@@ -187,10 +187,11 @@ double retry_delay_s(const RetryPolicy *p, int attempt, uint64_t *rng_state);
  * any other kind stops the loop at once. */
 typedef bool (*RetryFn)(void *ctx, int attempt, DipError *err);
 /* The one retry loop of dip: runs fn until it succeeds, fails with a non-transient error, or
- * p->max_retries retries are spent (then err keeps the last transient error, prefixed with
- * "what: gave up after N attempts"). Each retry is logged as a warning counting down
- * ("what: attempt 2 of 6 failed: ...; next in 1.3 s"), and the waits sleep interruptibly:
- * a stop request ends the loop with DIP_ERR_INTERRUPTED. */
+ * p->max_retries retries are spent (then err keeps the last transient error as
+ * "what: <error> (giving up after N attempts)"). Each retry is logged as a warning counting
+ * up to the limit ("what: <error>; retry 2 of 5 in 1.30s"), and the waits sleep
+ * interruptibly: a stop request ends the loop with DIP_ERR_INTERRUPTED. A non-transient
+ * error is returned as fn recorded it (fn names its own context). */
 bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what,
                DipError *err) DIP_MUST_CHECK;
 /* Sleeps for `seconds`, waking early (returning false) when a stop was requested. */

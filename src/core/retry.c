@@ -89,15 +89,16 @@ bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, Di
             dip_error_set(err, DIP_ERR_INTERNAL, "failed without a recorded error");
         if (err->kind != DIP_ERR_TRANSIENT) return false;
         if (attempt >= total) {
-            if (total > 1)
-                dip_error_prefix(err, "%s: gave up after %d attempts", what, total);
-            else
-                dip_error_prefix(err, "%s", what);
-            return false;
+            /* the cause first, then the verdict: "what: HTTP 503 SlowDown (giving up after
+             * 5 attempts)" reads the same in every module's logs */
+            char cause[sizeof err->msg];
+            dip_strlcpy(cause, err->msg, sizeof cause);
+            dip_error_clear(err);
+            return dip_error_set(err, DIP_ERR_TRANSIENT, "%s: %s (giving up after %d attempt%s)",
+                                 what, cause, total, total == 1 ? "" : "s");
         }
         double d = retry_delay_s(p, attempt, &rng);
-        dip_warn("%s: attempt %d of %d failed: %s; next in %.1f s", what, attempt, total, err->msg,
-                 d);
+        dip_warn("%s: %s; retry %d of %d in %.2fs", what, err->msg, attempt, max_retries, d);
         if (!dip_sleep_interruptible(d)) {
             dip_error_clear(err);
             return dip_error_set(err, DIP_ERR_INTERRUPTED,

@@ -1,6 +1,6 @@
 /*
- * store_s3.c: the S3 backend: ListObjectsV2, HEAD and ranged GET over libcurl, signed with
- * our own SigV4 (sigv4.c), with retries on transient failures.
+ * store_s3.c: the S3 backend: ListObjectsV2, HEAD and ranged GET over http (src/http: one
+ * libcurl layer, SigV4 signing, http_perform_retry on core's retry_run).
  *
  * Transport. One curl easy handle per Store, kept for the Store's life, so consecutive
  * requests reuse the TCP/TLS connection (libcurl keeps the connection cache in the easy
@@ -17,8 +17,8 @@
  * Retries (S3 API "Error responses", "Best practices: retries"): 5xx, 429, the codes
  * SlowDown / RequestTimeout / InternalError / ServiceUnavailable, connection failures and
  * resets, timeouts (connect timeout and a low-speed limit that catches stalls) and short
- * bodies are transient: retried with exponential backoff and full jitter (core's
- * retry_delay_s) under the Store's RetryPolicy. Other 4xx are final (404 means "absent").
+ * bodies are transient: retried with exponential backoff and full jitter (retry_run) under
+ * the Store's RetryPolicy. Other 4xx are final (404 means "absent").
  *
  * Configuration (docs/s3.md): AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
  * AWS_REGION / AWS_DEFAULT_REGION (default us-east-1), AWS_ENDPOINT_URL_S3 /
@@ -27,20 +27,18 @@
  */
 #include "store/s3_internal.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#define S3_MAX_ERROR_BODY (64 * 1024)           /* enough for any S3 <Error> document */
 #define S3_MAX_LIST_BODY (64 * 1024 * 1024)     /* one ListObjectsV2 page is ~300 bytes/key */
 #define S3_MAX_LIST_PAGES 1000000               /* 10^9 keys at 1000 per page */
 #define S3_MAX_READ_ALL (1024ull * 1024 * 1024) /* store_read_all is for logs and small files */
 #define S3_CACHE_BLOCKS 4                       /* read-ahead blocks kept per Store */
 
-typedef struct S3Store {
+typedef struct S3Store S3Store;
+struct S3Store {
     char *access_key; /* NULL: requests go unsigned (public buckets) */
     char *secret_key;
     char *session_token; /* NULL unless AWS_SESSION_TOKEN is set */
@@ -55,7 +53,7 @@ typedef struct S3Store {
     char *bucket;
     char *prefix; /* key prefix of the store root, "" or ending with '/' */
     CURL *curl;
-    uint64_t rng;       /* jitter state */
+    HttpExchange ex;    /* the response side of curl, attached once */
     uint64_t readahead; /* block size for small reads (DIP_S3_READAHEAD), 0: off */
     struct {
         char *key;    /* "bucket/key" of the cached bytes, NULL: empty slot */
@@ -68,10 +66,11 @@ typedef struct S3Store {
     uint64_t n_cache_hits;
     uint64_t n_requests; /* HTTP exchanges attempted, for the debug summary at close */
     uint64_t n_connects; /* new connections among them: shows connection reuse */
-} S3Store;
+};
 
-/* One logical request: the retry loop runs attempts of it. */
+/* One logical request: http_perform_retry runs attempts of it. */
 typedef struct S3Call {
+    S3Store *store;
     const char *method; /* "GET" or "HEAD" */
     const char *bucket;
     const char *key;   /* object key, not encoded; NULL for a bucket-level request */
@@ -85,31 +84,20 @@ typedef struct S3Call {
     uint64_t expect;    /* body bytes this response must deliver (known at its first byte) */
     uint64_t max_body;  /* whole-body sink limit */
     Buf *body;          /* whole-body sink (listings) */
-    CURL *curl;         /* the Store's handle, for getinfo inside callbacks */
     /* filled per attempt */
-    long status;
-    uint64_t received;
-    bool too_long;          /* body over max_body, or over its announced range */
-    bool body_checked;      /* the 2xx response's range was checked at its first bytes */
-    bool bad_range;         /* the response does not start at / cover the range asked for */
-    bool superset;          /* it covers more: we keep our bytes and stop the transfer */
-    int64_t content_length; /* -1 when absent */
+    bool too_long;     /* more body than its Content-Range announced */
+    bool body_checked; /* the 2xx response's range was checked at its first bytes */
+    bool bad_range;    /* the response does not start at / cover the range asked for */
+    bool superset;     /* it covers more: we keep our bytes and stop the transfer */
     bool have_content_range;
     uint64_t cr_first, cr_last, cr_total;
-    Buf errbody;
-    char curl_msg[CURL_ERROR_SIZE];
-    Buf url; /* for messages: never carries credentials */
+    /* the outcome, copied from the exchange */
+    long status;
+    int64_t content_length; /* -1 when absent */
+    uint64_t received;
+    Buf url;  /* for messages: never carries credentials */
+    Buf host; /* the Host header, signed */
 } S3Call;
-
-typedef enum { S3_ATTEMPT_OK, S3_ATTEMPT_RETRY, S3_ATTEMPT_FAIL } S3Attempt;
-
-static pthread_once_t s3_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode s3_curl_init_rc = CURLE_OK;
-
-static void s3_curl_global_init(void)
-{
-    s3_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static char *env_dup(const char *name)
 {
@@ -275,143 +263,79 @@ static void s3_build_target(const S3Store *s, const char *bucket, const char *ke
     buf_append_str(path, s->base_path);
     if (s->path_style) {
         buf_append_byte(path, '/');
-        s3_uri_encode(path, bucket, strlen(bucket), false);
+        http_uri_encode(path, bucket, strlen(bucket), false);
         if (key) {
             buf_append_byte(path, '/');
-            s3_uri_encode(path, key, strlen(key), true);
+            http_uri_encode(path, key, strlen(key), true);
         }
     } else {
         buf_append_byte(path, '/');
-        if (key) s3_uri_encode(path, key, strlen(key), true);
+        if (key) http_uri_encode(path, key, strlen(key), true);
     }
     buf_printf(url, "%s://%s%s", s->scheme, buf_cstr(host), buf_cstr(path));
 }
 
-/* ---------------------------------------------------------------- curl callbacks */
+/* ---------------------------------------------------------------- ranged body sink */
 
-static size_t s3_on_header(char *line, size_t size, size_t nitems, void *ud)
+/* Where does this body start, where does it end? 206: Content-Range; 200: the whole object.
+ * Servers may answer with more than asked (s3rver answers "bytes=0-0" with the whole
+ * object): the bytes are still the right ones as long as the body starts at our offset, so
+ * we keep our prefix and stop. Returns false when the response does not cover the range. */
+static bool s3_range_locate(S3Call *c, HttpExchange *ex)
 {
-    S3Call *c = ud;
-    size_t n = size * nitems;
-    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-        /* a new response (after 100-continue or a redirect): forget the previous headers */
-        c->content_length = -1;
-        c->have_content_range = false;
-        return n;
-    }
-    char tmp[256];
-    size_t l = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
-    memcpy(tmp, line, l);
-    tmp[l] = '\0';
-    while (l && (tmp[l - 1] == '\r' || tmp[l - 1] == '\n' || tmp[l - 1] == ' '))
-        tmp[--l] = '\0';
-    if (strncasecmp(tmp, "content-length:", 15) == 0) {
-        const char *v = tmp + 15;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        int64_t x;
-        c->content_length = dip_parse_i64(v, &x) && x >= 0 ? x : -2; /* -2: unparsable */
-    } else if (strncasecmp(tmp, "content-range:", 14) == 0) {
-        const char *v = tmp + 14;
-        while (*v == ' ' || *v == '\t')
-            v++;
+    char cr[128];
+    c->have_content_range = false;
+    if (http_exchange_header(ex, "content-range", cr, sizeof cr) && strncmp(cr, "bytes ", 6) == 0) {
         unsigned long long a, b, t;
         char tail;
-        /* "bytes first-last/total"; total may be '*' which we do not need */
-        if (strncmp(v, "bytes ", 6) == 0) {
-            int k = sscanf(v + 6, "%llu-%llu/%llu%c", &a, &b, &t, &tail);
-            if (k == 3) {
-                c->have_content_range = true;
-                c->cr_first = a;
-                c->cr_last = b;
-                c->cr_total = t;
-            } else if (sscanf(v + 6, "%llu-%llu/*%c", &a, &b, &tail) == 2) {
-                c->have_content_range = true;
-                c->cr_first = a;
-                c->cr_last = b;
-                c->cr_total = 0;
-            }
+        /* "bytes first-last/total"; total may be '*', which we do not need */
+        if (sscanf(cr + 6, "%llu-%llu/%llu%c", &a, &b, &t, &tail) == 3 ||
+            (sscanf(cr + 6, "%llu-%llu/*%c", &a, &b, &tail) == 2 && (t = 0, true))) {
+            c->have_content_range = true;
+            c->cr_first = a;
+            c->cr_last = b;
+            c->cr_total = t;
         }
     }
-    return n;
+    uint64_t first = 0, last = 0;
+    if (ex->status == 206 && c->have_content_range) {
+        first = c->cr_first;
+        last = c->cr_last;
+    } else if (ex->status == 200 && ex->content_length > 0) {
+        last = (uint64_t)ex->content_length - 1;
+    } else {
+        return false;
+    }
+    if (first != c->range_off || last < c->range_off + c->min_len - 1) return false;
+    uint64_t want_last = c->range_off + c->range_len - 1;
+    c->superset = last > want_last;
+    c->expect = (c->superset ? want_last : last) - first + 1;
+    return true;
 }
 
-static size_t s3_on_body(char *data, size_t size, size_t nmemb, void *ud)
+/* A ranged GET streams straight into the caller's buffer (no intermediate copy). */
+static size_t s3_range_sink(void *ctx, HttpExchange *ex, const char *data, size_t n)
 {
-    S3Call *c = ud;
-    size_t n = size * nmemb;
-    if (c->status == 0) {
-        /* first body bytes of this attempt: the status line is in by now */
-        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
-    }
-    if (c->status < 200 || c->status >= 300) {
-        size_t room = S3_MAX_ERROR_BODY > c->errbody.len ? S3_MAX_ERROR_BODY - c->errbody.len : 0;
-        buf_append(&c->errbody, data, n < room ? n : room);
-        return n;
-    }
-    if (c->dst) {
-        if (!c->body_checked) {
-            /* Where does this body start, where does it end? 206: Content-Range; 200: the
-             * whole object. Servers may answer with more than asked (s3rver answers
-             * "bytes=0-0" with the whole object): the bytes are still the right ones as
-             * long as the body starts at our offset, so we keep our prefix and stop. */
-            c->body_checked = true;
-            uint64_t first = 0, last = 0;
-            if (c->status == 206 && c->have_content_range) {
-                first = c->cr_first;
-                last = c->cr_last;
-            } else if (c->status == 200 && c->content_length > 0) {
-                last = (uint64_t)c->content_length - 1;
-            } else {
-                c->bad_range = true;
-                return 0;
-            }
-            uint64_t need_last = c->range_off + c->min_len - 1;
-            if (first != c->range_off || last < need_last) {
-                c->bad_range = true;
-                return 0;
-            }
-            uint64_t want_last = c->range_off + c->range_len - 1;
-            c->superset = last > want_last;
-            c->expect = (c->superset ? want_last : last) - first + 1;
-        }
-        size_t take = n;
-        if (take > c->expect - c->received) take = (size_t)(c->expect - c->received);
-        if (take < n && !c->superset) {
-            c->too_long = true; /* more bytes than its own Content-Range announced */
+    S3Call *c = ctx;
+    if (!c->body_checked) {
+        c->body_checked = true;
+        if (!s3_range_locate(c, ex)) {
+            c->bad_range = true;
             return 0;
         }
-        memcpy(c->dst + c->received, data, take);
-        c->received += take;
-        return take; /* take < n stops the transfer once our range is complete */
-    } else if (c->body) {
-        if (c->body->len + n > c->max_body) {
-            c->too_long = true;
-            return 0;
-        }
-        if (c->body->len == 0 && c->content_length > 0 &&
-            (uint64_t)c->content_length <= c->max_body)
-            buf_reserve(c->body, (size_t)c->content_length);
-        buf_append(c->body, data, n);
     }
-    c->received += n;
-    return n;
+    uint64_t have = ex->received;
+    size_t take = n;
+    if (take > c->expect - have) take = (size_t)(c->expect - have);
+    if (take < n && !c->superset) {
+        c->too_long = true; /* more bytes than its own Content-Range announced */
+        return 0;
+    }
+    memcpy(c->dst + have, data, take);
+    return take; /* take < n stops the transfer once our range is complete */
 }
 
-/* ---------------------------------------------------------------- one attempt */
-
-/* libcurl calls this about once a second even when no byte moves, so Ctrl-C stops a
- * transfer (a stalled one too) without waiting for the stall timeout. */
-static int s3_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                          curl_off_t ulnow)
-{
-    (void)ud;
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    return dip_stop_requested() ? 1 : 0;
-}
+/* ---------------------------------------------------------------- one attempt, in steps */
 
 static bool s3_code_is_transient(const char *code)
 {
@@ -420,291 +344,231 @@ static bool s3_code_is_transient(const char *code)
            strcmp(code, "OperationAborted") == 0;
 }
 
-static bool s3_curl_is_transient(CURLcode rc)
+/* Step 1 (HttpCall.prepare): signed headers for this attempt (x-amz-date moves on between
+ * retries), the request line, and where the body goes. */
+static bool s3_attempt_prepare(void *ctx, HttpExchange *ex, int attempt, DipError *err)
 {
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void s3_call_reset_attempt(S3Call *c)
-{
-    c->status = 0;
-    c->received = 0;
-    c->too_long = false;
-    c->body_checked = false;
-    c->bad_range = false;
-    c->superset = false;
+    S3Call *c = ctx;
+    S3Store *s = c->store;
+    (void)attempt;
+    c->body_checked = c->bad_range = c->superset = c->too_long = false;
     c->expect = 0;
-    c->content_length = -1;
     c->have_content_range = false;
-    buf_clear(&c->errbody);
-    c->curl_msg[0] = '\0';
-    if (c->body) buf_clear(c->body);
-}
 
-/* Runs one HTTP exchange. On failure `why` says what happened (for the retry log and the
- * final error) and `kind` the error kind for a final failure. */
-static S3Attempt s3_attempt(S3Store *s, S3Call *c, Buf *why, DipErrorKind *kind)
-{
-    s3_call_reset_attempt(c);
-    Buf path, host, hdr, auth;
-    buf_init(&path);
-    buf_init(&host);
-    buf_init(&hdr);
-    buf_init(&auth);
-    s3_build_target(s, c->bucket, c->key, &c->url, &path, &host);
-    if (c->query[0]) buf_printf(&c->url, "?%s", c->query);
-
-    char amz_date[17];
-    sigv4_format_date((int64_t)time(NULL), amz_date);
     char range[64] = "";
-    if (c->has_range)
+    HttpHeader extra[1];
+    size_t n_extra = 0;
+    if (c->has_range) {
         dip_snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)c->range_off,
                      (unsigned long long)(c->range_off + c->range_len - 1));
-
-    S3Header sh[6];
-    size_t nh = 0;
-    sh[nh++] = (S3Header){"host", buf_cstr(&host)};
-    sh[nh++] = (S3Header){"x-amz-content-sha256", S3_EMPTY_SHA256};
-    sh[nh++] = (S3Header){"x-amz-date", amz_date};
-    if (s->session_token) sh[nh++] = (S3Header){"x-amz-security-token", s->session_token};
-    if (c->has_range) sh[nh++] = (S3Header){"range", range};
-
-    struct curl_slist *hl = NULL;
-    for (size_t i = 0; i < nh; i++) {
-        buf_clear(&hdr);
-        buf_printf(&hdr, "%s: %s", sh[i].name, sh[i].value);
-        hl = curl_slist_append(hl, buf_cstr(&hdr));
+        extra[n_extra++] = (HttpHeader){"range", range};
     }
+    struct curl_slist *hl = NULL;
     if (s->access_key) {
-        SigV4Request rq = {c->method, buf_cstr(&path), c->query,     sh,
-                           nh,        S3_EMPTY_SHA256, amz_date,     s->region,
-                           "s3",      s->access_key,   s->secret_key};
-        sigv4_authorization(&rq, &auth, NULL);
-        buf_clear(&hdr);
-        buf_printf(&hdr, "Authorization: %s", buf_cstr(&auth));
-        hl = curl_slist_append(hl, buf_cstr(&hdr));
+        HttpAwsAuth auth = {s->access_key, s->secret_key, s->session_token, s->region, "s3"};
+        if (!http_sigv4_sign(&auth, c->method, buf_cstr(&c->url), extra, n_extra, NULL, 0,
+                             (int64_t)time(NULL), &hl, err)) {
+            curl_slist_free_all(hl);
+            return false;
+        }
+    } else if (c->has_range) {
+        Buf h;
+        buf_init(&h);
+        buf_printf(&h, "Range: %s", range);
+        hl = curl_slist_append(hl, buf_cstr(&h));
+        buf_free(&h);
     }
     hl = curl_slist_append(hl, "Accept:"); /* drop curl's default, it is not signed */
     hl = curl_slist_append(hl, "Expect:");
+    http_exchange_set_headers(ex, hl);
 
-    CURL *h = s->curl;
-    c->curl = h;
-    bool head = strcmp(c->method, "HEAD") == 0;
+    CURL *h = ex->curl;
     curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&c->url));
-    if (head) {
+    if (strcmp(c->method, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
         curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_msg);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hl);
-    long status = 0, connects = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-    s->n_requests++;
-    s->n_connects += (uint64_t)connects;
-    c->status = status;
-    buf_free(&path);
-    buf_free(&host);
-    buf_free(&hdr);
-    buf_free(&auth);
-
-    buf_clear(why);
-    if (c->bad_range) {
-        uint64_t want_last = c->range_off + c->min_len - 1;
-        if (status == 206 && c->have_content_range)
-            buf_printf(why, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s",
-                       (unsigned long long)c->cr_first, (unsigned long long)c->cr_last,
-                       (unsigned long long)c->cr_total, (unsigned long long)c->range_off,
-                       (unsigned long long)want_last,
-                       c->cr_total && c->cr_total <= want_last ? " (past the end of the object)"
-                                                               : "");
-        else if (status == 206)
-            buf_printf(why, "HTTP 206 without a valid Content-Range header");
-        else if (status == 200 && c->range_off > 0)
-            buf_printf(why,
-                       "HTTP 200 with the whole object to a request for bytes "
-                       "%llu-%llu: the server ignored the Range header",
-                       (unsigned long long)c->range_off, (unsigned long long)want_last);
-        else
-            buf_printf(why,
-                       "HTTP %ld with Content-Length %lld to a request for bytes "
-                       "%llu-%llu",
-                       status, (long long)c->content_length, (unsigned long long)c->range_off,
-                       (unsigned long long)want_last);
-        *kind = DIP_ERR_DATA;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (c->superset && c->received == c->expect) {
-        /* we stopped a longer body on purpose (CURLE_WRITE_ERROR); our bytes are whole */
-        return S3_ATTEMPT_OK;
-    }
-    if (c->too_long) {
-        buf_printf(why, "HTTP %ld: body longer than %llu bytes", status,
-                   (unsigned long long)c->max_body);
-        *kind = DIP_ERR_DATA;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (rc == CURLE_ABORTED_BY_CALLBACK) {
-        buf_printf(why, "interrupted");
-        *kind = DIP_ERR_INTERRUPTED;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (rc != CURLE_OK) {
-        if (rc == CURLE_OPERATION_TIMEDOUT && c->status >= 200)
-            buf_printf(why,
-                       "HTTP %ld: stalled: less than 1 byte/s for %lds after %llu body "
-                       "bytes (%s)",
-                       status, s->stall_timeout_s, (unsigned long long)c->received,
-                       c->curl_msg[0] ? c->curl_msg : curl_easy_strerror(rc));
-        else if (rc == CURLE_PARTIAL_FILE)
-            buf_printf(why, "HTTP %ld: body ended after %llu of %lld bytes (short body)", status,
-                       (unsigned long long)c->received, (long long)c->content_length);
-        else
-            buf_printf(why, "%s%s%s", curl_easy_strerror(rc), c->curl_msg[0] ? ": " : "",
-                       c->curl_msg);
-        if (status >= 200 && rc != CURLE_PARTIAL_FILE && rc != CURLE_OPERATION_TIMEDOUT)
-            buf_printf(why, " (HTTP %ld, %llu body bytes received)", status,
-                       (unsigned long long)c->received);
-        *kind = s3_curl_is_transient(rc) ? DIP_ERR_TRANSIENT : DIP_ERR_IO;
-        return s3_curl_is_transient(rc) ? S3_ATTEMPT_RETRY : S3_ATTEMPT_FAIL;
-    }
-
-    if (status >= 200 && status < 300) {
-        if (head) return S3_ATTEMPT_OK;
-        if (c->content_length == -2) {
-            buf_printf(why, "HTTP %ld: unparsable Content-Length", status);
-            *kind = DIP_ERR_DATA;
-            return S3_ATTEMPT_FAIL;
-        }
-        if (c->content_length >= 0 && c->received != (uint64_t)c->content_length) {
-            buf_printf(why,
-                       "HTTP %ld: body has %llu bytes but Content-Length is %lld "
-                       "(short body)",
-                       status, (unsigned long long)c->received, (long long)c->content_length);
-            *kind = DIP_ERR_TRANSIENT;
-            return S3_ATTEMPT_RETRY;
-        }
-        if (c->dst) {
-            if (c->received != c->expect || c->received < c->min_len) {
-                buf_printf(why, "HTTP %ld: body has %llu bytes, expected %llu (short body)", status,
-                           (unsigned long long)c->received, (unsigned long long)c->expect);
-                *kind = DIP_ERR_TRANSIENT;
-                return S3_ATTEMPT_RETRY;
-            }
-        }
-        return S3_ATTEMPT_OK;
-    }
-
-    char code[128], msg[512];
-    s3_xml_parse_error((const char *)c->errbody.data, c->errbody.len, code, sizeof code, msg,
-                       sizeof msg);
-    buf_printf(why, "HTTP %ld", status);
-    if (code[0]) buf_printf(why, " %s", code);
-    if (msg[0]) buf_printf(why, ": %s", msg);
-    if (!code[0] && head)
-        buf_append_str(why, " (a HEAD response has no body to name the S3 error code)");
-    if (status == 404) {
-        *kind = DIP_ERR_NOT_FOUND;
-        return S3_ATTEMPT_FAIL; /* HEAD handles 404 itself */
-    }
-    if (status >= 500 || status == 429 || s3_code_is_transient(code)) {
-        *kind = DIP_ERR_TRANSIENT;
-        return S3_ATTEMPT_RETRY;
-    }
-    if (status == 301 || status == 307 || strcmp(code, "PermanentRedirect") == 0 ||
-        strcmp(code, "AuthorizationHeaderMalformed") == 0) {
-        buf_printf(why, " (is AWS_REGION=%s the bucket's region?)", s->region);
-        *kind = DIP_ERR_CONFIG;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (strcmp(code, "RequestTimeTooSkewed") == 0) {
-        buf_append_str(why, " (check this machine's clock: SigV4 allows 15 minutes of skew)");
-        *kind = DIP_ERR_CONFIG;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (status == 401 || status == 403 || strcmp(code, "ExpiredToken") == 0 ||
-        strcmp(code, "InvalidToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0 ||
-        strcmp(code, "InvalidAccessKeyId") == 0) {
-        if (!s->access_key)
-            buf_append_str(why, " (no AWS_ACCESS_KEY_ID set: the request was sent unsigned)");
-        *kind = DIP_ERR_CONFIG;
-        return S3_ATTEMPT_FAIL;
-    }
-    if (status == 416) {
-        *kind = DIP_ERR_DATA;
-        return S3_ATTEMPT_FAIL;
-    }
-    *kind = DIP_ERR_IO;
-    return S3_ATTEMPT_FAIL;
+    return true;
 }
 
-/* Runs a call with retries. `what` names the operation for messages ("GET bytes=0-99"). */
+/* Step 2: a response that does not match the range asked for is corrupt, not transient. */
+static bool s3_check_range(S3Call *c, HttpExchange *ex, DipError *err)
+{
+    if (!c->bad_range) return true;
+    uint64_t want_last = c->range_off + c->min_len - 1;
+    long status = ex->status;
+    if (status == 206 && c->have_content_range)
+        return dip_error_set(
+            err, DIP_ERR_DATA, "HTTP 206 for bytes %llu-%llu of %llu, asked for %llu-%llu%s",
+            (unsigned long long)c->cr_first, (unsigned long long)c->cr_last,
+            (unsigned long long)c->cr_total, (unsigned long long)c->range_off,
+            (unsigned long long)want_last,
+            c->cr_total && c->cr_total <= want_last ? " (past the end of the object)" : "");
+    if (status == 206)
+        return dip_error_set(err, DIP_ERR_DATA, "HTTP 206 without a valid Content-Range header");
+    if (status == 200 && c->range_off > 0)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "HTTP 200 with the whole object to a request for bytes "
+                             "%llu-%llu: the server ignored the Range header",
+                             (unsigned long long)c->range_off, (unsigned long long)want_last);
+    return dip_error_set(err, DIP_ERR_DATA,
+                         "HTTP %ld with Content-Length %lld to a request for bytes %llu-%llu",
+                         status, (long long)ex->content_length, (unsigned long long)c->range_off,
+                         (unsigned long long)want_last);
+}
+
+/* Step 3: the transfer itself failed (connection, timeout, stall, cut body, stop request). */
+static bool s3_check_transport(S3Call *c, HttpExchange *ex, DipError *err)
+{
+    CURLcode rc = ex->result;
+    if (rc == CURLE_OK) return true;
+    long status = ex->status;
+    Buf why;
+    buf_init(&why);
+    DipErrorKind kind = http_classify(rc, status, buf_cstr(&c->host), "an S3 response", &why);
+    buf_clear(&why);
+    const char *detail = ex->curl_msg[0] ? ex->curl_msg : curl_easy_strerror(rc);
+    if (kind == DIP_ERR_INTERRUPTED)
+        buf_printf(&why, "interrupted");
+    else if (rc == CURLE_OPERATION_TIMEDOUT && status >= 200)
+        buf_printf(&why,
+                   "HTTP %ld: stalled: less than 1 byte/s for %lds after %llu body bytes (%s)",
+                   status, c->store->stall_timeout_s, (unsigned long long)ex->received, detail);
+    else if (rc == CURLE_PARTIAL_FILE)
+        buf_printf(&why, "HTTP %ld: body ended after %llu of %lld bytes (short body)", status,
+                   (unsigned long long)ex->received, (long long)ex->content_length);
+    else
+        buf_printf(&why, "%s: %s%s%s", buf_cstr(&c->host), curl_easy_strerror(rc),
+                   ex->curl_msg[0] ? ": " : "", ex->curl_msg);
+    if (status >= 200 && rc != CURLE_PARTIAL_FILE && rc != CURLE_OPERATION_TIMEDOUT &&
+        kind != DIP_ERR_INTERRUPTED)
+        buf_printf(&why, " (HTTP %ld, %llu body bytes received)", status,
+                   (unsigned long long)ex->received);
+    dip_error_set(err, kind, "%s", buf_cstr(&why));
+    buf_free(&why);
+    return false;
+}
+
+/* Step 4: a 2xx body must be whole: Content-Length and, for a range, the bytes asked for. */
+static bool s3_check_body(S3Call *c, HttpExchange *ex, DipError *err)
+{
+    long status = ex->status;
+    if (strcmp(c->method, "HEAD") == 0) return true;
+    if (ex->content_length == -2)
+        return dip_error_set(err, DIP_ERR_DATA, "HTTP %ld: unparsable Content-Length", status);
+    if (ex->content_length >= 0 && ex->received != (uint64_t)ex->content_length)
+        return dip_error_set(err, DIP_ERR_TRANSIENT,
+                             "HTTP %ld: body has %llu bytes but Content-Length is %lld "
+                             "(short body)",
+                             status, (unsigned long long)ex->received,
+                             (long long)ex->content_length);
+    if (c->dst && (ex->received != c->expect || ex->received < c->min_len))
+        return dip_error_set(err, DIP_ERR_TRANSIENT,
+                             "HTTP %ld: body has %llu bytes, expected %llu (short body)", status,
+                             (unsigned long long)ex->received, (unsigned long long)c->expect);
+    return true;
+}
+
+/* Step 5: an error status, read with the S3 error code of its XML body (S3 API "Error
+ * responses"): overload codes are transient, credential and region problems are config. */
+static bool s3_check_status(S3Call *c, HttpExchange *ex, DipError *err)
+{
+    long status = ex->status;
+    Buf why;
+    buf_init(&why);
+    DipErrorKind kind = http_classify(CURLE_OK, status, buf_cstr(&c->host), "an S3 response", &why);
+    buf_clear(&why);
+    char code[128], msg[512];
+    s3_xml_parse_error((const char *)ex->error_body.data, ex->error_body.len, code, sizeof code,
+                       msg, sizeof msg);
+    bool head = strcmp(c->method, "HEAD") == 0;
+    const S3Store *s = c->store;
+    buf_printf(&why, "HTTP %ld", status);
+    if (code[0]) buf_printf(&why, " %s", code);
+    if (msg[0]) buf_printf(&why, ": %s", msg);
+    if (!code[0] && head)
+        buf_append_str(&why, " (a HEAD response has no body to name the S3 error code)");
+    if (s3_code_is_transient(code)) {
+        kind = DIP_ERR_TRANSIENT;
+    } else if (status == 301 || status == 307 || strcmp(code, "PermanentRedirect") == 0 ||
+               strcmp(code, "AuthorizationHeaderMalformed") == 0) {
+        buf_printf(&why, " (is AWS_REGION=%s the bucket's region?)", s->region);
+        kind = DIP_ERR_CONFIG;
+    } else if (strcmp(code, "RequestTimeTooSkewed") == 0) {
+        buf_append_str(&why, " (check this machine's clock: SigV4 allows 15 minutes of skew)");
+        kind = DIP_ERR_CONFIG;
+    } else if (status == 401 || status == 403 || strcmp(code, "ExpiredToken") == 0 ||
+               strcmp(code, "InvalidToken") == 0 || strcmp(code, "TokenRefreshRequired") == 0 ||
+               strcmp(code, "InvalidAccessKeyId") == 0) {
+        if (!s->access_key)
+            buf_append_str(&why, " (no AWS_ACCESS_KEY_ID set: the request was sent unsigned)");
+        kind = DIP_ERR_CONFIG;
+    } else if (status == 416) {
+        kind = DIP_ERR_DATA;
+    } else if (kind == DIP_ERR_DATA || kind == DIP_ERR_NONE) {
+        kind = DIP_ERR_IO; /* another refusal: S3 names it, a retry would not change it */
+    }
+    dip_error_set(err, kind, "%s", buf_cstr(&why));
+    buf_free(&why);
+    return false;
+}
+
+/* HttpCall.finish: the steps above in order; a HEAD's 404 is an answer ("absent"). */
+static bool s3_attempt_finish(void *ctx, HttpExchange *ex, DipError *err)
+{
+    S3Call *c = ctx;
+    S3Store *s = c->store;
+    long connects = 0;
+    curl_easy_getinfo(ex->curl, CURLINFO_NUM_CONNECTS, &connects);
+    s->n_requests++;
+    s->n_connects += (uint64_t)connects;
+    if (!s3_check_range(c, ex, err)) return false;
+    if (c->superset && ex->received == c->expect)
+        return true; /* we stopped a longer body on purpose; our bytes are whole */
+    if (c->too_long || ex->body_too_long)
+        return dip_error_set(err, DIP_ERR_DATA, "HTTP %ld: body longer than %s", ex->status,
+                             c->dst ? "its Content-Range" : "the limit for this request");
+    if (!s3_check_transport(c, ex, err)) return false;
+    if (ex->status >= 200 && ex->status < 300) return s3_check_body(c, ex, err);
+    if (ex->status == 404 && strcmp(c->method, "HEAD") == 0) return true;
+    return s3_check_status(c, ex, err);
+}
+
+/* Runs a call with retries (http_perform_retry on core's retry_run). `what` names the
+ * operation for messages ("GET bytes=0-99"); the URL follows it. */
 static bool s3_perform(Store *st, S3Call *c, const char *what, DipError *err)
 {
     S3Store *s = st->impl;
-    Buf why;
-    buf_init(&why);
-    const RetryPolicy *rp = &st->retry;
-    int max_attempts = rp->max_retries < 0 ? 1 : rp->max_retries + 1;
-    bool ok = false;
-    int attempt;
-    for (attempt = 1; attempt <= max_attempts; attempt++) {
-        if (dip_stop_requested()) {
-            buf_free(&why);
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "s3 %s %s: interrupted", what,
-                                 buf_cstr(&c->url));
-        }
-        DipErrorKind kind = DIP_ERR_IO;
-        S3Attempt r = s3_attempt(s, c, &why, &kind);
-        if (r == S3_ATTEMPT_OK ||
-            (r == S3_ATTEMPT_FAIL && c->status == 404 && strcmp(c->method, "HEAD") == 0)) {
-            ok = true;
-            break;
-        }
-        if (r == S3_ATTEMPT_FAIL) {
-            dip_error_set(err, kind, "s3 %s %s: %s", what, buf_cstr(&c->url), buf_cstr(&why));
-            buf_free(&why);
-            return false;
-        }
-        if (attempt == max_attempts) break;
-        double delay = retry_delay_s(rp, attempt, &s->rng);
-        dip_warn("s3 %s %s: %s; retry %d of %d in %.2fs", what, buf_cstr(&c->url), buf_cstr(&why),
-                 attempt, max_attempts - 1, delay);
-        if (!dip_sleep_interruptible(delay)) {
-            buf_free(&why);
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "s3 %s %s: interrupted", what,
-                                 buf_cstr(&c->url));
-        }
-    }
-    if (!ok)
-        dip_error_set(err, DIP_ERR_TRANSIENT, "s3 %s %s: %s (giving up after %d attempt%s)", what,
-                      buf_cstr(&c->url), buf_cstr(&why), max_attempts,
-                      max_attempts == 1 ? "" : "s");
-    buf_free(&why);
+    Buf path, label;
+    buf_init(&path);
+    buf_init(&label);
+    c->store = s;
+    s3_build_target(s, c->bucket, c->key, &c->url, &path, &c->host);
+    if (c->query[0]) buf_printf(&c->url, "?%s", c->query);
+    buf_printf(&label, "s3 %s %s", what, buf_cstr(&c->url));
+    HttpCall call = {&s->ex,
+                     buf_cstr(&label),
+                     buf_cstr(&c->host),
+                     "an S3 response",
+                     s3_attempt_prepare,
+                     s3_attempt_finish,
+                     c};
+    /* the exchange outlives the call: its sinks are this call's, and only while it runs */
+    s->ex.sink = c->dst ? s3_range_sink : NULL;
+    s->ex.sink_ctx = c;
+    s->ex.body = c->body;
+    s->ex.max_body = c->max_body;
+    bool ok = http_perform_retry(&call, &st->retry, err);
+    s->ex.sink = NULL;
+    s->ex.sink_ctx = NULL;
+    s->ex.body = NULL;
+    c->status = s->ex.status;
+    c->content_length = s->ex.content_length;
+    c->received = s->ex.received;
+    buf_free(&path);
+    buf_free(&label);
     return ok;
 }
 
@@ -717,14 +581,14 @@ static void s3_call_init(S3Call *c, const char *method, const char *bucket, cons
     c->key = key;
     c->query = query;
     c->content_length = -1;
-    buf_init(&c->errbody);
     buf_init(&c->url);
+    buf_init(&c->host);
 }
 
 static void s3_call_free(S3Call *c)
 {
-    buf_free(&c->errbody);
     buf_free(&c->url);
+    buf_free(&c->host);
 }
 
 /* Resolves a name relative to the store root, or an absolute s3:// URI (Delta add.path can
@@ -778,15 +642,15 @@ static bool s3_list(Store *st, const char *prefix, StoreList *out, DipError *err
             break;
         }
         /* delimiter '/' lists one level, as the local backend does (store.h) */
-        S3QueryParam qp[5];
+        HttpQueryParam qp[5];
         size_t nq = 0;
-        qp[nq++] = (S3QueryParam){"list-type", "2"};
-        qp[nq++] = (S3QueryParam){"prefix", buf_cstr(&full_prefix)};
-        qp[nq++] = (S3QueryParam){"delimiter", "/"};
-        if (s->list_max_keys > 0) qp[nq++] = (S3QueryParam){"max-keys", max_keys};
-        if (pageno > 0) qp[nq++] = (S3QueryParam){"continuation-token", buf_cstr(&prev_token)};
+        qp[nq++] = (HttpQueryParam){"list-type", "2"};
+        qp[nq++] = (HttpQueryParam){"prefix", buf_cstr(&full_prefix)};
+        qp[nq++] = (HttpQueryParam){"delimiter", "/"};
+        if (s->list_max_keys > 0) qp[nq++] = (HttpQueryParam){"max-keys", max_keys};
+        if (pageno > 0) qp[nq++] = (HttpQueryParam){"continuation-token", buf_cstr(&prev_token)};
         buf_clear(&query);
-        s3_canonical_query(&query, qp, nq);
+        http_canonical_query(&query, qp, nq);
 
         S3Call c;
         s3_call_init(&c, "GET", s->bucket, NULL, buf_cstr(&query));
@@ -962,7 +826,10 @@ static bool s3_read_all(Store *st, const char *name, Buf *out, DipError *err)
 static void s3_free(S3Store *s)
 {
     if (!s) return;
-    if (s->curl) curl_easy_cleanup(s->curl);
+    if (s->curl) {
+        http_exchange_free(&s->ex);
+        curl_easy_cleanup(s->curl);
+    }
     free(s->access_key);
     if (s->secret_key) {
         memset(s->secret_key, 0, strlen(s->secret_key));
@@ -997,10 +864,7 @@ static const StoreOps S3_OPS = {s3_list, s3_stat, s3_read_range, s3_close, s3_re
 
 bool store_s3_open(Store *st, const char *uri, DipError *err)
 {
-    pthread_once(&s3_curl_once, s3_curl_global_init);
-    if (s3_curl_init_rc != CURLE_OK)
-        return dip_error_set(err, DIP_ERR_INTERNAL, "curl_global_init: %s",
-                             curl_easy_strerror(s3_curl_init_rc));
+    if (!http_global_init(err)) return false;
     S3Store *s = dip_calloc(1, sizeof *s);
     char *key = NULL;
     if (!s3_parse_uri(uri, &s->bucket, &key, err)) {
@@ -1029,18 +893,14 @@ bool store_s3_open(Store *st, const char *uri, DipError *err)
         s3_free(s);
         return dip_error_set(err, DIP_ERR_INTERNAL, "%s: curl_easy_init failed", uri);
     }
-    s->rng = dip_rng_seed();
-    CURL *h = s->curl;
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: dip may run threads */
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, s->connect_timeout_s);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s->stall_timeout_s);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);     /* keys may contain "." or ".." segments */
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a wrong region */
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s3_on_progress);
+    HttpOptions ho = {.connect_timeout_s = s->connect_timeout_s,
+                      .stall_timeout_s = s->stall_timeout_s};
+    if (!http_handle_configure(s->curl, &ho, err)) {
+        s3_free(s);
+        return false;
+    }
+    curl_easy_setopt(s->curl, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "." or ".." segments */
+    http_exchange_init(&s->ex, s->curl);
     st->impl = s;
     st->ops = &S3_OPS;
     dip_debug("s3: %s -> bucket %s, prefix '%s', %s-style, region %s, endpoint %s", uri, s->bucket,

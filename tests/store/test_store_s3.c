@@ -1,9 +1,7 @@
 /*
- * test_store_s3.c: unit tests for the pure parts of the S3 backend: SigV4 against the
- * examples AWS publishes (S3 "GET Object" example of the SigV4 header-auth page, the
- * ListObjects example of the same page, and the get-vanilla-query-order-key-case case of the
- * SigV4 test suite), URI and canonical query encoding, and the ListObjectsV2 / Error XML
- * readers on hand-written documents, well formed and malformed.
+ * test_store_s3.c: unit tests for the pure parts of the S3 backend: the ListObjectsV2 /
+ * Error XML readers on hand-written documents, well formed and malformed. (SigV4 and the
+ * transport are http's: tests/http/test_http.c.)
  */
 #include "store/s3_internal.h"
 
@@ -14,155 +12,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-
-#define S3_DOC_KEY "AKIAIOSFODNN7EXAMPLE"
-#define S3_DOC_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-static void test_sigv4_get_object_example(void **state)
-{
-    (void)state;
-    S3Header h[] = {
-        {"x-amz-date", "20130524T000000Z"},
-        {"range", "bytes=0-9"},
-        {"host", "examplebucket.s3.amazonaws.com"},
-        {"x-amz-content-sha256", S3_EMPTY_SHA256},
-    };
-    SigV4Request rq = {"GET",           "/test.txt",        "",          h,    4,
-                       S3_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3", S3_DOC_KEY,
-                       S3_DOC_SECRET};
-    Buf auth, creq;
-    buf_init(&auth);
-    buf_init(&creq);
-    sigv4_authorization(&rq, &auth, &creq);
-    assert_string_equal(buf_cstr(&creq),
-                        "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\n"
-                        "range:bytes=0-9\nx-amz-content-sha256:" S3_EMPTY_SHA256 "\n"
-                        "x-amz-date:20130524T000000Z\n\n"
-                        "host;range;x-amz-content-sha256;x-amz-date\n" S3_EMPTY_SHA256);
-    assert_string_equal(
-        buf_cstr(&auth),
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
-        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
-    buf_free(&auth);
-    buf_free(&creq);
-}
-
-static void test_sigv4_list_objects_example(void **state)
-{
-    (void)state;
-    /* parameters given out of order: the canonical query must sort them */
-    S3QueryParam qp[] = {{"prefix", "J"}, {"max-keys", "2"}};
-    Buf q;
-    buf_init(&q);
-    s3_canonical_query(&q, qp, 2);
-    assert_string_equal(buf_cstr(&q), "max-keys=2&prefix=J");
-    S3Header h[] = {
-        {"host", "examplebucket.s3.amazonaws.com"},
-        {"x-amz-content-sha256", S3_EMPTY_SHA256},
-        {"x-amz-date", "20130524T000000Z"},
-    };
-    SigV4Request rq = {
-        "GET", "/",        buf_cstr(&q), h, 3, S3_EMPTY_SHA256, "20130524T000000Z", "us-east-1",
-        "s3",  S3_DOC_KEY, S3_DOC_SECRET};
-    Buf auth;
-    buf_init(&auth);
-    sigv4_authorization(&rq, &auth, NULL);
-    assert_non_null(
-        strstr(buf_cstr(&auth),
-               "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"));
-    buf_free(&auth);
-    buf_free(&q);
-}
-
-static void test_sigv4_suite_query_order(void **state)
-{
-    (void)state;
-    S3QueryParam qp[] = {{"Param2", "value2"}, {"Param1", "value1"}};
-    Buf q, auth;
-    buf_init(&q);
-    buf_init(&auth);
-    s3_canonical_query(&q, qp, 2);
-    assert_string_equal(buf_cstr(&q), "Param1=value1&Param2=value2");
-    S3Header h[] = {{"host", "example.amazonaws.com"}, {"x-amz-date", "20150830T123600Z"}};
-    SigV4Request rq = {"GET",
-                       "/",
-                       buf_cstr(&q),
-                       h,
-                       2,
-                       S3_EMPTY_SHA256,
-                       "20150830T123600Z",
-                       "us-east-1",
-                       "service",
-                       "AKIDEXAMPLE",
-                       "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"};
-    sigv4_authorization(&rq, &auth, NULL);
-    assert_string_equal(
-        buf_cstr(&auth),
-        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request,"
-        "SignedHeaders=host;x-amz-date,"
-        "Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
-    buf_free(&q);
-    buf_free(&auth);
-}
-
-static void test_sigv4_header_trim_and_date(void **state)
-{
-    (void)state;
-    S3Header h[] = {{"x-amz-meta-a", "  two   spaces  "}, {"host", "h"}};
-    SigV4Request rq = {"HEAD",      "/k", "",   h,   2, "UNSIGNED-PAYLOAD", "20240101T000000Z",
-                       "eu-west-1", "s3", "AK", "SK"};
-    Buf auth, creq;
-    buf_init(&auth);
-    buf_init(&creq);
-    sigv4_authorization(&rq, &auth, &creq);
-    assert_string_equal(buf_cstr(&creq), "HEAD\n/k\n\nhost:h\nx-amz-meta-a:two spaces\n\n"
-                                         "host;x-amz-meta-a\nUNSIGNED-PAYLOAD");
-    assert_non_null(strstr(buf_cstr(&auth), "Credential=AK/20240101/eu-west-1/s3/aws4_request"));
-    char d[17];
-    sigv4_format_date(1369353600, d); /* 2013-05-24T00:00:00Z */
-    assert_string_equal(d, "20130524T000000Z");
-    buf_free(&auth);
-    buf_free(&creq);
-}
-
-static void test_uri_encode(void **state)
-{
-    (void)state;
-    Buf b;
-    buf_init(&b);
-    const char *k = "dir/a b+c=d%e~f_g.h-i\xc3\xa9*(x)!'";
-    s3_uri_encode(&b, k, strlen(k), true);
-    assert_string_equal(buf_cstr(&b), "dir/a%20b%2Bc%3Dd%25e~f_g.h-i%C3%A9%2A%28x%29%21%27");
-    buf_clear(&b);
-    s3_uri_encode(&b, "a/b", 3, false);
-    assert_string_equal(buf_cstr(&b), "a%2Fb");
-    buf_free(&b);
-}
-
-static void test_canonical_query(void **state)
-{
-    (void)state;
-    S3QueryParam qp[] = {
-        {"prefix", "tables/a b/_delta_log/"},
-        {"list-type", "2"},
-        {"continuation-token", "1/x+y=="},
-        {"delimiter", "/"},
-        {"max-keys", ""},
-    };
-    Buf q;
-    buf_init(&q);
-    s3_canonical_query(&q, qp, 5);
-    assert_string_equal(buf_cstr(&q), "continuation-token=1%2Fx%2By%3D%3D&delimiter=%2F&"
-                                      "list-type=2&max-keys=&"
-                                      "prefix=tables%2Fa%20b%2F_delta_log%2F");
-    buf_clear(&q);
-    /* sorting is on the encoded names (byte order: uppercase before lowercase) */
-    S3QueryParam qp2[] = {{"b", "1"}, {"B", "2"}, {"a", "2"}, {"a", "1"}};
-    s3_canonical_query(&q, qp2, 4);
-    assert_string_equal(buf_cstr(&q), "B=2&a=1&a=2&b=1");
-    buf_free(&q);
-}
 
 static const char LIST_OK[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -321,12 +170,6 @@ static void test_iso8601(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigv4_get_object_example),
-        cmocka_unit_test(test_sigv4_list_objects_example),
-        cmocka_unit_test(test_sigv4_suite_query_order),
-        cmocka_unit_test(test_sigv4_header_trim_and_date),
-        cmocka_unit_test(test_uri_encode),
-        cmocka_unit_test(test_canonical_query),
         cmocka_unit_test(test_xml_list_ok),
         cmocka_unit_test(test_xml_list_malformed),
         cmocka_unit_test(test_xml_error_body),
