@@ -12,6 +12,7 @@ int cmd_parquet_main(int argc, char **argv);
 int cmd_delta_main(int argc, char **argv);
 int cmd_sync_pg_main(int argc, char **argv);
 int cmd_sync_es_main(int argc, char **argv);
+int cmd_es_main(int argc, char **argv);
 
 /* Prints an error the uniform way (human or JSON log line) and returns its exit code. */
 int cli_fail(const DipError *err);

@@ -12,6 +12,7 @@ extern int cmd_parquet_main(int argc, char **argv) __attribute__((weak));
 extern int cmd_delta_main(int argc, char **argv) __attribute__((weak));
 extern int cmd_sync_pg_main(int argc, char **argv) __attribute__((weak));
 extern int cmd_sync_es_main(int argc, char **argv) __attribute__((weak));
+extern int cmd_es_main(int argc, char **argv) __attribute__((weak));
 
 #define DIP_VERSION "0.1.0"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f)
           "  parquet schema|meta|cat|check FILE    inspect and validate Parquet files\n"
           "  delta info|files|history|cat URI      inspect Delta Lake tables (local or s3://)\n"
           "  sync-pg --source URI --table NAME     sync a Delta table into PostgreSQL\n"
+          "  es ping|indices|count|dump|load|...   Elasticsearch / OpenSearch operations\n"
           "  version                               print the version\n"
           "\n"
           "Run 'dip COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
         fn = cmd_sync_pg_main;
     else if (!strcmp(cmd, "sync-es"))
         fn = cmd_sync_es_main;
+    else if (!strcmp(cmd, "es"))
+        fn = cmd_es_main;
     else {
         fprintf(stderr, "dip: unknown command '%s'\n\n", cmd);
         usage(stderr);
