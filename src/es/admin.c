@@ -72,7 +72,8 @@ bool es_index_exists(EsClient *c, const char *index, bool *exists, DipError *err
     bool ok = es_request(c, "HEAD", buf_cstr(&p), NULL, 0, &r, err);
     if (ok) {
         *exists = r.status == 200;
-        if (r.status != 200 && r.status != 404) ok = es_response_expect(c, "HEAD", buf_cstr(&p), &r, err);
+        if (r.status != 200 && r.status != 404)
+            ok = es_response_expect(c, "HEAD", buf_cstr(&p), &r, err);
     }
     es_response_free(&r);
     buf_free(&p);
@@ -97,7 +98,8 @@ bool es_count(EsClient *c, const char *index, int64_t *count, DipError *err)
             *count = json_integer_value(n);
         } else {
             ok = dip_error_set(err, DIP_ERR_DATA, "%s: GET %s: expected {\"count\": N}, got %s",
-                               c->cfg->host, buf_cstr(&p), root ? "JSON without a count" : "no JSON");
+                               c->cfg->host, buf_cstr(&p),
+                               root ? "JSON without a count" : "no JSON");
         }
         if (root) json_decref(root);
     }
@@ -151,9 +153,9 @@ bool es_alias_swap(EsClient *c, const char *alias, const char *new_index, DipErr
         if (ok) {
             root = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
             if (!json_is_object(root))
-                ok = dip_error_set(err, DIP_ERR_DATA,
-                                   "%s: GET %s: expected {INDEX: {\"aliases\": ...}}, got %s",
-                                   c->cfg->host, buf_cstr(&p), root ? "another JSON value" : "no JSON");
+                ok = dip_error_set(
+                    err, DIP_ERR_DATA, "%s: GET %s: expected {INDEX: {\"aliases\": ...}}, got %s",
+                    c->cfg->host, buf_cstr(&p), root ? "another JSON value" : "no JSON");
         }
     }
     if (ok) {

@@ -31,7 +31,7 @@
 typedef struct EsItem {
     struct EsItem *next; /* queue or retry list */
     uint64_t seq, tag;
-    uint64_t key; /* 0: no _id, never blocks */
+    uint64_t key;      /* 0: no _id, never blocks */
     double not_before; /* retry list: monotonic time of the next attempt */
     EsOp op;
     EsVersionType vt;
@@ -39,7 +39,7 @@ typedef struct EsItem {
     int attempts; /* item-level retries used */
     uint32_t len; /* NDJSON bytes at data[0..len) */
     uint32_t src_off, index_off, id_off, routing_off, pipeline_off; /* into data */
-    char data[];  /* NDJSON lines, then NUL-terminated index, id, routing, pipeline */
+    char data[]; /* NDJSON lines, then NUL-terminated index, id, routing, pipeline */
 } EsItem;
 
 typedef enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_WAITING } SlotState;
@@ -178,12 +178,9 @@ static void ack_mark(EsBulk *b, uint64_t seq)
 static void item_complete(EsBulk *b, EsItem *it, EsOutcome o)
 {
     if (it->key) es_keyset_remove(&b->held, it->key);
-    switch (o) {
-    case ES_OUTCOME_DONE: b->stats.done++; break;
-    case ES_OUTCOME_STALE: b->stats.stale++; break;
-    case ES_OUTCOME_ABSENT: b->stats.absent++; break;
-    case ES_OUTCOME_DEAD_LETTER: b->stats.dead_letters++; break;
-    }
+    uint64_t *count[] = {&b->stats.done, &b->stats.stale, &b->stats.absent,
+                         &b->stats.dead_letters}; /* indexed by EsOutcome */
+    (*count[o])++;
     ack_mark(b, it->seq);
     if (b->opt.on_ack) b->opt.on_ack(b->opt.ack_ctx, it->seq, it->tag, o);
     free(it);
@@ -212,8 +209,9 @@ static bool item_dead_letter(EsBulk *b, EsItem *it, int status, const char *type
         Buf d;
         buf_init(&d);
         item_describe(it, &d);
-        dip_error_set(err, DIP_ERR_DATA, "%s: bulk %s refused with %d %s: %s (no dead-letter "
-                                         "table configured)",
+        dip_error_set(err, DIP_ERR_DATA,
+                      "%s: bulk %s refused with %d %s: %s (no dead-letter "
+                      "table configured)",
                       b->c->cfg->host, buf_cstr(&d), status, type ? type : "error",
                       reason ? reason : "(no reason)");
         buf_free(&d);
@@ -240,8 +238,7 @@ static bool item_dead_letter(EsBulk *b, EsItem *it, int status, const char *type
         return bulk_fail(b, err);
     }
     dip_warn("%s: bulk %s %s/%s refused with %d %s: dead letter written", b->c->cfg->host,
-             es_op_name(it->op), dl.index, dl.id ? dl.id : "(auto id)", status,
-             type ? type : "");
+             es_op_name(it->op), dl.index, dl.id ? dl.id : "(auto id)", status, type ? type : "");
     item_complete(b, it, ES_OUTCOME_DEAD_LETTER);
     return true;
 }
@@ -330,8 +327,8 @@ static bool slot_start(EsBulk *b, EsSlot *s, DipError *err)
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     struct curl_slist *hl = NULL;
-    if (!es_request_headers(b->c, "POST", buf_cstr(&b->url), true, gzip, body->data, body->len,
-                            &hl, err))
+    if (!es_request_headers(b->c, "POST", buf_cstr(&b->url), true, gzip, body->data, body->len, &hl,
+                            err))
         return bulk_fail(b, err);
     http_exchange_set_headers(&s->ex, hl);
     CURLMcode mc = curl_multi_add_handle(b->multi, h);
@@ -412,9 +409,15 @@ static bool slot_items(EsBulk *b, EsSlot *s, DipError *err)
         EsItem *it = s->items[i];
         const EsItemResult *ir = &r.items[i];
         switch (es_item_classify(it->op, it->vt, ir->status)) {
-        case ES_ITEM_DONE: item_complete(b, it, ES_OUTCOME_DONE); break;
-        case ES_ITEM_STALE: item_complete(b, it, ES_OUTCOME_STALE); break;
-        case ES_ITEM_ABSENT: item_complete(b, it, ES_OUTCOME_ABSENT); break;
+        case ES_ITEM_DONE:
+            item_complete(b, it, ES_OUTCOME_DONE);
+            break;
+        case ES_ITEM_STALE:
+            item_complete(b, it, ES_OUTCOME_STALE);
+            break;
+        case ES_ITEM_ABSENT:
+            item_complete(b, it, ES_OUTCOME_ABSENT);
+            break;
         case ES_ITEM_DEAD:
             ok = item_dead_letter(b, it, ir->status, ir->error_type, ir->reason, err);
             break;
@@ -442,8 +445,8 @@ static bool slot_items(EsBulk *b, EsSlot *s, DipError *err)
             Buf d;
             buf_init(&d);
             item_describe(it, &d);
-            dip_error_set(err, ir->status == 401 || ir->status == 403 ? DIP_ERR_CONFIG
-                                                                      : DIP_ERR_DATA,
+            dip_error_set(err,
+                          ir->status == 401 || ir->status == 403 ? DIP_ERR_CONFIG : DIP_ERR_DATA,
                           "%s: bulk %s: status %d %s: %s", host, buf_cstr(&d), ir->status,
                           ir->error_type ? ir->error_type : "", ir->reason ? ir->reason : "");
             buf_free(&d);
@@ -476,8 +479,9 @@ static bool slot_finished(EsBulk *b, EsSlot *s, CURLcode rc, DipError *err)
             s->n = 0;
             s->state = SLOT_FREE;
             char why[96];
-            dip_snprintf(why, sizeof why, "the action alone (%u bytes) is larger than the "
-                                          "server accepts in a request",
+            dip_snprintf(why, sizeof why,
+                         "the action alone (%u bytes) is larger than the "
+                         "server accepts in a request",
                          it->len);
             return item_dead_letter(b, it, 413, "request_entity_too_large", why, err);
         }
@@ -542,15 +546,15 @@ static bool bulk_pump(EsBulk *b, bool force, bool wait, DipError *err)
 {
     if (b->failed) return bulk_failed(b, err);
     if (dip_stop_requested()) {
-        dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: bulk writer: stop requested",
-                      b->c->cfg->host);
+        dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: bulk writer: stop requested", b->c->cfg->host);
         return bulk_fail(b, err);
     }
     double now = now_s();
     double next_due = now + 0.2;
     bool retry_due = false;
     for (EsItem *it = b->retry_head; it; it = it->next) {
-        if (it->not_before <= now) retry_due = true;
+        if (it->not_before <= now)
+            retry_due = true;
         else if (it->not_before < next_due)
             next_due = it->not_before;
     }

@@ -44,8 +44,7 @@ bool es_config_set_url(EsConfig *c, const char *url, DipError *err)
     for (const char *q = auth_start; q < end; q++)
         if (*q == '@') at = q;
     const char *hostport = at ? at + 1 : auth_start;
-    if (hostport == end)
-        return dip_error_set(err, DIP_ERR_CONFIG, "Elasticsearch URL: no host");
+    if (hostport == end) return dip_error_set(err, DIP_ERR_CONFIG, "Elasticsearch URL: no host");
     Buf u;
     buf_init(&u);
     buf_append(&u, url, (size_t)(auth_start - url));
@@ -242,11 +241,10 @@ bool es_config_from_env(EsConfig *c, DipError *err)
 
 void es_config_free(EsConfig *c)
 {
-    char **strs[] = {&c->url,        &c->host,           &c->user,         &c->password,
-                     &c->api_key,    &c->api_key_id,     &c->bearer,       &c->aws_region,
-                     &c->aws_service, &c->aws_access_key, &c->aws_secret_key,
-                     &c->aws_session_token, &c->ca_certs, &c->client_cert, &c->client_key,
-                     &c->refresh};
+    char **strs[] = {&c->url,         &c->host,           &c->user,           &c->password,
+                     &c->api_key,     &c->api_key_id,     &c->bearer,         &c->aws_region,
+                     &c->aws_service, &c->aws_access_key, &c->aws_secret_key, &c->aws_session_token,
+                     &c->ca_certs,    &c->client_cert,    &c->client_key,     &c->refresh};
     for (size_t i = 0; i < DIP_ARRAY_LEN(strs); i++) {
         if (*strs[i]) {
             /* secrets do not linger in freed heap memory */

@@ -167,8 +167,8 @@ bool es_dead_letters_retry(PgConn *pg, EsClient *c, EsRetryResult *res, DipError
         a.pipeline = col(r, i, 6);
         const char *vt = col(r, i, 8);
         if (vt && col(r, i, 7)) {
-            a.version_type = !strcmp(vt, "external") ? ES_VERSION_EXTERNAL
-                                                     : ES_VERSION_EXTERNAL_GTE;
+            a.version_type =
+                !strcmp(vt, "external") ? ES_VERSION_EXTERNAL : ES_VERSION_EXTERNAL_GTE;
             a.version = col_i64(r, i, 7);
         }
         a.source = col(r, i, 9);

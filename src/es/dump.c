@@ -42,12 +42,12 @@ static bool dump_hits(DumpState *d, json_t *root, size_t *n_hits, json_t **last,
         json_t *src = json_object_get(h, "_source");
         if (!json_is_string(id) || !json_is_object(src))
             return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: %s: hit %zu has no _id or no _source object",
-                                 d->c->cfg->host, buf_cstr(&d->path), i);
+                                 "%s: %s: hit %zu has no _id or no _source object", d->c->cfg->host,
+                                 buf_cstr(&d->path), i);
         char *text = json_dumps(src, JSON_COMPACT | JSON_REAL_PRECISION(17));
         if (!text) return dip_error_set(err, DIP_ERR_INTERNAL, "JSON encoding of a hit failed");
-        bool ok = d->fn(d->ctx, json_string_value(id), json_string_length(id), text, strlen(text),
-                        err);
+        bool ok =
+            d->fn(d->ctx, json_string_value(id), json_string_length(id), text, strlen(text), err);
         free(text);
         if (!ok) return false;
         d->emitted++;

@@ -51,14 +51,16 @@ bool es_engine_parse(const char *host, const char *body, size_t len, const char 
     const char *number = json_string_value(num);
     dip_strlcpy(out->version, number, sizeof out->version);
     json_t *cn = json_object_get(root, "cluster_name");
-    if (json_is_string(cn)) dip_strlcpy(out->cluster_name, json_string_value(cn), sizeof out->cluster_name);
+    if (json_is_string(cn))
+        dip_strlcpy(out->cluster_name, json_string_value(cn), sizeof out->cluster_name);
     json_t *dist = json_object_get(ver, "distribution");
     bool opensearch = json_is_string(dist) && !strcmp(json_string_value(dist), "opensearch");
     bool ok_version = parse_version(number, &out->major, &out->minor, &out->patch);
     json_decref(root);
     if (!ok_version)
-        return dip_error_set(err, DIP_ERR_DATA, "%s: GET /: version.number \"%s\" is not MAJOR.MINOR[.PATCH]",
-                             host, out->version);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "%s: GET /: version.number \"%s\" is not MAJOR.MINOR[.PATCH]", host,
+                             out->version);
     if (opensearch) {
         out->kind = ES_ENGINE_OPENSEARCH;
         if (out->major < 1 || out->major > 3)

@@ -34,15 +34,16 @@ typedef enum {
     ES_AUTH_BASIC,  /* ELASTICSEARCH_USER / _PASSWORD (or ELASTICSEARCH_BASIC_AUTH user:pass) */
     ES_AUTH_APIKEY, /* ELASTICSEARCH_API_KEY (+ _API_KEY_ID: "ApiKey base64(id:key)") */
     ES_AUTH_BEARER, /* ELASTICSEARCH_BEARER_AUTH */
-    ES_AUTH_SIGV4,  /* AWS: OPENSEARCH_AWS_HOSTED / ELASTICSEARCH_AWS_HOSTED (es), _SERVERLESS (aoss) */
+    ES_AUTH_SIGV4, /* AWS: OPENSEARCH_AWS_HOSTED / ELASTICSEARCH_AWS_HOSTED (es), _SERVERLESS (aoss)
+                    */
 } EsAuthKind;
 
 typedef struct EsConfig {
-    char *url;             /* scheme://host:port[/prefix], no trailing slash */
-    char *host;            /* host part of url, for messages */
-    bool want_opensearch;  /* OPENSEARCH=true: the cluster must be OpenSearch */
+    char *url;               /* scheme://host:port[/prefix], no trailing slash */
+    char *host;              /* host part of url, for messages */
+    bool want_opensearch;    /* OPENSEARCH=true: the cluster must be OpenSearch */
     bool want_elasticsearch; /* ELASTICSEARCH=true (PGSync's default) */
-    bool backend_explicit; /* ELASTICSEARCH or OPENSEARCH was set: mismatches are refused */
+    bool backend_explicit;   /* ELASTICSEARCH or OPENSEARCH was set: mismatches are refused */
     EsAuthKind auth;
     char *user, *password;          /* basic */
     char *api_key, *api_key_id;     /* API key (encoded or id + key) */
@@ -52,7 +53,7 @@ typedef struct EsConfig {
     bool verify_certs; /* ELASTICSEARCH_VERIFY_CERTS, default true */
     char *ca_certs;    /* ELASTICSEARCH_CA_CERTS: PEM bundle file */
     char *client_cert, *client_key;
-    double timeout_s;       /* ELASTICSEARCH_TIMEOUT: one request, default 10 */
+    double timeout_s; /* ELASTICSEARCH_TIMEOUT: one request, default 10 */
     double connect_timeout_s;
     int chunk_size;         /* ELASTICSEARCH_CHUNK_SIZE: actions per bulk request, 5000 */
     size_t max_chunk_bytes; /* ELASTICSEARCH_MAX_CHUNK_BYTES: uncompressed body cap, 100 MiB */
@@ -80,9 +81,9 @@ typedef enum { ES_ENGINE_ELASTICSEARCH = 1, ES_ENGINE_OPENSEARCH } EsEngineKind;
 typedef struct EsEngine {
     EsEngineKind kind;
     int major, minor, patch;
-    char version[32];       /* as reported ("8.13.4") */
+    char version[32]; /* as reported ("8.13.4") */
     char cluster_name[128];
-    bool compat_headers;    /* ES 8: vnd.elasticsearch+json; compatible-with=8 */
+    bool compat_headers; /* ES 8: vnd.elasticsearch+json; compatible-with=8 */
 } EsEngine;
 
 typedef struct EsClient EsClient;
@@ -116,7 +117,8 @@ bool es_response_expect(EsClient *c, const char *method, const char *path, const
 /* ---------------------------------------------------------------- index management */
 
 /* PUT /INDEX with a body {"settings":...,"mappings":...,"aliases":...} (NULL: empty). */
-bool es_index_create(EsClient *c, const char *index, const char *body, DipError *err) DIP_MUST_CHECK;
+bool es_index_create(EsClient *c, const char *index, const char *body,
+                     DipError *err) DIP_MUST_CHECK;
 bool es_index_delete(EsClient *c, const char *index, DipError *err) DIP_MUST_CHECK;
 bool es_index_exists(EsClient *c, const char *index, bool *exists, DipError *err) DIP_MUST_CHECK;
 bool es_index_refresh(EsClient *c, const char *index, DipError *err) DIP_MUST_CHECK;
@@ -159,13 +161,13 @@ typedef enum { ES_VERSION_NONE = 0, ES_VERSION_EXTERNAL, ES_VERSION_EXTERNAL_GTE
 
 typedef struct EsAction {
     EsOp op;
-    const char *index; /* required */
-    const char *id;    /* required except for index with an engine-chosen _id */
+    const char *index;    /* required */
+    const char *id;       /* required except for index with an engine-chosen _id */
     const char *routing;  /* NULL: none */
     const char *pipeline; /* NULL: none */
     EsVersionType version_type;
-    int64_t version;     /* with version_type external / external_gte */
-    int64_t if_seq_no;   /* optimistic concurrency; used when if_primary_term > 0 */
+    int64_t version;   /* with version_type external / external_gte */
+    int64_t if_seq_no; /* optimistic concurrency; used when if_primary_term > 0 */
     int64_t if_primary_term;
     const char *source; /* index/create: the document; update: the update body
                            ({"doc":...} / {"script":...}); delete: NULL */
@@ -281,8 +283,8 @@ bool es_dead_letters_list(struct PgConn *pg, EsDeadLetterRowFn fn, void *ctx,
                           DipError *err) DIP_MUST_CHECK;
 
 typedef struct EsRetryResult {
-    int64_t resent;    /* accepted by the engine now: removed from the table */
-    int64_t refused;   /* refused again: kept, attempts and reason updated */
+    int64_t resent;  /* accepted by the engine now: removed from the table */
+    int64_t refused; /* refused again: kept, attempts and reason updated */
 } EsRetryResult;
 /* Re-sends every letter through a bulk writer; accepted ones are deleted from the table,
  * refused ones stay with the new reason. */

@@ -57,12 +57,12 @@ bool es_bulk_response_parse(const char *body, size_t len, size_t expected, EsBul
 void es_bulk_response_free(EsBulkResponse *r);
 
 typedef enum {
-    ES_ITEM_DONE = 0,  /* 2xx */
-    ES_ITEM_STALE,     /* 409 under external versioning */
-    ES_ITEM_ABSENT,    /* 404 on delete */
-    ES_ITEM_RETRY,     /* 429, 5xx: send this item again after a backoff */
-    ES_ITEM_DEAD,      /* other 4xx: bad data, to the dead letters */
-    ES_ITEM_FATAL,     /* 401/403 or a status no engine sends: stop the writer */
+    ES_ITEM_DONE = 0, /* 2xx */
+    ES_ITEM_STALE,    /* 409 under external versioning */
+    ES_ITEM_ABSENT,   /* 404 on delete */
+    ES_ITEM_RETRY,    /* 429, 5xx: send this item again after a backoff */
+    ES_ITEM_DEAD,     /* other 4xx: bad data, to the dead letters */
+    ES_ITEM_FATAL,    /* 401/403 or a status no engine sends: stop the writer */
 } EsItemClass;
 
 EsItemClass es_item_classify(EsOp op, EsVersionType vt, int status);
@@ -118,7 +118,7 @@ struct EsClient {
     const EsConfig *cfg; /* the caller's, outlives the client */
     EsEngine engine;
     HttpOptions hopt;
-    CURL *easy;     /* blocking requests (keep-alive across them) */
+    CURL *easy; /* blocking requests (keep-alive across them) */
     HttpExchange ex;
     bool ex_ready;
     Buf auth_header; /* "Authorization: ..." for basic / API key / bearer: a secret */

@@ -23,10 +23,14 @@ const char *es_op_name(EsOp op)
 const char *es_outcome_name(EsOutcome o)
 {
     switch (o) {
-    case ES_OUTCOME_DONE: return "done";
-    case ES_OUTCOME_STALE: return "stale";
-    case ES_OUTCOME_ABSENT: return "absent";
-    case ES_OUTCOME_DEAD_LETTER: return "dead_letter";
+    case ES_OUTCOME_DONE:
+        return "done";
+    case ES_OUTCOME_STALE:
+        return "stale";
+    case ES_OUTCOME_ABSENT:
+        return "absent";
+    case ES_OUTCOME_DEAD_LETTER:
+        return "dead_letter";
     }
     return "?";
 }
@@ -36,14 +40,13 @@ bool es_action_check(const EsAction *a, DipError *err)
     if ((unsigned)a->op > ES_OP_DELETE)
         return dip_error_set(err, DIP_ERR_INTERNAL, "bulk action: unknown op %d", (int)a->op);
     const char *op = es_op_name(a->op);
-    if (!a->index || !*a->index)
-        return dip_error_set(err, DIP_ERR_DATA, "bulk %s: no index", op);
+    if (!a->index || !*a->index) return dip_error_set(err, DIP_ERR_DATA, "bulk %s: no index", op);
     if (a->op != ES_OP_INDEX && (!a->id || !*a->id))
         return dip_error_set(err, DIP_ERR_DATA, "bulk %s on %s: no _id", op, a->index);
     if (a->id && strlen(a->id) > 512)
         return dip_error_set(err, DIP_ERR_DATA,
-                             "bulk %s on %s: _id of %zu bytes, the engines allow 512", op,
-                             a->index, strlen(a->id));
+                             "bulk %s on %s: _id of %zu bytes, the engines allow 512", op, a->index,
+                             strlen(a->id));
     if (a->op == ES_OP_DELETE) {
         if (a->source && a->source_len)
             return dip_error_set(err, DIP_ERR_DATA, "bulk delete %s/%s: a delete has no source",
@@ -66,8 +69,8 @@ bool es_action_check(const EsAction *a, DipError *err)
                                  "update",
                                  a->index, a->id);
         if (a->version < 0)
-            return dip_error_set(err, DIP_ERR_DATA, "bulk %s %s/%s: negative external version",
-                                 op, a->index, a->id ? a->id : "");
+            return dip_error_set(err, DIP_ERR_DATA, "bulk %s %s/%s: negative external version", op,
+                                 a->index, a->id ? a->id : "");
         if (a->if_primary_term > 0)
             return dip_error_set(err, DIP_ERR_DATA,
                                  "bulk %s %s/%s: external versions and if_seq_no exclude "
@@ -75,8 +78,9 @@ bool es_action_check(const EsAction *a, DipError *err)
                                  op, a->index, a->id ? a->id : "");
     }
     if (a->pipeline && a->op != ES_OP_INDEX && a->op != ES_OP_CREATE)
-        return dip_error_set(err, DIP_ERR_DATA, "bulk %s %s/%s: pipeline applies to index and create only",
-                             op, a->index, a->id);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "bulk %s %s/%s: pipeline applies to index and create only", op,
+                             a->index, a->id);
     return true;
 }
 

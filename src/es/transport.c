@@ -61,8 +61,8 @@ bool es_request_headers(EsClient *c, const char *method, const char *url, bool n
                                          : "application/vnd.elasticsearch+json; "
                                            "compatible-with=8")
                                : (ndjson ? "application/x-ndjson" : "application/json");
-    const char *accept = compat ? "application/vnd.elasticsearch+json; compatible-with=8"
-                                : "application/json";
+    const char *accept =
+        compat ? "application/vnd.elasticsearch+json; compatible-with=8" : "application/json";
     Buf line;
     buf_init(&line);
     buf_printf(&line, "Accept: %s", accept);
@@ -198,8 +198,8 @@ bool es_request(EsClient *c, const char *method, const char *path, const char *b
     buf_printf(&what, "%s: %s %s", c->cfg->host, method, path);
     RequestCtx r = {c, method, buf_cstr(&url), body, body_len, resp, {0}};
     buf_init(&r.gz);
-    HttpCall call = {&c->ex, buf_cstr(&what), c->cfg->host, "an answer", request_prepare,
-                     request_finish, &r};
+    HttpCall call = {
+        &c->ex, buf_cstr(&what), c->cfg->host, "an answer", request_prepare, request_finish, &r};
     resp->status = 0;
     bool ok = http_perform_retry(&call, &c->cfg->retry, err);
     buf_free(&r.gz);
@@ -248,8 +248,8 @@ static bool client_detect(EsClient *c, DipError *err)
     }
     EsResponse r;
     es_response_init(&r);
-    bool ok = es_request(c, "GET", "/", NULL, 0, &r, err) &&
-              es_response_expect(c, "GET", "/", &r, err);
+    bool ok =
+        es_request(c, "GET", "/", NULL, 0, &r, err) && es_response_expect(c, "GET", "/", &r, err);
     if (ok) {
         char product[64];
         bool has = http_exchange_header(&c->ex, "x-elastic-product", product, sizeof product);
