@@ -166,8 +166,8 @@ static bool get_json(EsClient *c, const char *path, json_t **root, DipError *err
 {
     EsResponse r;
     es_response_init(&r);
-    bool ok = es_request(c, "GET", path, NULL, 0, &r, err) &&
-              es_response_expect(c, "GET", path, &r, err);
+    bool ok =
+        es_request(c, "GET", path, NULL, 0, &r, err) && es_response_expect(c, "GET", path, &r, err);
     *root = NULL;
     if (ok) {
         *root = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
@@ -205,8 +205,8 @@ static int cmd_ping(EsClient *c)
     }
     printf("auth: %s\n", buf_cstr(&auth));
     printf("tls: %s\n", strncmp(cfg->url, "https:", 6) ? "off"
-                        : cfg->verify_certs                ? "verified"
-                                                           : "NOT verified");
+                        : cfg->verify_certs            ? "verified"
+                                                       : "NOT verified");
     buf_free(&auth);
     return 0;
 }
@@ -354,8 +354,12 @@ static int cmd_load(EsClient *c, const EsArgs *a)
             ok = false;
             break;
         }
-        EsAction act = {.op = op, .index = a->pos[0], .id = d.id, .routing = d.routing,
-                        .source = d.source, .source_len = d.source_len};
+        EsAction act = {.op = op,
+                        .index = a->pos[0],
+                        .id = d.id,
+                        .routing = d.routing,
+                        .source = d.source,
+                        .source_len = d.source_len};
         if (op == ES_OP_CREATE && !d.id) {
             ok = dip_error_set(&err, DIP_ERR_DATA, "stdin line %lld: --op create needs an _id",
                                (long long)lineno);
@@ -377,12 +381,10 @@ static int cmd_load(EsClient *c, const EsArgs *a)
                  a->pos[0], (unsigned long long)es_bulk_acked_through(b),
                  (unsigned long long)st->added, (unsigned long long)st->done,
                  (unsigned long long)st->stale, (unsigned long long)st->absent,
-                 (unsigned long long)st->dead_letters, dt,
-                 dt > 0 ? (double)st->added / dt : 0.0,
-                 dt > 0 ? (double)st->bytes_raw / dt / 1e6 : 0.0,
-                 (unsigned long long)st->requests, (unsigned long long)st->item_retries,
-                 (unsigned long long)st->request_retries, (unsigned long long)st->splits,
-                 (double)dip_peak_rss_bytes() / 1048576.0);
+                 (unsigned long long)st->dead_letters, dt, dt > 0 ? (double)st->added / dt : 0.0,
+                 dt > 0 ? (double)st->bytes_raw / dt / 1e6 : 0.0, (unsigned long long)st->requests,
+                 (unsigned long long)st->item_retries, (unsigned long long)st->request_retries,
+                 (unsigned long long)st->splits, (double)dip_peak_rss_bytes() / 1048576.0);
     dip_info("%s", line_buf);
     es_bulk_close(b);
     if (have_pg) pg_close(&pg);
@@ -426,7 +428,8 @@ static int cmd_dead_letters(const EsConfig *cfg, const EsArgs *a)
         es_close(c);
     } else {
         int count = 0;
-        if (!es_dead_letters_list(&pg, print_letter, &count, &err)) rc = cli_fail(&err);
+        if (!es_dead_letters_list(&pg, print_letter, &count, &err))
+            rc = cli_fail(&err);
         else if (count == 0)
             printf("no dead letters\n");
     }

@@ -20,16 +20,20 @@ static void test_ndjson_actions(void **state)
     (void)state;
     Buf b;
     buf_init(&b);
-    EsAction a = {.op = ES_OP_INDEX, .index = "books", .id = "1", .source = "{\"t\":\"a\"}",
-                  .source_len = 9};
+    EsAction a = {
+        .op = ES_OP_INDEX, .index = "books", .id = "1", .source = "{\"t\":\"a\"}", .source_len = 9};
     DipError err = {0};
     assert_true(es_action_check(&a, &err));
     es_ndjson_append(&b, &a);
     assert_string_equal(buf_cstr(&b), "{\"index\":{\"_index\":\"books\",\"_id\":\"1\"}}\n"
                                       "{\"t\":\"a\"}\n");
     buf_clear(&b);
-    EsAction d = {.op = ES_OP_DELETE, .index = "b\"x", .id = "k\n1", .routing = "r1",
-                  .version_type = ES_VERSION_EXTERNAL_GTE, .version = 42};
+    EsAction d = {.op = ES_OP_DELETE,
+                  .index = "b\"x",
+                  .id = "k\n1",
+                  .routing = "r1",
+                  .version_type = ES_VERSION_EXTERNAL_GTE,
+                  .version = 42};
     assert_true(es_action_check(&d, &err));
     es_ndjson_append(&b, &d);
     assert_string_equal(buf_cstr(&b),
@@ -37,16 +41,26 @@ static void test_ndjson_actions(void **state)
                         "\"version\":42,\"version_type\":\"external_gte\"}}\n");
     buf_clear(&b);
     const char *pretty = "{\n  \"a\": 1,\n  \"b\": \"x y\"\n}";
-    EsAction u = {.op = ES_OP_CREATE, .index = "i", .id = "2", .pipeline = "p",
-                  .if_seq_no = 0, .if_primary_term = 0, .source = pretty,
+    EsAction u = {.op = ES_OP_CREATE,
+                  .index = "i",
+                  .id = "2",
+                  .pipeline = "p",
+                  .if_seq_no = 0,
+                  .if_primary_term = 0,
+                  .source = pretty,
                   .source_len = strlen(pretty)};
     assert_true(es_action_check(&u, &err));
     es_ndjson_append(&b, &u);
     assert_string_equal(buf_cstr(&b), "{\"create\":{\"_index\":\"i\",\"_id\":\"2\",\"pipeline\":"
                                       "\"p\"}}\n{   \"a\": 1,   \"b\": \"x y\" }\n");
     buf_clear(&b);
-    EsAction up = {.op = ES_OP_UPDATE, .index = "i", .id = "3", .if_seq_no = 7,
-                   .if_primary_term = 2, .source = "{\"doc\":{}}", .source_len = 10};
+    EsAction up = {.op = ES_OP_UPDATE,
+                   .index = "i",
+                   .id = "3",
+                   .if_seq_no = 7,
+                   .if_primary_term = 2,
+                   .source = "{\"doc\":{}}",
+                   .source_len = 10};
     assert_true(es_action_check(&up, &err));
     es_ndjson_append(&b, &up);
     assert_string_equal(buf_cstr(&b), "{\"update\":{\"_index\":\"i\",\"_id\":\"3\",\"if_seq_no\":7,"
@@ -66,8 +80,13 @@ static void test_action_check_refuses(void **state)
     assert_false(es_action_check(&nosrc, &err));
     assert_non_null(strstr(err.msg, "JSON object"));
     dip_error_clear(&err);
-    EsAction upv = {.op = ES_OP_UPDATE, .index = "i", .id = "1", .source = "{}", .source_len = 2,
-                    .version_type = ES_VERSION_EXTERNAL, .version = 1};
+    EsAction upv = {.op = ES_OP_UPDATE,
+                    .index = "i",
+                    .id = "1",
+                    .source = "{}",
+                    .source_len = 2,
+                    .version_type = ES_VERSION_EXTERNAL,
+                    .version = 1};
     assert_false(es_action_check(&upv, &err));
     dip_error_clear(&err);
     EsAction noidx = {.op = ES_OP_INDEX, .index = "", .source = "{}", .source_len = 2};
@@ -222,14 +241,25 @@ static void test_engine_parse(void **state)
 
 static void clear_env(void)
 {
-    const char *names[] = {"ELASTICSEARCH_URL", "ELASTICSEARCH_HOST", "ELASTICSEARCH_PORT",
-                           "ELASTICSEARCH_SCHEME", "ELASTICSEARCH", "OPENSEARCH",
-                           "ELASTICSEARCH_USER", "ELASTICSEARCH_PASSWORD", "ELASTICSEARCH_API_KEY",
-                           "ELASTICSEARCH_API_KEY_ID", "ELASTICSEARCH_BEARER_AUTH",
-                           "OPENSEARCH_AWS_HOSTED", "OPENSEARCH_AWS_SERVERLESS",
-                           "ELASTICSEARCH_AWS_REGION", "AWS_ACCESS_KEY_ID",
-                           "AWS_SECRET_ACCESS_KEY", "ELASTICSEARCH_CHUNK_SIZE",
-                           "ELASTICSEARCH_BASIC_AUTH", "ELASTICSEARCH_USE_SSL"};
+    const char *names[] = {"ELASTICSEARCH_URL",
+                           "ELASTICSEARCH_HOST",
+                           "ELASTICSEARCH_PORT",
+                           "ELASTICSEARCH_SCHEME",
+                           "ELASTICSEARCH",
+                           "OPENSEARCH",
+                           "ELASTICSEARCH_USER",
+                           "ELASTICSEARCH_PASSWORD",
+                           "ELASTICSEARCH_API_KEY",
+                           "ELASTICSEARCH_API_KEY_ID",
+                           "ELASTICSEARCH_BEARER_AUTH",
+                           "OPENSEARCH_AWS_HOSTED",
+                           "OPENSEARCH_AWS_SERVERLESS",
+                           "ELASTICSEARCH_AWS_REGION",
+                           "AWS_ACCESS_KEY_ID",
+                           "AWS_SECRET_ACCESS_KEY",
+                           "ELASTICSEARCH_CHUNK_SIZE",
+                           "ELASTICSEARCH_BASIC_AUTH",
+                           "ELASTICSEARCH_USE_SSL"};
     for (size_t i = 0; i < DIP_ARRAY_LEN(names); i++)
         unsetenv(names[i]);
 }
@@ -323,9 +353,9 @@ static void test_config_env(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ndjson_actions),  cmocka_unit_test(test_action_check_refuses),
-        cmocka_unit_test(test_response_parse),  cmocka_unit_test(test_item_classify),
-        cmocka_unit_test(test_keyset),          cmocka_unit_test(test_engine_parse),
+        cmocka_unit_test(test_ndjson_actions), cmocka_unit_test(test_action_check_refuses),
+        cmocka_unit_test(test_response_parse), cmocka_unit_test(test_item_classify),
+        cmocka_unit_test(test_keyset),         cmocka_unit_test(test_engine_parse),
         cmocka_unit_test(test_config_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
