@@ -1,0 +1,76 @@
+// flavours.mjs: what each engine says about itself in GET / (the version block the official
+// clients check), its product header and response media types, and the differences in
+// behaviour the server switches on (the _type field of ES 7, ES 8's compatibility headers
+// and wildcard-delete refusal, OpenSearch's PIT endpoints).
+
+export const FLAVOURS = {
+  es7: {
+    product: 'Elasticsearch',
+    clusterName: 'docker-cluster',
+    version: {
+      number: '7.17.24',
+      build_flavor: 'default',
+      build_type: 'docker',
+      build_hash: 'fcf25fff740db6ab3ed5d145c58d70e4c3528ea8',
+      build_date: '2024-09-05T07:31:06.917244549Z',
+      build_snapshot: false,
+      lucene_version: '8.11.3',
+      minimum_wire_compatibility_version: '6.8.0',
+      minimum_index_compatibility_version: '6.0.0-beta1',
+    },
+    tagline: 'You Know, for Search',
+    versionCreated: '7172499',
+    productHeader: true,
+    typeField: true, // _type: _doc in document responses
+    jsonContentType: 'application/json; charset=UTF-8',
+    compatVersions: [7],
+    destructiveRequiresName: false,
+    pit: 'es',
+  },
+  es8: {
+    product: 'Elasticsearch',
+    clusterName: 'docker-cluster',
+    version: {
+      number: '8.15.3',
+      build_flavor: 'default',
+      build_type: 'docker',
+      build_hash: 'f97532e680b555c3a05e73a74c28afb666923018',
+      build_date: '2024-10-09T22:08:00.328917561Z',
+      build_snapshot: false,
+      lucene_version: '9.11.1',
+      minimum_wire_compatibility_version: '7.17.0',
+      minimum_index_compatibility_version: '7.0.0',
+    },
+    tagline: 'You Know, for Search',
+    versionCreated: '8512000',
+    productHeader: true,
+    typeField: false,
+    jsonContentType: 'application/json',
+    compatVersions: [8, 7],
+    destructiveRequiresName: true,
+    pit: 'es',
+  },
+  os2: {
+    product: null,
+    clusterName: 'opensearch-cluster',
+    version: {
+      distribution: 'opensearch',
+      number: '2.17.1',
+      build_type: 'tar',
+      build_hash: '1893d20797e30110e5877170e44d42275ce5951e',
+      build_date: '2024-09-26T21:59:52.691008096Z',
+      build_snapshot: false,
+      lucene_version: '9.11.1',
+      minimum_wire_compatibility_version: '7.10.0',
+      minimum_index_compatibility_version: '7.0.0',
+    },
+    tagline: 'The OpenSearch Project: https://opensearch.org/',
+    versionCreated: '136387927',
+    productHeader: false,
+    typeField: false,
+    jsonContentType: 'application/json; charset=UTF-8',
+    compatVersions: [],
+    destructiveRequiresName: false,
+    pit: 'os',
+  },
+};
