@@ -1,0 +1,67 @@
+/*
+ * build.h: the document-building face of the docs module (wt-build): PostgreSQL values
+ * rendered as to_json renders them, the set-based SQL of a document tree, and the batch
+ * builder that turns key ranges of roots into PGSync-shaped JSON documents.
+ *
+ * The schema side (schema.json parsing, the node tree, validation, transforms, plugins) is
+ * docs.h. This header only adds what the builder exposes to jobs and tests.
+ */
+#ifndef DIP_DOCS_BUILD_H
+#define DIP_DOCS_BUILD_H
+
+#include "core/core.h"
+#include "pg/pg.h"
+
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- value rendering */
+
+/* How to_json renders a value of a (domain-resolved) type, given its text output under the
+ * session settings dip fixes (docs_session_settings): PostgreSQL's json.c categorizes every
+ * type into bool, numeric, date, timestamp, timestamptz, json/jsonb, array, composite, cast
+ * and "other" (the output text as a JSON string). Composites and types with a cast to json
+ * are selected as to_json(col) in SQL and copied (DOCS_VAL_JSON). */
+typedef enum {
+    DOCS_VAL_STRING = 0, /* output text, escaped (text, uuid, char(n), time, interval, bytea...) */
+    DOCS_VAL_NUMBER,     /* int2/4/8, float4/8, numeric: a number unless NaN/Infinity */
+    DOCS_VAL_BOOL,       /* "t"/"f" */
+    DOCS_VAL_JSON,       /* json, jsonb, to_json(col): the text is JSON already */
+    DOCS_VAL_DATE,       /* ISO date text is already to_json's XSD form */
+    DOCS_VAL_TIMESTAMP,  /* "2024-02-29 13:45:00.5" -> "2024-02-29T13:45:00.5" */
+    DOCS_VAL_TIMESTAMPTZ /* and "+HH" -> "+HH:00" (XSD offsets always carry minutes) */
+} DocsValKind;
+
+typedef struct DocsValType {
+    DocsValKind kind; /* of the value, or of each element when array */
+    bool array;       /* the text is an array literal ({...}, maybe [l:u]= bounds first) */
+    char delim;       /* array element delimiter (pg_type.typdelim; ',' except box) */
+} DocsValType;
+
+/* The session settings under which docs_render_value's text inputs are produced, so that
+ * the output equals to_json's: DateStyle ISO (dates/timestamps in ISO order), IntervalStyle
+ * postgres, bytea_output hex, extra_float_digits 1 (shortest exact floats), and TimeZone =
+ * `tz` (timestamptz offsets are rendered in the session zone, as to_json does). */
+void docs_session_settings(const char *tz, Buf *sql_out);
+
+/* The render type of a column: base_oid is the type after looking through domains,
+ * elem_base_oid the element type of an array (0 when not an array). Returns false when
+ * to_json needs the server (composite, a user type, or an array of those): the caller then
+ * selects to_json(expr) and renders it as DOCS_VAL_JSON. */
+bool docs_valtype_for_oid(uint32_t base_oid, uint32_t elem_base_oid, char delim, DocsValType *out);
+
+/* Appends the JSON rendering of one non-NULL value in text form. False (DIP_ERR_DATA) only for
+ * text that PostgreSQL never produces for the type (a malformed array literal). */
+bool docs_render_value(Buf *out, const DocsValType *t, const char *s, size_t n,
+                       DipError *err) DIP_MUST_CHECK;
+
+/* The render types of n result column types (PQftype values), looked up in the catalog
+ * (sql/docs_types.sql). server_json[i] is set when column i must be selected as
+ * to_json(expr) (see docs_valtype_for_oid); out[i] is then DOCS_VAL_JSON. */
+bool docs_types_lookup(PgConn *c, const uint32_t *oids, int n, DocsValType *out, bool *server_json,
+                       DipError *err) DIP_MUST_CHECK;
+
+/* True when s[0..n) is a JSON number as RFC 8259 writes one (PostgreSQL's IsValidJsonNumber
+ * accepts the same strings for what numeric/float output can produce). */
+bool docs_is_json_number(const char *s, size_t n);
+
+#endif /* DIP_DOCS_BUILD_H */
