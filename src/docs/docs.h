@@ -124,7 +124,8 @@ typedef struct DocsTable {
     char replident; /* pg_class.relreplident: 'd' default, 'f' full, 'i' index, 'n' nothing */
     char **key;     /* primary key columns in key order (catalog, or primary_key) */
     size_t nkey;
-    bool needs_full; /* the stream needs old values of non-key columns (see the plan) */
+    bool needs_full;       /* the stream needs REPLICA IDENTITY FULL (rule in validate.c) */
+    char full_reason[256]; /* why, for the plan and the log ("" when not needed) */
 } DocsTable;
 
 typedef struct DocsNode {
@@ -169,6 +170,7 @@ typedef struct DocsNode {
 
 /* One element of the file's array: one index. */
 typedef struct DocsDocument {
+    char *file;     /* the schema file, for messages */
     char *path;     /* "[0]" */
     char *database; /* after $VAR substitution */
     char *index;    /* after $VAR substitution; the database when absent (PGSync) */

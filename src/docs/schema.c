@@ -894,7 +894,9 @@ static bool parse_relationship(Parse *ps, const json_t *v, DocsNode *node)
         m2 = docs_path_push_key(&ps->path, "child");
         if (!parse_fk_side(ps, ch, &node->foreign_key.child, &node->foreign_key.nchild))
             return false;
-        if (node->foreign_key.nchild != node->foreign_key.nparent)
+        /* Direct joins pair parent and child columns; through joins name each side's
+         * columns on the through table, whose counts follow the two tables' keys. */
+        if (!node->through_table && node->foreign_key.nchild != node->foreign_key.nparent)
             return perr(ps, "%zu child column(s) for %zu parent column(s): they pair up one to one",
                         node->foreign_key.nchild, node->foreign_key.nparent);
         docs_path_pop(&ps->path, m2);
@@ -1080,12 +1082,12 @@ static bool parse_node(Parse *ps, json_t *v, DocsNode *parent, int depth, DocsNo
     }
     if (n->through_table && strcmp(n->through_table, n->table) == 0 &&
         strcmp(n->through_schema, n->schema) == 0)
-        return perr(ps, "through table %s.%s is the node's own table (a cycle)", n->schema,
-                    n->table);
+        return perr(ps, "through table %s.%s is the node's own table (a cycle)", n->through_schema,
+                    n->through_table);
     if (n->through_table && parent && strcmp(n->through_table, parent->table) == 0 &&
         strcmp(n->through_schema, parent->schema) == 0)
-        return perr(ps, "through table %s.%s is the parent's own table (a cycle)", n->schema,
-                    n->table);
+        return perr(ps, "through table %s.%s is the parent's own table (a cycle)",
+                    n->through_schema, n->through_table);
     if (n->variant == DOCS_VARIANT_SCALAR && parent && n->ncolumns > 1)
         return perr(ps, "a scalar node's value is one column, got %zu columns", n->ncolumns);
     return true;
@@ -1130,6 +1132,7 @@ static bool get_top_object(Parse *ps, json_t *doc, const char *key, json_t **out
 
 static void document_free(DocsDocument *d)
 {
+    free(d->file);
     free(d->path);
     free(d->database);
     free(d->index);
@@ -1149,6 +1152,7 @@ static bool parse_document(Parse *ps, json_t *v, DocsDocument *d)
     static const char *const keys[] = {"database", "index",   "nodes",    "setting", "mapping",
                                        "mappings", "plugins", "pipeline", "routing", NULL};
     d->path = dip_strdup(buf_cstr(&ps->path));
+    d->file = dip_strdup(ps->file);
     if (!json_is_object(v))
         return perr(ps, "expected a document object {database, index, nodes, ...}, got %s",
                     docs_json_type_name(v));

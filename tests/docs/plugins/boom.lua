@@ -1,0 +1,3 @@
+return function(doc, meta)
+  error("kaboom")
+end

@@ -1,0 +1,1 @@
+return function(doc, meta) doc.f = print return doc end

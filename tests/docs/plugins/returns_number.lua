@@ -1,0 +1,1 @@
+return function(doc, meta) return 42 end

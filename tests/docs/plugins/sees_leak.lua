@@ -1,0 +1,4 @@
+return function(doc, meta)
+  doc.leak = LEAK or "none"
+  return doc
+end
