@@ -39,29 +39,26 @@ void pgrepl_lsn_format(PgLsn lsn, char out[24])
     dip_snprintf(out, 24, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
 }
 
+/* One half of "X/X": 1 to 8 hex digits up to `stop`; returns the character after it. */
+static const char *lsn_half(const char *p, char stop, uint64_t *v)
+{
+    int n = 0;
+    for (*v = 0; *p && *p != stop; p++, n++) {
+        int d = *p >= '0' && *p <= '9'   ? *p - '0'
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                                         : -1;
+        if (d < 0 || n >= 8) return NULL;
+        *v = *v << 4 | (uint64_t)d;
+    }
+    return n > 0 && *p == stop ? p : NULL;
+}
+
 bool pgrepl_lsn_parse(const char *s, PgLsn *out)
 {
-    uint64_t hi = 0, lo = 0;
-    int nhi = 0, nlo = 0;
-    const char *p = s;
-    for (; *p && *p != '/'; p++, nhi++) {
-        int v = *p >= '0' && *p <= '9'   ? *p - '0'
-                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
-                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-                                         : -1;
-        if (v < 0 || nhi >= 8) return false;
-        hi = hi << 4 | (uint64_t)v;
-    }
-    if (*p != '/' || nhi == 0) return false;
-    for (p++; *p; p++, nlo++) {
-        int v = *p >= '0' && *p <= '9'   ? *p - '0'
-                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
-                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-                                         : -1;
-        if (v < 0 || nlo >= 8) return false;
-        lo = lo << 4 | (uint64_t)v;
-    }
-    if (nlo == 0) return false;
+    uint64_t hi, lo;
+    const char *p = lsn_half(s, '/', &hi);
+    if (p == NULL || lsn_half(p + 1, '\0', &lo) == NULL) return false;
     *out = hi << 32 | lo;
     return true;
 }

@@ -540,6 +540,18 @@ static void test_truncation_everywhere(void)
     buf_free(&b);
 }
 
+/* Every prefix of a good CopyData message fails with a data error. */
+static int copydata_truncations_clean(const Buf *b)
+{
+    PgReplEvent ev;
+    int clean = 0;
+    for (size_t cut = 0; cut < b->len; cut++) {
+        DipError err = {0};
+        if (!pgrepl_parse_copydata(b->data, cut, &ev, &err) && err.kind == DIP_ERR_DATA) clean++;
+    }
+    return clean;
+}
+
 static void test_copydata(void)
 {
     PgReplEvent ev;
@@ -555,11 +567,7 @@ static void test_copydata(void)
     CHECK(ev.kind == PGREPL_EV_DATA && ev.wal_start == 0x16B3748ull && ev.wal_end == 0x16B3800ull &&
               ev.send_time_us == PGREPL_EPOCH_OFFSET_US + 5 && ev.len == 1 && ev.data[0] == 'E',
           "xlogdata");
-    int clean = 0;
-    for (size_t cut = 0; cut < b.len; cut++) {
-        dip_error_clear(&err);
-        if (!pgrepl_parse_copydata(b.data, cut, &ev, &err) && err.kind == DIP_ERR_DATA) clean++;
-    }
+    int clean = copydata_truncations_clean(&b);
     CHECK(clean == (int)b.len, "xlogdata truncations: %d of %zu", clean, b.len);
 
     buf_clear(&b);
@@ -571,11 +579,7 @@ static void test_copydata(void)
     CHECK(pgrepl_parse_copydata(b.data, b.len, &ev, &err), "%s", err.msg);
     CHECK(ev.kind == PGREPL_EV_KEEPALIVE && ev.wal_end == 0x16B3800ull && ev.reply_requested,
           "keepalive");
-    clean = 0;
-    for (size_t cut = 0; cut < b.len; cut++) {
-        dip_error_clear(&err);
-        if (!pgrepl_parse_copydata(b.data, cut, &ev, &err) && err.kind == DIP_ERR_DATA) clean++;
-    }
+    clean = copydata_truncations_clean(&b);
     CHECK(clean == (int)b.len, "keepalive truncations: %d of %zu", clean, b.len);
     dip_error_clear(&err);
     CHECK(!pgrepl_parse_copydata((const uint8_t *)"q123", 4, &ev, &err) &&
