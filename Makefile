@@ -83,3 +83,8 @@ fuzz: fuzz-parquet fuzz-delta fuzz-sync-pg
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# pgoutput decoder and replication CopyData parser (fuzz/fuzz_pgoutput.c)
+.PHONY: fuzz-pgoutput
+fuzz-pgoutput: deps fuzz-build
+	./scripts/run-fuzzer.sh pgoutput $(FUZZ_SECONDS)
