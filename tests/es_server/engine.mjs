@@ -113,17 +113,20 @@ export class Index {
     this.mappings = mappings; // normalized
     this.flat = flatten(mappings);
     this.aliases = new Map(); // alias -> {filter, index_routing, search_routing, is_write_index}
-    this.docs = new Map(); // id -> Doc {id, v, seq, shard, routing, src: Buffer|string}
+    this.docs = new Map(); // id -> Doc {id, v, seq, shard, routing, src: Buffer, gen, prev}
     this.tomb = new Map(); // id -> {v, seq, shard, t}
-    this.prev = new Map(); // id -> state at the last refresh (Doc or null) for ids changed since
+    // Refresh visibility: a Doc written after the last refresh (gen > refreshedGen) is not
+    // searchable yet; its `prev` is the version search still sees (null: none). Documents
+    // deleted since the last refresh stay searchable through `deletedVisible`.
+    this.refreshedGen = 0;
+    this.lastWriteGen = 0;
+    this.withPrev = [];
+    this.deletedVisible = new Map();
     this.numShards = Number(settings['index.number_of_shards'] || 1);
     this.routingShards = routingNumShards(this.numShards);
     this.maxSeq = new Array(this.numShards).fill(-1);
     this.sourceBytes = 0;
-    this.deletedSinceRefresh = 0;
     this.lastSearch = Date.now();
-    this.generation = 0; // bumped on refresh
-    this.visibleCount = 0;
   }
 
   get replicas() {
@@ -139,6 +142,10 @@ export class Engine {
     this.pipelines = new Map();
     this.logFd = null;
     this.pendingLog = [];
+    this.nextBatch = null; // {promise, resolve, reject} for records not handed to the writer yet
+    this.writing = null; // the batch being written
+    this.logSeq = 0; // records logged so far (a request waits only if it logged something)
+    this.gen = 0; // write generation, for refresh visibility
     this.clusterUuid = null;
     this.versionCreated = opts.versionCreated;
   }
@@ -172,6 +179,14 @@ export class Engine {
         op = JSON.parse(buf.toString('utf8', pos, headEnd));
       } catch {
         pos = nl + 1;
+        continue;
+      }
+      if (op.blob !== undefined) {
+        // header line, then `blob` raw bytes and a newline; a torn blob was never answered
+        const end = nl + 1 + op.blob;
+        if (end + 1 > buf.length || buf[end] !== 10) break;
+        this.applyLogged(op, buf.subarray(nl + 1, end));
+        pos = end + 1;
         continue;
       }
       const src = headEnd < nl ? buf.subarray(headEnd + 1, nl) : null;
@@ -214,24 +229,29 @@ export class Engine {
       case 'i': {
         const idx = this.indices.get(op.x);
         if (!idx) break;
-        const doc = { id: op.id, v: op.v, seq: op.s, shard: op.sh, routing: op.r ?? null, src };
-        const old = idx.docs.get(op.id);
-        if (old) idx.sourceBytes -= old.src.length;
-        idx.docs.delete(op.id);
-        idx.docs.set(op.id, doc);
-        idx.tomb.delete(op.id);
-        idx.sourceBytes += src.length;
-        if (op.s > idx.maxSeq[op.sh]) idx.maxSeq[op.sh] = op.s;
+        this.replayIndex(idx, op.id, op.v, op.s, op.sh, op.r ?? null, src);
         if (op.m) applyAdditions(idx, new Map(op.m));
+        break;
+      }
+      case 'bulk': {
+        // one bulk request: the ops refer to byte ranges of the request body logged after
+        for (const [kind, x, id, v, s, sh, r, a, b, t] of op.ops) {
+          const idx = this.indices.get(x);
+          if (!idx) continue;
+          if (kind === 'd') this.replayDelete(idx, id, v, s, sh, t);
+          else if (kind === 'j') this.replayIndex(idx, id, v, s, sh, r, Buffer.from(a));
+          else this.replayIndex(idx, id, v, s, sh, r, src.subarray(a, b));
+        }
+        for (const [x, m] of op.maps || []) {
+          const idx = this.indices.get(x);
+          if (idx) applyAdditions(idx, new Map(m));
+        }
         break;
       }
       case 'd': {
         const idx = this.indices.get(op.x);
         if (!idx) break;
-        const old = idx.docs.get(op.id);
-        if (old) { idx.sourceBytes -= old.src.length; idx.docs.delete(op.id); }
-        idx.tomb.set(op.id, { v: op.v, seq: op.s, shard: op.sh, t: op.t });
-        if (op.s > idx.maxSeq[op.sh]) idx.maxSeq[op.sh] = op.s;
+        this.replayDelete(idx, op.id, op.v, op.s, op.sh, op.t);
         break;
       }
       case 'seq': {
@@ -246,8 +266,36 @@ export class Engine {
     }
   }
 
-  // Queue a log record (head object + optional raw source); flushLog writes them all at once.
+  replayIndex(idx, id, v, seq, shard, routing, src) {
+    const old = idx.docs.get(id);
+    if (old) { idx.sourceBytes -= old.src.length; idx.docs.delete(id); }
+    idx.docs.set(id, { id, v, seq, shard, routing, src, gen: 0, prev: null });
+    idx.tomb.delete(id);
+    idx.sourceBytes += src.length;
+    if (seq > idx.maxSeq[shard]) idx.maxSeq[shard] = seq;
+  }
+
+  replayDelete(idx, id, v, seq, shard, t) {
+    const old = idx.docs.get(id);
+    if (old) { idx.sourceBytes -= old.src.length; idx.docs.delete(id); }
+    idx.tomb.set(id, { v, seq, shard, t });
+    if (seq > idx.maxSeq[shard]) idx.maxSeq[shard] = seq;
+  }
+
+  // A bulk request's log record: one header with every applied operation (sources as byte
+  // ranges of the body) followed by the body itself, so a bulk costs one copy, not one record
+  // per document. `ops` entries: ['i'|'d', index, id, version, seq, shard, routing, start, end, t].
+  logBulk(ops, maps, body) {
+    this.logSeq++;
+    const head = JSON.stringify({ o: 'bulk', ops, maps: maps.length ? maps : undefined, blob: body.length });
+    this.pendingLog.push(head + '\n');
+    this.pendingLog.push(body);
+    this.pendingLog.push('\n');
+  }
+
+  // Queue a log record (head object + optional raw source); flushLog writes them.
   log(head, src) {
+    this.logSeq++;
     const h = JSON.stringify(head);
     if (src == null) this.pendingLog.push(h + '\n');
     else {
@@ -257,7 +305,72 @@ export class Engine {
     }
   }
 
+  // Start writing what was logged (group commit: one writev at a time, in log order, each
+  // taking everything queued meanwhile). Returns a promise settled once every record logged so
+  // far is in the file (the page cache: no fsync), or null when nothing is outstanding. The
+  // server answers a request only after its records are written.
   flushLog() {
+    if (this.pendingLog.length) {
+      if (!this.nextBatch) {
+        let resolve, reject;
+        const promise = new Promise((a, b) => { resolve = a; reject = b; });
+        this.nextBatch = { promise, resolve, reject };
+      }
+      const p = this.nextBatch.promise;
+      if (!this.writing) this.startWrite();
+      return p;
+    }
+    return this.writing ? this.writing.promise : null;
+  }
+
+  startWrite() {
+    const bufs = [];
+    let text = '';
+    for (const p of this.pendingLog) {
+      if (typeof p === 'string') text += p;
+      else {
+        if (text) { bufs.push(Buffer.from(text)); text = ''; }
+        if (p.length) bufs.push(p);
+      }
+    }
+    if (text) bufs.push(Buffer.from(text));
+    this.pendingLog = [];
+    const batch = this.nextBatch;
+    this.nextBatch = null;
+    this.writing = batch;
+    const done = (e) => {
+      this.writing = null;
+      if (e) batch.reject(e); else batch.resolve();
+      if (this.pendingLog.length) this.startWrite();
+    };
+    const writeFrom = (list) => {
+      fs.writev(this.logFd, list, (e, n) => {
+        if (e) return done(e);
+        // a short write continues where it stopped
+        let rest = n;
+        const left = [];
+        for (const b of list) {
+          if (rest >= b.length) { rest -= b.length; continue; }
+          left.push(rest > 0 ? b.subarray(rest) : b);
+          rest = 0;
+        }
+        if (left.length) writeFrom(left); else done(null);
+      });
+    };
+    writeFrom(bufs);
+  }
+
+  // Wait for every outstanding write (clean stop).
+  async drain() {
+    for (;;) {
+      const p = this.flushLog();
+      if (!p) return;
+      await p;
+    }
+  }
+
+  // Synchronous variant for the replay/compaction paths.
+  flushLogSync() {
     if (this.pendingLog.length === 0) return;
     const parts = this.pendingLog.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
     this.pendingLog = [];
@@ -445,10 +558,6 @@ export class Engine {
     return ++idx.maxSeq[shard];
   }
 
-  rememberPrev(idx, id, old) {
-    if (!idx.prev.has(id)) idx.prev.set(id, old || null);
-  }
-
   // Check optimistic concurrency control and external versions; returns the new version or
   // throws version_conflict_engine_exception with the engines' texts.
   planVersion(idx, op, id, st, isDelete) {
@@ -486,7 +595,7 @@ export class Engine {
   }
 
   // index / create: returns {result, v, seq, shard, status} or throws an item error
-  indexDoc(idx, op, id, srcBuf, obj, parser) {
+  indexDoc(idx, op, id, srcBuf, obj, parser, bulkLog = null) {
     const st = this.currentState(idx, id);
     if (op.opType === 'create' && !st.deleted) {
       throw new EsError(409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${st.version}])`, { index_uuid: idx.uuid, shard: String(st.doc.shard), index: idx.name });
@@ -496,31 +605,50 @@ export class Engine {
     if (added) applyAdditions(idx, added);
     const shard = shardFor(idx, id, op.routing);
     const seq = this.nextSeq(idx, shard);
-    const doc = { id, v, seq, shard, routing: op.routing ?? null, src: srcBuf };
-    this.rememberPrev(idx, id, st.doc);
+    const gen = ++this.gen;
+    idx.lastWriteGen = gen;
+    const doc = { id, v, seq, shard, routing: op.routing ?? null, src: srcBuf, gen, prev: null };
+    const old = st.doc || idx.deletedVisible.get(id) || null;
+    if (old) {
+      doc.prev = old.gen <= idx.refreshedGen ? old : old.prev;
+      if (doc.prev) idx.withPrev.push(doc);
+      idx.deletedVisible.delete(id);
+    }
     if (st.doc) { idx.sourceBytes -= st.doc.src.length; idx.docs.delete(id); }
     idx.docs.set(id, doc);
     idx.tomb.delete(id);
     idx.sourceBytes += srcBuf.length;
-    this.log({ o: 'i', x: idx.name, id, v, s: seq, sh: shard, r: op.routing ?? undefined, m: added ? [...added] : undefined }, srcBuf);
+    if (bulkLog && bulkLog.body && srcBuf.buffer === bulkLog.body.buffer && srcBuf.byteOffset >= bulkLog.body.byteOffset && srcBuf.byteOffset + srcBuf.length <= bulkLog.body.byteOffset + bulkLog.body.length) {
+      const a = srcBuf.byteOffset - bulkLog.body.byteOffset;
+      bulkLog.ops.push(['i', idx.name, id, v, seq, shard, op.routing ?? null, a, a + srcBuf.length]);
+      if (added) bulkLog.maps.push([idx.name, [...added]]);
+    } else if (bulkLog) {
+      // a source not in the request body (an update's merged document, a pipeline's output)
+      bulkLog.ops.push(['j', idx.name, id, v, seq, shard, op.routing ?? null, srcBuf.toString('utf8')]);
+      if (added) bulkLog.maps.push([idx.name, [...added]]);
+    } else {
+      this.log({ o: 'i', x: idx.name, id, v, s: seq, sh: shard, r: op.routing ?? undefined, m: added ? [...added] : undefined }, srcBuf);
+    }
     const created = st.deleted;
     return { result: created ? 'created' : 'updated', status: created ? 201 : 200, v, seq, shard };
   }
 
-  deleteDoc(idx, op, id) {
+  deleteDoc(idx, op, id, bulkLog = null) {
     const st = this.currentState(idx, id);
     const v = this.planVersion(idx, op, id, st, true);
     const shard = shardFor(idx, id, op.routing);
     const seq = this.nextSeq(idx, shard);
     const t = Date.now();
+    idx.lastWriteGen = ++this.gen;
     if (st.doc) {
-      this.rememberPrev(idx, id, st.doc);
+      const visible = st.doc.gen <= idx.refreshedGen ? st.doc : st.doc.prev;
+      if (visible) idx.deletedVisible.set(id, visible);
       idx.sourceBytes -= st.doc.src.length;
       idx.docs.delete(id);
-      idx.deletedSinceRefresh++;
     }
     idx.tomb.set(id, { v, seq, shard, t });
-    this.log({ o: 'd', x: idx.name, id, v, s: seq, sh: shard, t });
+    if (bulkLog) bulkLog.ops.push(['d', idx.name, id, v, seq, shard, null, 0, 0, t]);
+    else this.log({ o: 'd', x: idx.name, id, v, s: seq, sh: shard, t });
     const found = !st.deleted;
     return { result: found ? 'deleted' : 'not_found', status: found ? 200 : 404, v, seq, shard };
   }
@@ -534,32 +662,47 @@ export class Engine {
 
   // ---- refresh and the searchable view -----------------------------------------------------
 
+  pendingRefresh(idx) {
+    return idx.lastWriteGen > idx.refreshedGen;
+  }
+
   refreshIndex(idx) {
-    idx.prev.clear();
-    idx.deletedSinceRefresh = 0;
-    idx.generation++;
+    idx.refreshedGen = this.gen;
+    idx.lastWriteGen = this.gen;
+    for (const d of idx.withPrev) d.prev = null;
+    idx.withPrev = [];
+    idx.deletedVisible.clear();
+    idx.lastRefresh = Date.now();
   }
 
   // The documents search sees (as of the last refresh), in _doc order (shard, then seq).
   visibleDocs(idx) {
-    if (Date.now() - idx.lastSearch > 30000 && idx.prev.size) this.refreshIndex(idx); // search-idle shards refresh on the first search
+    if (Date.now() - idx.lastSearch > 30000 && this.pendingRefresh(idx)) this.refreshIndex(idx); // search-idle shards refresh on the first search
     idx.lastSearch = Date.now();
     const out = [];
-    if (idx.prev.size === 0) {
-      for (const d of idx.docs.values()) out.push(d);
-    } else {
-      for (const d of idx.docs.values()) {
-        if (idx.prev.has(d.id)) { const p = idx.prev.get(d.id); if (p) out.push(p); } else out.push(d);
-      }
-      for (const [id, p] of idx.prev) if (p && !idx.docs.has(id)) out.push(p);
+    const g = idx.refreshedGen;
+    let reordered = false;
+    for (const d of idx.docs.values()) {
+      if (d.gen <= g) out.push(d);
+      else if (d.prev) { out.push(d.prev); reordered = true; }
     }
-    if (idx.numShards > 1 || idx.prev.size) out.sort((a, b) => a.shard - b.shard || a.seq - b.seq);
+    for (const d of idx.deletedVisible.values()) { out.push(d); reordered = true; }
+    if (idx.numShards > 1 || reordered) out.sort((a, b) => a.shard - b.shard || a.seq - b.seq);
     return out;
   }
 
   visibleCount(idx) {
-    if (idx.prev.size === 0) return idx.docs.size;
-    return this.visibleDocs(idx).length;
+    if (!this.pendingRefresh(idx) && idx.deletedVisible.size === 0) return idx.docs.size;
+    const g = idx.refreshedGen;
+    let n = idx.deletedVisible.size;
+    for (const d of idx.docs.values()) if (d.gen <= g || d.prev) n++;
+    return n;
+  }
+
+  // Deleted documents not merged away yet (docs.deleted of _cat/indices): deletes since the
+  // last refresh, an approximation of Lucene's merge policy.
+  deletedCount(idx) {
+    return idx.deletedVisible.size;
   }
 }
 

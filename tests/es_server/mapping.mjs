@@ -262,45 +262,51 @@ export class DocParser {
       if (this.flavour === 'es8') throw new EsError(400, 'document_parsing_exception', '[1:1] failed to parse: Malformed content, must start with an object', {}, inner);
       throw new EsError(400, 'mapper_parsing_exception', 'failed to parse', {}, inner);
     }
-    this.walkObject(obj, [], idx.mappings.dynamic);
+    this.walkObject(obj, '', idx.mappings.dynamic);
     return this.added;
   }
 
-  lookup(path) {
-    const key = path.join('.');
+  // Paths are dotted strings ("a.b.c"); lookups go to the flat mapping, then to the fields
+  // this document added so far.
+  lookup(key) {
     const d = this.idx.flat.get(key);
-    if (d) return d;
+    if (d !== undefined) return d;
     return this.added ? this.added.get(key) : undefined;
   }
 
   fail(path, reason, causedBy) {
-    throw mappingError(this.flavour, reason, this.flavour === 'es8' ? locateValue(this.src, path) : 0, causedBy);
+    const loc = this.flavour === 'es8' ? locateValue(this.src, typeof path === 'string' ? (path ? path.split('.') : []) : path) : 0;
+    throw mappingError(this.flavour, reason, loc, causedBy);
   }
 
-  walkObject(obj, path, dynamic) {
+  walkObject(obj, prefix, dynamic) {
     for (const key in obj) {
       const value = obj[key];
-      if (key === '') this.fail(path, 'field name cannot be an empty string');
-      const parts = key.includes('.') ? key.split('.') : [key];
-      if (parts.some((p) => p === '')) this.fail(path, `field name cannot contain only whitespace: ['${key}']`);
-      if (path.length === 0 && METADATA_FIELDS.has(parts[0])) {
-        this.fail([key], `Field [${parts[0]}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
-      }
-      // dotted names are objects along the way
-      let p = path;
+      if (key === '') this.fail(prefix, 'field name cannot be an empty string');
+      let full = prefix ? prefix + '.' + key : key;
       let dyn = dynamic;
-      for (let i = 0; i < parts.length - 1; i++) {
-        p = p.concat(parts[i]);
-        const d = this.lookup(p);
-        if (d === undefined) {
-          if (!this.mayAdd(p, dyn)) { p = null; break; }
-          this.add(p, { properties: {} });
-        } else if (d.type && d.type !== 'object' && d.type !== 'nested') {
-          this.fail(p, `Could not dynamically add mapping for field [${p.join('.')}]. Existing mapping for [${p.join('.')}] must be of type object but found [${d.type}].`);
-        } else if (d.dynamic !== undefined) dyn = d.dynamic;
+      if (key.includes('.')) {
+        // dotted names are objects along the way
+        const parts = key.split('.');
+        if (parts.some((p) => p.trim() === '')) this.fail(prefix, `field name cannot contain only whitespace: ['${key}']`);
+        let p = prefix;
+        let skip = false;
+        for (let i = 0; i < parts.length - 1; i++) {
+          p = p ? p + '.' + parts[i] : parts[i];
+          const d = this.lookup(p);
+          if (d === undefined) {
+            if (!this.mayAdd(p, dyn)) { skip = true; break; }
+            this.add(p, { properties: {} });
+          } else if (d.type && d.type !== 'object' && d.type !== 'nested') {
+            this.fail(p, `Could not dynamically add mapping for field [${p}]. Existing mapping for [${p}] must be of type object but found [${d.type}].`);
+          } else if (d.dynamic !== undefined) dyn = d.dynamic;
+        }
+        if (skip) continue;
+        if (!prefix && METADATA_FIELDS.has(parts[0])) this.fail(key, `Field [${parts[0]}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
+      } else if (!prefix && key.charCodeAt(0) === 95 /* _ */ && METADATA_FIELDS.has(key)) {
+        this.fail(key, `Field [${key}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
       }
-      if (p === null) continue;
-      this.walkValue(value, p.concat(parts[parts.length - 1]), dyn);
+      this.walkValue(value, full, dyn);
     }
   }
 
@@ -308,15 +314,19 @@ export class DocParser {
     const d = dynamic === undefined ? 'true' : String(dynamic);
     if (d === 'true') return true;
     if (d === 'strict') {
-      const within = path.length > 1 ? path[path.length - 2] : '_doc';
-      this.fail(path, `mapping set to strict, dynamic introduction of [${path[path.length - 1]}] within [${within}] is not allowed`);
+      const dot = path.lastIndexOf('.');
+      const leaf = path.slice(dot + 1);
+      const parent = dot < 0 ? '_doc' : path.slice(0, dot).split('.').pop();
+      const reason = `mapping set to strict, dynamic introduction of [${leaf}] within [${parent}] is not allowed`;
+      const loc = this.flavour === 'es8' ? locateValue(this.src, path.split('.')) : 0;
+      throw new EsError(400, 'strict_dynamic_mapping_exception', this.flavour === 'es8' ? `[1:${loc}] ${reason}` : reason, {});
     }
     return false; // false / runtime: kept in _source, not mapped
   }
 
   add(path, def) {
     if (!this.added) this.added = new Map();
-    this.added.set(path.join('.'), def);
+    this.added.set(path, def);
   }
 
   walkValue(value, path, dynamic) {
@@ -341,23 +351,25 @@ export class DocParser {
     const type = def.type || 'object';
     if (type === 'object' || type === 'nested') {
       if (typeof value !== 'object') {
-        const full = path.join('.');
-        this.fail(path, `object mapping for [${full}] tried to parse field [${path[path.length - 1]}] as object, but found a concrete value`);
+        this.fail(path, `object mapping for [${path}] tried to parse field [${path.slice(path.lastIndexOf('.') + 1)}] as object, but found a concrete value`);
       }
       if (def.enabled === false) return;
       this.walkObject(value, path, def.dynamic !== undefined ? def.dynamic : dynamic);
       return;
     }
+    // the common cases first: a string in a text/keyword field, a number in a numeric one
+    if (typeof value === 'string' && (type === 'text' || type === 'keyword')) return;
+    if (typeof value === 'number' && (type === 'long' || type === 'float' || type === 'double') ) return;
     this.checkValue(def, type, value, path);
   }
 
   refuse(path, type, value, causedBy) {
-    const full = path.join('.');
+    const full = path;
     this.fail(path, `failed to parse field [${full}] of type [${type}] in document with id '${this.id}'. Preview of field's value: '${javaString(value)}'`, causedBy);
   }
 
   checkValue(def, type, value, path) {
-    const col = () => locateValue(this.src, path);
+    const col = () => locateValue(this.src, path.split('.'));
     if (NUMERIC.has(type)) {
       if (typeof value === 'number') {
         if (INTEGER_RANGE[type] && (value < INTEGER_RANGE[type][0] || value > INTEGER_RANGE[type][1])) {

@@ -5,6 +5,7 @@
 // _score, _shard_doc) and the engines' refusals (unknown query, sort on text or unmapped).
 import { EsError, searchPhaseFailure } from './errors.mjs';
 import { parseDate } from './mapping.mjs';
+import { Raw } from './json.mjs';
 
 const TOKEN_RE = /[\p{L}\p{N}_]+(?:['.][\p{L}\p{N}_]+)*/gu;
 function analyze(s) {
@@ -341,5 +342,5 @@ export function printedSortValue(s, v) {
   if (s.type === 'double' || s.type === 'float' || s.type === 'half_float' || s.type === 'scaled_float') {
     return (last !== s.desc) ? 'Infinity' : '-Infinity';
   }
-  return (last !== s.desc) ? 9223372036854775807n : -9223372036854775808n; // rendered verbatim by json.mjs
+  return new Raw(last !== s.desc ? '9223372036854775807' : '-9223372036854775808');
 }

@@ -122,7 +122,7 @@ function baseHeaders() {
   return h;
 }
 
-function send(ctx, status, body, extraHeaders = {}) {
+function send(ctx, status, body, extraHeaders = {}) {  // eslint-disable-line max-statements
   const { res } = ctx;
   if (ctx.sent) return;
   ctx.sent = true;
@@ -154,6 +154,7 @@ function send(ctx, status, body, extraHeaders = {}) {
   }
   const f = ctx.fault;
   const finish = () => {
+    if (res.destroyed) return;
     if (f && f.reset_after_bytes != null) {
       stats.faults_injected++;
       const n = Math.min(f.reset_after_bytes, buf.length);
@@ -172,7 +173,18 @@ function send(ctx, status, body, extraHeaders = {}) {
     }
     res.end(buf);
   };
-  finish();
+  // persisted before answered: wait for the log write holding this request's records
+  const p = engine.logSeq !== ctx.logSeqAtStart ? engine.flushLog() : null;
+  if (!p) return finish();
+  p.then(finish, (e) => {
+    process.stderr.write(`es-test-server: writing the operations log failed: ${e.message}\n`);
+    const eb = new EsError(500, 'translog_exception', `failed to write the operations log: ${e.message}`).toJSON();
+    buf = render(eb);
+    status = 500;
+    headers['content-length'] = String(buf.length);
+    delete headers['content-encoding'];
+    finish();
+  });
 }
 
 function sendError(ctx, e) {
@@ -407,7 +419,6 @@ function createIndex(ctx, name) {
   const body = bodyJson(ctx) || {};
   const includeTypeName = flavour === 'es7' && boolParam(ctx, 'include_type_name', false);
   const idx = engine.createIndex(name, body, { includeTypeName });
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true, shards_acknowledged: true, index: idx.name });
 }
 
@@ -430,7 +441,6 @@ function deleteIndex(ctx, expr) {
     if (!boolParam(ctx, 'ignore_unavailable', false)) throw err.indexNotFound(p);
   }
   for (const idx of new Set(targets)) engine.deleteIndex(idx);
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true });
 }
 
@@ -466,7 +476,6 @@ function putMapping(ctx, expr) {
   const body = bodyJson(ctx, true);
   const list = engine.resolve(expr);
   for (const idx of list) engine.putMapping(idx, body);
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true });
 }
 
@@ -558,7 +567,6 @@ function updateAliases(ctx) {
   }
   engine.logAliases([...plan.keys()].filter((n) => !removeIndices.has(n)));
   for (const n of removeIndices) engine.deleteIndex(engine.indices.get(n));
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true });
 }
 
@@ -568,7 +576,6 @@ function putAlias(ctx, expr, name) {
   const list = engine.resolve(expr, { allowNoIndices: false });
   for (const idx of list) idx.aliases.set(name, aliasDef(body));
   engine.logAliases(list.map((i) => i.name));
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true });
 }
 
@@ -578,14 +585,18 @@ function deleteAlias(ctx, expr, name) {
   for (const idx of list) for (const n of name.split(',')) if (idx.aliases.delete(n)) any = true;
   if (!any) throw new EsError(404, 'aliases_not_found_exception', `aliases [${name}] missing`, { 'resource.type': 'aliases', 'resource.id': name });
   engine.logAliases(list.map((i) => i.name));
-  engine.flushLog();
   send(ctx, 200, { acknowledged: true });
 }
 
 // ---- documents -----------------------------------------------------------------------------
 
-function shardsHeader(idx, n = 1) {
-  return { total: idx.replicas + 1, successful: n, failed: 0 };
+// One shared {_shards} object per replica count: a bulk answer holds thousands of them.
+const shardsHeaders = new Map();
+function shardsHeader(idx) {
+  const total = idx.replicas + 1;
+  let h = shardsHeaders.get(total);
+  if (!h) { h = Object.freeze({ total, successful: 1, failed: 0 }); shardsHeaders.set(total, h); }
+  return h;
 }
 
 function writeResult(idx, id, r, routing, forced) {
@@ -694,6 +705,12 @@ function writeOpts(o) {
 
 function validateWrite(kind, op, idxName, id, problems) {
   if (!idxName) problems.push('index is missing');
+  // the common case (no versioning options) needs only the checks above and below
+  if (op.versionType == null && op.version == null && op.ifSeqNo == null && op.ifPrimaryTerm == null && kind !== 'update') {
+    if (id != null && id.length > 128 && Buffer.byteLength(id) > 512) problems.push(`id [${id}] is too long, must be no longer than 512 bytes but was: ${Buffer.byteLength(id)}`);
+    if (kind === 'delete' && id == null) problems.push('id is missing');
+    return;
+  }
   if (kind !== 'delete' && op.versionType && !['internal', 'external', 'external_gte', 'external_gt', 'force'].includes(op.versionType)) problems.push(`version type [${op.versionType}] is not supported`);
   const vt = op.versionType || 'internal';
   if (kind === 'create' && vt !== 'internal') problems.push('create operations only support internal versioning. use index instead');
@@ -722,14 +739,14 @@ function targetIndex(name, op, kind) {
 }
 
 // One write applied to an index: the core shared by _doc, _create, _update and _bulk.
-function applyWrite(kind, idx, op, id, srcBuf, updateBody) {
+function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null) {
   const parser = new DocParser(flavour, idx);
-  if (kind === 'delete') return engine.deleteDoc(idx, op, id);
+  if (kind === 'delete') return engine.deleteDoc(idx, op, id, bulkLog);
   if (kind === 'index' || kind === 'create') {
     if (op.pipeline && op.pipeline !== '_none') srcBuf = pipelines.run(op.pipeline, srcBuf, idx, id);
     else if (!op.pipeline && idx.settings['index.default_pipeline'] && idx.settings['index.default_pipeline'] !== '_none') srcBuf = pipelines.run(idx.settings['index.default_pipeline'], srcBuf, idx, id);
     const obj = parseSource(srcBuf, id);
-    return engine.indexDoc(idx, { ...op, opType: kind === 'create' ? 'create' : op.opType }, id, srcBuf, obj, parser);
+    return engine.indexDoc(idx, kind === 'create' ? { ...op, opType: 'create' } : op, id, srcBuf, obj, parser, bulkLog);
   }
   // update
   const st = engine.currentState(idx, id);
@@ -747,7 +764,7 @@ function applyWrite(kind, idx, op, id, srcBuf, updateBody) {
     }
     if (op.ifSeqNo != null) engine.planVersion(idx, op, id, st, false);
     const buf = Buffer.from(JSON.stringify(up));
-    const r = engine.indexDoc(idx, { ...op, opType: 'create', ifSeqNo: null, ifPrimaryTerm: null }, id, buf, up, parser);
+    const r = engine.indexDoc(idx, { ...op, opType: 'create', ifSeqNo: null, ifPrimaryTerm: null }, id, buf, up, parser, bulkLog);
     return r;
   }
   if (op.ifSeqNo != null) engine.planVersion(idx, op, id, st, false);
@@ -758,7 +775,7 @@ function applyWrite(kind, idx, op, id, srcBuf, updateBody) {
     return { result: 'noop', status: 200, v: st.version, seq: st.seq, shard: st.doc.shard };
   }
   const buf = Buffer.from(JSON.stringify(current));
-  const r = engine.indexDoc(idx, { ...op, routing: op.routing ?? st.doc.routing, opType: null, ifSeqNo: null, ifPrimaryTerm: null, version: null, versionType: null }, id, buf, current, parser);
+  const r = engine.indexDoc(idx, { ...op, routing: op.routing ?? st.doc.routing, opType: null, ifSeqNo: null, ifPrimaryTerm: null, version: null, versionType: null }, id, buf, current, parser, bulkLog);
   return { ...r, result: 'updated', status: 200 };
 }
 
@@ -826,12 +843,7 @@ function singleWrite(ctx, kind, name, id) {
   }
   if (op.pipeline && op.pipeline !== '_none' && !pipelines.has(op.pipeline)) throw err.illegalArg(`pipeline with id [${op.pipeline}] does not exist`);
   const idx = targetIndex(name, op, kind);
-  let r;
-  try {
-    r = applyWrite(kind, idx, op, id, src, upd);
-  } finally {
-    engine.flushLog();
-  }
+  const r = applyWrite(kind, idx, op, id, src, upd);
   if (refresh) engine.refreshIndex(idx);
   const body = writeResult(idx, id, r, op.routing, refresh === 'true');
   const headers = {};
@@ -984,6 +996,7 @@ async function bulk(ctx, pathIndex) {
   if (ctx.fault && ctx.fault.delay_ms) await sleep(ctx.fault.delay_ms);
   const itemFault = faults && faults.item_status != null && (!faults.path || ctx.pathname.includes(faults.path)) ? faults : (ctx.fault && ctx.fault.item_status != null ? ctx.fault : null);
   const items = new Array(actions.length);
+  const bulkLog = { body: ctx.body, ops: [], maps: [] };
   let errors = false;
   const touched = new Set();
   for (let i = 0; i < actions.length; i++) {
@@ -998,10 +1011,10 @@ async function bulk(ctx, pathIndex) {
         continue;
       }
     }
-    items[i] = bulkItem(a, touched, refresh === 'true');
+    items[i] = bulkItem(a, touched, refresh === 'true', bulkLog);
     if (items[i].failed) { errors = true; delete items[i].failed; }
   }
-  engine.flushLog();
+  if (bulkLog.ops.length) engine.logBulk(bulkLog.ops, bulkLog.maps, ctx.body);
   if (refresh) for (const idx of touched) engine.refreshIndex(idx);
   const took = Number((process.hrtime.bigint() - t0) / 1000000n);
   send(ctx, 200, { took, errors, items });
@@ -1018,18 +1031,22 @@ function injectedItem(a, status) {
   return o;
 }
 
-function bulkItem(a, touched, forced) {
+const validIndexNames = new Set();
+function bulkItem(a, touched, forced, bulkLog) {
   const kindName = a.kind;
   let idx = null;
   let id = a.id;
   const out = (o) => ({ [kindName]: o });
   try {
-    validateIndexName(a.index);
+    if (!validIndexNames.has(a.index)) {
+      validateIndexName(a.index);
+      if (validIndexNames.size < 10000) validIndexNames.add(a.index);
+    }
     idx = targetIndex(a.index, a.op, a.kind);
     touched.add(idx);
     if (id == null) id = autoId();
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
-    const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update);
+    const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update, bulkLog);
     const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop');
     o.status = r.status;
     return out(o);
@@ -1106,7 +1123,7 @@ setInterval(sweepContexts, 1000).unref();
 setInterval(() => {
   const now = Date.now();
   for (const idx of engine.indices.values()) {
-    if (!idx.prev.size) continue;
+    if (!engine.pendingRefresh(idx)) continue;
     const ri = idx.settings['index.refresh_interval'];
     if (ri === '-1') continue;
     const every = ri ? parseTime(ri, 'index.refresh_interval') : 1000;
@@ -1393,7 +1410,7 @@ function catIndices(ctx, expr) {
   let rows = list.map((idx) => {
     const h = healthOf([idx]);
     const sz = storeBytes(idx);
-    const r = { health: h.status, status: 'open', index: idx.name, uuid: idx.uuid, pri: String(idx.numShards), rep: String(idx.replicas), 'docs.count': String(engine.visibleCount(idx)), 'docs.deleted': String(idx.deletedSinceRefresh), 'store.size': fmt(sz), 'pri.store.size': fmt(sz) };
+    const r = { health: h.status, status: 'open', index: idx.name, uuid: idx.uuid, pri: String(idx.numShards), rep: String(idx.replicas), 'docs.count': String(engine.visibleCount(idx)), 'docs.deleted': String(engine.deletedCount(idx)), 'store.size': fmt(sz), 'pri.store.size': fmt(sz) };
     if (flavour === 'es8') r['dataset.size'] = fmt(sz);
     return r;
   });
@@ -1474,9 +1491,9 @@ async function route(ctx) {
   }
   if (a === '_pit' && n === 1 && F.pit === 'es') return is('DELETE') ? closePitEs(ctx) : methodNotAllowed(ctx, ['DELETE']);
   if (a === '_ingest' && b === 'pipeline') {
-    if (is('PUT') && c) { pipelines.put(c, bodyJson(ctx, true)); engine.flushLog(); return send(ctx, 200, { acknowledged: true }); }
+    if (is('PUT') && c) { pipelines.put(c, bodyJson(ctx, true)); return send(ctx, 200, { acknowledged: true }); }
     if (is('GET')) { const r = pipelines.get(c); return send(ctx, r ? 200 : 404, r || {}); }
-    if (is('DELETE') && c) { pipelines.delete(c); engine.flushLog(); return send(ctx, 200, { acknowledged: true }); }
+    if (is('DELETE') && c) { pipelines.delete(c); return send(ctx, 200, { acknowledged: true }); }
   }
   if (a === '_nodes' && is('GET')) {
     return send(ctx, 200, { _nodes: { total: 1, successful: 1, failed: 0 }, cluster_name: F.clusterName, nodes: { [NODE_ID]: { name: NODE_NAME, transport_address: '127.0.0.1:9300', host: '127.0.0.1', ip: '127.0.0.1', version: F.version.number, roles: ['data', 'ingest', 'master'], http: { publish_address: `127.0.0.1:${ctx.port}` } } } });
@@ -1532,7 +1549,7 @@ async function route(ctx) {
       return methodNotAllowed(ctx, ['GET', 'PUT', 'POST']);
     case '_settings':
       if (is('GET')) return send(ctx, 200, Object.fromEntries(engine.resolve(index).map((i) => [i.name, { settings: indexSettingsView(i) }])));
-      if (is('PUT')) { const body = bodyJson(ctx, true); for (const i of engine.resolve(index)) engine.putSettings(i, body); engine.flushLog(); return send(ctx, 200, { acknowledged: true }); }
+      if (is('PUT')) { const body = bodyJson(ctx, true); for (const i of engine.resolve(index)) engine.putSettings(i, body); return send(ctx, 200, { acknowledged: true }); }
       return methodNotAllowed(ctx, ['GET', 'PUT']);
     case '_alias': case '_aliases':
       if (is('GET', 'HEAD')) return getAliases(ctx, index, c || null);
@@ -1577,7 +1594,7 @@ function decodePath(p) {
 }
 
 async function handle(req, res) {
-  const ctx = { req, res, sent: false, port: server.address().port };
+  const ctx = { req, res, sent: false, port: server.address().port, logSeqAtStart: engine.logSeq };
   const q = req.url.indexOf('?');
   ctx.pathname = q < 0 ? req.url : req.url.slice(0, q);
   ctx.params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
@@ -1677,12 +1694,12 @@ server.listen(opts.port, opts.host || '127.0.0.1', () => {
 });
 
 let stopping = false;
-function stop() {
+async function stop() {
   if (stopping) return;
   stopping = true;
   server.close();
   try {
-    engine.flushLog();
+    await engine.drain();
     engine.compact();
   } catch (e) {
     process.stderr.write(`es-test-server: compaction failed (the operations log stays): ${e.message}\n`);
