@@ -704,11 +704,39 @@ static bool root_has_field(const DocsNode *root, const char *field)
     return false;
 }
 
+/* One table may back several nodes (or be a node and a through table): what one use needs,
+ * every copy says, so the plan and bootstrap see it whichever copy they read. */
+static void unify_full(DocsDocument *d)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < d->nnodes; i++)
+        cap += 2 + d->nodes[i]->nbase_tables;
+    DocsTable **all = dip_calloc(cap, sizeof(DocsTable *));
+    size_t n = 0;
+    for (size_t i = 0; i < d->nnodes; i++) {
+        DocsNode *nd = d->nodes[i];
+        all[n++] = &nd->rel;
+        if (nd->through_table) all[n++] = &nd->through;
+        for (size_t j = 0; nd->bases && j < nd->nbase_tables; j++)
+            all[n++] = &nd->bases[j];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!all[i]->needs_full) continue;
+        for (size_t j = 0; j < n; j++)
+            if (all[j]->oid == all[i]->oid && !all[j]->needs_full) {
+                all[j]->needs_full = true;
+                dip_strlcpy(all[j]->full_reason, all[i]->full_reason, sizeof all[j]->full_reason);
+            }
+    }
+    free(all);
+}
+
 bool docs_schema_resolve(DocsDocument *d, PgConn *c, DipError *err)
 {
     Resolve rv = {.d = d, .c = c, .err = err};
     d->resolved = false;
     if (!resolve_node(&rv, d->root, NULL)) return false;
+    unify_full(d);
     if (d->routing && !root_has_field(d->root, d->routing))
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "%s: %s.routing: \"%s\" is not a field of the root document (its "
@@ -789,11 +817,11 @@ static void plan_node(Buf *out, const DocsNode *n)
     if (n->parent) {
         buf_printf(out, "%*s  join: ", ind, "");
         if (n->through_table) {
-            plan_join(out, n->parent->table, n->through_table, &n->parent_join);
+            plan_join(out, n->parent->label, n->through_table, &n->parent_join);
             buf_printf(out, "\n%*s        ", ind, "");
-            plan_join(out, n->through_table, n->table, &n->child_join);
+            plan_join(out, n->through_table, n->label, &n->child_join);
         } else {
-            plan_join(out, n->parent->table, n->table, &n->parent_join);
+            plan_join(out, n->parent->label, n->label, &n->parent_join);
         }
         buf_append_byte(out, '\n');
     }
