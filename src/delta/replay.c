@@ -395,7 +395,7 @@ bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *d
     const char *prev = r->source;
     r->source = name;
     size_t pos = 0;
-    int64_t line = 0;
+    int64_t line = 0, actions = 0;
     bool ok = true;
     if (ci) memset(ci, 0, sizeof *ci);
     while (pos < len && ok) {
@@ -419,10 +419,19 @@ bool delta_replay_commit_json(DeltaReplay *r, const char *name, const uint8_t *d
                 ok = delta_replay_json_action(r, obj, ci, NULL, NULL, err);
                 if (!ok) dip_error_prefix(err, "line %lld", (long long)line);
                 json_decref(obj);
+                actions++;
             }
         }
         pos = nl ? end + 1 : len;
     }
+    /* PROTOCOL.md "Delta Log Entries": a commit is a set of actions. A file without one is
+     * a commit not written yet (a writer that creates the file before filling it), never
+     * an empty commit: replaying it would call the version synced with nothing in it. */
+    if (ok && actions == 0)
+        ok = dip_error_set(err, DIP_ERR_DATA,
+                           "%s: %s commit file holds no action (%zu bytes): not a valid commit "
+                           "(written partly or not yet)",
+                           name, len == 0 ? "empty" : "blank", len);
     r->source = prev;
     return ok;
 }

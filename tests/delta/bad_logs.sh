@@ -94,12 +94,27 @@ echo '{"version":99,"size":3}' >"$t/_delta_log/_last_checkpoint"
 expect_eq "stale _last_checkpoint ignored" \
   "$("$DIP" delta info "$t" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" 3
 
-# 7. empty commit file and a commit that is not JSON at all
+# 7. empty commit file (a writer that creates the file before writing it), a blank one, a
+# commit whose last line is cut, and a commit that is not JSON at all: not valid commits
+# (issue 12: an empty commit read as "no actions" let sync-pg record the version as synced)
 t=$(table snapshot-data3)
+cp "$(log "$t" 3)" "$WORK/commit3.json"
 : >"$(log "$t" 3)"
-expect_eq "empty commit is a commit with no actions" \
-  "$("$DIP" delta files "$t" | wc -l | tr -d ' ')" \
-  "$("$DIP" delta files "$t" --version 2 | wc -l | tr -d ' ')"
+expect_fail "empty commit file" 3 \
+  "00000000000000000003\.json: empty commit file holds no action \(0 bytes\)" -- "$DIP" delta info "$t"
+expect_fail "empty commit file (files)" 3 "00000000000000000003\.json: empty commit" -- \
+  "$DIP" delta files "$t"
+printf '\n  \n' >"$(log "$t" 3)"
+expect_fail "blank commit file" 3 "00000000000000000003\.json: blank commit file holds no action" -- \
+  "$DIP" delta info "$t"
+python3 - "$WORK/commit3.json" "$(log "$t" 3)" <<'PY'
+import sys
+data = open(sys.argv[1]).read().rstrip('\n').split('\n')
+data[-1] = data[-1][: len(data[-1]) // 2]   # the last action cut in half, no newline
+open(sys.argv[2], 'w').write('\n'.join(data))
+PY
+expect_fail "commit whose last line is cut" 3 "00000000000000000003\.json: line [0-9]*: malformed JSON" -- \
+  "$DIP" delta info "$t"
 head -c 200 /dev/urandom >"$(log "$t" 3)"
 expect_fail "binary garbage commit" 3 "00000000000000000003\.json: line" -- "$DIP" delta info "$t"
 
