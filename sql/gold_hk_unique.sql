@@ -1,4 +1,5 @@
--- gold_hk_unique.sql: ON CONFLICT (hk) needs a unique index on exactly (hk).
+-- gold_hk_unique.sql: ON CONFLICT (hk) needs a unique index on exactly (hk). $1 is the
+-- quoted table name.
 SELECT count(*)
   FROM pg_index i
   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]

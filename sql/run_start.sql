@@ -1,4 +1,4 @@
--- run_start.sql: a new run row; the backend config never holds a password.
+-- run_start.sql: a new run row in dip_sync_runs; the backend config never holds a password.
 INSERT INTO dip_sync_runs (input_delta_table, output_postgres_table, output_db_backend_config,
                            mode, base_version, model_sha256, n_input_records,
                            n_output_records, n_inserted, n_updated, n_unchanged, n_deleted,

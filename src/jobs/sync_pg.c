@@ -82,7 +82,14 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     buf_init(&j->sql_stage_create);
     buf_init(&j->sql_lookup);
     if (!gold_model_load(&j->model, o->model_path, err)) return false;
-    j->gold_table = o->table && o->table[0] ? o->table : j->model.table;
+    /* an empty --table is a mistake, not a request for the model's default */
+    j->gold_table = o->table ? o->table : j->model.table;
+    if (o->table) {
+        if (!pg_table_name_check(o->table, "--table", err)) return false;
+    } else if (!pg_table_name_check(j->model.table, "table", err)) {
+        dip_error_prefix(err, "model %s", j->model.source);
+        return false;
+    }
     if (!store_open(&j->store, o->source, err)) {
         dip_error_prefix(err, "--source %s", o->source);
         return false;
@@ -108,11 +115,11 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     buf_append_str(&upd, "hdiff = EXCLUDED.hdiff, sync_ldts = EXCLUDED.sync_ldts");
     for (int i = 0; i < j->plan.ncols; i++) {
         buf_append_str(&j->q_columns, ", ");
-        pg_quote_ident(j->plan.cols[i].gold, &j->q_columns);
+        pg_quote_name(j->plan.cols[i].gold, &j->q_columns);
         buf_append_str(&upd, ", ");
-        pg_quote_ident(j->plan.cols[i].gold, &upd);
+        pg_quote_name(j->plan.cols[i].gold, &upd);
         buf_append_str(&upd, " = EXCLUDED.");
-        pg_quote_ident(j->plan.cols[i].gold, &upd);
+        pg_quote_name(j->plan.cols[i].gold, &upd);
     }
     const char *t;
     const char *kv_gold[] = {"target", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns),
@@ -132,53 +139,52 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     return ok;
 }
 
-/* Creates the gold table (schema files, else from the model) and checks it against the model.
- * A mismatch is a data error before anything is written. */
-static bool ensure_gold_table(SyncJob *j, DipError *err)
+/* The gold table's columns (name, type, not null, has default) from the catalog; zero rows
+ * when the table does not exist. The lookup takes the quoted name, as every statement does. */
+static bool gold_columns(SyncJob *j, PGresult **r, DipError *err)
 {
-    int ran = 0;
-    if (j->opt->schemas_dir) {
-        if (!pg_schema_apply(&j->conn, j->opt->schemas_dir, &ran, err)) return false;
-    } else if (j->opt->model_path == NULL) {
-        if (!pg_schema_apply(&j->conn, NULL, &ran, err)) return false;
-    }
-    const char *params[1] = {j->gold_table};
-    PGresult *r;
+    const char *params[1] = {buf_cstr(&j->q_table)};
     const char *t;
-    if (!pg_sql_get("sql/gold_columns.sql", &t, err) || !pg_query(&j->conn, t, 1, params, &r, err))
-        return false;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
-        /* no schema file made it: the model says what it looks like */
-        Buf defs, sql, idx;
-        buf_init(&defs);
-        buf_init(&sql);
-        buf_init(&idx);
-        for (int i = 0; i < j->plan.ncols; i++) {
-            buf_append_str(&defs, ",\n    ");
-            pg_quote_ident(j->plan.cols[i].gold, &defs);
-            buf_append_byte(&defs, ' ');
-            pg_type_sql(&j->plan.cols[i].pg, &defs);
-        }
-        char iname[200];
-        const char *base = strrchr(j->gold_table, '.');
-        dip_snprintf(iname, sizeof iname, "%s_sync_ldts_idx", base ? base + 1 : j->gold_table);
-        pg_quote_ident(iname, &idx);
-        const char *kv[] = {"table",      buf_cstr(&j->q_table), "column_defs", buf_cstr(&defs),
-                            "ldts_index", buf_cstr(&idx),        NULL};
-        bool did;
-        bool ok =
-            pg_sql_get("sql/gold_create_table.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
-            pg_schema_apply_text(&j->conn, "sql/gold_create_table.sql", buf_cstr(&sql), &did, err);
-        buf_free(&defs);
-        buf_free(&sql);
-        buf_free(&idx);
-        if (!ok) return false;
-        if (did) dip_info("created gold table %s from model %s", j->gold_table, j->model.source);
-        return ensure_gold_table(j, err);
+    return pg_sql_get("sql/gold_columns.sql", &t, err) && pg_query(&j->conn, t, 1, params, r, err);
+}
+
+/* No schema file made the gold table: the model says what it looks like. */
+static bool gold_table_create(SyncJob *j, DipError *err)
+{
+    Buf defs, sql, idx, iname;
+    buf_init(&defs);
+    buf_init(&sql);
+    buf_init(&idx);
+    buf_init(&iname);
+    for (int i = 0; i < j->plan.ncols; i++) {
+        buf_append_str(&defs, ",\n    ");
+        pg_quote_name(j->plan.cols[i].gold, &defs);
+        buf_append_byte(&defs, ' ');
+        pg_type_sql(&j->plan.cols[i].pg, &defs);
     }
-    /* expected: hk text, hdiff text, sync_ldts timestamptz, then each model column */
+    /* an index lives in its table's schema, so its name is derived from the table part */
+    pg_derived_name(pg_table_name_base(j->gold_table), "_sync_ldts_idx", &iname);
+    pg_quote_name(buf_cstr(&iname), &idx);
+    const char *kv[] = {"table",      buf_cstr(&j->q_table), "column_defs", buf_cstr(&defs),
+                        "ldts_index", buf_cstr(&idx),        NULL};
+    const char *t;
+    bool did = false;
+    bool ok =
+        pg_sql_get("sql/gold_create_table.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
+        pg_schema_apply_text(&j->conn, "sql/gold_create_table.sql", buf_cstr(&sql), &did, err);
+    buf_free(&defs);
+    buf_free(&sql);
+    buf_free(&idx);
+    buf_free(&iname);
+    if (ok && did) dip_info("created gold table %s from model %s", j->gold_table, j->model.source);
+    return ok;
+}
+
+/* hk text, hdiff text, sync_ldts timestamptz, then each model column with its exact type,
+ * and no unmapped NOT NULL column without a default. */
+static bool gold_table_check_columns(SyncJob *j, PGresult *r, DipError *err)
+{
+    int n = PQntuples(r);
     int nexp = 3 + j->plan.ncols;
     bool ok = true;
     for (int e = 0; e < nexp && ok; e++) {
@@ -218,8 +224,37 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
                                "model %s does not map it",
                                j->gold_table, name, j->model.source);
     }
+    return ok;
+}
+
+/* Creates the gold table (schema files, else from the model) and checks it against the model.
+ * A mismatch is a data error before anything is written. */
+static bool ensure_gold_table(SyncJob *j, DipError *err)
+{
+    int ran = 0;
+    if (j->opt->schemas_dir) {
+        if (!pg_schema_apply(&j->conn, j->opt->schemas_dir, &ran, err)) return false;
+    } else if (j->opt->model_path == NULL) {
+        if (!pg_schema_apply(&j->conn, NULL, &ran, err)) return false;
+    }
+    PGresult *r;
+    if (!gold_columns(j, &r, err)) return false;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        /* created once, then looked up once more: still missing is an error, never a loop */
+        if (!gold_table_create(j, err) || !gold_columns(j, &r, err)) return false;
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return dip_error_set(err, DIP_ERR_INTERNAL,
+                                 "gold table %s: created, but the catalog does not show it",
+                                 j->gold_table);
+        }
+    }
+    bool ok = gold_table_check_columns(j, r, err);
     PQclear(r);
     if (!ok) return false;
+    const char *params[1] = {buf_cstr(&j->q_table)};
+    const char *t;
     if (!pg_sql_get("sql/gold_hk_unique.sql", &t, err) ||
         !pg_query(&j->conn, t, 1, params, &r, err))
         return false;
@@ -472,10 +507,33 @@ bool sync_pg_lock(SyncJob *j, DipError *err)
                          j->gold_table, who);
 }
 
+/* The schema of a SCHEMA.TABLE name must exist: checked before dip's first DDL, so a run
+ * refused for it leaves nothing behind. */
+static bool gold_schema_check(SyncJob *j, DipError *err)
+{
+    const char *base = pg_table_name_base(j->gold_table);
+    if (base == j->gold_table) return true;
+    char *schema = dip_strndup(j->gold_table, (size_t)(base - 1 - j->gold_table));
+    const char *params[1] = {schema};
+    const char *t;
+    PGresult *r = NULL;
+    bool ok = pg_sql_get("sql/gold_schema_exists.sql", &t, err) &&
+              pg_query(&j->conn, t, 1, params, &r, err);
+    bool exists = ok && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    if (r) PQclear(r);
+    if (ok && !exists)
+        ok = dip_error_set(err, DIP_ERR_NOT_FOUND,
+                           "gold table %s: schema \"%s\" does not exist in database %s (create "
+                           "it first; dip creates tables, not schemas)",
+                           j->gold_table, schema, j->conn.dbname);
+    free(schema);
+    return ok;
+}
+
 static bool connect_and_prepare(SyncJob *j, DipError *err)
 {
     if (!pg_connect_retry(&j->conn, &j->opt->pg, err)) return false;
-    return pg_run_ensure_table(&j->conn, err);
+    return gold_schema_check(j, err) && pg_run_ensure_table(&j->conn, err);
 }
 
 static void task_json(const SyncJob *j, const Decision *d, Buf *out)
@@ -520,6 +578,11 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)
 static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
 {
     if (!j->run_started) return true;
+    if (!finished && j->run.partial_file)
+        dip_warn("%s was partly loaded: %lld of its rows are committed in %s; the resume point "
+                 "stays at the file before it, and the next run loads it again from its start "
+                 "(committed rows count as unchanged)",
+                 j->run.partial_file, (long long)j->run.partial_rows, j->gold_table);
     /* a fresh connection when the loader's is gone (PostgreSQL restarted, error mid-COPY) */
     DipError e = {0};
     if (pg_is_alive(&j->conn) && PQtransactionStatus(j->conn.conn) != PQTRANS_IDLE) {

@@ -35,6 +35,7 @@ typedef struct SyncJob {
     PgConn lookup_conn; /* decoder thread, PREFILTER_LOOKUP only */
     PgRun run;
     bool run_started;
+    size_t partial_index; /* files[] index of run.partial_file, when set */
     /* files of this run, sorted by path, and where resume starts */
     const DeltaAddFile **files;
     size_t nfiles;

@@ -9,6 +9,7 @@
  */
 #include "pg/pg.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,57 @@ bool pg_is_alive(const PgConn *c)
     return c && c->conn && PQstatus(c->conn) == CONNECTION_OK;
 }
 
+void pg_sql_operation(const char *sql, char *out, size_t cap)
+{
+    /* dip's statements come from sql/NAME.sql files whose first line is
+     * "-- NAME.sql: what it is for. More...": that sentence names the operation in words */
+    const char *p = sql;
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+        p++;
+    if (p[0] == '-' && p[1] == '-') {
+        p += 2;
+        while (*p == ' ')
+            p++;
+        const char *colon = strstr(p, ".sql: ");
+        const char *eol = strchr(p, '\n');
+        if (!eol) eol = p + strlen(p);
+        if (colon && colon < eol) {
+            const char *d = colon + 6, *e = d;
+            /* the first clause: up to '.', ';', ':' or the end of the line */
+            while (e < eol && *e != ';' && *e != ':' &&
+                   !(*e == '.' && (e[1] == ' ' || e + 1 == eol)))
+                e++;
+            while (e > d && e[-1] == ' ')
+                e--;
+            dip_snprintf(out, cap, "%.*s (%.*s.sql)", (int)(e - d), d, (int)(colon - p), p);
+            return;
+        }
+    }
+    /* a statement of dip's own (BEGIN, COMMIT, SET ...) or of a user's schema file: its
+     * leading keywords, never a cut slice of its text */
+    while (p[0] == '-' && p[1] == '-') {
+        const char *eol = strchr(p, '\n');
+        p = eol ? eol + 1 : p + strlen(p);
+        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+            p++;
+    }
+    char kw[48];
+    size_t n = 0;
+    for (int words = 0; words < 2; words++) {
+        size_t start = n;
+        for (; isalpha((unsigned char)*p) || *p == '_'; p++)
+            if (n + 2 < sizeof kw) kw[n++] = (char)toupper((unsigned char)*p);
+        if (n == start) break;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (words == 0 && isalpha((unsigned char)*p) && n + 2 < sizeof kw) kw[n++] = ' ';
+    }
+    while (n > 0 && kw[n - 1] == ' ')
+        n--;
+    kw[n] = '\0';
+    dip_snprintf(out, cap, n ? "%s statement" : "statement", kw);
+}
+
 bool pg_exec(PgConn *c, const char *sql, DipError *err)
 {
     if (!pg_is_alive(c))
@@ -182,10 +234,8 @@ bool pg_exec(PgConn *c, const char *sql, DipError *err)
     ExecStatusType st = PQresultStatus(r);
     bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok) {
-        char what[96];
-        dip_snprintf(what, sizeof what, "%.80s", sql);
-        for (char *p = what; *p; p++)
-            if (*p == '\n') *p = ' ';
+        char what[160];
+        pg_sql_operation(sql, what, sizeof what);
         pg_error_from_result(err, c, r, what);
     }
     PQclear(r);
@@ -201,10 +251,8 @@ bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params
     PGresult *r = PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char what[96];
-        dip_snprintf(what, sizeof what, "%.80s", sql);
-        for (char *p = what; *p; p++)
-            if (*p == '\n') *p = ' ';
+        char what[160];
+        pg_sql_operation(sql, what, sizeof what);
         pg_error_from_result(err, c, r, what);
         PQclear(r);
         return false;
@@ -300,34 +348,4 @@ bool pg_copy_out(PgConn *c, const char *sql, PgCopyOutFn on_chunk, void *ctx, Di
         PQclear(r);
     }
     return ok;
-}
-
-void pg_quote_ident(const char *name, Buf *out)
-{
-    /* "schema.table": each part quoted; a name with quotes inside is quoted as a whole */
-    const char *dot = strchr(name, '.');
-    if (dot && !strchr(name, '"') && !strchr(dot + 1, '.')) {
-        char *part = dip_strndup(name, (size_t)(dot - name));
-        pg_quote_ident(part, out);
-        free(part);
-        buf_append_byte(out, '.');
-        pg_quote_ident(dot + 1, out);
-        return;
-    }
-    buf_append_byte(out, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"') buf_append_byte(out, '"');
-        buf_append_byte(out, (uint8_t)*p);
-    }
-    buf_append_byte(out, '"');
-}
-
-void pg_quote_literal(const char *s, Buf *out)
-{
-    buf_append_byte(out, '\'');
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'') buf_append_byte(out, '\'');
-        buf_append_byte(out, (uint8_t)*p);
-    }
-    buf_append_byte(out, '\'');
 }

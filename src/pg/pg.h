@@ -59,6 +59,10 @@ bool pg_exec(PgConn *c, const char *sql, DipError *err) DIP_MUST_CHECK;
 /* Runs a statement with text parameters; *res must be PQclear'ed by the caller. */
 bool pg_query(PgConn *c, const char *sql, int nparams, const char *const *params, PGresult **res,
               DipError *err) DIP_MUST_CHECK;
+/* The operation a statement performs, in words, for error messages: the first clause of
+ * an sql/ file's header comment ("a new run row (run_start.sql)"), else the statement's
+ * leading keywords ("BEGIN statement"); never a cut slice of the text. */
+void pg_sql_operation(const char *sql, char *out, size_t cap);
 /* SQLSTATE of the last error recorded by this module on this thread ("" when none). */
 const char *pg_last_sqlstate(void);
 
@@ -71,8 +75,24 @@ typedef bool (*PgCopyOutFn)(void *ctx, const uint8_t *p, size_t n, DipError *err
 bool pg_copy_out(PgConn *c, const char *sql, PgCopyOutFn on_chunk, void *ctx,
                  DipError *err) DIP_MUST_CHECK;
 
-/* Quotes an identifier ("a.b" is split into schema and name, each quoted). */
+/* ---------------------------------------------------------------- names (names.c)
+ * One rule for the names dip writes and looks up: taken literally (case kept, any UTF-8),
+ * always quoted; a table name is TABLE or SCHEMA.TABLE, split at its one dot. */
+
+#define PG_NAME_MAX_BYTES 63 /* NAMEDATALEN - 1: PostgreSQL cuts longer names silently */
+
+/* A table name under the rule: not empty, at most one dot, each part 1..63 bytes of valid
+ * UTF-8 without control characters. A config error naming `what` (e.g. "--table"). */
+bool pg_table_name_check(const char *name, const char *what, DipError *err) DIP_MUST_CHECK;
+/* The table part of TABLE or SCHEMA.TABLE. */
+const char *pg_table_name_base(const char *name);
+/* Quotes a table name: "a.b" is split into schema and table, each quoted. */
 void pg_quote_ident(const char *name, Buf *out);
+/* Quotes one identifier as a whole (a column, an index: a dot is part of the name). */
+void pg_quote_name(const char *name, Buf *out);
+/* base + suffix when it fits in 63 bytes, else a cut base + "_" + 16 hex digits of the
+ * whole base + suffix: derived names of different bases stay distinct (unquoted). */
+void pg_derived_name(const char *base, const char *suffix, Buf *out);
 /* Quotes a literal (standard_conforming_strings on). */
 void pg_quote_literal(const char *s, Buf *out);
 
@@ -162,6 +182,8 @@ typedef struct PgRun {
     int64_t base_version; /* incremental: version synced before; -1 for full */
     int64_t version;      /* table version this run syncs */
     char *last_file;      /* path of the last fully loaded file, NULL = none yet */
+    char *partial_file;   /* file whose first rows are committed, its end not yet; NULL = none */
+    int64_t partial_rows; /* rows of partial_file committed (its input rows) */
     int64_t ldts_us;      /* table LDTS at `version` */
     int64_t n_input_records;
     int64_t n_output_records;

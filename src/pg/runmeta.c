@@ -15,6 +15,7 @@ void pg_run_free(PgRun *r)
     free(r->output);
     free(r->mode);
     free(r->last_file);
+    free(r->partial_file);
     free(r->model_sha256);
     memset(r, 0, sizeof *r);
 }
@@ -67,39 +68,51 @@ bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finish
     return true;
 }
 
-typedef struct {
-    char v[16][48];
-} NumText;
+/* The run's numbers as text parameters: counters, version, LDTS and partial rows. */
+typedef struct RunText {
+    char base_version[24], run_id[24], n_input[24], n_output[24], n_inserted[24], n_updated[24],
+        n_unchanged[24], n_deleted[24], version[24], partial_rows[24];
+    char ldts[40];
+} RunText;
+
+static void run_text(const PgRun *r, RunText *t)
+{
+#define RUN_NUM(field, value) dip_snprintf(t->field, sizeof t->field, "%lld", (long long)(value))
+    RUN_NUM(base_version, r->base_version);
+    RUN_NUM(run_id, r->run_id);
+    RUN_NUM(n_input, r->n_input_records);
+    RUN_NUM(n_output, r->n_output_records);
+    RUN_NUM(n_inserted, r->n_inserted);
+    RUN_NUM(n_updated, r->n_updated);
+    RUN_NUM(n_unchanged, r->n_unchanged);
+    RUN_NUM(n_deleted, r->n_deleted);
+    RUN_NUM(version, r->version);
+    RUN_NUM(partial_rows, r->partial_rows);
+#undef RUN_NUM
+    dip_format_ts_us(r->ldts_us, t->ldts);
+}
 
 bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err)
 {
     const char *sql;
     if (!pg_sql_get("sql/run_start.sql", &sql, err)) return false;
-    NumText t;
-    dip_snprintf(t.v[0], 48, "%lld", (long long)r->base_version);
-    dip_snprintf(t.v[1], 48, "%lld", (long long)r->n_input_records);
-    dip_snprintf(t.v[2], 48, "%lld", (long long)r->n_output_records);
-    dip_snprintf(t.v[3], 48, "%lld", (long long)r->n_inserted);
-    dip_snprintf(t.v[4], 48, "%lld", (long long)r->n_updated);
-    dip_snprintf(t.v[5], 48, "%lld", (long long)r->n_unchanged);
-    dip_snprintf(t.v[6], 48, "%lld", (long long)r->n_deleted);
-    dip_snprintf(t.v[7], 48, "%lld", (long long)r->version);
-    dip_format_ts_us(r->ldts_us, t.v[8]);
+    RunText t;
+    run_text(r, &t);
     const char *params[15] = {r->input,
                               r->output,
                               backend_json,
                               r->mode,
-                              r->base_version >= 0 ? t.v[0] : "",
+                              r->base_version >= 0 ? t.base_version : "",
                               r->model_sha256 ? r->model_sha256 : "",
-                              t.v[1],
-                              t.v[2],
-                              t.v[3],
-                              t.v[4],
-                              t.v[5],
-                              t.v[6],
-                              t.v[7],
+                              t.n_input,
+                              t.n_output,
+                              t.n_inserted,
+                              t.n_updated,
+                              t.n_unchanged,
+                              t.n_deleted,
+                              t.version,
                               r->last_file ? r->last_file : "",
-                              t.v[8]};
+                              t.ldts};
     PGresult *res;
     if (!pg_query(c, sql, 15, params, &res, err)) return false;
     bool ok = PQntuples(res) == 1 && dip_parse_i64(PQgetvalue(res, 0, 0), &r->run_id);
@@ -112,22 +125,22 @@ bool pg_run_checkpoint(PgConn *c, const PgRun *r, DipError *err)
 {
     const char *sql;
     if (!pg_sql_get("sql/run_checkpoint.sql", &sql, err)) return false;
-    NumText t;
-    dip_snprintf(t.v[0], 48, "%lld", (long long)r->run_id);
-    dip_snprintf(t.v[1], 48, "%lld", (long long)r->n_input_records);
-    dip_snprintf(t.v[2], 48, "%lld", (long long)r->n_output_records);
-    dip_snprintf(t.v[3], 48, "%lld", (long long)r->n_inserted);
-    dip_snprintf(t.v[4], 48, "%lld", (long long)r->n_updated);
-    dip_snprintf(t.v[5], 48, "%lld", (long long)r->n_unchanged);
-    dip_snprintf(t.v[6], 48, "%lld", (long long)r->n_deleted);
-    dip_snprintf(t.v[7], 48, "%lld", (long long)r->version);
-    dip_format_ts_us(r->ldts_us, t.v[8]);
-    const char *params[10] = {t.v[0], t.v[1], t.v[2],
-                              t.v[3], t.v[4], t.v[5],
-                              t.v[6], t.v[7], r->last_file ? r->last_file : "",
-                              t.v[8]};
+    RunText t;
+    run_text(r, &t);
+    const char *params[12] = {t.run_id,
+                              t.n_input,
+                              t.n_output,
+                              t.n_inserted,
+                              t.n_updated,
+                              t.n_unchanged,
+                              t.n_deleted,
+                              t.version,
+                              r->last_file ? r->last_file : "",
+                              t.ldts,
+                              r->partial_file ? r->partial_file : "",
+                              t.partial_rows};
     PGresult *res;
-    if (!pg_query(c, sql, 10, params, &res, err)) return false;
+    if (!pg_query(c, sql, 12, params, &res, err)) return false;
     PQclear(res);
     return true;
 }

@@ -13,6 +13,9 @@
 //   node make_table.mjs remove-file DIR                        remove the last file (rows leave)
 //   node make_table.mjs rewrite DIR                            compaction: same rows, new files
 //   node make_table.mjs corrupt DIR                            garbage in the first data file
+//   node make_table.mjs corrupt-middle DIR                     garbage in the middle of the first
+//                                                              data file (a middle row group)
+//   (create --row-group-size N: Parquet row groups of about N rows, default 20000)
 //   node make_table.mjs expect DIR                             gold rows as TSV (see gold_tsv.sql)
 //   node make_table.mjs info DIR                               version, files, live rows (JSON)
 //
@@ -23,6 +26,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const PARTS = ['crm', 'erp', 'web', 'pos'];
+let ROW_GROUP_SIZE = 20000;
 const ENTITIES = ['customer', 'supplier', 'product'];
 
 function usage() {
@@ -167,7 +171,7 @@ async function writeFile(st, part, ids, revs) {
   const out = path.join(dir, rel);
   await con.run(`COPY (SELECT ${ROW_SQL} FROM read_csv('${csv}', header = true,
       columns = {'seq': 'BIGINT', 'id': 'BIGINT', 'rev': 'BIGINT'}) ORDER BY seq)
-    TO '${out}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 20000)`);
+    TO '${out}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`);
   fs.unlinkSync(csv);
   const size = fs.statSync(out).size;
   const f = { path: rel, part, ids, revs, dv: [], size, rows: ids.length };
@@ -391,6 +395,17 @@ function corrupt() {
   fs.writeFileSync(p, Buffer.alloc(size, 0x5a));
 }
 
+// 4 KiB of garbage at the middle of the first data file: the row groups before it decode,
+// the one there does not (its footer, at the end, stays intact).
+function corruptMiddle() {
+  const st = loadState();
+  const p = path.join(dir, st.files[0].path);
+  const b = fs.readFileSync(p);
+  const at = Math.floor(b.length / 2) - 2048;
+  b.fill(0x5a, at, at + 4096);
+  fs.writeFileSync(p, b);
+}
+
 function expectRows() {
   const st = loadState();
   const lines = [];
@@ -412,6 +427,7 @@ function info() {
 }
 
 const cmds = { create, update, 'dv-delete': dvDelete, 'remove-file': removeFile, rewrite, corrupt,
-  expect: expectRows, info };
+  'corrupt-middle': corruptMiddle, expect: expectRows, info };
+if (opts['row-group-size']) ROW_GROUP_SIZE = Number(opts['row-group-size']);
 if (!cmds[cmd]) usage();
 await cmds[cmd]();
