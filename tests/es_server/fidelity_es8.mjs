@@ -124,7 +124,7 @@ await run('bulk helper', async () => {
   check('invalid index item', it[8].error.type === 'invalid_index_name_exception', JSON.stringify(it[8]));
   check('_seq_no grows per shard', typeof it[3]._seq_no === 'number' && it[3]._primary_term === 1);
   await expectError('bulk without final newline', () => client.transport.request({ method: 'POST', path: '/_bulk', body: '{"index":{"_index":"x","_id":"1"}}\n{"a":1}', querystring: {} }, { headers: { 'content-type': 'application/vnd.elasticsearch+x-ndjson; compatible-with=8' } }), 400, 'illegal_argument_exception', 'The bulk request must be terminated by a newline [\\n]');
-  await expectError('bulk bad action', () => client.bulk({ operations: [{ upsert: { _index: 'x' } }, { a: 1 }] }), 400, 'illegal_argument_exception', 'Malformed action/metadata line [1], expected one of [create, delete, index, update] but found [upsert]');
+  await expectError('bulk bad action', () => client.bulk({ operations: [{ upsert: { _index: 'x' } }, { a: 1 }] }), 400, 'illegal_argument_exception', 'Malformed action/metadata line [1], expected field [create], [delete], [index] or [update] but found [upsert]');
   await expectError('bulk unknown parameter', () => client.bulk({ operations: [{ index: { _index: 'x', _foo: 1 } }, { a: 1 }] }), 400, 'illegal_argument_exception', 'Action/metadata line [1] contains an unknown parameter [_foo]');
 });
 

@@ -315,10 +315,13 @@ function bodyJson(ctx, required = false) {
   }
 }
 
-function jsonParseError(msg) {
+// A JSON syntax error in the body: ES 8 wraps Jackson's error as x_content_parse_exception
+// "[line:col] ..."; ES 7 and OpenSearch pass Jackson's json_parse_exception through.
+function jsonParseError(msg, text = '') {
   const m = /position (\d+)/.exec(msg);
-  const col = m ? Number(m[1]) + 1 : 1;
-  if (flavour === 'es8') return new EsError(400, 'x_content_parse_exception', `[1:${col}] ${msg}`);
+  const eof = /end of JSON input|Unterminated/.test(msg);
+  const col = m ? Number(m[1]) + 1 : eof ? text.length + 1 : 1;
+  if (flavour === 'es8') return new EsError(400, 'x_content_parse_exception', `[1:${col}] ${eof ? 'Unexpected end of file' : msg.replace(/ in JSON at position \d+.*$/, '')}`);
   const e = new EsError(400, 'json_parse_exception', `${msg}\n at [Source: (org.elasticsearch.transport.netty4.ByteBufStreamInput); line: 1, column: ${col}]`);
   return e;
 }
@@ -883,6 +886,24 @@ function tokenName(v) {
   }
 }
 
+// True when a JSON object in `text` closes before the end of the line (ES 8's "unexpected data
+// after the closing brace").
+function closesEarly(text) {
+  let depth = 0;
+  let inStr = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inStr) { if (c === '\\') i++; else if (c === '"') inStr = false; continue; }
+    if (c === '"') inStr = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return text.slice(i + 1).trim() !== '' && (() => { try { JSON.parse(text.slice(0, i + 1)); return true; } catch { return false; } })();
+    }
+  }
+  return false;
+}
+
 // Parse the NDJSON body into actions, refusing the whole request exactly where the engines do.
 function parseBulk(ctx, buf, defaults) {
   if (buf.length === 0) throw new EsError(400, 'parse_exception', 'request body is required');
@@ -902,18 +923,27 @@ function parseBulk(ctx, buf, defaults) {
     try {
       meta = JSON.parse(text);
     } catch (e) {
-      throw jsonParseError(e.message);
+      if (flavour === 'es8' && /^\s*\{/.test(text) && closesEarly(text)) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], unexpected data after the closing brace`);
+      throw jsonParseError(e.message, text);
     }
     if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-      throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT or END_OBJECT but found [${tokenName(meta)}]`);
+      throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT but found [${tokenName(meta)}]`);
     }
     const keys = Object.keys(meta);
     if (keys.length === 0) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected FIELD_NAME but found [END_OBJECT]`);
     const kind = keys[0];
-    if (!ACTIONS.has(kind)) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected one of [create, delete, index, update] but found [${kind}]`);
-    const m = meta[kind];
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT but found [${tokenName(m)}]`);
-    if (keys.length > 1) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected END_OBJECT but found [FIELD_NAME]`);
+    if (!ACTIONS.has(kind)) {
+      // Elasticsearch (7.17, 8.x) and OpenSearch word this differently
+      throw err.illegalArg(flavour === 'os2'
+        ? `Malformed action/metadata line [${actionLine}], expected one of [create, delete, index, update] but found [${kind}]`
+        : `Malformed action/metadata line [${actionLine}], expected field [create], [delete], [index] or [update] but found [${kind}]`);
+    }
+    let m = meta[kind];
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+      throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT or END_OBJECT but found [${tokenName(m)}]`);
+    }
+    // ES 8 refuses anything after the action object; 7.17 and OpenSearch ignore it
+    if (keys.length > 1 && flavour === 'es8') throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected END_OBJECT but found [FIELD_NAME]`);
     for (const [k, v] of Object.entries(m)) {
       if (k === '_type' && flavour === 'es7') continue;
       if (!ACTION_FIELDS.has(k)) throw err.illegalArg(`Action/metadata line [${actionLine}] contains an unknown parameter [${k}]`);
@@ -932,6 +962,9 @@ function parseBulk(ctx, buf, defaults) {
       retry_on_conflict: m.retry_on_conflict,
       require_alias: m.require_alias ?? defaults.requireAlias,
     });
+    if (kind === 'update' && (op.version != null || (op.versionType != null && op.versionType !== 'internal'))) {
+      throw err.illegalArg('Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead');
+    }
     const a = { kind, index: m._index != null ? String(m._index) : defaults.index, id: m._id != null ? String(m._id) : null, op, line: actionLine };
     if (kind === 'index' && op.opType === 'create') a.kind = 'create';
     if (kind !== 'delete') {
@@ -1655,6 +1688,7 @@ async function handle(req, res) {
     const f = takeFault(ctx.pathname);
     if (f) {
       ctx.fault = f;
+      if (f.delay_ms) stats.faults_injected++;
       if (f.delay_ms && !(ctx.segs[0] === '_bulk' || ctx.segs[1] === '_bulk')) await sleep(f.delay_ms);
       if (f.request_status) {
         stats.faults_injected++;
