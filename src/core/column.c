@@ -13,20 +13,26 @@ size_t dip_type_value_width(DipTypeId id)
     switch (id) {
     case DT_BOOL:
     case DT_INT8:
-    case DT_UINT8: return 1;
+    case DT_UINT8:
+        return 1;
     case DT_INT16:
-    case DT_UINT16: return 2;
+    case DT_UINT16:
+        return 2;
     case DT_INT32:
     case DT_UINT32:
     case DT_FLOAT:
-    case DT_DATE: return 4;
+    case DT_DATE:
+        return 4;
     case DT_INT64:
     case DT_UINT64:
     case DT_DOUBLE:
     case DT_TIME:
-    case DT_TIMESTAMP: return 8;
-    case DT_DECIMAL: return 16;
-    default: return 0;
+    case DT_TIMESTAMP:
+        return 8;
+    case DT_DECIMAL:
+        return 16;
+    default:
+        return 0;
     }
 }
 
@@ -38,22 +44,28 @@ bool dip_type_is_varlen(DipTypeId id)
     case DT_FIXED:
     case DT_UUID:
     case DT_JSON:
-    case DT_ENUM: return true;
-    default: return false;
+    case DT_ENUM:
+        return true;
+    default:
+        return false;
     }
 }
 
 const char *dip_type_name(DipTypeId id)
 {
     static const char *names[] = {
-        [DT_NULL] = "null",       [DT_BOOL] = "boolean",     [DT_INT8] = "int8",
-        [DT_INT16] = "int16",     [DT_INT32] = "int32",      [DT_INT64] = "int64",
-        [DT_UINT8] = "uint8",     [DT_UINT16] = "uint16",    [DT_UINT32] = "uint32",
-        [DT_UINT64] = "uint64",   [DT_FLOAT] = "float",      [DT_DOUBLE] = "double",
-        [DT_DECIMAL] = "decimal", [DT_STRING] = "string",    [DT_BINARY] = "binary",
-        [DT_FIXED] = "fixed",     [DT_UUID] = "uuid",        [DT_JSON] = "json",
-        [DT_ENUM] = "enum",       [DT_DATE] = "date",        [DT_TIME] = "time",
-        [DT_TIMESTAMP] = "timestamp", [DT_STRUCT] = "struct", [DT_LIST] = "list",
+        [DT_NULL] = "null",       [DT_BOOL] = "boolean",
+        [DT_INT8] = "int8",       [DT_INT16] = "int16",
+        [DT_INT32] = "int32",     [DT_INT64] = "int64",
+        [DT_UINT8] = "uint8",     [DT_UINT16] = "uint16",
+        [DT_UINT32] = "uint32",   [DT_UINT64] = "uint64",
+        [DT_FLOAT] = "float",     [DT_DOUBLE] = "double",
+        [DT_DECIMAL] = "decimal", [DT_STRING] = "string",
+        [DT_BINARY] = "binary",   [DT_FIXED] = "fixed",
+        [DT_UUID] = "uuid",       [DT_JSON] = "json",
+        [DT_ENUM] = "enum",       [DT_DATE] = "date",
+        [DT_TIME] = "time",       [DT_TIMESTAMP] = "timestamp",
+        [DT_STRUCT] = "struct",   [DT_LIST] = "list",
         [DT_MAP] = "map",
     };
     return (unsigned)id < DIP_ARRAY_LEN(names) && names[id] ? names[id] : "?";
@@ -63,17 +75,22 @@ void dip_type_format(const DipType *t, Buf *out)
 {
     static const char *units[] = {"ms", "us", "ns"};
     switch (t->id) {
-    case DT_DECIMAL: buf_printf(out, "decimal(%d,%d)", t->precision, t->scale); break;
-    case DT_FIXED: buf_printf(out, "fixed(%d)", t->width); break;
+    case DT_DECIMAL:
+        buf_printf(out, "decimal(%d,%d)", t->precision, t->scale);
+        break;
+    case DT_FIXED:
+        buf_printf(out, "fixed(%d)", t->width);
+        break;
     case DT_TIMESTAMP:
         buf_printf(out, "timestamp(%s%s)", units[t->unit], t->utc ? ", utc" : "");
         break;
-    case DT_TIME: buf_printf(out, "time(%s)", units[t->unit]); break;
+    case DT_TIME:
+        buf_printf(out, "time(%s)", units[t->unit]);
+        break;
     case DT_STRUCT:
         buf_append_str(out, "struct<");
         for (int i = 0; i < t->nchildren; i++) {
-            if (i)
-                buf_append_byte(out, ',');
+            if (i) buf_append_byte(out, ',');
             buf_printf(out, "%s:", t->children[i].name);
             dip_type_format(&t->children[i].type, out);
         }
@@ -81,8 +98,7 @@ void dip_type_format(const DipType *t, Buf *out)
         break;
     case DT_LIST:
         buf_append_str(out, "list<");
-        if (t->nchildren > 0)
-            dip_type_format(&t->children[0].type, out);
+        if (t->nchildren > 0) dip_type_format(&t->children[0].type, out);
         buf_append_byte(out, '>');
         break;
     case DT_MAP:
@@ -94,7 +110,8 @@ void dip_type_format(const DipType *t, Buf *out)
         }
         buf_append_byte(out, '>');
         break;
-    default: buf_append_str(out, dip_type_name(t->id));
+    default:
+        buf_append_str(out, dip_type_name(t->id));
     }
 }
 
@@ -124,8 +141,7 @@ DipSchema *dip_schema_copy(Arena *a, const DipSchema *src)
 int dip_schema_find(const DipSchema *s, const char *name)
 {
     for (int i = 0; i < s->nfields; i++)
-        if (strcmp(s->fields[i].name, name) == 0)
-            return i;
+        if (strcmp(s->fields[i].name, name) == 0) return i;
     return -1;
 }
 
@@ -169,8 +185,7 @@ void dip_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
     return q;
 }
 
@@ -221,7 +236,8 @@ void dip_format_decimal(__int128 unscaled, int scale, char out[48])
     char digits[48];
     int n = 0;
     bool neg = unscaled < 0;
-    unsigned __int128 u = neg ? (unsigned __int128)(-(unscaled + 1)) + 1 : (unsigned __int128)unscaled;
+    unsigned __int128 u =
+        neg ? (unsigned __int128)(-(unscaled + 1)) + 1 : (unsigned __int128)unscaled;
     do {
         digits[n++] = (char)('0' + (int)(u % 10));
         u /= 10;
@@ -229,12 +245,10 @@ void dip_format_decimal(__int128 unscaled, int scale, char out[48])
     while (n <= scale && n < 45)
         digits[n++] = '0';
     int o = 0;
-    if (neg)
-        out[o++] = '-';
+    if (neg) out[o++] = '-';
     for (int i = n - 1; i >= 0; i--) {
         out[o++] = digits[i];
-        if (i == scale && scale > 0)
-            out[o++] = '.';
+        if (i == scale && scale > 0) out[o++] = '.';
     }
     out[o] = '\0';
 }
@@ -244,8 +258,7 @@ void dip_format_uuid(const uint8_t b[16], char out[40])
     static const char hx[] = "0123456789abcdef";
     int o = 0;
     for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
         out[o++] = hx[b[i] >> 4];
         out[o++] = hx[b[i] & 15];
     }
@@ -272,14 +285,29 @@ void dip_base64(const uint8_t *p, size_t n, Buf *out)
 bool column_value_int64(const ColumnVector *c, int64_t row, int64_t *out)
 {
     switch (c->type->id) {
-    case DT_INT8: *out = ((const int8_t *)c->values)[row]; return true;
-    case DT_INT16: *out = ((const int16_t *)c->values)[row]; return true;
-    case DT_INT32: *out = ((const int32_t *)c->values)[row]; return true;
-    case DT_INT64: *out = ((const int64_t *)c->values)[row]; return true;
-    case DT_UINT8: *out = ((const uint8_t *)c->values)[row]; return true;
-    case DT_UINT16: *out = ((const uint16_t *)c->values)[row]; return true;
-    case DT_UINT32: *out = ((const uint32_t *)c->values)[row]; return true;
-    default: return false;
+    case DT_INT8:
+        *out = ((const int8_t *)c->values)[row];
+        return true;
+    case DT_INT16:
+        *out = ((const int16_t *)c->values)[row];
+        return true;
+    case DT_INT32:
+        *out = ((const int32_t *)c->values)[row];
+        return true;
+    case DT_INT64:
+        *out = ((const int64_t *)c->values)[row];
+        return true;
+    case DT_UINT8:
+        *out = ((const uint8_t *)c->values)[row];
+        return true;
+    case DT_UINT16:
+        *out = ((const uint16_t *)c->values)[row];
+        return true;
+    case DT_UINT32:
+        *out = ((const uint32_t *)c->values)[row];
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -292,18 +320,42 @@ void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row)
     const DipType *t = c->type;
     char tmp[64];
     switch (t->id) {
-    case DT_NULL: jw_null(w); break;
-    case DT_BOOL: jw_bool(w, ((const uint8_t *)c->values)[row] != 0); break;
-    case DT_INT8: jw_int(w, ((const int8_t *)c->values)[row]); break;
-    case DT_INT16: jw_int(w, ((const int16_t *)c->values)[row]); break;
-    case DT_INT32: jw_int(w, ((const int32_t *)c->values)[row]); break;
-    case DT_INT64: jw_int(w, ((const int64_t *)c->values)[row]); break;
-    case DT_UINT8: jw_uint(w, ((const uint8_t *)c->values)[row]); break;
-    case DT_UINT16: jw_uint(w, ((const uint16_t *)c->values)[row]); break;
-    case DT_UINT32: jw_uint(w, ((const uint32_t *)c->values)[row]); break;
-    case DT_UINT64: jw_uint(w, ((const uint64_t *)c->values)[row]); break;
-    case DT_FLOAT: jw_float(w, ((const float *)c->values)[row]); break;
-    case DT_DOUBLE: jw_double(w, ((const double *)c->values)[row]); break;
+    case DT_NULL:
+        jw_null(w);
+        break;
+    case DT_BOOL:
+        jw_bool(w, ((const uint8_t *)c->values)[row] != 0);
+        break;
+    case DT_INT8:
+        jw_int(w, ((const int8_t *)c->values)[row]);
+        break;
+    case DT_INT16:
+        jw_int(w, ((const int16_t *)c->values)[row]);
+        break;
+    case DT_INT32:
+        jw_int(w, ((const int32_t *)c->values)[row]);
+        break;
+    case DT_INT64:
+        jw_int(w, ((const int64_t *)c->values)[row]);
+        break;
+    case DT_UINT8:
+        jw_uint(w, ((const uint8_t *)c->values)[row]);
+        break;
+    case DT_UINT16:
+        jw_uint(w, ((const uint16_t *)c->values)[row]);
+        break;
+    case DT_UINT32:
+        jw_uint(w, ((const uint32_t *)c->values)[row]);
+        break;
+    case DT_UINT64:
+        jw_uint(w, ((const uint64_t *)c->values)[row]);
+        break;
+    case DT_FLOAT:
+        jw_float(w, ((const float *)c->values)[row]);
+        break;
+    case DT_DOUBLE:
+        jw_double(w, ((const double *)c->values)[row]);
+        break;
     case DT_DECIMAL: {
         __int128 v;
         memcpy(&v, (const uint8_t *)c->values + 16 * row, 16);
@@ -315,14 +367,13 @@ void column_value_write_json(JsonWriter *w, const ColumnVector *c, int64_t row)
     case DT_JSON:
     case DT_ENUM:
         jw_str_n(w, (const char *)c->data + c->offsets[row],
-                   (size_t)(c->offsets[row + 1] - c->offsets[row]));
+                 (size_t)(c->offsets[row + 1] - c->offsets[row]));
         break;
     case DT_BINARY:
     case DT_FIXED: {
         Buf b;
         buf_init(&b);
-        dip_base64(c->data + c->offsets[row], (size_t)(c->offsets[row + 1] - c->offsets[row]),
-                   &b);
+        dip_base64(c->data + c->offsets[row], (size_t)(c->offsets[row + 1] - c->offsets[row]), &b);
         jw_str_n(w, buf_cstr(&b), b.len);
         buf_free(&b);
         break;

@@ -36,8 +36,7 @@ bool config_env_double(const char *name, double def, double *out, DipError *err)
         return true;
     }
     if (!dip_parse_double(v, out))
-        return dip_error_set(err, DIP_ERR_CONFIG, "environment %s=%s: expected a number", name,
-                             v);
+        return dip_error_set(err, DIP_ERR_CONFIG, "environment %s=%s: expected a number", name, v);
     return true;
 }
 
@@ -58,6 +57,5 @@ bool config_env_bool(const char *name, bool def, bool *out, DipError *err)
         *out = false;
         return true;
     }
-    return dip_error_set(err, DIP_ERR_CONFIG, "environment %s=%s: expected true or false", name,
-                         v);
+    return dip_error_set(err, DIP_ERR_CONFIG, "environment %s=%s: expected true or false", name, v);
 }

@@ -22,7 +22,7 @@
 #define DIP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define DIP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---------------------------------------------------------------- errors */
+/* ---------------------------------------------------------------- errors (error.c) */
 
 typedef enum {
     DIP_ERR_NONE = 0,
@@ -50,6 +50,8 @@ const char *dip_error_kind_name(DipErrorKind kind);
 /* Exit code for an error kind (documented in README): data 3, config 2, transient 4, ... */
 int dip_error_exit_code(const DipError *err);
 
+/* ---------------------------------------------------------------- allocation (mem.c) */
+
 /* Allocation that aborts on out-of-memory (our own invariant, not input-driven: sizes from
  * input are checked against limits before they reach these). */
 void *dip_malloc(size_t n);
@@ -66,6 +68,8 @@ static inline bool dip_add_ok(size_t a, size_t b, size_t *out)
 {
     return !__builtin_add_overflow(a, b, out);
 }
+/* ---------------------------------------------------------------- strings (str.c) */
+
 /* Bounded string formatting into a fixed buffer; always NUL-terminates; returns false when
  * truncated. The project bans sprintf/strcpy/strcat: use these. */
 bool dip_snprintf(char *dst, size_t cap, const char *fmt, ...) DIP_PRINTF(3, 4);
@@ -74,7 +78,7 @@ bool dip_strlcpy(char *dst, const char *src, size_t cap);
 bool dip_parse_i64(const char *s, int64_t *out);
 bool dip_parse_double(const char *s, double *out);
 
-/* ---------------------------------------------------------------- logging */
+/* ---------------------------------------------------------------- logging (log.c) */
 
 typedef enum { DIP_LOG_DEBUG = 0, DIP_LOG_INFO, DIP_LOG_WARN, DIP_LOG_ERROR } DipLogLevel;
 typedef enum { DIP_LOG_HUMAN = 0, DIP_LOG_JSON } DipLogFormat;
@@ -95,7 +99,7 @@ void dip_log(DipLogLevel level, const char *fmt, ...) DIP_PRINTF(2, 3);
 void dip_progress(const char *fmt, ...) DIP_PRINTF(1, 2);
 void dip_progress_done(void);
 
-/* ---------------------------------------------------------------- memory */
+/* ---------------------------------------------------------------- arenas, buffers (mem.c) */
 
 /* An arena: allocations freed together, like a PostgreSQL memory context. Per unit of work
  * (a row group, a batch, a transaction). */
@@ -171,7 +175,7 @@ static inline void buf_append_be64(Buf *b, uint64_t v)
     buf_append(b, x, 8);
 }
 
-/* ---------------------------------------------------------------- retry */
+/* ---------------------------------------------------------------- retry (retry.c) */
 
 typedef struct RetryPolicy {
     int max_retries;     /* retries after the first attempt; 0 = try once */
@@ -194,18 +198,18 @@ typedef bool (*RetryFn)(void *ctx, int attempt, DipError *err);
  * error is returned as fn recorded it (fn names its own context). */
 bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what,
                DipError *err) DIP_MUST_CHECK;
-/* Sleeps for `seconds`, waking early (returning false) when a stop was requested. */
-bool dip_sleep_interruptible(double seconds);
 uint64_t dip_rng_seed(void);
 uint64_t dip_rng_next(uint64_t *state);
 
-/* Stop requests (SIGINT/SIGTERM handlers set this; long loops poll it). */
+/* ---------------------------------------------------------------- stop requests (signal.c) */
+
+/* SIGINT/SIGTERM handlers set a flag; long loops, retry waits and HTTP transfers poll it. */
 void dip_install_signal_handlers(void);
 bool dip_stop_requested(void);
 int dip_stop_signal(void);
 void dip_request_stop(int sig);
 
-/* ---------------------------------------------------------------- config */
+/* ---------------------------------------------------------------- config (config.c) */
 
 /* Environment lookups with defaults; a set but malformed value is a config error. */
 bool config_env_int(const char *name, int64_t def, int64_t *out, DipError *err) DIP_MUST_CHECK;
@@ -213,16 +217,112 @@ bool config_env_double(const char *name, double def, double *out, DipError *err)
 bool config_env_bool(const char *name, bool def, bool *out, DipError *err) DIP_MUST_CHECK;
 const char *config_env_str(const char *name, const char *def);
 
-/* ---------------------------------------------------------------- time */
+/* ---------------------------------------------------------------- clocks (clock.c) */
 
 double dip_now_s(void);    /* monotonic seconds */
 int64_t dip_wall_us(void); /* wall clock, microseconds since the Unix epoch */
-/* Formats microseconds since epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
+/* Sleeps for `seconds`, waking early (returning false) when a stop was requested. */
+bool dip_sleep_interruptible(double seconds);
+/* Formats microseconds since epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (column.c, beside the
+ * other timestamp formatters). */
 void dip_format_ts_us(int64_t us, char out[40]);
+
+/* ---------------------------------------------------------------- this process (proc.c) */
+
 /* Peak resident set size of this process itself, bytes (VmHWM; not inherited across exec). */
 uint64_t dip_peak_rss_bytes(void);
 
-/* ---------------------------------------------------------------- hashing */
+/* ---------------------------------------------------------------- byte reader */
+
+/* A bounds-checked cursor over bytes from outside (PostgreSQL COPY and replication
+ * messages, Delta deletion vectors): every read checks the bytes are there first, and past
+ * the end it returns false, sets `failed`, yields 0 / NULL and never moves, so a decoder can
+ * chain reads and test once. Big-endian (network order: PostgreSQL) and little-endian
+ * (RoaringBitmap) integers. */
+typedef struct ByteReader {
+    const uint8_t *p;
+    size_t n;    /* bytes in p */
+    size_t pos;  /* next byte to read */
+    bool failed; /* a read went past the end */
+} ByteReader;
+
+static inline void br_init(ByteReader *r, const void *p, size_t n)
+{
+    r->p = (const uint8_t *)p;
+    r->n = n;
+    r->pos = 0;
+    r->failed = false;
+}
+static inline size_t br_remaining(const ByteReader *r)
+{
+    return r->n - r->pos;
+}
+/* Claims the next k bytes; NULL (and failed) when fewer remain. */
+static inline const uint8_t *br_take(ByteReader *r, size_t k)
+{
+    if (r->n - r->pos < k) {
+        r->failed = true;
+        return NULL;
+    }
+    const uint8_t *b = r->p + r->pos;
+    r->pos += k;
+    return b;
+}
+static inline bool br_read_u8(ByteReader *r, uint8_t *v)
+{
+    const uint8_t *b = br_take(r, 1);
+    *v = b ? b[0] : 0;
+    return b != NULL;
+}
+static inline bool br_read_be16(ByteReader *r, uint16_t *v)
+{
+    const uint8_t *b = br_take(r, 2);
+    *v = b ? (uint16_t)((unsigned)b[0] << 8 | b[1]) : 0;
+    return b != NULL;
+}
+static inline bool br_read_be32(ByteReader *r, uint32_t *v)
+{
+    const uint8_t *b = br_take(r, 4);
+    *v = b ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3] : 0;
+    return b != NULL;
+}
+static inline bool br_read_be64(ByteReader *r, uint64_t *v)
+{
+    uint32_t hi = 0, lo = 0;
+    bool ok = br_read_be32(r, &hi) && br_read_be32(r, &lo);
+    *v = ok ? (uint64_t)hi << 32 | lo : 0;
+    return ok;
+}
+static inline bool br_read_le16(ByteReader *r, uint16_t *v)
+{
+    const uint8_t *b = br_take(r, 2);
+    *v = b ? (uint16_t)(b[0] | (unsigned)b[1] << 8) : 0;
+    return b != NULL;
+}
+static inline bool br_read_le32(ByteReader *r, uint32_t *v)
+{
+    const uint8_t *b = br_take(r, 4);
+    *v = b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+    return b != NULL;
+}
+static inline bool br_read_le64(ByteReader *r, uint64_t *v)
+{
+    uint32_t lo = 0, hi = 0;
+    bool ok = br_read_le32(r, &lo) && br_read_le32(r, &hi);
+    *v = ok ? (uint64_t)hi << 32 | lo : 0;
+    return ok;
+}
+/* A view of the next k bytes (no copy). */
+static inline bool br_read_bytes(ByteReader *r, size_t k, const uint8_t **out)
+{
+    *out = br_take(r, k);
+    return *out != NULL;
+}
+/* A NUL-terminated string inside the bytes (PostgreSQL protocol String): *out points at it,
+ * *len is its length without the NUL; false when no NUL comes before the end. */
+bool br_read_cstring(ByteReader *r, const char **out, size_t *len);
+
+/* ---------------------------------------------------------------- hashing (hash.c) */
 
 void dip_sha256(const void *p, size_t n, uint8_t out[32]);
 void dip_md5(const void *p, size_t n, uint8_t out[16]);
@@ -230,16 +330,21 @@ uint64_t dip_xxh64(const void *p, size_t n, uint64_t seed);
 void dip_hex(const uint8_t *p, size_t n, char *out /* 2n+1 */);
 uint32_t dip_crc32(uint32_t crc, const void *p, size_t n); /* zlib's CRC-32 */
 
-/* ---------------------------------------------------------------- JSON writer */
+/* ---------------------------------------------------------------- JSON writer (json.c) */
 
 /* A streaming JSON writer into a Buf. It tracks nesting to place commas. Strings are escaped
  * per RFC 8259 (control characters as \u00XX); invalid UTF-8 is replaced by U+FFFD so the
  * output is always valid JSON. Doubles print as the shortest text that reads back to the same
  * value; NaN and infinities print as the strings "NaN", "Infinity", "-Infinity". */
+/* Nesting the writer supports; deeper is a bug of the caller (assert): every input that
+ * drives nesting is capped well below (Parquet and Delta schemas at 64 levels, schema.json
+ * documents at 32 levels of children, i.e. 64 JSON levels). */
+#define JW_MAX_DEPTH 128
+
 typedef struct JsonWriter {
     Buf *out;
     int depth;
-    bool need_comma[64]; /* per nesting level */
+    bool need_comma[JW_MAX_DEPTH]; /* per nesting level */
     bool after_key;
 } JsonWriter;
 
@@ -266,7 +371,7 @@ void jw_escape_into(Buf *b, const char *s, size_t n);
 int dip_format_double(double v, char out[32]);
 int dip_format_float(float v, char out[32]);
 
-/* ---------------------------------------------------------------- metrics (Prometheus) */
+/* ---------------------------------------------------------------- metrics (metrics.c) */
 
 /* Renders {k="v",...} from NULL-terminated key/value pairs into out (cleared first); values
  * are escaped as the text exposition format requires. Empty for kv == NULL. */
@@ -279,6 +384,8 @@ void metrics_sample(Buf *out, const char *name, const char *labels, double v);
 void metrics_gauge(Buf *out, const char *name, const char *help, const char *labels, double v);
 /* The value of sample name+labels in an exposition file written before; false if absent. */
 bool metrics_read_sample(const char *path, const char *name, const char *labels, double *out);
+/* ---------------------------------------------------------------- files (file.c) */
+
 /* Replaces path with data atomically: temporary file in the same directory, fsync, rename. */
 bool dip_write_file_atomic(const char *path, const void *data, size_t n,
                            DipError *err) DIP_MUST_CHECK;

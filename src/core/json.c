@@ -6,6 +6,7 @@
  */
 #include "core/core.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,33 +24,45 @@ static void before_value(JsonWriter *w)
         w->after_key = false;
         return;
     }
-    if (w->depth > 0 && w->depth < 64) {
-        if (w->need_comma[w->depth])
-            buf_append_byte(w->out, ',');
+    if (w->depth > 0 && w->depth < JW_MAX_DEPTH) { /* bounds kept for NDEBUG builds */
+        if (w->need_comma[w->depth]) buf_append_byte(w->out, ',');
         w->need_comma[w->depth] = true;
     }
 }
 
 static void push(JsonWriter *w, char c)
 {
+    /* past the array the commas would silently go missing: invalid JSON, so a caller bug */
+    assert(w->depth + 1 < JW_MAX_DEPTH);
     before_value(w);
     buf_append_byte(w->out, (uint8_t)c);
     w->depth++;
-    if (w->depth < 64)
-        w->need_comma[w->depth] = false;
+    if (w->depth < JW_MAX_DEPTH) w->need_comma[w->depth] = false;
 }
 
 static void pop(JsonWriter *w, char c)
 {
+    assert(w->depth > 0); /* an end without its begin */
     buf_append_byte(w->out, (uint8_t)c);
-    if (w->depth > 0)
-        w->depth--;
+    if (w->depth > 0) w->depth--;
 }
 
-void jw_obj_begin(JsonWriter *w) { push(w, '{'); }
-void jw_obj_end(JsonWriter *w) { pop(w, '}'); }
-void jw_arr_begin(JsonWriter *w) { push(w, '['); }
-void jw_arr_end(JsonWriter *w) { pop(w, ']'); }
+void jw_obj_begin(JsonWriter *w)
+{
+    push(w, '{');
+}
+void jw_obj_end(JsonWriter *w)
+{
+    pop(w, '}');
+}
+void jw_arr_begin(JsonWriter *w)
+{
+    push(w, '[');
+}
+void jw_arr_end(JsonWriter *w)
+{
+    pop(w, ']');
+}
 
 /* Length of a valid UTF-8 sequence starting at p (at most n bytes), 0 if invalid. */
 static size_t utf8_seq_len(const uint8_t *p, size_t n)
@@ -57,8 +70,7 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
     uint8_t c = p[0];
     size_t len;
     uint32_t cp;
-    if (c < 0x80)
-        return 1;
+    if (c < 0x80) return 1;
     if ((c & 0xE0) == 0xC0) {
         len = 2;
         cp = c & 0x1F;
@@ -71,11 +83,9 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
     } else {
         return 0;
     }
-    if (len > n)
-        return 0;
+    if (len > n) return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
+        if ((p[i] & 0xC0) != 0x80) return 0;
         cp = (cp << 6) | (p[i] & 0x3F);
     }
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
@@ -108,12 +118,23 @@ void jw_escape_into(Buf *b, const char *s, size_t n)
         } else if (c < 0x20) {
             char e[6] = {'\\', 'u', '0', '0', hx[c >> 4], hx[c & 15]};
             switch (c) {
-            case '\n': buf_append(b, "\\n", 2); break;
-            case '\r': buf_append(b, "\\r", 2); break;
-            case '\t': buf_append(b, "\\t", 2); break;
-            case '\b': buf_append(b, "\\b", 2); break;
-            case '\f': buf_append(b, "\\f", 2); break;
-            default: buf_append(b, e, 6);
+            case '\n':
+                buf_append(b, "\\n", 2);
+                break;
+            case '\r':
+                buf_append(b, "\\r", 2);
+                break;
+            case '\t':
+                buf_append(b, "\\t", 2);
+                break;
+            case '\b':
+                buf_append(b, "\\b", 2);
+                break;
+            case '\f':
+                buf_append(b, "\\f", 2);
+                break;
+            default:
+                buf_append(b, e, 6);
             }
             i++;
         } else {
@@ -174,30 +195,24 @@ void jw_uint(JsonWriter *w, uint64_t v)
 
 int dip_format_double(double v, char out[32])
 {
-    if (isnan(v))
-        return snprintf(out, 32, "NaN");
-    if (isinf(v))
-        return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
+    if (isnan(v)) return snprintf(out, 32, "NaN");
+    if (isinf(v)) return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(out, 32, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            break;
+        if (strtod(out, NULL) == v) break;
     }
     return n;
 }
 
 int dip_format_float(float v, char out[32])
 {
-    if (isnan(v))
-        return snprintf(out, 32, "NaN");
-    if (isinf(v))
-        return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
+    if (isnan(v)) return snprintf(out, 32, "NaN");
+    if (isinf(v)) return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
     int n = 0;
     for (int prec = 6; prec <= 9; prec++) {
         n = snprintf(out, 32, "%.*g", prec, (double)v);
-        if (strtof(out, NULL) == v)
-            break;
+        if (strtof(out, NULL) == v) break;
     }
     return n;
 }

@@ -41,18 +41,21 @@ bool dip_log_parse_format(const char *s, DipLogFormat *out)
 static const char *level_name(DipLogLevel l)
 {
     switch (l) {
-    case DIP_LOG_DEBUG: return "debug";
-    case DIP_LOG_INFO: return "info";
-    case DIP_LOG_WARN: return "warn";
-    case DIP_LOG_ERROR: return "error";
+    case DIP_LOG_DEBUG:
+        return "debug";
+    case DIP_LOG_INFO:
+        return "info";
+    case DIP_LOG_WARN:
+        return "warn";
+    case DIP_LOG_ERROR:
+        return "error";
     }
     return "info";
 }
 
 static void log_emit(DipLogLevel level, const char *const *kv, const char *fmt, va_list ap)
 {
-    if (level < g_min)
-        return;
+    if (level < g_min) return;
     Buf msg;
     buf_init(&msg);
     buf_vprintf(&msg, fmt, ap);
@@ -117,8 +120,7 @@ void dip_log(DipLogLevel level, const char *fmt, ...)
 
 void dip_progress(const char *fmt, ...)
 {
-    if (g_format == DIP_LOG_JSON || !isatty(STDERR_FILENO))
-        return;
+    if (g_format == DIP_LOG_JSON || !isatty(STDERR_FILENO)) return;
     char line[512];
     va_list ap;
     va_start(ap, fmt);

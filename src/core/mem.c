@@ -1,12 +1,52 @@
 /*
- * mem.c: arenas (allocations freed as one, per unit of work) and growable buffers with
- * explicit lengths.
+ * mem.c: memory: allocation that aborts on out-of-memory (dip_malloc & co), arenas
+ * (allocations freed as one, per unit of work) and growable buffers with explicit lengths.
  */
 #include "core/core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "dip: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *dip_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *dip_calloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) oom(n * m);
+    return p;
+}
+
+void *dip_realloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom(n);
+    return q;
+}
+
+char *dip_strdup(const char *s)
+{
+    return dip_strndup(s, strlen(s));
+}
+
+char *dip_strndup(const char *s, size_t n)
+{
+    char *p = dip_malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
 
 struct ArenaBlock {
     ArenaBlock *next;

@@ -1,51 +1,14 @@
 /*
- * retry.c: exponential backoff with full jitter (the AWS architecture blog's "full jitter":
- * sleep uniform in [0, min(cap, base * 2^n)]), interruptible sleeps, stop requests from
- * SIGINT / SIGTERM, and the small clock helpers.
+ * retry.c: retry_run, the one retry loop of dip, with exponential backoff and full jitter
+ * (the AWS architecture blog's "full jitter": sleep uniform in [0, min(cap, base * 2^n)]),
+ * and the small random generator behind the jitter. Waits sleep with
+ * dip_sleep_interruptible (clock.c) so a stop request (signal.c) ends them.
  */
 #include "core/core.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t g_stop_signal = 0;
-
-static void on_stop_signal(int sig)
-{
-    g_stop_signal = sig;
-}
-
-void dip_install_signal_handlers(void)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR so loops notice */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-bool dip_stop_requested(void)
-{
-    return g_stop_signal != 0;
-}
-
-int dip_stop_signal(void)
-{
-    return (int)g_stop_signal;
-}
-
-void dip_request_stop(int sig)
-{
-    g_stop_signal = sig ? sig : SIGTERM;
-}
 
 uint64_t dip_rng_seed(void)
 {
@@ -107,51 +70,4 @@ bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, Di
                                  what, dip_stop_signal());
         }
     }
-}
-
-bool dip_sleep_interruptible(double seconds)
-{
-    double end = dip_now_s() + seconds;
-    while (!dip_stop_requested()) {
-        double left = end - dip_now_s();
-        if (left <= 0) return true;
-        if (left > 0.1) left = 0.1;
-        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-
-double dip_now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t dip_wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* The process's own high-water mark, VmHWM in /proc/self/status. getrusage's ru_maxrss is
- * kept across execve, so a dip started by a large process (a 1.5 GB Python job) would report
- * its parent's peak; VmHWM starts fresh with the new address space. 0 when unreadable. */
-uint64_t dip_peak_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f) return 0;
-    char line[256];
-    uint64_t kib = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmHWM:", 6) != 0) continue;
-        char *end = NULL;
-        unsigned long long v = strtoull(line + 6, &end, 10);
-        if (end != line + 6) kib = (uint64_t)v;
-        break;
-    }
-    fclose(f);
-    return kib * 1024u;
 }

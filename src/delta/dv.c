@@ -79,37 +79,6 @@ bool delta_dv_relative_path(const DeltaDeletionVector *dv, Buf *out, DipError *e
     return true;
 }
 
-typedef struct Reader {
-    const uint8_t *p;
-    size_t n;
-    size_t pos;
-} Reader;
-
-static bool rd_u16(Reader *r, uint32_t *v)
-{
-    if (r->n - r->pos < 2) return false;
-    *v = (uint32_t)r->p[r->pos] | (uint32_t)r->p[r->pos + 1] << 8;
-    r->pos += 2;
-    return true;
-}
-
-static bool rd_u32(Reader *r, uint32_t *v)
-{
-    if (r->n - r->pos < 4) return false;
-    const uint8_t *b = r->p + r->pos;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-    r->pos += 4;
-    return true;
-}
-
-static bool rd_u64(Reader *r, uint64_t *v)
-{
-    uint32_t lo, hi;
-    if (!rd_u32(r, &lo) || !rd_u32(r, &hi)) return false;
-    *v = (uint64_t)hi << 32 | lo;
-    return true;
-}
-
 typedef struct RowSink {
     uint64_t *rows;
     size_t n;
@@ -131,10 +100,10 @@ static bool sink_push(RowSink *s, uint64_t v)
 #define BAD(...) dip_error_set(err, DIP_ERR_DATA, "deletion vector bitmap: " __VA_ARGS__)
 
 /* One 32-bit portable Roaring bitmap; values get `high` as their upper 32 bits. */
-static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *err)
+static bool decode_roaring32(ByteReader *r, uint64_t high, RowSink *sink, DipError *err)
 {
     uint32_t cookie;
-    if (!rd_u32(r, &cookie)) return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
+    if (!br_read_le32(r, &cookie)) return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
     uint32_t size;
     bool has_run = (cookie & 0xFFFF) == ROARING_COOKIE_RUN;
     const uint8_t *run_flags = NULL;
@@ -145,7 +114,7 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
         run_flags = r->p + r->pos;
         r->pos += fb;
     } else if (cookie == ROARING_COOKIE_NORUN) {
-        if (!rd_u32(r, &size)) return BAD("truncated at byte %zu (container count)", r->pos);
+        if (!br_read_le32(r, &size)) return BAD("truncated at byte %zu (container count)", r->pos);
     } else {
         return BAD("unknown cookie %u at byte %zu", cookie, r->pos - 4);
     }
@@ -169,15 +138,15 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
         uint64_t base = high << 32 | (uint64_t)key << 16;
         bool is_run = run_flags && (run_flags[c / 8] >> (c % 8)) & 1;
         if (is_run) {
-            uint32_t nruns;
-            if (!rd_u16(r, &nruns)) return BAD("truncated at byte %zu (run count)", r->pos);
+            uint16_t nruns;
+            if (!br_read_le16(r, &nruns)) return BAD("truncated at byte %zu (run count)", r->pos);
             if (r->n - r->pos < (size_t)nruns * 4)
                 return BAD("truncated at byte %zu (runs)", r->pos);
             uint64_t got = 0;
             int64_t last = -1;
             for (uint32_t k = 0; k < nruns; k++) {
-                uint32_t start, lenm1;
-                if (!rd_u16(r, &start) || !rd_u16(r, &lenm1)) return BAD("truncated run");
+                uint16_t start, lenm1;
+                if (!br_read_le16(r, &start) || !br_read_le16(r, &lenm1)) return BAD("truncated run");
                 if ((int64_t)start <= last || start + lenm1 > 65535)
                     return BAD("run %u of container %u out of order or past 65535", k, c);
                 for (uint32_t v = start; v <= start + lenm1; v++)
@@ -194,8 +163,8 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
                 return BAD("truncated at byte %zu (array container)", r->pos);
             int64_t last = -1;
             for (uint32_t k = 0; k < card; k++) {
-                uint32_t v;
-                if (!rd_u16(r, &v)) return BAD("truncated array container");
+                uint16_t v;
+                if (!br_read_le16(r, &v)) return BAD("truncated array container");
                 if ((int64_t)v <= last) return BAD("array container %u not strictly ascending", c);
                 last = v;
                 if (!sink_push(sink, base | v))
@@ -206,9 +175,9 @@ static bool decode_roaring32(Reader *r, uint64_t high, RowSink *sink, DipError *
                 return BAD("truncated at byte %zu (bitmap container)", r->pos);
             uint64_t got = 0;
             for (uint32_t w = 0; w < 1024; w++) {
-                Reader wr = {r->p, r->n, r->pos + (size_t)w * 8};
+                ByteReader wr = {r->p, r->n, r->pos + (size_t)w * 8, false};
                 uint64_t word;
-                if (!rd_u64(&wr, &word)) return BAD("truncated bitmap word");
+                if (!br_read_le64(&wr, &word)) return BAD("truncated bitmap word");
                 while (word) {
                     int bit = __builtin_ctzll(word);
                     if (!sink_push(sink, base | (uint64_t)(w * 64 + (uint32_t)bit)))
@@ -235,18 +204,18 @@ static uint32_t bswap32(uint32_t v)
  * number of 32-bit bitmaps, then per bitmap its byte size and the bitmap; bitmap i holds
  * the rows whose upper 32 bits are i. The example stores these integers big-endian; we take
  * the byte order from how the magic number reads. */
-static bool decode_native(Reader *r, bool little, uint64_t max_values, uint64_t **rows,
+static bool decode_native(ByteReader *r, bool little, uint64_t max_values, uint64_t **rows,
                           size_t *nrows, DipError *err)
 {
     uint32_t count;
-    if (!rd_u32(r, &count)) return BAD("truncated bitmap count");
+    if (!br_read_le32(r, &count)) return BAD("truncated bitmap count");
     if (!little) count = bswap32(count);
     if (count > (r->n - r->pos) / 4) return BAD("%u bitmaps in %zu bytes", count, r->n);
     RowSink sink = {0};
     sink.max = max_values;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t size;
-        if (!rd_u32(r, &size)) {
+        if (!br_read_le32(r, &size)) {
             free(sink.rows);
             return BAD("truncated bitmap size");
         }
@@ -255,7 +224,7 @@ static bool decode_native(Reader *r, bool little, uint64_t max_values, uint64_t 
             free(sink.rows);
             return BAD("bitmap %u: %u bytes, only %zu left", i, size, r->n - r->pos);
         }
-        Reader sub = {r->p + r->pos, size, 0};
+        ByteReader sub = {r->p + r->pos, size, 0, false};
         if (!decode_roaring32(&sub, i, &sink, err)) {
             free(sink.rows);
             return false;
@@ -276,14 +245,14 @@ bool delta_dv_decode_bitmap(const uint8_t *p, size_t n, uint64_t max_values, uin
 {
     *rows = NULL;
     *nrows = 0;
-    Reader r = {p, n, 0};
+    ByteReader r = {p, n, 0, false};
     uint32_t magic;
-    if (!rd_u32(&r, &magic)) return BAD("%zu bytes, too short for the magic number", n);
+    if (!br_read_le32(&r, &magic)) return BAD("%zu bytes, too short for the magic number", n);
     if (magic == DV_MAGIC_NATIVE || magic == bswap32(DV_MAGIC_NATIVE))
         return decode_native(&r, magic == DV_MAGIC_NATIVE, max_values, rows, nrows, err);
     if (magic != DV_MAGIC) return BAD("magic number %u, expected %u", magic, DV_MAGIC);
     uint64_t nbuckets;
-    if (!rd_u64(&r, &nbuckets)) return BAD("truncated bucket count");
+    if (!br_read_le64(&r, &nbuckets)) return BAD("truncated bucket count");
     if (nbuckets > (n - r.pos) / 8)
         return BAD("%llu buckets in %zu bytes", (unsigned long long)nbuckets, n);
     RowSink sink = {0};
@@ -291,7 +260,7 @@ bool delta_dv_decode_bitmap(const uint8_t *p, size_t n, uint64_t max_values, uin
     int64_t prev = -1;
     for (uint64_t b = 0; b < nbuckets; b++) {
         uint32_t key;
-        if (!rd_u32(&r, &key)) {
+        if (!br_read_le32(&r, &key)) {
             free(sink.rows);
             return BAD("truncated bucket key");
         }
@@ -313,11 +282,6 @@ bool delta_dv_decode_bitmap(const uint8_t *p, size_t n, uint64_t max_values, uin
     *rows = sink.rows;
     *nrows = sink.n;
     return true;
-}
-
-static uint32_t be32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows, size_t *n,
@@ -377,6 +341,14 @@ bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows,
     uint8_t ver;
     bool ok = store_read_range(table, fname, 0, 1, &ver, err) &&
               store_read_range(table, fname, off, (uint64_t)size + 8, buf, err);
+    /* dataSize, the bitmap, CRC-32 of the bitmap: big-endian around it (PROTOCOL.md) */
+    ByteReader frame;
+    br_init(&frame, buf, size + 8);
+    uint32_t data_size = 0, want = 0;
+    const uint8_t *bitmap = NULL;
+    if (ok && !(br_read_be32(&frame, &data_size) && br_read_bytes(&frame, size, &bitmap) &&
+                br_read_be32(&frame, &want)))
+        ok = dip_error_set(err, DIP_ERR_INTERNAL, "%s: deletion vector frame", fname);
     if (!ok) {
         dip_error_prefix(err, "deletion vector %s", fname);
     } else if (ver != 1) {
@@ -384,14 +356,13 @@ bool delta_dv_read(Store *table, const DeltaDeletionVector *dv, uint64_t **rows,
                            "%s: deletion vector file format version %u, "
                            "expected 1",
                            fname, ver);
-    } else if (be32(buf) != (uint32_t)size) {
+    } else if (data_size != (uint32_t)size) {
         ok = dip_error_set(err, DIP_ERR_DATA,
                            "%s: offset %llu: deletion vector dataSize %u, the log says "
                            "sizeInBytes %zu",
-                           fname, (unsigned long long)off, be32(buf), size);
+                           fname, (unsigned long long)off, data_size, size);
     } else {
-        uint32_t want = be32(buf + 4 + size);
-        uint32_t got = dip_crc32(0, buf + 4, size);
+        uint32_t got = dip_crc32(0, bitmap, size);
         if (want != got)
             ok = dip_error_set(err, DIP_ERR_DATA,
                                "%s: offset %llu: deletion vector checksum mismatch (stored "

@@ -4,6 +4,7 @@
  */
 #include "jobs/hkset.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ static void put_nogrow(HkSet *s, uint64_t key, uint64_t val)
 
 void hkset_put(HkSet *s, uint64_t key, uint64_t val)
 {
+    assert(key != 0); /* 0 marks an empty slot: keys come from hkset_key, never 0 */
     if ((s->n + 1) * 10 > s->cap * 7) {
         HkSet g;
         g.cap = s->cap * 2;

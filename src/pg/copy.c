@@ -375,28 +375,31 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
 
 int pg_copy_tuple_parse(const uint8_t *p, size_t n, const uint8_t **fields, int32_t *lens, int max)
 {
-    size_t off = 0;
+    ByteReader r;
+    br_init(&r, p, n);
     /* the first data message of a binary COPY OUT carries the 19-byte header */
     if (n >= 19 && memcmp(p, "PGCOPY\n\377\r\n\0", 11) == 0) {
-        uint32_t ext = (uint32_t)p[15] << 24 | (uint32_t)p[16] << 16 | (uint32_t)p[17] << 8 | p[18];
-        off = 19 + ext;
+        const uint8_t *skip;
+        uint32_t ext;
+        if (!br_read_bytes(&r, 15, &skip) || !br_read_be32(&r, &ext) ||
+            !br_read_bytes(&r, ext, &skip))
+            return -2;
     }
-    if (off + 2 > n) return -2;
-    int16_t nf = (int16_t)((uint16_t)p[off] << 8 | p[off + 1]);
-    off += 2;
+    uint16_t nf16;
+    if (!br_read_be16(&r, &nf16)) return -2;
+    int16_t nf = (int16_t)nf16;
     if (nf == -1) return -1;
     if (nf < 0) return -2;
     for (int i = 0; i < nf; i++) {
-        if (off + 4 > n) return -2;
-        int32_t len = (int32_t)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
-                                (uint32_t)p[off + 2] << 8 | p[off + 3]);
-        off += 4;
-        if (len >= 0 && (size_t)len > n - off) return -2;
+        uint32_t len32;
+        if (!br_read_be32(&r, &len32)) return -2;
+        int32_t len = (int32_t)len32;
+        const uint8_t *v = NULL;
+        if (len >= 0 && !br_read_bytes(&r, (size_t)len, &v)) return -2;
         if (i < max) {
-            fields[i] = len >= 0 ? p + off : NULL;
+            fields[i] = v;
             lens[i] = len;
         }
-        if (len > 0) off += (size_t)len;
     }
     return nf;
 }

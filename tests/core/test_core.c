@@ -258,6 +258,84 @@ static void test_metrics_text(void **state)
     buf_free(&out);
 }
 
+static void test_byte_reader(void **state)
+{
+    (void)state;
+    /* PostgreSQL-style: Int8, Int16, Int32, Int64 big-endian, a String, Byte2 */
+    static const uint8_t msg[] = {0x42, 0x01, 0x02, 0xde, 0xad, 0xbe, 0xef, 0,    0,   0,
+                                  0,    0,    0,    1,    0,    'a',  'b',  '\0', 'x', 'y'};
+    ByteReader r;
+    br_init(&r, msg, sizeof msg);
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    const char *s;
+    size_t sl;
+    const uint8_t *b;
+    assert_true(br_read_u8(&r, &u8));
+    assert_int_equal(u8, 0x42);
+    assert_true(br_read_be16(&r, &u16));
+    assert_int_equal(u16, 0x0102);
+    assert_true(br_read_be32(&r, &u32));
+    assert_int_equal(u32, 0xdeadbeefu);
+    assert_true(br_read_be64(&r, &u64));
+    assert_int_equal(u64, 256);
+    assert_true(br_read_cstring(&r, &s, &sl));
+    assert_int_equal(sl, 2);
+    assert_string_equal(s, "ab");
+    assert_int_equal(br_remaining(&r), 2);
+    /* past the end: false, zero, failed set, position unchanged */
+    assert_false(br_read_be32(&r, &u32));
+    assert_int_equal(u32, 0);
+    assert_true(r.failed);
+    assert_int_equal(r.pos, 18);
+    assert_false(br_read_cstring(&r, &s, &sl)); /* "xy" has no NUL */
+    assert_null(s);
+    assert_true(br_read_bytes(&r, 2, &b));
+    assert_memory_equal(b, "xy", 2);
+    assert_false(br_read_bytes(&r, 1, &b));
+    assert_null(b);
+    assert_false(br_read_u8(&r, &u8));
+    /* little-endian (RoaringBitmap) */
+    static const uint8_t le[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a};
+    br_init(&r, le, sizeof le);
+    assert_true(br_read_le16(&r, &u16));
+    assert_int_equal(u16, 0x0201);
+    assert_true(br_read_le64(&r, &u64));
+    assert_int_equal(u64, 0x0a09080706050403ull);
+    assert_false(br_read_le32(&r, &u32));
+    br_init(&r, le, 3);
+    assert_false(br_read_le64(&r, &u64)); /* a 64-bit read over 3 bytes */
+    assert_int_equal(u64, 0);
+    br_init(&r, NULL, 0);
+    assert_false(br_read_cstring(&r, &s, &sl));
+}
+
+/* The writer nests to JW_MAX_DEPTH - 1 levels with every comma in place. */
+static void test_json_deep(void **state)
+{
+    (void)state;
+    Buf b;
+    buf_init(&b);
+    JsonWriter w;
+    jw_init(&w, &b);
+    for (int i = 0; i < JW_MAX_DEPTH - 1; i++) {
+        jw_arr_begin(&w);
+        jw_int(&w, i);
+    }
+    for (int i = 0; i < JW_MAX_DEPTH - 1; i++)
+        jw_arr_end(&w);
+    assert_int_equal(w.depth, 0);
+    /* "[0,[1,[2,..." : one comma per level */
+    size_t commas = 0;
+    for (size_t i = 0; i < b.len; i++)
+        commas += b.data[i] == ',';
+    assert_int_equal(commas, JW_MAX_DEPTH - 2);
+    assert_memory_equal(b.data, "[0,[1,[2,", 9);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,7 +344,8 @@ int main(void)
         cmocka_unit_test(test_base64_uuid),    cmocka_unit_test(test_arena_buf),
         cmocka_unit_test(test_retry_delay),    cmocka_unit_test(test_retry_run),
         cmocka_unit_test(test_config_env),     cmocka_unit_test(test_error_prefix),
-        cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_metrics_text),   cmocka_unit_test(test_byte_reader),
+        cmocka_unit_test(test_json_deep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
