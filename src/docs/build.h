@@ -65,3 +65,45 @@ bool docs_types_lookup(PgConn *c, const uint32_t *oids, int n, DocsValType *out,
 bool docs_is_json_number(const char *s, size_t n);
 
 #endif /* DIP_DOCS_BUILD_H */
+
+/* ---------------------------------------------------------------- the builder */
+
+struct DocsDocument;
+struct DocsPlugins;
+
+/* One built document, valid during the emit callback only. */
+typedef struct DocsBuiltDoc {
+    const char *id; /* PGSync's _id: root key values joined by '|' in key-name order */
+    size_t id_len;
+    const char *routing; /* NULL when the document has no routing (or its value is null) */
+    const char *source;  /* the _source JSON */
+    size_t source_len;
+} DocsBuiltDoc;
+
+typedef bool (*DocsEmitFn)(void *ctx, const DocsBuiltDoc *doc, DipError *err);
+
+typedef struct DocsBuildStats {
+    int64_t roots;      /* root rows read */
+    int64_t docs;       /* documents emitted (plugins may drop some) */
+    int64_t rows;       /* rows read over all nodes */
+    int64_t json_bytes; /* _source bytes emitted */
+    double sql_s;       /* wall time waiting for PostgreSQL */
+    double render_s;    /* wall time assembling and rendering */
+} DocsBuildStats;
+
+typedef struct DocsBuilder DocsBuilder;
+
+/* Prepares the statements of resolved document d on connection c (one builder per
+ * connection and thread; c must stay open). Sets the session settings of
+ * docs_session_settings(tz). plugins may be NULL; transforms run when d has any. */
+bool docs_builder_open(const struct DocsDocument *d, PgConn *c, const char *tz,
+                       struct DocsPlugins *plugins, DocsBuilder **out, DipError *err) DIP_MUST_CHECK;
+/* Builds the documents of the roots whose key is in (lo, hi] (key columns in primary-key
+ * order, as text; lo or hi NULL = unbounded) and calls emit for each. Memory is bounded by the
+ * range's rows; everything is released before returning. */
+bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi, DocsEmitFn emit,
+                      void *ctx, DipError *err) DIP_MUST_CHECK;
+const DocsBuildStats *docs_builder_stats(const DocsBuilder *b);
+/* The SQL of every node statement, for --validate and tests. */
+void docs_builder_describe(const DocsBuilder *b, Buf *out);
+void docs_builder_close(DocsBuilder *b);

@@ -2,7 +2,7 @@
  * sql.c: the SQL side of document building: catalog lookups of result column types and
  * the set-based statements of a document tree (one per node and batch of roots).
  */
-#include "docs/build.h"
+#include "docs/build_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,4 +49,414 @@ bool docs_types_lookup(PgConn *c, const uint32_t *oids, int n, DocsValType *out,
     }
     PQclear(r);
     return true;
+}
+
+/* ---------------------------------------------------------------- the tree's statements */
+
+void build_quote_ident(Buf *out, const char *name)
+{
+    buf_append_byte(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') buf_append_byte(out, '"');
+        buf_append_byte(out, (uint8_t)*p);
+    }
+    buf_append_byte(out, '"');
+}
+
+static void quote_table(Buf *out, const DocsTable *t)
+{
+    build_quote_ident(out, t->schema);
+    buf_append_byte(out, '.');
+    build_quote_ident(out, t->name);
+}
+
+static void quote_literal(Buf *out, const char *s)
+{
+    buf_append_byte(out, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') buf_append_byte(out, '\'');
+        buf_append_byte(out, (uint8_t)*p);
+    }
+    buf_append_byte(out, '\'');
+}
+
+/* n."col" followed by PGSync's JSON operators: col->'key', col->0, col#>'{a,b}'. */
+static void column_expr(Buf *out, const DocsColumn *col)
+{
+    buf_append_str(out, "n.");
+    build_quote_ident(out, col->name);
+    for (size_t i = 0; i < col->nsteps; i++) {
+        const DocsJsonStep *s = &col->steps[i];
+        switch (s->op) {
+        case DOCS_JSON_GET:
+        case DOCS_JSON_GET_TEXT:
+            buf_append_str(out, s->op == DOCS_JSON_GET ? " -> " : " ->> ");
+            if (s->is_index)
+                buf_printf(out, "%lld", (long long)s->index);
+            else
+                quote_literal(out, s->key);
+            break;
+        case DOCS_JSON_PATH:
+        case DOCS_JSON_PATH_TEXT: {
+            buf_append_str(out, s->op == DOCS_JSON_PATH ? " #> " : " #>> ");
+            Buf arr;
+            buf_init(&arr);
+            buf_append_byte(&arr, '{');
+            for (size_t k = 0; k < s->npath; k++) {
+                if (k) buf_append_byte(&arr, ',');
+                buf_append_byte(&arr, '"');
+                for (const char *p = s->path[k]; *p; p++) {
+                    if (*p == '"' || *p == '\\') buf_append_byte(&arr, '\\');
+                    buf_append_byte(&arr, (uint8_t)*p);
+                }
+                buf_append_byte(&arr, '"');
+            }
+            buf_append_byte(&arr, '}');
+            quote_literal(out, buf_cstr(&arr));
+            buf_append_str(out, "::text[]");
+            buf_free(&arr);
+            break;
+        }
+        }
+    }
+}
+
+/* SQL types of the named columns of a relation (format_type), in the order asked. */
+static bool column_types(PgConn *c, const DocsTable *t, char **names, size_t n, char ***out,
+                         DipError *err)
+{
+    const char *sql;
+    if (!pg_sql_get("sql/docs_column_types.sql", &sql, err)) return false;
+    char oid[16];
+    dip_snprintf(oid, sizeof oid, "%u", t->oid);
+    const char *params[1] = {oid};
+    PGresult *r;
+    if (!pg_query(c, sql, 1, params, &r, err)) return false;
+    char **types = dip_calloc(n ? n : 1, sizeof *types);
+    for (size_t i = 0; i < n; i++) {
+        for (int row = 0; row < PQntuples(r); row++)
+            if (strcmp(PQgetvalue(r, row, 0), names[i]) == 0)
+                types[i] = dip_strdup(PQgetvalue(r, row, 1));
+        if (!types[i]) {
+            for (size_t k = 0; k < i; k++)
+                free(types[k]);
+            free(types);
+            PQclear(r);
+            return dip_error_set(err, DIP_ERR_NOT_FOUND, "%s.%s: no column \"%s\"", t->schema,
+                                 t->name, names[i]);
+        }
+    }
+    PQclear(r);
+    *out = types;
+    return true;
+}
+
+static void json_key(Buf *out, const char *name)
+{
+    buf_append_byte(out, '"');
+    jw_escape_into(out, name, strlen(name));
+    buf_append_str(out, "\":");
+}
+
+/* The select list of a node after its leading columns: each child's parent-side join
+ * columns, then the outputs. Records the column numbers in bn. */
+static void select_tail(BuildNode *bn, Buf *sel, int first)
+{
+    const DocsNode *n = bn->node;
+    int col = first;
+    bn->child_cols = dip_calloc(bn->nchildren ? bn->nchildren : 1, sizeof *bn->child_cols);
+    for (size_t c = 0; c < bn->nchildren; c++) {
+        const DocsJoin *j = &bn->children[c]->node->parent_join;
+        bn->child_cols[c] = dip_calloc(j->ncols ? j->ncols : 1, sizeof(int));
+        for (size_t k = 0; k < j->ncols; k++) {
+            buf_append_str(sel, ", n.");
+            build_quote_ident(sel, j->left_cols[k]);
+            bn->child_cols[c][k] = col++;
+        }
+    }
+    bn->out_first = col;
+    bn->nout = (int)n->ncolumns;
+    for (size_t i = 0; i < n->ncolumns; i++) {
+        buf_append_str(sel, ", ");
+        if (bn->server_json[i]) buf_append_str(sel, "to_json(");
+        column_expr(sel, &n->columns[i]);
+        if (bn->server_json[i]) buf_append_byte(sel, ')');
+        col++;
+    }
+    bn->ncols = col;
+}
+
+/* The select list starts with ", " after the leading columns; templates want no comma. */
+static const char *strip_comma(const Buf *sel)
+{
+    const char *s = buf_cstr(sel);
+    return (s[0] == ',' && s[1] == ' ') ? s + 2 : s;
+}
+
+static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
+{
+    const DocsNode *n = bn->node;
+    Buf sel, a, b, tbl, thr;
+    buf_init(&sel);
+    buf_init(&a);
+    buf_init(&b);
+    buf_init(&tbl);
+    buf_init(&thr);
+    quote_table(&tbl, &n->rel);
+    bool ok = true;
+    const char *tmpl = NULL;
+    free(bn->sql);
+    bn->sql = NULL;
+    Buf out;
+    buf_init(&out);
+    if (!n->parent) {
+        /* root: _id keys, child joins, outputs; the range over rel.key */
+        bn->nid = (int)n->nid_key;
+        for (size_t i = 0; i < n->nid_key; i++) {
+            buf_append_str(&sel, ", n.");
+            build_quote_ident(&sel, n->id_key[i]);
+        }
+        select_tail(bn, &sel, bn->nid);
+        if (!bn->key_types)
+            ok = column_types(c, &n->rel, n->rel.key, n->rel.nkey, &bn->key_types, err);
+        if (ok) {
+            /* ($1::t IS NULL OR (k..) > ($1::t, ..)) AND ($m::t IS NULL OR (k..) <= (..)) */
+            size_t nk = n->rel.nkey;
+            Buf keys;
+            buf_init(&keys);
+            for (size_t i = 0; i < nk; i++) {
+                if (i) buf_append_str(&keys, ", ");
+                buf_append_str(&keys, "n.");
+                build_quote_ident(&keys, n->rel.key[i]);
+            }
+            for (int side = 0; side < 2; side++) {
+                size_t base = side * nk;
+                buf_printf(&a, "%s($%zu::%s IS NULL OR (%s) %s (", side ? " AND " : "", base + 1,
+                           bn->key_types[0], buf_cstr(&keys), side ? "<=" : ">");
+                for (size_t i = 0; i < nk; i++)
+                    buf_printf(&a, "%s$%zu::%s", i ? ", " : "", base + i + 1, bn->key_types[i]);
+                buf_append_str(&a, "))");
+            }
+            buf_free(&keys);
+            if (!pg_sql_get("sql/docs_root.sql", &tmpl, err)) ok = false;
+            if (ok) {
+                const char *kv[] = {"select", strip_comma(&sel), "table", buf_cstr(&tbl),
+                                    "range",  buf_cstr(&a),      NULL};
+                ok = pg_sql_render(tmpl, kv, &out, err);
+            }
+        }
+    } else {
+        const DocsJoin *pj = &n->parent_join;
+        bn->nlink = (int)pj->ncols;
+        const char *alias = bn->through ? "t." : "n.";
+        for (size_t k = 0; k < pj->ncols; k++) {
+            buf_printf(&sel, ", %s", alias);
+            build_quote_ident(&sel, pj->right_cols[k]);
+        }
+        int first = bn->nlink;
+        bn->matched_col = -1;
+        if (bn->through) {
+            const DocsJoin *cj = &n->child_join;
+            buf_append_str(&sel, ", n.");
+            build_quote_ident(&sel, cj->right_cols[0]);
+            buf_append_str(&sel, " IS NOT NULL");
+            bn->matched_col = first++;
+            for (size_t k = 0; k < cj->ncols; k++) {
+                buf_append_str(&b, k ? " AND t." : "t.");
+                build_quote_ident(&b, cj->left_cols[k]);
+                buf_append_str(&b, " = n.");
+                build_quote_ident(&b, cj->right_cols[k]);
+            }
+            quote_table(&thr, &n->through);
+        }
+        select_tail(bn, &sel, first);
+        if (!bn->param_types)
+            ok = column_types(c, bn->through ? &n->through : &n->rel, pj->right_cols, pj->ncols,
+                              &bn->param_types, err);
+        if (ok) {
+            if (pj->ncols == 1) {
+                buf_append_str(&a, alias);
+                build_quote_ident(&a, pj->right_cols[0]);
+                buf_printf(&a, " = ANY($1::%s[])", bn->param_types[0]);
+            } else {
+                buf_append_byte(&a, '(');
+                for (size_t k = 0; k < pj->ncols; k++) {
+                    buf_append_str(&a, k ? ", " : "");
+                    buf_append_str(&a, alias);
+                    build_quote_ident(&a, pj->right_cols[k]);
+                }
+                buf_append_str(&a, ") IN (SELECT * FROM unnest(");
+                for (size_t k = 0; k < pj->ncols; k++)
+                    buf_printf(&a, "%s$%zu::%s[]", k ? ", " : "", k + 1, bn->param_types[k]);
+                buf_append_str(&a, "))");
+            }
+            if (!pg_sql_get(bn->through ? "sql/docs_node_through.sql" : "sql/docs_node_direct.sql",
+                            &tmpl, err))
+                ok = false;
+            if (ok) {
+                const char *kv[] = {"select",  strip_comma(&sel), "table", buf_cstr(&tbl),
+                                    "through", buf_cstr(&thr),    "on",    buf_cstr(&b),
+                                    "link",    buf_cstr(&a),      NULL};
+                ok = pg_sql_render(tmpl, kv, &out, err);
+            }
+        }
+    }
+    if (ok) bn->sql = dip_strdup(buf_cstr(&out));
+    buf_free(&out);
+    buf_free(&sel);
+    buf_free(&a);
+    buf_free(&b);
+    buf_free(&tbl);
+    buf_free(&thr);
+    return ok;
+}
+
+/* Prepares the node's statement and reads its output column types; when some output needs
+ * the server's to_json, the statement is made again with to_json(expr) there. */
+static bool node_prepare(BuildNode *bn, PgConn *c, DipError *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!node_sql(bn, c, err)) return false;
+        PGresult *r = PQprepare(c->conn, bn->stmt, bn->sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            pg_error_from_result(err, c, r, bn->node->path);
+            PQclear(r);
+            return false;
+        }
+        PQclear(r);
+        r = PQdescribePrepared(c->conn, bn->stmt);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            pg_error_from_result(err, c, r, bn->node->path);
+            PQclear(r);
+            return false;
+        }
+        uint32_t *oids = dip_calloc((size_t)bn->nout + 1, sizeof *oids);
+        for (int i = 0; i < bn->nout; i++)
+            oids[i] = PQftype(r, bn->out_first + i);
+        PQclear(r);
+        bool *sj = dip_calloc((size_t)bn->nout + 1, sizeof *sj);
+        bool ok = docs_types_lookup(c, oids, bn->nout, bn->types, sj, err);
+        free(oids);
+        bool again = false;
+        for (int i = 0; ok && i < bn->nout; i++) {
+            if (sj[i] && !bn->server_json[i]) {
+                bn->server_json[i] = true;
+                again = true;
+            }
+        }
+        free(sj);
+        if (!ok) return false;
+        if (!again) return true;
+        Buf dealloc;
+        buf_init(&dealloc);
+        buf_printf(&dealloc, "DEALLOCATE %s", bn->stmt);
+        ok = pg_exec(c, buf_cstr(&dealloc), err);
+        buf_free(&dealloc);
+        if (!ok) return false;
+        for (size_t ch = 0; ch < bn->nchildren; ch++)
+            free(bn->child_cols[ch]);
+        free(bn->child_cols);
+        bn->child_cols = NULL;
+    }
+    return dip_error_set(err, DIP_ERR_INTERNAL, "%s: result types did not settle",
+                         bn->node->path);
+}
+
+bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, DipError *err)
+{
+    memset(p, 0, sizeof *p);
+    p->doc = d;
+    p->nnodes = d->nnodes;
+    p->nodes = dip_calloc(d->nnodes, sizeof *p->nodes);
+    for (size_t i = 0; i < d->nnodes; i++) {
+        BuildNode *bn = &p->nodes[i];
+        const DocsNode *n = d->nodes[i];
+        bn->node = n;
+        bn->matched_col = -1;
+        bn->routing_col = -1;
+        bn->scalar = n->variant == DOCS_VARIANT_SCALAR;
+        bn->many = n->type == DOCS_REL_ONE_TO_MANY;
+        bn->through = n->through_table != NULL;
+        bn->first_only = bn->through && !bn->scalar && !bn->many && n->nchildren == 0;
+        bn->out_keys = dip_calloc(n->ncolumns + 1, sizeof *bn->out_keys);
+        bn->types = dip_calloc(n->ncolumns + 1, sizeof *bn->types);
+        bn->server_json = dip_calloc(n->ncolumns + 1, sizeof *bn->server_json);
+        Buf k;
+        buf_init(&k);
+        for (size_t j = 0; j < n->ncolumns; j++) {
+            buf_clear(&k);
+            json_key(&k, n->columns[j].output);
+            bn->out_keys[j] = dip_strdup(buf_cstr(&k));
+        }
+        buf_clear(&k);
+        json_key(&k, n->label);
+        bn->label_key = dip_strdup(buf_cstr(&k));
+        buf_free(&k);
+        dip_snprintf(bn->stmt, sizeof bn->stmt, "dip_docs_%zu", i);
+        bn->children = dip_calloc(n->nchildren + 1, sizeof *bn->children);
+        bn->nchildren = n->nchildren;
+        for (size_t c2 = 0; c2 < n->nchildren; c2++)
+            bn->children[c2] = &p->nodes[n->children[c2]->id];
+        if (n->parent) bn->parent = &p->nodes[n->parent->id];
+        if (n->nchildren && bn->scalar) {
+            build_plan_free(p);
+            return dip_error_set(err, DIP_ERR_CONFIG, "%s: a scalar node cannot have children",
+                                 n->path);
+        }
+    }
+    BuildNode *root = &p->nodes[0];
+    if (d->routing) {
+        for (size_t j = 0; j < root->node->ncolumns; j++)
+            if (strcmp(root->node->columns[j].output, d->routing) == 0) root->routing_col = (int)j;
+        if (root->routing_col < 0) {
+            build_plan_free(p);
+            return dip_error_set(err, DIP_ERR_CONFIG,
+                                 "%s.routing: \"%s\" is not a column of the root node", d->path,
+                                 d->routing);
+        }
+    }
+    for (size_t i = 0; i < p->nnodes; i++) {
+        if (!node_prepare(&p->nodes[i], c, err)) {
+            build_plan_free(p);
+            return false;
+        }
+    }
+    /* Python's str() of the key values makes PGSync's _id: only bool differs from the text */
+    root->id_is_bool = dip_calloc(root->node->nid_key + 1, sizeof(bool));
+    for (size_t i = 0; i < root->node->nid_key; i++)
+        for (size_t j = 0; j < root->node->rel.nkey; j++)
+            if (strcmp(root->node->rel.key[j], root->node->id_key[i]) == 0)
+                root->id_is_bool[i] = strcmp(root->key_types[j], "boolean") == 0;
+    return true;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    if (!v) return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void build_plan_free(BuildPlan *p)
+{
+    for (size_t i = 0; i < p->nnodes; i++) {
+        BuildNode *bn = &p->nodes[i];
+        const DocsNode *n = bn->node;
+        free_strv(bn->out_keys, n ? n->ncolumns : 0);
+        free(bn->types);
+        free(bn->server_json);
+        free(bn->label_key);
+        if (bn->child_cols)
+            for (size_t c = 0; c < bn->nchildren; c++)
+                free(bn->child_cols[c]);
+        free(bn->child_cols);
+        free(bn->children);
+        free_strv(bn->param_types, n ? n->parent_join.ncols : 0);
+        free_strv(bn->key_types, n ? n->rel.nkey : 0);
+        free(bn->id_is_bool);
+        free(bn->sql);
+    }
+    free(p->nodes);
+    memset(p, 0, sizeof *p);
 }

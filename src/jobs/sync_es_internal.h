@@ -1,0 +1,70 @@
+/*
+ * sync_es_internal.h: what the files of the sync-es job share (sync_es.c: configuration,
+ * bootstrap, reindex, teardown, validate; sync_es_load.c: the initial load).
+ */
+#ifndef DIP_JOBS_SYNC_ES_INTERNAL_H
+#define DIP_JOBS_SYNC_ES_INTERNAL_H
+
+#include "docs/build.h"
+#include "docs/docs.h"
+#include "es/es.h"
+#include "jobs/sync_es.h"
+#include "pg/pg.h"
+
+typedef struct EsState {
+    bool found;
+    char *publication, *slot, *index_name;
+    int version;
+    char *lsn; /* consistent point of the slot, "X/Y" */
+    bool load_done;
+    char *next_index, *next_slot, *next_lsn; /* a --reindex in progress; NULL when none */
+    int next_version;
+} EsState;
+
+typedef struct EsJob {
+    const SyncEsOptions *o;
+    const DocsSchema *schema;
+    DocsDocument *d;
+    char *conninfo;     /* for workers: dbname = the document's database */
+    PgSettings pgs;
+    PgConn pg;          /* catalog, state and DDL; holds the per-alias advisory lock */
+    char state_schema[128]; /* quoted identifier */
+    char publication[64];
+    char slot_base[64]; /* dip_<alias>; a slot per index version: dip_<alias>_v<N> */
+    const EsConfig *es_cfg;
+    EsClient *es;
+    int64_t run_id;
+    int workers;
+    const char *tz;
+    /* figures of the run */
+    int64_t docs, bytes, errors, ranges_done;
+    double sql_s, render_s;
+} EsJob;
+
+/* Renders an embedded sql/ file with {{schema}} = the state schema. */
+bool sync_es_sql(EsJob *j, const char *name, Buf *out, DipError *err) DIP_MUST_CHECK;
+/* A connection to the document's database (replication: a walsender in database mode). */
+bool sync_es_connect(EsJob *j, PgConn *c, bool replication, DipError *err) DIP_MUST_CHECK;
+/* LSN text "X/Y" as a 64-bit number (the external version of the load's documents). */
+bool sync_es_parse_lsn(const char *s, uint64_t *out);
+
+/* The initial load of index `index_name` (all its pending ranges). snapshot: the id exported
+ * by the slot's creation, still valid because its replication connection is open, or NULL:
+ * then a temporary slot exports a fresh one (the process that created the slot is gone).
+ * lsn: the LSN of that snapshot. */
+bool sync_es_load(EsJob *j, const char *index_name, const char *snapshot, const char *lsn,
+                  DipError *err) DIP_MUST_CHECK;
+
+/* A replication connection and a slot created on it with an exported snapshot. */
+typedef struct EsSlot {
+    PgConn repl;
+    char name[64];
+    char lsn[32];
+    char snapshot[64];
+} EsSlot;
+
+bool sync_es_slot_create(EsJob *j, const char *name, bool temporary, EsSlot *s,
+                         DipError *err) DIP_MUST_CHECK;
+void sync_es_slot_close(EsSlot *s);
+
+#endif /* DIP_JOBS_SYNC_ES_INTERNAL_H */
