@@ -90,7 +90,8 @@ int cmd_sync_es_main(int argc, char **argv)
     int64_t batch;
     if (!config_env_int("DIP_ES_BATCH", 2000, &batch, &err)) return cli_fail(&err);
     if (batch < 1 || batch > 1000000)
-        return cli_usage_error("sync-es", "DIP_ES_BATCH=%lld: expected 1..1000000", (long long)batch);
+        return cli_usage_error("sync-es", "DIP_ES_BATCH=%lld: expected 1..1000000",
+                               (long long)batch);
     o.batch = (int)batch;
     if (!sync_es_run(&o, &err)) return cli_fail(&err);
     return 0;

@@ -329,8 +329,10 @@ static bool emit_roots(DocsBuilder *b, DocsEmitFn emit, void *ctx, DipError *err
         bool drop = false;
         if (b->reshape && !reshape(b, &drop, err)) return false;
         if (drop) continue;
-        DocsBuiltDoc d = {.id = buf_cstr(&b->id), .id_len = b->id.len,
-                          .source = buf_cstr(&b->src), .source_len = b->src.len};
+        DocsBuiltDoc d = {.id = buf_cstr(&b->id),
+                          .id_len = b->id.len,
+                          .source = buf_cstr(&b->src),
+                          .source_len = b->src.len};
         if (root->routing_col >= 0) {
             int col = root->out_first + root->routing_col;
             if (!PQgetisnull(rr->res, row, col)) d.routing = PQgetvalue(rr->res, row, col);
@@ -389,8 +391,8 @@ bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlu
     return true;
 }
 
-bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi,
-                      DocsEmitFn emit, void *ctx, DipError *err)
+bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi, DocsEmitFn emit,
+                      void *ctx, DipError *err)
 {
     const BuildNode *root = &b->plan.nodes[0];
     size_t nk = root->node->rel.nkey;

@@ -97,7 +97,8 @@ typedef struct DocsBuilder DocsBuilder;
  * connection and thread; c must stay open). Sets the session settings of
  * docs_session_settings(tz). plugins may be NULL; transforms run when d has any. */
 bool docs_builder_open(const struct DocsDocument *d, PgConn *c, const char *tz,
-                       struct DocsPlugins *plugins, DocsBuilder **out, DipError *err) DIP_MUST_CHECK;
+                       struct DocsPlugins *plugins, DocsBuilder **out,
+                       DipError *err) DIP_MUST_CHECK;
 /* Builds the documents of the roots whose key is in (lo, hi] (key columns in primary-key
  * order, as text; lo or hi NULL = unbounded) and calls emit for each. Memory is bounded by the
  * range's rows; everything is released before returning. */

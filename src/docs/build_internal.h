@@ -28,18 +28,18 @@ typedef struct BuildNode {
     int **child_cols; /* per child: its parent-side join columns in this result */
     int out_first;    /* output columns are [out_first, out_first + nout) */
     int nout;
-    char **out_keys;      /* per output: "\"name\":", escaped once */
-    DocsValType *types;   /* per output column */
-    bool *server_json;    /* per output column: selected as to_json(expr) */
-    char *label_key;      /* "\"label\":" */
-    char **param_types;   /* non-root: SQL type of each link column (array parameters) */
-    char **key_types;     /* root: SQL type of each range key column (rel.key order) */
+    char **out_keys;    /* per output: "\"name\":", escaped once */
+    DocsValType *types; /* per output column */
+    bool *server_json;  /* per output column: selected as to_json(expr) */
+    char *label_key;    /* "\"label\":" */
+    char **param_types; /* non-root: SQL type of each link column (array parameters) */
+    char **key_types;   /* root: SQL type of each range key column (rel.key order) */
     bool scalar, many, through;
-    bool first_only; /* PGSync: a through one_to_one object without children keeps only its
-                        first column (querybuilder._through: JSON_OBJECT(columns[0], columns[1])) */
-    int nid;         /* root: columns [0, nid) are the _id key columns in id_key order */
-    bool *id_is_bool;  /* root: Python's str() of a bool key is "True"/"False" */
-    int routing_col;   /* root: the output column routing names; -1 when no routing */
+    bool first_only;  /* PGSync: a through one_to_one object without children keeps only its
+                         first column (querybuilder._through: JSON_OBJECT(columns[0], columns[1])) */
+    int nid;          /* root: columns [0, nid) are the _id key columns in id_key order */
+    bool *id_is_bool; /* root: Python's str() of a bool key is "True"/"False" */
+    int routing_col;  /* root: the output column routing names; -1 when no routing */
     char *sql;
     char stmt[40]; /* prepared statement name */
 } BuildNode;

@@ -358,8 +358,7 @@ static bool node_prepare(BuildNode *bn, PgConn *c, DipError *err)
         free(bn->child_cols);
         bn->child_cols = NULL;
     }
-    return dip_error_set(err, DIP_ERR_INTERNAL, "%s: result types did not settle",
-                         bn->node->path);
+    return dip_error_set(err, DIP_ERR_INTERNAL, "%s: result types did not settle", bn->node->path);
 }
 
 bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, DipError *err)

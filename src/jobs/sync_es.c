@@ -51,7 +51,8 @@ static bool query_sql(EsJob *j, const char *name, int n, const char *const *para
 {
     Buf sql;
     buf_init(&sql);
-    bool ok = sync_es_sql(j, name, &sql, err) && pg_query(&j->pg, buf_cstr(&sql), n, params, r, err);
+    bool ok =
+        sync_es_sql(j, name, &sql, err) && pg_query(&j->pg, buf_cstr(&sql), n, params, r, err);
     buf_free(&sql);
     return ok;
 }
@@ -204,7 +205,8 @@ static void undo_publication(EsJob *j)
 static void undo_index(EsJob *j, const char *index)
 {
     DipError e = {0};
-    if (!es_index_delete(j->es, index, &e)) dip_warn("undo: index %s left behind: %s", index, e.msg);
+    if (!es_index_delete(j->es, index, &e))
+        dip_warn("undo: index %s left behind: %s", index, e.msg);
 }
 
 /* ---------------------------------------------------------------- server and ownership */
@@ -228,7 +230,8 @@ static bool server_check(EsJob *j, Buf *report, DipError *err)
     }
     if (report)
         buf_printf(report, "server: wal_level %s, role %s %s replication\n", wal,
-                   PQgetvalue(r, 0, 2), strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? "may use" : "may NOT use");
+                   PQgetvalue(r, 0, 2),
+                   strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? "may use" : "may NOT use");
     PQclear(r);
     return ok;
 }
@@ -261,8 +264,7 @@ static bool publication_exists(EsJob *j, bool *exists, DipError *err)
 
 /* Whether `name` is an alias (and of which indices, as the JSON body) and whether it is a
  * concrete index. */
-static bool es_name_state(EsJob *j, const char *name, bool *is_alias, bool *is_index,
-                          DipError *err)
+static bool es_name_state(EsJob *j, const char *name, bool *is_alias, bool *is_index, DipError *err)
 {
     Buf path;
     buf_init(&path);
@@ -381,9 +383,9 @@ static void run_finish(EsJob *j, bool ok, const char *index_name, const DipError
     dip_snprintf(ranges, sizeof ranges, "%" PRId64, j->ranges_done);
     dip_snprintf(sql_s, sizeof sql_s, "%.3f", j->sql_s);
     dip_snprintf(render_s, sizeof render_s, "%.3f", j->render_s);
-    const char *params[10] = {id,     ok ? "done" : "failed", docs,   bytes,
-                              errors, ranges,                 sql_s,  render_s,
-                              ok ? NULL : failure->msg,       index_name};
+    const char *params[10] = {
+        id,       ok ? "done" : "failed",   docs,      bytes, errors, ranges, sql_s,
+        render_s, ok ? NULL : failure->msg, index_name};
     DipError e2 = {0};
     if (!exec_sql(j, "sql/sync_es_run_finish.sql", 10, params, &e2))
         dip_warn("recording the end of run %s: %s", id, e2.msg);
@@ -520,8 +522,8 @@ static bool bootstrap(EsJob *j, EsState *st, EsSlot *keep, bool *created, DipErr
     ok = sync_es_slot_create(j, slot, false, &s, err);
     if (ok) {
         char version[] = "1";
-        const char *params[7] = {alias, j->d->database, j->publication, slot, index_name, version,
-                                 s.lsn};
+        const char *params[7] = {alias,      j->d->database, j->publication, slot,
+                                 index_name, version,        s.lsn};
         ok = exec_sql(j, "sql/sync_es_state_insert.sql", 7, params, err);
         if (!ok) {
             sync_es_slot_close(&s);
@@ -565,7 +567,9 @@ static bool action_once(EsJob *j, EsState *st, DipError *err)
             const char *params[1] = {j->d->index};
             ok = exec_sql(j, "sql/sync_es_state_load_done.sql", 1, params, err);
         }
-        if (ok) dip_info("index %s: initial load complete (%" PRId64 " documents)", st->index_name, j->docs);
+        if (ok)
+            dip_info("index %s: initial load complete (%" PRId64 " documents)", st->index_name,
+                     j->docs);
     } else {
         dip_info("index %s: initial load already complete; nothing to do", st->index_name);
     }
@@ -626,8 +630,8 @@ static bool action_reindex(EsJob *j, EsState *st, DipError *err)
         sync_es_slot_close(&slot);
         return false;
     }
-    bool ok = sync_es_load(j, st->next_index, fresh ? slot.snapshot : NULL, fresh ? slot.lsn : NULL,
-                           err);
+    bool ok =
+        sync_es_load(j, st->next_index, fresh ? slot.snapshot : NULL, fresh ? slot.lsn : NULL, err);
     sync_es_slot_close(&slot);
     if (!ok) return false;
     /* catch-up of the new slot belongs to the change stream; until it exists there is
@@ -709,8 +713,9 @@ static bool action_validate(EsJob *j, EsState *st, DipError *err)
             buf_free(&out);
             return false;
         }
-        buf_printf(&out, "state: not bootstrapped; --bootstrap would create publication %s, slot "
-                         "%s and index %s_v1 behind alias %s\n",
+        buf_printf(&out,
+                   "state: not bootstrapped; --bootstrap would create publication %s, slot "
+                   "%s and index %s_v1 behind alias %s\n",
                    j->publication, slot, j->d->index, j->d->index);
         if (exists && fine)
             fine = dip_error_set(&problem, DIP_ERR_CONFIG,
@@ -753,8 +758,10 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         if (ok) {
             Buf tx;
             buf_init(&tx);
-            buf_printf(&tx, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('dip sync-es state')); %s; COMMIT",
-                       buf_cstr(&sql));
+            buf_printf(
+                &tx,
+                "BEGIN; SELECT pg_advisory_xact_lock(hashtext('dip sync-es state')); %s; COMMIT",
+                buf_cstr(&sql));
             ok = pg_exec(&j.pg, buf_cstr(&tx), err);
             if (!ok) undo_exec(&j.pg, "ROLLBACK");
             buf_free(&tx);
@@ -763,12 +770,14 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         if (ok) {
             const char *params[1] = {d->index};
             PGresult *r;
-            ok = pg_query(&j.pg, "SELECT pg_try_advisory_lock(hashtext('dip sync-es'), hashtext($1))",
-                          1, params, &r, err);
+            ok = pg_query(&j.pg,
+                          "SELECT pg_try_advisory_lock(hashtext('dip sync-es'), hashtext($1))", 1,
+                          params, &r, err);
             if (ok) {
                 if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
                     ok = dip_error_set(err, DIP_ERR_TRANSIENT,
-                                       "index %s: another dip sync-es run is working on it", d->index);
+                                       "index %s: another dip sync-es run is working on it",
+                                       d->index);
                 PQclear(r);
             }
         }
@@ -797,16 +806,24 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         ok = drop_stale(&j, &st, err);
     if (ok) {
         switch (o->action) {
-        case SYNC_ES_VALIDATE: ok = action_validate(&j, &st, err); break;
+        case SYNC_ES_VALIDATE:
+            ok = action_validate(&j, &st, err);
+            break;
         case SYNC_ES_BOOTSTRAP: {
             bool created;
             ok = run_start(&j, "bootstrap", st.found ? st.index_name : NULL, err) &&
                  bootstrap(&j, &st, NULL, &created, err);
             break;
         }
-        case SYNC_ES_ONCE: ok = action_once(&j, &st, err); break;
-        case SYNC_ES_REINDEX: ok = action_reindex(&j, &st, err); break;
-        case SYNC_ES_TEARDOWN: ok = action_teardown(&j, &st, err); break;
+        case SYNC_ES_ONCE:
+            ok = action_once(&j, &st, err);
+            break;
+        case SYNC_ES_REINDEX:
+            ok = action_reindex(&j, &st, err);
+            break;
+        case SYNC_ES_TEARDOWN:
+            ok = action_teardown(&j, &st, err);
+            break;
         }
         run_finish(&j, ok, st.found ? st.index_name : NULL, err);
     }

@@ -17,11 +17,11 @@ typedef enum {
 } SyncEsAction;
 
 typedef struct SyncEsOptions {
-    const char *config;   /* schema.json path (--config, else $SCHEMA) */
+    const char *config; /* schema.json path (--config, else $SCHEMA) */
     SyncEsAction action;
-    int workers;          /* --workers: 0 = the CPU count */
-    int batch;            /* roots per key range (DIP_ES_BATCH, default 2000) */
-    const char *es_url;   /* --url: overrides ELASTICSEARCH_URL */
+    int workers;        /* --workers: 0 = the CPU count */
+    int batch;          /* roots per key range (DIP_ES_BATCH, default 2000) */
+    const char *es_url; /* --url: overrides ELASTICSEARCH_URL */
 } SyncEsOptions;
 
 /* Reads .env in the working directory as PGSync does (python-dotenv: KEY=VALUE lines,

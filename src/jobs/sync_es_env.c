@@ -61,7 +61,8 @@ static bool dotenv_line(const char *line, size_t n, char *why, size_t whylen)
     while (i < n && (line[i] == ' ' || line[i] == '\t'))
         i++;
     if (i == n || line[i] == '#') return true;
-    if (n - i > 7 && strncmp(line + i, "export", 6) == 0 && (line[i + 6] == ' ' || line[i + 6] == '\t')) {
+    if (n - i > 7 && strncmp(line + i, "export", 6) == 0 &&
+        (line[i + 6] == ' ' || line[i + 6] == '\t')) {
         i += 6;
         while (i < n && (line[i] == ' ' || line[i] == '\t'))
             i++;
@@ -100,10 +101,18 @@ static bool dotenv_line(const char *line, size_t n, char *why, size_t whylen)
             if (q == '"' && c == '\\' && i < n) {
                 char e = line[i++];
                 switch (e) {
-                case 'n': c = '\n'; break;
-                case 't': c = '\t'; break;
-                case 'r': c = '\r'; break;
-                default: c = e; break;
+                case 'n':
+                    c = '\n';
+                    break;
+                case 't':
+                    c = '\t';
+                    break;
+                case 'r':
+                    c = '\r';
+                    break;
+                default:
+                    c = e;
+                    break;
                 }
             }
             buf_append_byte(&raw, (uint8_t)c);

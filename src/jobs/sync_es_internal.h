@@ -25,9 +25,9 @@ typedef struct EsJob {
     const SyncEsOptions *o;
     const DocsSchema *schema;
     DocsDocument *d;
-    char *conninfo;     /* for workers: dbname = the document's database */
+    char *conninfo; /* for workers: dbname = the document's database */
     PgSettings pgs;
-    PgConn pg;          /* catalog, state and DDL; holds the per-alias advisory lock */
+    PgConn pg;              /* catalog, state and DDL; holds the per-alias advisory lock */
     char state_schema[128]; /* quoted identifier */
     char publication[64];
     char slot_base[64]; /* dip_<alias>; a slot per index version: dip_<alias>_v<N> */

@@ -40,8 +40,8 @@ typedef struct LoadShared {
     LoadRange *ranges;
     size_t nranges;
     size_t nkeys;
-    size_t next;         /* next range to take */
-    pthread_mutex_t mu;  /* next, j->pg (range marks), first error */
+    size_t next;        /* next range to take */
+    pthread_mutex_t mu; /* next, j->pg (range marks), first error */
     DipError err;
     atomic_bool failed;
     atomic_int_fast64_t docs, bytes, errors, ranges_done;
@@ -144,7 +144,8 @@ static bool worker_body(LoadWorker *w, PgConn *c, PgConn *dl, EsClient **es, Doc
     if (!sync_es_connect(j, c, false, err)) return false;
     Buf sql;
     buf_init(&sql);
-    buf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
+    buf_printf(&sql,
+               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
                sh->snapshot);
     bool ok = pg_exec(c, buf_cstr(&sql), err);
     buf_free(&sql);
@@ -169,8 +170,8 @@ static bool worker_body(LoadWorker *w, PgConn *c, PgConn *dl, EsClient **es, Doc
         w->cur = (int)r;
         w->owned[w->nowned++] = (int)r;
         const LoadRange *lr = &sh->ranges[r];
-        if (!docs_builder_run(*b, (const char *const *)lr->lo, (const char *const *)lr->hi, emit_doc,
-                              w, err))
+        if (!docs_builder_run(*b, (const char *const *)lr->lo, (const char *const *)lr->hi,
+                              emit_doc, w, err))
             return false;
         w->complete[r] = true;
         if (!es_bulk_poll(w->bulk, err) || !mark_done(w, err)) return false;
@@ -254,7 +255,8 @@ static bool ranges_create(LoadShared *sh, DipError *err)
     buf_append_byte(&table, '.');
     pg_quote_ident(root->rel.name, &table);
     buf_printf(&batch, "%d", j->o->batch > 0 ? j->o->batch : 2000);
-    buf_printf(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
+    buf_printf(&sql,
+               "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
                sh->snapshot);
     bool ok = pg_exec(&c, buf_cstr(&sql), err);
     const char *tmpl;
@@ -262,9 +264,9 @@ static bool ranges_create(LoadShared *sh, DipError *err)
     if (ok) ok = pg_sql_get("sql/docs_ranges.sql", &tmpl, err);
     if (ok) {
         buf_clear(&sql);
-        const char *kv[] = {"key_text", buf_cstr(&ktext), "keys",  buf_cstr(&keys),
-                            "table",    buf_cstr(&table), "batch", buf_cstr(&batch),
-                            NULL};
+        const char *kv[] = {"key_text",      buf_cstr(&ktext), "keys",
+                            buf_cstr(&keys), "table",          buf_cstr(&table),
+                            "batch",         buf_cstr(&batch), NULL};
         ok = pg_sql_render(tmpl, kv, &sql, err) && pg_query(&c, buf_cstr(&sql), 0, NULL, &r, err);
     }
     if (ok) ok = pg_exec(&j->pg, "BEGIN", err);
@@ -292,8 +294,9 @@ static bool ranges_create(LoadShared *sh, DipError *err)
         ok = ok && pg_exec(&j->pg, "COMMIT", err);
         DipError e2 = {0};
         if (!ok && !pg_exec(&j->pg, "ROLLBACK", &e2)) dip_warn("rollback: %s", e2.msg);
-        if (ok) dip_info("index %s: %d root key ranges of up to %s roots", sh->index_name, n + 1,
-                         buf_cstr(&batch));
+        if (ok)
+            dip_info("index %s: %d root key ranges of up to %s roots", sh->index_name, n + 1,
+                     buf_cstr(&batch));
         buf_free(&ins);
         buf_free(&lo);
         buf_free(&hi);
@@ -363,7 +366,8 @@ static bool ranges_pending(LoadShared *sh, int64_t *total, DipError *err)
         int64_t no = 0;
         (void)dip_parse_i64(PQgetvalue(r, i, 0), &no);
         lr->no = (int)no;
-        if (!PQgetisnull(r, i, 1)) ok = (lr->lo = json_keys(PQgetvalue(r, i, 1), sh->nkeys, err)) != NULL;
+        if (!PQgetisnull(r, i, 1))
+            ok = (lr->lo = json_keys(PQgetvalue(r, i, 1), sh->nkeys, err)) != NULL;
         if (ok && !PQgetisnull(r, i, 2))
             ok = (lr->hi = json_keys(PQgetvalue(r, i, 2), sh->nkeys, err)) != NULL;
     }
@@ -402,7 +406,8 @@ bool sync_es_load(EsJob *j, const char *index_name, const char *snapshot, const 
         ok = ranges_create(&sh, err) && ranges_pending(&sh, &total, err);
     }
     if (ok && sh.nranges < (size_t)total)
-        dip_info("index %s: %" PRId64 " of %" PRId64 " ranges already loaded; loading the other %zu",
+        dip_info("index %s: %" PRId64 " of %" PRId64
+                 " ranges already loaded; loading the other %zu",
                  index_name, total - (int64_t)sh.nranges, total, sh.nranges);
     int nw = j->workers;
     if (ok && (size_t)nw > sh.nranges) nw = sh.nranges ? (int)sh.nranges : 1;
