@@ -32,7 +32,9 @@ struct DocsBuilder {
     const DocsDocument *doc;
     PgConn *conn;
     BuildPlan plan;
-    NodeRows *rows; /* per node, for the batch being built */
+    NodeRows *rows;           /* per node, for the batch being built */
+    NodeRows *links;          /* per through node: its link table's rows */
+    const char *const *range; /* the batch's root range parameters (2 x key columns) */
     struct DocsPlugins *plugins;
     bool reshape; /* transforms or plugins: the document goes through jansson */
     Buf src, id, scratch, arrays[8];
@@ -136,50 +138,29 @@ static void rows_clear(NodeRows *nr)
 
 /* ---------------------------------------------------------------- fetching */
 
-static bool exec_prepared(DocsBuilder *b, const BuildNode *bn, int nparams,
-                          const char *const *params, PGresult **out, DipError *err)
+/* The distinct non-NULL keys of rows' columns cols[0..nk) as one array literal per column
+ * (b->arrays); returns how many. */
+static int collect_keys(DocsBuilder *b, const NodeRows *rows, const int *cols, int nk)
 {
-    double t0 = dip_now_s();
-    if (!pg_is_alive(b->conn))
-        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
-    PGresult *r = PQexecPrepared(b->conn->conn, bn->stmt, nparams, params, NULL, NULL, 0);
-    b->stats.sql_s += dip_now_s() - t0;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_error_from_result(err, b->conn, r, bn->node->path);
-        PQclear(r);
-        return false;
-    }
-    *out = r;
-    return true;
-}
-
-/* The rows of non-root node bn for every distinct key of its parent's rows. */
-static bool fetch_child(DocsBuilder *b, const BuildNode *bn, size_t child_index, DipError *err)
-{
-    const BuildNode *pb = bn->parent;
-    const NodeRows *pr = &b->rows[pb - b->plan.nodes];
-    NodeRows *nr = &b->rows[bn - b->plan.nodes];
-    const int *pcols = pb->child_cols[child_index];
-    int nk = bn->nlink;
-    if (!pr->res || pr->nrows == 0) return true;
-    /* distinct parent keys, one array literal per join column */
-    size_t nslots = 16;
-    while (nslots < (size_t)pr->nrows * 2)
-        nslots <<= 1;
-    int32_t *seen = dip_malloc(nslots * sizeof *seen);
-    memset(seen, 0xff, nslots * sizeof *seen);
     for (int k = 0; k < nk; k++) {
         buf_clear(&b->arrays[k]);
         buf_append_byte(&b->arrays[k], '{');
     }
+    if (!rows->res || rows->nrows == 0) return 0;
+    size_t nslots = 16;
+    while (nslots < (size_t)rows->nrows * 2)
+        nslots <<= 1;
+    int32_t *seen = dip_malloc(nslots * sizeof *seen);
+    memset(seen, 0xff, nslots * sizeof *seen);
     int distinct = 0;
-    for (int row = 0; row < pr->nrows; row++) {
-        if (key_has_null(pr->res, row, pcols, nk)) continue;
-        uint64_t h = key_hash(pr->res, row, pcols, nk);
+    const PGresult *r = rows->res;
+    for (int row = 0; row < rows->nrows; row++) {
+        if (key_has_null(r, row, cols, nk)) continue;
+        uint64_t h = key_hash(r, row, cols, nk);
         size_t s = h & (nslots - 1);
         bool dup = false;
         while (seen[s] >= 0) {
-            if (key_equal(pr->res, seen[s], pcols, pr->res, row, pcols, nk)) {
+            if (key_equal(r, seen[s], cols, r, row, cols, nk)) {
                 dup = true;
                 break;
             }
@@ -192,8 +173,8 @@ static bool fetch_child(DocsBuilder *b, const BuildNode *bn, size_t child_index,
             Buf *a = &b->arrays[k];
             if (a->len > 1) buf_append_byte(a, ',');
             buf_append_byte(a, '"');
-            const char *v = PQgetvalue(pr->res, row, pcols[k]);
-            size_t n = (size_t)PQgetlength(pr->res, row, pcols[k]);
+            const char *v = PQgetvalue(r, row, cols[k]);
+            size_t n = (size_t)PQgetlength(r, row, cols[k]);
             for (size_t i = 0; i < n; i++) {
                 if (v[i] == '"' || v[i] == '\\') buf_append_byte(a, '\\');
                 buf_append_byte(a, (uint8_t)v[i]);
@@ -202,17 +183,64 @@ static bool fetch_child(DocsBuilder *b, const BuildNode *bn, size_t child_index,
         }
     }
     free(seen);
-    if (distinct == 0) return true;
-    const char *params[8];
-    for (int k = 0; k < nk; k++) {
+    for (int k = 0; k < nk; k++)
         buf_append_byte(&b->arrays[k], '}');
-        params[k] = buf_cstr(&b->arrays[k]);
+    return distinct;
+}
+
+/* Runs stmt for the keys cols[0..nk) of rows (or for the batch's root range), and indexes
+ * the result by its first nlink columns. */
+static bool fetch_rows(DocsBuilder *b, const BuildNode *bn, const char *stmt, bool range,
+                       const NodeRows *from, const int *cols, int nk, int nlink, NodeRows *out,
+                       DipError *err)
+{
+    const char *params[16];
+    int nparams;
+    if (range) {
+        nparams = (int)(2 * b->plan.nodes[0].node->rel.nkey);
+        for (int i = 0; i < nparams; i++)
+            params[i] = b->range[i];
+    } else {
+        if (collect_keys(b, from, cols, nk) == 0) return true;
+        nparams = nk;
+        for (int k = 0; k < nk; k++)
+            params[k] = buf_cstr(&b->arrays[k]);
     }
-    if (!exec_prepared(b, bn, nk, params, &nr->res, err)) return false;
-    nr->nrows = PQntuples(nr->res);
-    b->stats.rows += nr->nrows;
-    rows_index(nr, nk);
+    double t0 = dip_now_s();
+    if (!pg_is_alive(b->conn))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    PGresult *r = PQexecPrepared(b->conn->conn, stmt, nparams, params, NULL, NULL, 0);
+    b->stats.sql_s += dip_now_s() - t0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pg_error_from_result(err, b->conn, r, bn->node->path);
+        PQclear(r);
+        return false;
+    }
+    out->res = r;
+    out->nrows = PQntuples(r);
+    b->stats.rows += out->nrows;
+    if (nlink > 0) rows_index(out, nlink);
     return true;
+}
+
+/* The rows of non-root node bn for the batch: through its link table when it has one. */
+static bool fetch_child(DocsBuilder *b, const BuildNode *bn, size_t child_index, DipError *err)
+{
+    const BuildNode *pb = bn->parent;
+    const NodeRows *pr = &b->rows[pb - b->plan.nodes];
+    size_t id = (size_t)(bn - b->plan.nodes);
+    const int *pcols = pb->child_cols[child_index];
+    int np = (int)bn->node->parent_join.ncols;
+    if (!bn->through)
+        return fetch_rows(b, bn, bn->stmt, bn->range_link, pr, pcols, np, bn->nlink, &b->rows[id],
+                          err);
+    NodeRows *lr = &b->links[id];
+    if (!fetch_rows(b, bn, bn->link_stmt, bn->range_link, pr, pcols, np, np, lr, err)) return false;
+    /* the link rows' child-side columns follow their parent-side ones */
+    int ccols[8];
+    for (int k = 0; k < bn->nlink; k++)
+        ccols[k] = np + k;
+    return fetch_rows(b, bn, bn->stmt, false, lr, ccols, bn->nlink, bn->nlink, &b->rows[id], err);
 }
 
 /* ---------------------------------------------------------------- rendering */
@@ -240,22 +268,44 @@ static bool render_child(DocsBuilder *b, const BuildNode *pb, size_t ci, int pro
                          DipError *err)
 {
     const BuildNode *cb = pb->children[ci];
+    size_t id = (size_t)(cb - b->plan.nodes);
     const NodeRows *pr = &b->rows[pb - b->plan.nodes];
-    const NodeRows *cr = &b->rows[cb - b->plan.nodes];
-    int32_t row = rows_lookup(cr, cb->nlink, pr->res, prow, pb->child_cols[ci]);
-    if (row < 0) {
+    const NodeRows *cr = &b->rows[id];
+    int np = (int)cb->node->parent_join.ncols;
+    if (!cb->through) {
+        int32_t row = rows_lookup(cr, cb->nlink, pr->res, prow, pb->child_cols[ci]);
+        if (row < 0) {
+            buf_append(out, "null", 4);
+            return true;
+        }
+        if (!cb->many) return render_row(b, cb, row, out, err);
+        buf_append_byte(out, '[');
+        for (int32_t r = row; r >= 0; r = cr->next[r]) {
+            if (r != row) buf_append_byte(out, ',');
+            if (!render_row(b, cb, r, out, err)) return false;
+        }
+        buf_append_byte(out, ']');
+        return true;
+    }
+    /* PGSync aggregates through rows into an array whatever the type; a link row whose
+     * child is missing (LEFT JOIN) gives null */
+    const NodeRows *lr = &b->links[id];
+    int32_t link = rows_lookup(lr, np, pr->res, prow, pb->child_cols[ci]);
+    if (link < 0) {
         buf_append(out, "null", 4);
         return true;
     }
-    if (!cb->through && !cb->many) return render_row(b, cb, row, out, err);
+    int ccols[8];
+    for (int k = 0; k < cb->nlink; k++)
+        ccols[k] = np + k;
     buf_append_byte(out, '[');
-    for (int32_t r = row, k = 0; r >= 0; r = cr->next[r], k++) {
-        if (k) buf_append_byte(out, ',');
-        if (cb->through && PQgetvalue(cr->res, r, cb->matched_col)[0] != 't') {
+    for (int32_t l = link; l >= 0; l = lr->next[l]) {
+        if (l != link) buf_append_byte(out, ',');
+        int32_t row = rows_lookup(cr, cb->nlink, lr->res, l, ccols);
+        if (row < 0)
             buf_append(out, "null", 4);
-            continue;
-        }
-        if (!render_row(b, cb, r, out, err)) return false;
+        else if (!render_row(b, cb, row, out, err))
+            return false;
     }
     buf_append_byte(out, ']');
     return true;
@@ -360,7 +410,8 @@ bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlu
 {
     *out = NULL;
     for (size_t i = 0; i < d->nnodes; i++)
-        if (d->nodes[i]->parent_join.ncols > 8 || d->nodes[i]->nid_key > 32)
+        if (d->nodes[i]->parent_join.ncols > 8 || d->nodes[i]->child_join.ncols > 8 ||
+            d->nodes[i]->rel.nkey > 8 || d->nodes[i]->nid_key > 32)
             return dip_error_set(err, DIP_ERR_UNSUPPORTED,
                                  "%s: joins of more than 8 columns are not supported",
                                  d->nodes[i]->path);
@@ -382,6 +433,7 @@ bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlu
         return false;
     }
     b->rows = dip_calloc(b->plan.nnodes, sizeof *b->rows);
+    b->links = dip_calloc(b->plan.nnodes, sizeof *b->links);
     buf_init(&b->src);
     buf_init(&b->id);
     buf_init(&b->scratch);
@@ -396,18 +448,16 @@ bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *
 {
     const BuildNode *root = &b->plan.nodes[0];
     size_t nk = root->node->rel.nkey;
-    const char **params = dip_calloc(2 * nk + 1, sizeof *params);
+    const char *params[16] = {0};
     for (size_t i = 0; i < nk; i++) {
         params[i] = lo ? lo[i] : NULL;
         params[nk + i] = hi ? hi[i] : NULL;
     }
+    b->range = params;
     NodeRows *rr = &b->rows[0];
-    bool ok = exec_prepared(b, root, (int)(2 * nk), params, &rr->res, err);
-    free(params);
+    bool ok = fetch_rows(b, root, root->stmt, true, NULL, NULL, 0, 0, rr, err);
     if (ok) {
-        rr->nrows = PQntuples(rr->res);
         b->stats.roots += rr->nrows;
-        b->stats.rows += rr->nrows;
         /* pre-order: a node's parent is always fetched before it */
         for (size_t i = 1; ok && i < b->plan.nnodes; i++) {
             const BuildNode *bn = &b->plan.nodes[i];
@@ -422,8 +472,11 @@ bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *
         ok = emit_roots(b, emit, ctx, err);
         b->stats.render_s += dip_now_s() - t0;
     }
-    for (size_t i = 0; i < b->plan.nnodes; i++)
+    for (size_t i = 0; i < b->plan.nnodes; i++) {
         rows_clear(&b->rows[i]);
+        rows_clear(&b->links[i]);
+    }
+    b->range = NULL;
     return ok;
 }
 
@@ -432,20 +485,37 @@ const DocsBuildStats *docs_builder_stats(const DocsBuilder *b)
     return &b->stats;
 }
 
+/* A statement without its template's leading comment lines. */
+static void describe_sql(Buf *out, const char *sql)
+{
+    while (sql[0] == '-' && sql[1] == '-') {
+        const char *nl = strchr(sql, '\n');
+        if (!nl) return;
+        sql = nl + 1;
+    }
+    buf_printf(out, "  %s\n", sql);
+}
+
 void docs_builder_describe(const DocsBuilder *b, Buf *out)
 {
-    for (size_t i = 0; i < b->plan.nnodes; i++)
-        buf_printf(out, "%s (%s.%s):\n  %s\n", b->plan.nodes[i].node->path,
-                   b->plan.nodes[i].node->rel.schema, b->plan.nodes[i].node->rel.name,
-                   b->plan.nodes[i].sql);
+    for (size_t i = 0; i < b->plan.nnodes; i++) {
+        const BuildNode *bn = &b->plan.nodes[i];
+        buf_printf(out, "%s (%s.%s)%s:\n", bn->node->path, bn->node->rel.schema, bn->node->rel.name,
+                   bn->range_link || i == 0 ? ", by root key range" : "");
+        if (bn->link_sql) describe_sql(out, bn->link_sql);
+        describe_sql(out, bn->sql);
+    }
 }
 
 void docs_builder_close(DocsBuilder *b)
 {
     if (!b) return;
-    for (size_t i = 0; i < b->plan.nnodes; i++)
+    for (size_t i = 0; i < b->plan.nnodes; i++) {
         rows_clear(&b->rows[i]);
+        rows_clear(&b->links[i]);
+    }
     free(b->rows);
+    free(b->links);
     build_plan_free(&b->plan);
     buf_free(&b->src);
     buf_free(&b->id);

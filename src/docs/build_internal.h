@@ -8,8 +8,8 @@
  *   non-root: [this row's side of the join to its parent (the "link")] [through only: does
  *             the child row exist] [each child's parent-side join columns] [output columns]
  * A child's statement takes the distinct parent-side values of the batch as one array
- * parameter per join column (`= ANY($1::type[])`), so each node is read once per batch and
- * every row of it exactly once; build.c joins rows to parents by hash in C.
+ * parameter per join column (`= ANY($1::type[])`), or the batch's root key range when it is
+ * joined on the root's key (an index range scan); build.c joins rows to parents by hash in C.
  */
 #ifndef DIP_DOCS_BUILD_INTERNAL_H
 #define DIP_DOCS_BUILD_INTERNAL_H
@@ -24,7 +24,6 @@ typedef struct BuildNode {
     size_t nchildren;
     int ncols;        /* columns of the statement's result */
     int nlink;        /* non-root: columns [0, nlink) join this row to its parent */
-    int matched_col;  /* through: the "child row exists" column; -1 otherwise */
     int **child_cols; /* per child: its parent-side join columns in this result */
     int out_first;    /* output columns are [out_first, out_first + nout) */
     int nout;
@@ -32,8 +31,12 @@ typedef struct BuildNode {
     DocsValType *types; /* per output column */
     bool *server_json;  /* per output column: selected as to_json(expr) */
     char *label_key;    /* "\"label\":" */
-    char **param_types; /* non-root: SQL type of each link column (array parameters) */
-    char **key_types;   /* root: SQL type of each range key column (rel.key order) */
+    char **param_types; /* non-root: SQL type of each link column of the node statement */
+    bool range_link;    /* the statement meeting the parent takes the root key range */
+    char *link_sql;     /* through: the link table's statement */
+    char link_stmt[40];
+    char **link_types; /* through: SQL types of the link table's parent-side columns */
+    char **key_types;  /* root: SQL type of each range key column (rel.key order) */
     bool scalar, many, through;
     bool first_only;  /* PGSync: a through one_to_one object without children keeps only its
                          first column (querybuilder._through: JSON_OBJECT(columns[0], columns[1])) */

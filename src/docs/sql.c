@@ -193,6 +193,53 @@ static const char *strip_comma(const Buf *sel)
     return (s[0] == ',' && s[1] == ' ') ? s + 2 : s;
 }
 
+/* WHERE clause of a statement joined to its parent: either the batch's root key range,
+ * ($1..$n) < (cols) <= ($n+1..$2n) with either bound NULL = open (a range scan of an index on
+ * cols), or one array parameter per column holding the parent keys of the batch. */
+static void link_where(Buf *a, const char *alias, char **cols, size_t n, char **types, bool range)
+{
+    Buf list;
+    buf_init(&list);
+    for (size_t k = 0; k < n; k++) {
+        if (k) buf_append_str(&list, ", ");
+        buf_append_str(&list, alias);
+        build_quote_ident(&list, cols[k]);
+    }
+    if (range) {
+        for (int side = 0; side < 2; side++) {
+            size_t base = (size_t)side * n;
+            buf_printf(a, "%s($%zu::%s IS NULL OR (%s) %s (", side ? " AND " : "", base + 1,
+                       types[0], buf_cstr(&list), side ? "<=" : ">");
+            for (size_t i = 0; i < n; i++)
+                buf_printf(a, "%s$%zu::%s", i ? ", " : "", base + i + 1, types[i]);
+            buf_append_str(a, "))");
+        }
+    } else if (n == 1) {
+        buf_printf(a, "%s = ANY($1::%s[])", buf_cstr(&list), types[0]);
+    } else {
+        buf_printf(a, "(%s) IN (SELECT * FROM unnest(", buf_cstr(&list));
+        for (size_t k = 0; k < n; k++)
+            buf_printf(a, "%s$%zu::%s[]", k ? ", " : "", k + 1, types[k]);
+        buf_append_str(a, "))");
+    }
+    buf_free(&list);
+}
+
+/* A child joined to the root on exactly the root's key, column for column and of the same
+ * types, is read by the batch's key range (an index range scan) instead of by key arrays:
+ * the same rows, since equal values order alike. */
+static bool joins_root_key(const BuildNode *bn, char **types)
+{
+    const BuildNode *root = bn->parent;
+    const DocsJoin *pj = &bn->node->parent_join;
+    if (root->parent || pj->ncols != root->node->rel.nkey || !root->key_types) return false;
+    for (size_t k = 0; k < pj->ncols; k++)
+        if (strcmp(pj->left_cols[k], root->node->rel.key[k]) != 0 ||
+            strcmp(types[k], root->key_types[k]) != 0)
+            return false;
+    return true;
+}
+
 static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
 {
     const DocsNode *n = bn->node;
@@ -222,22 +269,7 @@ static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
         if (ok) {
             /* ($1::t IS NULL OR (k..) > ($1::t, ..)) AND ($m::t IS NULL OR (k..) <= (..)) */
             size_t nk = n->rel.nkey;
-            Buf keys;
-            buf_init(&keys);
-            for (size_t i = 0; i < nk; i++) {
-                if (i) buf_append_str(&keys, ", ");
-                buf_append_str(&keys, "n.");
-                build_quote_ident(&keys, n->rel.key[i]);
-            }
-            for (int side = 0; side < 2; side++) {
-                size_t base = side * nk;
-                buf_printf(&a, "%s($%zu::%s IS NULL OR (%s) %s (", side ? " AND " : "", base + 1,
-                           bn->key_types[0], buf_cstr(&keys), side ? "<=" : ">");
-                for (size_t i = 0; i < nk; i++)
-                    buf_printf(&a, "%s$%zu::%s", i ? ", " : "", base + i + 1, bn->key_types[i]);
-                buf_append_str(&a, "))");
-            }
-            buf_free(&keys);
+            link_where(&a, "n.", n->rel.key, nk, bn->key_types, true);
             if (!pg_sql_get("sql/docs_root.sql", &tmpl, err)) ok = false;
             if (ok) {
                 const char *kv[] = {"select", strip_comma(&sel), "table", buf_cstr(&tbl),
@@ -247,56 +279,58 @@ static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
         }
     } else {
         const DocsJoin *pj = &n->parent_join;
-        bn->nlink = (int)pj->ncols;
-        const char *alias = bn->through ? "t." : "n.";
-        for (size_t k = 0; k < pj->ncols; k++) {
-            buf_printf(&sel, ", %s", alias);
-            build_quote_ident(&sel, pj->right_cols[k]);
-        }
-        int first = bn->nlink;
-        bn->matched_col = -1;
-        if (bn->through) {
-            const DocsJoin *cj = &n->child_join;
-            buf_append_str(&sel, ", n.");
-            build_quote_ident(&sel, cj->right_cols[0]);
-            buf_append_str(&sel, " IS NOT NULL");
-            bn->matched_col = first++;
-            for (size_t k = 0; k < cj->ncols; k++) {
-                buf_append_str(&b, k ? " AND t." : "t.");
-                build_quote_ident(&b, cj->left_cols[k]);
-                buf_append_str(&b, " = n.");
-                build_quote_ident(&b, cj->right_cols[k]);
-            }
-            quote_table(&thr, &n->through);
-        }
-        select_tail(bn, &sel, first);
-        if (!bn->param_types)
+        const DocsJoin *cj = bn->through ? &n->child_join : pj;
+        /* the statement that meets the parent: the node's own (direct) or the link table's */
+        char ***ptypes = bn->through ? &bn->link_types : &bn->param_types;
+        if (!*ptypes)
             ok = column_types(c, bn->through ? &n->through : &n->rel, pj->right_cols, pj->ncols,
-                              &bn->param_types, err);
-        if (ok) {
-            if (pj->ncols == 1) {
-                buf_append_str(&a, alias);
-                build_quote_ident(&a, pj->right_cols[0]);
-                buf_printf(&a, " = ANY($1::%s[])", bn->param_types[0]);
-            } else {
-                buf_append_byte(&a, '(');
-                for (size_t k = 0; k < pj->ncols; k++) {
-                    buf_append_str(&a, k ? ", " : "");
-                    buf_append_str(&a, alias);
-                    build_quote_ident(&a, pj->right_cols[k]);
-                }
-                buf_append_str(&a, ") IN (SELECT * FROM unnest(");
-                for (size_t k = 0; k < pj->ncols; k++)
-                    buf_printf(&a, "%s$%zu::%s[]", k ? ", " : "", k + 1, bn->param_types[k]);
-                buf_append_str(&a, "))");
+                              ptypes, err);
+        if (ok && bn->through && !bn->param_types)
+            ok = column_types(c, &n->rel, cj->right_cols, cj->ncols, &bn->param_types, err);
+        if (ok) bn->range_link = joins_root_key(bn, *ptypes);
+        if (ok && bn->through) {
+            /* link statement: [parent side] [child side] of each link row */
+            Buf lsel, lw;
+            buf_init(&lsel);
+            buf_init(&lw);
+            for (size_t k = 0; k < pj->ncols; k++) {
+                buf_append_str(&lsel, ", t.");
+                build_quote_ident(&lsel, pj->right_cols[k]);
             }
-            if (!pg_sql_get(bn->through ? "sql/docs_node_through.sql" : "sql/docs_node_direct.sql",
-                            &tmpl, err))
-                ok = false;
+            for (size_t k = 0; k < cj->ncols; k++) {
+                buf_append_str(&lsel, ", t.");
+                build_quote_ident(&lsel, cj->left_cols[k]);
+            }
+            link_where(&lw, "t.", pj->right_cols, pj->ncols, bn->link_types, bn->range_link);
+            quote_table(&thr, &n->through);
+            Buf lout;
+            buf_init(&lout);
+            ok = pg_sql_get("sql/docs_node_link.sql", &tmpl, err);
             if (ok) {
-                const char *kv[] = {"select",  strip_comma(&sel), "table", buf_cstr(&tbl),
-                                    "through", buf_cstr(&thr),    "on",    buf_cstr(&b),
-                                    "link",    buf_cstr(&a),      NULL};
+                const char *kv[] = {"select", strip_comma(&lsel), "through", buf_cstr(&thr),
+                                    "link",   buf_cstr(&lw),      NULL};
+                ok = pg_sql_render(tmpl, kv, &lout, err);
+            }
+            free(bn->link_sql);
+            bn->link_sql = ok ? dip_strdup(buf_cstr(&lout)) : NULL;
+            buf_free(&lout);
+            buf_free(&lsel);
+            buf_free(&lw);
+        }
+        /* node statement: [its side of the join] [children's parent sides] [outputs] */
+        bn->nlink = (int)cj->ncols;
+        for (size_t k = 0; k < cj->ncols; k++) {
+            buf_append_str(&sel, ", n.");
+            build_quote_ident(&sel, cj->right_cols[k]);
+        }
+        select_tail(bn, &sel, bn->nlink);
+        if (ok) {
+            link_where(&a, "n.", cj->right_cols, cj->ncols, bn->param_types,
+                       bn->range_link && !bn->through);
+            ok = pg_sql_get("sql/docs_node_direct.sql", &tmpl, err);
+            if (ok) {
+                const char *kv[] = {"select", strip_comma(&sel), "table", buf_cstr(&tbl),
+                                    "link",   buf_cstr(&a),      NULL};
                 ok = pg_sql_render(tmpl, kv, &out, err);
             }
         }
@@ -317,7 +351,17 @@ static bool node_prepare(BuildNode *bn, PgConn *c, DipError *err)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!node_sql(bn, c, err)) return false;
-        PGresult *r = PQprepare(c->conn, bn->stmt, bn->sql, 0, NULL);
+        PGresult *r;
+        if (bn->through && attempt == 0) {
+            r = PQprepare(c->conn, bn->link_stmt, bn->link_sql, 0, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                pg_error_from_result(err, c, r, bn->node->path);
+                PQclear(r);
+                return false;
+            }
+            PQclear(r);
+        }
+        r = PQprepare(c->conn, bn->stmt, bn->sql, 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             pg_error_from_result(err, c, r, bn->node->path);
             PQclear(r);
@@ -371,7 +415,6 @@ bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, DipError
         BuildNode *bn = &p->nodes[i];
         const DocsNode *n = d->nodes[i];
         bn->node = n;
-        bn->matched_col = -1;
         bn->routing_col = -1;
         bn->scalar = n->variant == DOCS_VARIANT_SCALAR;
         bn->many = n->type == DOCS_REL_ONE_TO_MANY;
@@ -392,6 +435,7 @@ bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, DipError
         bn->label_key = dip_strdup(buf_cstr(&k));
         buf_free(&k);
         dip_snprintf(bn->stmt, sizeof bn->stmt, "dip_docs_%zu", i);
+        dip_snprintf(bn->link_stmt, sizeof bn->link_stmt, "dip_docs_link_%zu", i);
         bn->children = dip_calloc(n->nchildren + 1, sizeof *bn->children);
         bn->nchildren = n->nchildren;
         for (size_t c2 = 0; c2 < n->nchildren; c2++)
@@ -451,7 +495,10 @@ void build_plan_free(BuildPlan *p)
                 free(bn->child_cols[c]);
         free(bn->child_cols);
         free(bn->children);
-        free_strv(bn->param_types, n ? n->parent_join.ncols : 0);
+        free_strv(bn->param_types,
+                  n ? (n->through_table ? n->child_join.ncols : n->parent_join.ncols) : 0);
+        free_strv(bn->link_types, n ? n->parent_join.ncols : 0);
+        free(bn->link_sql);
         free_strv(bn->key_types, n ? n->rel.nkey : 0);
         free(bn->id_is_bool);
         free(bn->sql);

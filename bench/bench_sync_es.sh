@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench_sync_es.sh: `make bench-sync-es`. One run on the books database (../shared/bench/books,
+# gen.sql + schema.json), a private PostgreSQL with its default durable settings and the ES
+# test server, both on this machine:
+#   (a) the SQL floor: every document from one set-based statement (each child aggregated once
+#       with json_agg ... GROUP BY its key, hash-joined; bench/sync_es/books_floor.sql), run
+#       alone through COPY to /dev/null: documents/s;
+#   (b) dip sync-es --once: the initial load of the same documents into the test server, end
+#       to end (bootstrap, slot, snapshot, build, bulk, acknowledgements): documents/s;
+#   dip's client CPU, PostgreSQL's CPU (postmaster + reaped backends), peak RSS of dip.
+# Targets: (b) >= 28,000 docs/s, (b)/(a) >= 0.6, peak RSS < 256 MiB. BENCH_BOOKS (100000)
+# sizes the database (1000000 for the large run); BENCH_WORKERS (CPU count) the load workers.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DIP=${DIP:-$SRC/build/dip}
+BOOKS=${BENCH_BOOKS:-100000}
+SHARED=${DIP_SHARED:-$SRC/../shared}
+GEN=$SHARED/bench/books/gen.sql
+[ -x "$DIP" ] || { echo "bench-sync-es: $DIP not built (make build)" >&2; exit 2; }
+[ -f "$GEN" ] || { echo "bench-sync-es: $GEN missing (set DIP_SHARED)" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dip-bench-synces.XXXXXXXX")
+eval "$("$SRC/scripts/pg-cluster.sh" start)" # durable defaults: fsync on
+ES_PID=
+cleanup() {
+  [ -n "$ES_PID" ] && kill "$ES_PID" 2>/dev/null && wait "$ES_PID" 2>/dev/null
+  "$SRC/scripts/pg-cluster.sh" stop "$DIP_PG_DIR" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export PGTZ=UTC
+"$SRC/scripts/es-test-server" --port 0 --data "$WORK/es" >"$WORK/es.out" 2>"$WORK/es.err" &
+ES_PID=$!
+for _ in $(seq 1 200); do grep -q '^listening ' "$WORK/es.out" && break; sleep 0.1; done
+ES_PORT=$(awk '/^listening /{print $2}' "$WORK/es.out")
+[ -n "$ES_PORT" ] || { echo "bench-sync-es: the test server did not start" >&2; exit 1; }
+export ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT
+# loopback: gzip of the bulk bodies only costs CPU on both sides (ELASTICSEARCH_HTTP_COMPRESS)
+export ELASTICSEARCH_HTTP_COMPRESS=${ELASTICSEARCH_HTTP_COMPRESS:-false}
+
+server_cpu() {
+  local pm
+  pm=$(head -1 "$DIP_PG_DIR/data/postmaster.pid")
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$pm/stat"
+}
+timed() {
+  psql -XAtq -d books -c "CHECKPOINT" >/dev/null
+  local s0
+  s0=$(server_cpu)
+  /usr/bin/time -f "%e %M %U %S" -o "$WORK/time.txt" "$@"
+  read -r SECS RSS_KB u s <"$WORK/time.txt"
+  CPU=$(python3 -c "print(f'{$u + $s:.1f}')")
+  sleep 0.3 # let the backends exit and be reaped
+  SRV=$(python3 -c "print(f'{$(server_cpu) - $s0:.1f}')")
+  LOAD=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+echo "books database: $BOOKS books (gen.sql) ..."
+createdb books
+psql -XAtq -v ON_ERROR_STOP=1 -v books="$BOOKS" -d books -f "$GEN" >/dev/null
+
+echo "(a) SQL floor (one set-based statement, COPY to /dev/null):"
+timed sh -c "psql -XAtq -v ON_ERROR_STOP=1 -d books -f '$SRC/bench/sync_es/books_floor.sql' >/dev/null"
+F_SECS=$SECS
+F_RATE=$(python3 -c "print(f'{$BOOKS / $SECS:.0f}')")
+echo "    ${SECS}s, $F_RATE docs/s, server CPU ${SRV}s, load $LOAD"
+
+echo "(b) dip sync-es --once (initial load into the test server, end to end):"
+cp "$SHARED/bench/books/schema.json" "$WORK/schema.json"
+W=()
+[ -n "${BENCH_WORKERS:-}" ] && W=(--workers "$BENCH_WORKERS")
+timed "$DIP" sync-es --config "$WORK/schema.json" --once "${W[@]}" 2>"$WORK/dip.log"
+grep -E "documents .* in " "$WORK/dip.log" | sed 's/^/    /'
+D_RATE=$(python3 -c "print(f'{$BOOKS / $SECS:.0f}')")
+COUNT=$(curl -s "$ELASTICSEARCH_URL/books/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
+echo "    ${SECS}s, $D_RATE docs/s, $COUNT documents in the index, client CPU ${CPU}s, server CPU ${SRV}s, peak RSS $((RSS_KB / 1024)) MiB, load $LOAD"
+echo
+echo "summary ($BOOKS books; 2 cores shared with other work: compare only within this run)"
+printf "  dip initial load: %s docs/s (target >= 28000)\n" "$D_RATE"
+printf "  SQL floor:        %s docs/s\n" "$F_RATE"
+printf "  dip / floor:      %s (target >= 0.6)\n" "$(python3 -c "print(f'{$D_RATE / $F_RATE:.2f}')")"
+printf "  dip peak RSS:     %s MiB (target < 256)\n" "$((RSS_KB / 1024))"
+[ "$COUNT" = "$BOOKS" ] || { echo "bench-sync-es: index holds $COUNT documents, expected $BOOKS" >&2; exit 1; }
