@@ -229,11 +229,11 @@ static int cmd_indices(EsClient *c)
     DipError err = {0};
     json_t *idx = NULL, *al = NULL;
     if (!get_json(c, "/_cat/indices?format=json&bytes=b", &idx, &err) ||
-        !get_json(c, "/_cat/aliases?format=json", &al, &err)) {
+        !get_json(c, "/_alias", &al, &err)) {
         if (idx) json_decref(idx);
         return cli_fail(&err);
     }
-    if (!json_is_array(idx) || !json_is_array(al)) {
+    if (!json_is_array(idx) || !json_is_object(al)) {
         json_decref(idx);
         json_decref(al);
         dip_error_set(&err, DIP_ERR_DATA, "%s: _cat answers: expected JSON arrays",
@@ -250,14 +250,13 @@ static int cmd_indices(EsClient *c)
         const char *name = jstr(rows[i], "index");
         Buf aliases;
         buf_init(&aliases);
-        size_t k;
-        json_t *a;
-        json_array_foreach(al, k, a)
+        /* GET /_alias: {INDEX: {"aliases": {ALIAS: {...}}}} */
+        const char *alias;
+        json_t *def;
+        json_object_foreach(json_object_get(json_object_get(al, name), "aliases"), alias, def)
         {
-            if (!strcmp(jstr(a, "index"), name)) {
-                if (aliases.len) buf_append_byte(&aliases, ',');
-                buf_append_str(&aliases, jstr(a, "alias"));
-            }
+            if (aliases.len) buf_append_byte(&aliases, ',');
+            buf_append_str(&aliases, alias);
         }
         printf("%-40s %-7s %12s %14s  %s\n", name, jstr(rows[i], "health"),
                jstr(rows[i], "docs.count"), jstr(rows[i], "store.size"),
@@ -372,6 +371,7 @@ static int cmd_load(EsClient *c, const EsArgs *a)
     if (ok && ferror(stdin)) ok = dip_error_set(&err, DIP_ERR_IO, "stdin: read error");
     if (ok) ok = es_bulk_flush(b, &err);
     const EsBulkStats *st = es_bulk_stats(b);
+    bool any_accepted = st->done > 0;
     double dt = dip_now_s() - t0;
     char line_buf[512];
     dip_snprintf(line_buf, sizeof line_buf,
@@ -388,9 +388,9 @@ static int cmd_load(EsClient *c, const EsArgs *a)
     dip_info("%s", line_buf);
     es_bulk_close(b);
     if (have_pg) pg_close(&pg);
-    if (ok && a->refresh == NULL) {
+    if (ok && a->refresh == NULL && any_accepted) {
         /* the documents are searchable when load returns, so count/dump right after see
-         * them */
+         * them (when nothing was accepted the index may not even exist) */
         ok = es_index_refresh(c, a->pos[0], &err);
     }
     return ok ? 0 : cli_fail(&err);

@@ -49,8 +49,9 @@ typedef struct EsSlot {
     CURL *curl;
     HttpExchange ex;
     Buf resp;
-    Buf raw;  /* NDJSON body */
-    Buf wire; /* gzip of raw when compressing */
+    Buf raw;        /* NDJSON body when not compressing */
+    Buf wire;       /* gzip of the items' NDJSON when compressing */
+    size_t raw_len; /* NDJSON bytes of the batch */
     EsGzip gz;
     EsItem **items;
     size_t n, cap;
@@ -309,16 +310,24 @@ static size_t batch_fill(EsBulk *b, EsSlot *s, double now)
 
 static bool slot_start(EsBulk *b, EsSlot *s, DipError *err)
 {
-    buf_clear(&s->raw);
-    for (size_t i = 0; i < s->n; i++)
-        buf_append(&s->raw, s->items[i]->data, s->items[i]->len);
-    const Buf *body = &s->raw;
+    /* compressed, the body is built straight from the items: the items are the NDJSON, so a
+     * second uncompressed copy per request would only double the memory in flight */
     bool gzip = b->c->cfg->compress;
-    if (gzip) {
-        es_gzip(&s->gz, s->raw.data, s->raw.len, &s->wire);
-        body = &s->wire;
+    const Buf *body = gzip ? &s->wire : &s->raw;
+    s->raw_len = 0;
+    if (gzip)
+        es_gzip_begin(&s->gz, &s->wire);
+    else
+        buf_clear(&s->raw);
+    for (size_t i = 0; i < s->n; i++) {
+        if (gzip)
+            es_gzip_add(&s->gz, s->items[i]->data, s->items[i]->len, &s->wire);
+        else
+            buf_append(&s->raw, s->items[i]->data, s->items[i]->len);
+        s->raw_len += s->items[i]->len;
     }
-    b->stats.bytes_raw += s->raw.len;
+    if (gzip) es_gzip_end(&s->gz, &s->wire);
+    b->stats.bytes_raw += s->raw_len;
     b->stats.bytes_sent += body->len;
     http_exchange_reset(&s->ex);
     s->ex.body = &s->resp;
@@ -486,11 +495,11 @@ static bool slot_finished(EsBulk *b, EsSlot *s, CURLcode rc, DipError *err)
             return item_dead_letter(b, it, 413, "request_entity_too_large", why, err);
         }
         if (st == 413) {
-            size_t lim = s->raw.len / 2;
+            size_t lim = s->raw_len / 2;
             if (lim < b->batch_bytes) b->batch_bytes = lim > 1024 ? lim : 1024;
             dip_warn("%s: POST /_bulk: 413 for %zu bytes: splitting the batch, batches now at "
                      "most %zu bytes",
-                     host, s->raw.len, b->batch_bytes);
+                     host, s->raw_len, b->batch_bytes);
         }
         slot_split(b, s);
         return slot_start(b, s, err);

@@ -136,6 +136,10 @@ bool es_request_headers(EsClient *c, const char *method, const char *url, bool n
                         DipError *err) DIP_MUST_CHECK;
 /* Gzip-compresses p[0..n) into out (replacing its contents). */
 void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out);
+/* The same in pieces: begin (clears out), add each piece, end. */
+void es_gzip_begin(EsGzip *z, Buf *out);
+void es_gzip_add(EsGzip *z, const void *p, size_t n, Buf *out);
+void es_gzip_end(EsGzip *z, Buf *out);
 void es_gzip_free(EsGzip *z);
 
 #endif /* DIP_ES_INTERNAL_H */

@@ -91,7 +91,7 @@ bool es_request_headers(EsClient *c, const char *method, const char *url, bool n
     return true;
 }
 
-void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out)
+void es_gzip_begin(EsGzip *z, Buf *out)
 {
     if (!z->ready) {
         memset(&z->zs, 0, sizeof z->zs);
@@ -105,15 +105,41 @@ void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out)
         deflateReset(&z->zs);
     }
     buf_clear(out);
-    buf_reserve(out, deflateBound(&z->zs, (uLong)n) + 16);
+}
+
+static void gzip_run(EsGzip *z, const void *p, size_t n, int flush, Buf *out)
+{
     z->zs.next_in = (Bytef *)p;
     z->zs.avail_in = (uInt)n;
-    z->zs.next_out = out->data;
-    z->zs.avail_out = (uInt)(out->cap - 1);
-    int rc = deflate(&z->zs, Z_FINISH);
-    if (rc != Z_STREAM_END) abort(); /* deflateBound guarantees room */
-    out->len = z->zs.total_out;
-    out->data[out->len] = '\0';
+    for (;;) {
+        buf_reserve(out, n / 2 + 4096);
+        z->zs.next_out = out->data + out->len;
+        z->zs.avail_out = (uInt)(out->cap - out->len - 1);
+        size_t before = z->zs.avail_out;
+        int rc = deflate(&z->zs, flush);
+        out->len += before - z->zs.avail_out;
+        out->data[out->len] = '\0';
+        if (rc == Z_STREAM_END) return;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) abort(); /* a stream error is our bug */
+        if (flush == Z_NO_FLUSH && z->zs.avail_in == 0) return;
+    }
+}
+
+void es_gzip_add(EsGzip *z, const void *p, size_t n, Buf *out)
+{
+    gzip_run(z, p, n, Z_NO_FLUSH, out);
+}
+
+void es_gzip_end(EsGzip *z, Buf *out)
+{
+    gzip_run(z, NULL, 0, Z_FINISH, out);
+}
+
+void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out)
+{
+    es_gzip_begin(z, out);
+    es_gzip_add(z, p, n, out);
+    es_gzip_end(z, out);
 }
 
 void es_gzip_free(EsGzip *z)
@@ -195,7 +221,7 @@ bool es_request(EsClient *c, const char *method, const char *path, const char *b
     buf_init(&url);
     buf_init(&what);
     buf_printf(&url, "%s%s", c->cfg->url, path);
-    buf_printf(&what, "%s: %s %s", c->cfg->host, method, path);
+    buf_printf(&what, "%s %s", method, path);
     RequestCtx r = {c, method, buf_cstr(&url), body, body_len, resp, {0}};
     buf_init(&r.gz);
     HttpCall call = {
