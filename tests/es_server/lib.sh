@@ -12,7 +12,7 @@ esd_start() {
   local out="$dir.out"
   mkdir -p "$dir"
   : >"$out"
-  node "$ESD_REPO/tests/es_server/server.mjs" --port 0 --data "$dir" --flavour "$flavour" "$@" >"$out" 2>"$dir.err" &
+  "$ESD_REPO/scripts/es-test-server" --port 0 --data "$dir" --flavour "$flavour" "$@" >"$out" 2>"$dir.err" &
   local pid=$!
   local i
   for i in $(seq 1 200); do
