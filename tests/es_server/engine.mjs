@@ -601,7 +601,7 @@ export class Engine {
       throw new EsError(409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${st.version}])`, { index_uuid: idx.uuid, shard: String(st.doc.shard), index: idx.name });
     }
     const v = this.planVersion(idx, op, id, st, false);
-    const added = parser.parse(id, typeof srcBuf === 'string' ? srcBuf : srcBuf.toString('utf8'), obj);
+    const added = parser.parse(id, srcBuf, obj);
     if (added) applyAdditions(idx, added);
     const shard = shardFor(idx, id, op.routing);
     const seq = this.nextSeq(idx, shard);

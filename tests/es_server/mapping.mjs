@@ -252,10 +252,11 @@ export class DocParser {
     this.idx = idx;
   }
 
+  // `src` (Buffer or string) is only read on the error path, for ES 8's position prefix.
   parse(id, src, obj) {
     const idx = this.idx;
     this.id = id;
-    this.src = src;
+    this.srcRaw = src;
     this.added = null; // Map path -> def
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       const inner = new EsError(400, 'mapper_parsing_exception', 'Malformed content, must start with an object', {});
@@ -268,6 +269,11 @@ export class DocParser {
 
   // Paths are dotted strings ("a.b.c"); lookups go to the flat mapping, then to the fields
   // this document added so far.
+  get src() {
+    const s = this.srcRaw;
+    return typeof s === 'string' ? s : s.toString('utf8');
+  }
+
   lookup(key) {
     const d = this.idx.flat.get(key);
     if (d !== undefined) return d;

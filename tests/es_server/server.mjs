@@ -742,13 +742,13 @@ function targetIndex(name, op, kind) {
 }
 
 // One write applied to an index: the core shared by _doc, _create, _update and _bulk.
-function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null) {
+function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null, srcText = null) {
   const parser = new DocParser(flavour, idx);
   if (kind === 'delete') return engine.deleteDoc(idx, op, id, bulkLog);
   if (kind === 'index' || kind === 'create') {
-    if (op.pipeline && op.pipeline !== '_none') srcBuf = pipelines.run(op.pipeline, srcBuf, idx, id);
-    else if (!op.pipeline && idx.settings['index.default_pipeline'] && idx.settings['index.default_pipeline'] !== '_none') srcBuf = pipelines.run(idx.settings['index.default_pipeline'], srcBuf, idx, id);
-    const obj = parseSource(srcBuf, id);
+    if (op.pipeline && op.pipeline !== '_none') { srcBuf = pipelines.run(op.pipeline, srcBuf, idx, id); srcText = null; }
+    else if (!op.pipeline && idx.settings['index.default_pipeline'] && idx.settings['index.default_pipeline'] !== '_none') { srcBuf = pipelines.run(idx.settings['index.default_pipeline'], srcBuf, idx, id); srcText = null; }
+    const obj = parseSource(srcBuf, id, srcText);
     return engine.indexDoc(idx, kind === 'create' ? { ...op, opType: 'create' } : op, id, srcBuf, obj, parser, bulkLog);
   }
   // update
@@ -796,15 +796,15 @@ function deepMerge(target, changes) {
   return changed;
 }
 
-function parseSource(buf, id) {
+function parseSource(buf, id, text = null) {
   if (buf.length === 0 || (buf.length < 64 && buf.toString().trim() === '')) {
     if (flavour === 'es8') throw new EsError(400, 'document_parsing_exception', '[1:1] failed to parse: document is empty');
     throw new EsError(400, 'mapper_parsing_exception', 'failed to parse, document is empty');
   }
   try {
-    return JSON.parse(buf.toString('utf8'));
+    return JSON.parse(text ?? buf.toString('utf8'));
   } catch (e) {
-    const inner = jsonParseError(e.message);
+    const inner = jsonParseError(e.message, text ?? buf.toString('utf8'));
     if (flavour === 'es8') {
       const col = /^\[1:(\d+)\]/.exec(inner.reason);
       throw new EsError(400, 'document_parsing_exception', `[1:${col ? col[1] : 1}] failed to parse: ${e.message}`, {}, inner);
@@ -914,11 +914,15 @@ function parseBulk(ctx, buf, defaults) {
   const actions = [];
   let pos = 0;
   let line = 0;
+  // One decode of the whole body; when it is ASCII (string and byte offsets agree) the lines
+  // are slices of it, cheaper than decoding each line on its own.
+  const str = buf.length < 256 * 1024 * 1024 ? buf.toString('utf8') : null;
+  const ascii = str !== null && str.length === buf.length;
   while (pos < buf.length) {
     const nl = buf.indexOf(10, pos);
     if (nl < 0) break;
     line++;
-    const text = buf.toString('utf8', pos, nl);
+    const text = ascii ? str.slice(pos, nl) : buf.toString('utf8', pos, nl);
     const actionLine = line;
     pos = nl + 1;
     if (text.trim() === '') continue;
@@ -981,13 +985,15 @@ function parseBulk(ctx, buf, defaults) {
       const snl = buf.indexOf(10, pos);
       if (snl < 0) break; // an action without its source line is dropped, as the engines do
       line++;
-      a.src = buf.subarray(pos, snl);
-      if (a.src.length && a.src[a.src.length - 1] === 13) a.src = a.src.subarray(0, a.src.length - 1);
+      let end = snl;
+      if (end > pos && buf[end - 1] === 13) end--;
+      a.src = buf.subarray(pos, end);
+      a.text = ascii ? str.slice(pos, end) : null;
       pos = snl + 1;
       if (kind === 'update') {
         let u;
         try {
-          u = JSON.parse(a.src.toString('utf8'));
+          u = JSON.parse(a.text ?? a.src.toString('utf8'));
         } catch (e) {
           throw jsonParseError(e.message);
         }
@@ -1089,7 +1095,7 @@ function bulkItem(a, touched, forced, bulkLog) {
     touched.add(idx);
     if (id == null) id = autoId();
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
-    const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update, bulkLog);
+    const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update, bulkLog, a.text);
     const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop');
     o.status = r.status;
     return out(o);
@@ -1469,17 +1475,46 @@ function catIndices(ctx, expr) {
       return order === 'desc' ? -c : c;
     });
   }
+  catTable(ctx, shown, rows, new Set(['pri', 'rep', 'docs.count', 'docs.deleted', 'store.size', 'pri.store.size', 'dataset.size']));
+}
+
+// A _cat answer: JSON rows with format=json, else aligned text (numbers right-aligned, a
+// header line with ?v).
+function catTable(ctx, shown, rows, numeric) {
   rows = rows.map((r) => Object.fromEntries(shown.map((c) => [c, r[c]])));
   if (ctx.params.get('format') === 'json') return send(ctx, 200, rows);
   const header = ctx.params.get('v') === '' || ctx.params.get('v') === 'true';
   const table = header ? [Object.fromEntries(shown.map((c) => [c, c])), ...rows] : rows;
   const width = shown.map((c) => Math.max(...table.map((r) => String(r[c]).length), 0));
-  const numeric = new Set(['pri', 'rep', 'docs.count', 'docs.deleted', 'store.size', 'pri.store.size', 'dataset.size']);
   const text = table.map((r, ri) => shown.map((c, i) => {
     const v = String(r[c]);
     return numeric.has(c) && !(header && ri === 0) ? v.padStart(width[i]) : v.padEnd(width[i]);
   }).join(' ').replace(/\s+$/, '') + '\n').join('');
-  send(ctx, 200, text, { 'content-type': 'text/plain; charset=UTF-8' });
+  return send(ctx, 200, text, { 'content-type': 'text/plain; charset=UTF-8' });
+}
+
+function catAliases(ctx, names) {
+  const wanted = names ? names.split(',') : null;
+  const rows = [];
+  for (const idx of engine.indices.values()) {
+    for (const [a, d] of idx.aliases) {
+      if (wanted && !wanted.includes(a)) continue;
+      rows.push({ alias: a, index: idx.name, filter: d.filter ? '*' : '-', 'routing.index': d.index_routing ?? '-', 'routing.search': d.search_routing ?? '-', is_write_index: d.is_write_index === undefined ? '-' : String(d.is_write_index) });
+    }
+  }
+  const cols = ['alias', 'index', 'filter', 'routing.index', 'routing.search', 'is_write_index'];
+  const h = ctx.params.get('h');
+  return catTable(ctx, h ? h.split(',').filter((c) => cols.includes(c)) : cols, rows, new Set());
+}
+
+function catCount(ctx, expr) {
+  const list = engine.resolve(expr);
+  let n = 0;
+  for (const idx of list) n += engine.visibleCount(idx);
+  const now = Date.now();
+  const d = new Date(now);
+  const hms = [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((x) => String(x).padStart(2, '0')).join(':');
+  return catTable(ctx, ['epoch', 'timestamp', 'count'], [{ epoch: String(Math.floor(now / 1000)), timestamp: hms, count: String(n) }], new Set(['epoch', 'count']));
 }
 
 // ---- routing ---------------------------------------------------------------------------------
@@ -1501,6 +1536,8 @@ async function route(ctx) {
   if (a === '_bulk' && n === 1) return is('POST', 'PUT') ? bulk(ctx, null) : methodNotAllowed(ctx, ['POST', 'PUT']);
   if (a === '_cluster' && b === 'health') return is('GET') ? clusterHealth(ctx, c) : methodNotAllowed(ctx, ['GET']);
   if (a === '_cat' && b === 'indices') return is('GET') ? catIndices(ctx, c) : methodNotAllowed(ctx, ['GET']);
+  if (a === '_cat' && b === 'aliases') return is('GET') ? catAliases(ctx, c) : methodNotAllowed(ctx, ['GET']);
+  if (a === '_cat' && b === 'count') return is('GET') ? catCount(ctx, c) : methodNotAllowed(ctx, ['GET']);
   if (a === '_cat' && b === 'health' && is('GET')) {
     const h = healthOf([...engine.indices.values()]);
     const row = ctx.params.get('format') === 'json' ? [{ epoch: String(Math.floor(Date.now() / 1000)), cluster: F.clusterName, status: h.status }] : `${Math.floor(Date.now() / 1000)} ${F.clusterName} ${h.status}\n`;
