@@ -91,3 +91,21 @@ if (done !== total) {
 }
 console.log(`${total} docs (${(bytes / total).toFixed(0)} B each with action line) in ${secs.toFixed(2)} s: ${Math.round(total / secs)} docs/s, ${(bytes / 1048576 / secs).toFixed(1)} MB/s (batch ${batch}, ${conns} connections${gzip ? ', gzip' : ''})`);
 if (serverPid) console.log(`server CPU ${cpu.toFixed(2)} s (user+sys, all its threads): ${Math.round(total / cpu)} docs per server CPU-second`);
+// Calibration for a shared machine: the same bodies through JSON.parse alone, line by line,
+// in this process right now (a lower bound of the work any faithful server must do).
+{
+  const p0 = process.hrtime.bigint();
+  let n = 0;
+  for (const b of bodies) {
+    const text = (gzip ? zlib.gunzipSync(b) : b).toString();
+    let pos = 0;
+    while (pos < text.length) {
+      const nl = text.indexOf('\n', pos);
+      JSON.parse(text.slice(pos, nl));
+      pos = nl + 1;
+      n++;
+    }
+  }
+  const ps = Number(process.hrtime.bigint() - p0) / 1e9;
+  console.log(`calibration: JSON.parse alone of the same ${n} lines here and now: ${Math.round(n / 2 / ps)} docs/s`);
+}
