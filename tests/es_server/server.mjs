@@ -302,6 +302,13 @@ function parseTime(s, setting) {
   return Number(m[1]) * mult;
 }
 
+// A scroll / PIT keep-alive, bounded by search.max_keep_alive (24h by default).
+function keepAlive(s, setting) {
+  const ms = parseTime(s, setting);
+  if (ms > 86400000) throw err.illegalArg(`Keep alive for [${s}] is too large. It must be less than [1d]. This limit can be set by changing the [search.max_keep_alive] cluster level setting.`);
+  return ms;
+}
+
 function bodyJson(ctx, required = false) {
   const b = ctx.body;
   if (!b || b.length === 0 || /^\s*$/.test(b.toString('utf8', 0, Math.min(b.length, 64))) && b.toString().trim() === '') {
@@ -1093,6 +1100,7 @@ function bulkItem(a, touched, forced, bulkLog) {
     }
     idx = targetIndex(a.index, a.op, a.kind);
     touched.add(idx);
+    if (id === '' && a.kind !== 'delete' && a.kind !== 'update') throw err.illegalArg('if _id is specified it must not be empty');
     if (id == null) id = autoId();
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
     const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update, bulkLog, a.text);
@@ -1238,7 +1246,7 @@ function search(ctx, pathIndex) {
     if (scrollParam) throw err.validation(['using [point in time] is not allowed in a scroll context']);
     pit = pits.get(body.pit.id);
     if (!pit || pit.expires < Date.now()) throw searchContextMissing(contextSeq);
-    if (body.pit.keep_alive) { pit.keepAlive = parseTime(body.pit.keep_alive, 'keep_alive'); pit.expires = Date.now() + pit.keepAlive; }
+    if (body.pit.keep_alive) { pit.keepAlive = keepAlive(body.pit.keep_alive, 'keep_alive'); pit.expires = Date.now() + pit.keepAlive; }
     views = pit.views;
   } else {
     const list = engine.resolve(pathIndex, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false), allowNoIndices: boolParam(ctx, 'allow_no_indices', true) });
@@ -1283,9 +1291,9 @@ function search(ctx, pathIndex) {
   const resp = { took: 1, timed_out: false };
   if (pit) resp.pit_id = body.pit.id;
   if (scrollParam) {
-    const keepAlive = parseTime(scrollParam, 'scroll');
+    const ka = keepAlive(scrollParam, 'scroll');
     const id = Buffer.from(`dip-scroll:${contextSeq++}:${Math.random().toString(36).slice(2)}`).toString('base64url');
-    const sc = { hits: matches, pos: size, size, keepAlive, expires: Date.now() + keepAlive, total, opts, shards: views.reduce((n, v) => n + v.idx.numShards, 0), trackTotal: body.track_total_hits };
+    const sc = { hits: matches, pos: size, size, keepAlive: ka, expires: Date.now() + ka, total, opts, shards: views.reduce((n, v) => n + v.idx.numShards, 0), trackTotal: body.track_total_hits };
     scrolls.set(id, sc);
     resp._scroll_id = id;
     from = 0;
@@ -1346,7 +1354,7 @@ function scrollNext(ctx, pathId) {
   const sc = scrolls.get(id);
   if (!sc || sc.expires < Date.now()) throw searchContextMissing(Buffer.from(id, 'base64url').toString().split(':')[1]);
   const ka = body.scroll || ctx.params.get('scroll');
-  if (ka) sc.keepAlive = parseTime(ka, 'scroll');
+  if (ka) sc.keepAlive = keepAlive(ka, 'scroll');
   sc.expires = Date.now() + sc.keepAlive;
   const page = sc.hits.slice(sc.pos, sc.pos + sc.size);
   sc.pos += sc.size;
@@ -1356,7 +1364,8 @@ function scrollNext(ctx, pathId) {
 
 function clearScroll(ctx, pathId) {
   const body = bodyJson(ctx) || {};
-  let ids = pathId ? pathId.split(',') : body.scroll_id ?? [];
+  // the body's scroll_id wins over the path / query string (scroll/11_clear.yml)
+  let ids = body.scroll_id ?? (pathId ? pathId.split(',') : ctx.params.get('scroll_id') ? ctx.params.get('scroll_id').split(',') : []);
   if (!Array.isArray(ids)) ids = [ids];
   let freed = 0;
   if (ids.includes('_all')) { freed = scrolls.size; scrolls.clear(); }
@@ -1373,13 +1382,13 @@ function clearScroll(ctx, pathId) {
 
 function openPit(ctx, expr, keepAliveParam) {
   if (!keepAliveParam) throw err.validation(['[keep_alive] is not specified']);
-  const keepAlive = parseTime(keepAliveParam, 'keep_alive');
+  const ka = keepAlive(keepAliveParam, 'keep_alive');
   const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
   const views = list.map((idx) => ({ idx, docs: engine.visibleDocs(idx) }));
   const n = contextSeq++;
   const id = Buffer.from(`dip-pit:${n}:${Math.random().toString(36).slice(2)}:${list.map((i) => i.name).join(',')}`).toString('base64');
   const created = Date.now();
-  pits.set(id, { views, keepAlive, expires: created + keepAlive, created });
+  pits.set(id, { views, keepAlive: ka, expires: created + ka, created });
   const shards = shardsBlock(list.reduce((s, i) => s + i.numShards, 0));
   if (F.pit === 'os') send(ctx, 200, { pit_id: id, _shards: shards, creation_time: created });
   else send(ctx, 200, { id, _shards: shards });

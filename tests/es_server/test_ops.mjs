@@ -60,6 +60,7 @@ function req(port, method, p, body, headers = {}, { tls = null, timeout = 20000 
     if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) data = JSON.stringify(body);
     const h = { ...headers };
     if (data !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+    if (data !== undefined) h['content-length'] = Buffer.byteLength(data); // node sends DELETE bodies unframed otherwise
     const r = lib.request({ host: '127.0.0.1', port, method, path: p, headers: h, timeout, ...(tls || {}) }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
@@ -218,6 +219,21 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('index missing', r9.status === 400 && r9.json.error.reason === 'Validation Failed: 1: index is missing;', r9.json);
   const r10 = await req(s.port, 'POST', '/_bulk', nd([{ index: { _index: 'g', _id: 'x', version: 3 } }, { a: 1 }]), NDJSON);
   check('internal version refused', r10.status === 400 && /internal versioning can not be used for optimistic concurrency control/.test(r10.json.error.reason), r10.json);
+  const r10b = await req(s.port, 'POST', '/_bulk', '{ "index":{ }, "something": "unexpected" }\n{}\n', NDJSON);
+  check('ES 8: extra keys after the action', r10b.status === 400 && r10b.json.error.reason === 'Malformed action/metadata line [1], expected END_OBJECT but found [FIELD_NAME]', r10b.json);
+  const r10c = await req(s.port, 'POST', '/_bulk', '{ "index":{ } } { "something": "unexpected" }\n{}\n', NDJSON);
+  check('ES 8: data after the closing brace', r10c.status === 400 && r10c.json.error.reason === 'Malformed action/metadata line [1], unexpected data after the closing brace', r10c.json);
+  const r10d = await req(s.port, 'POST', '/_bulk', nd([{ update: { _index: 'g', _id: 'u', version: 2 } }, { doc: {} }]), NDJSON);
+  check('update with a version refused', r10d.status === 400 && r10d.json.error.reason === 'Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead', r10d.json);
+  const r10e = await req(s.port, 'POST', '/_bulk', nd([{ index: { _index: 'g', _id: '' } }, { f: 1 }, { index: { _index: 'g' } }, { f: 2 }]), NDJSON);
+  check('empty _id: item 400, auto id created', r10e.json.items[0].index.error.reason === 'if _id is specified it must not be empty' && r10e.json.items[1].index.result === 'created' && r10e.json.items[1].index._id.length === 20, r10e.json);
+  const sc = await req(s.port, 'POST', '/g/_search?scroll=1m', { size: 1 });
+  const cl = await req(s.port, 'DELETE', '/_search/scroll/invalid_scroll_id', { scroll_id: sc.json._scroll_id });
+  check('clear scroll: the body wins over the path', cl.status === 200 && cl.json.num_freed === 1, cl.json);
+  const gone = await req(s.port, 'POST', '/_search/scroll', { scroll_id: sc.json._scroll_id });
+  check('cleared scroll is missing', gone.status === 404 && gone.json.error.root_cause[0].type === 'search_context_missing_exception', gone.json);
+  const ka = await req(s.port, 'POST', '/g/_search?scroll=2d', {});
+  check('keep alive above search.max_keep_alive', ka.status === 400 && /Keep alive for \[2d\] is too large/.test(ka.json.error.reason), ka.json);
   const r11 = await req(s.port, 'POST', '/_bulk', small, { 'content-type': 'application/vnd.elasticsearch+x-ndjson; compatible-with=8', accept: 'application/vnd.elasticsearch+json; compatible-with=8' });
   check('compat 8 accepted', r11.status === 200 && r11.headers['content-type'] === 'application/vnd.elasticsearch+json;compatible-with=8', r11.headers);
   const r12 = await req(s.port, 'GET', '/', undefined, { accept: 'application/vnd.elasticsearch+json; compatible-with=7' });
