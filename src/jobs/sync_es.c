@@ -750,6 +750,9 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
     if (j.workers < 1) j.workers = 1;
     if (!sync_es_connect(&j, &j.pg, false, err)) return false;
     bool ok = docs_schema_resolve(d, &j.pg, err);
+    /* what the server and the role lack is said before anything is created */
+    if (ok && o->action != SYNC_ES_VALIDATE && o->action != SYNC_ES_TEARDOWN)
+        ok = server_check(&j, NULL, err);
     if (ok && o->action != SYNC_ES_VALIDATE) ok = es_open(escfg, &j.es, err);
     if (ok && o->action != SYNC_ES_VALIDATE) {
         Buf sql;
@@ -758,10 +761,10 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         if (ok) {
             Buf tx;
             buf_init(&tx);
-            buf_printf(
-                &tx,
-                "BEGIN; SELECT pg_advisory_xact_lock(hashtext('dip sync-es state')); %s; COMMIT",
-                buf_cstr(&sql));
+            buf_printf(&tx,
+                       "BEGIN; SET LOCAL client_min_messages = warning; "
+                       "SELECT pg_advisory_xact_lock(hashtext('dip sync-es state')); %s; COMMIT",
+                       buf_cstr(&sql));
             ok = pg_exec(&j.pg, buf_cstr(&tx), err);
             if (!ok) undo_exec(&j.pg, "ROLLBACK");
             buf_free(&tx);
