@@ -4,7 +4,9 @@
 CREATE SCHEMA IF NOT EXISTS {{schema}};
 -- One row per index alias dip maintains: which slot, publication and concrete index serve
 -- it, the LSN of the slot's consistent point (every change after it is in the slot) and
--- whether the initial load is complete. next_* describe a --reindex in progress.
+-- whether the initial load is complete. next_* describe a --reindex in progress. A bootstrap
+-- writes the row first (ready false) and sets ready once slot, publication and index exist,
+-- so objects of a bootstrap killed half way are known to be dip's and are made again.
 CREATE TABLE IF NOT EXISTS {{schema}}.sync_es_state (
     alias          text PRIMARY KEY,
     database       text NOT NULL,
@@ -12,7 +14,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.sync_es_state (
     slot           text NOT NULL,
     index_name     text NOT NULL,
     index_version  integer NOT NULL,
-    consistent_lsn pg_lsn NOT NULL,
+    consistent_lsn pg_lsn,
+    ready          boolean NOT NULL DEFAULT false,
     load_done      boolean NOT NULL DEFAULT false,
     next_index     text,
     next_version   integer,

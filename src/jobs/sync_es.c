@@ -180,6 +180,7 @@ static bool state_get(EsJob *j, EsState *s, DipError *err)
         s->next_version = (int)v;
         s->next_slot = opt_str(r, 9);
         s->next_lsn = opt_str(r, 10);
+        s->ready = strcmp(PQgetvalue(r, 0, 11), "true") == 0;
     }
     PQclear(r);
     return true;
@@ -445,6 +446,26 @@ static bool publication_create(EsJob *j, DipError *err)
     return ok;
 }
 
+/* A state row that never became ready belongs to a bootstrap that was killed half way: what
+ * it created is dip's; drop it and forget the row, so this bootstrap starts clean. */
+static bool bootstrap_abandoned(EsJob *j, EsState *st, DipError *err)
+{
+    dip_warn("index %s: a bootstrap was interrupted; dropping what it created", j->d->index);
+    if (!slot_drop(j, st->slot, err)) return false;
+    Buf sql;
+    buf_init(&sql);
+    buf_printf(&sql, "DROP PUBLICATION IF EXISTS \"%s\"", j->publication);
+    bool ok = pg_exec(&j->pg, buf_cstr(&sql), err);
+    buf_free(&sql);
+    bool exists = false;
+    if (ok) ok = es_index_exists(j->es, st->index_name, &exists, err);
+    if (ok && exists) ok = es_index_delete(j->es, st->index_name, err);
+    const char *params[1] = {j->d->index};
+    if (ok) ok = exec_sql(j, "sql/sync_es_state_forget.sql", 1, params, err);
+    if (ok) state_free(st);
+    return ok;
+}
+
 /* Creates everything for a new alias, or checks what a previous bootstrap made. With keep
  * non-NULL and a new slot, the slot's replication connection stays open in *keep so the
  * caller can load from its exported snapshot. */
@@ -508,31 +529,33 @@ static bool bootstrap(EsJob *j, EsState *st, EsSlot *keep, bool *created, DipErr
                              "index %s already exists and no dip state names it: it belongs to "
                              "something else",
                              index_name);
-    /* create, undoing on failure */
-    if (!publication_create(j, err)) return false;
+    /* create, undoing on failure: the state row first, so a bootstrap killed half way
+     * leaves objects known to be dip's (bootstrap_abandoned) */
+    const char *params[5] = {alias, j->d->database, j->publication, slot, index_name};
+    if (!exec_sql(j, "sql/sync_es_state_insert.sql", 5, params, err)) return false;
+    bool ok = publication_create(j, err);
     char *body = NULL;
-    bool ok = index_body(j, alias, &body, err) && es_index_create(j->es, index_name, body, err);
+    bool have_index = false;
+    if (ok) ok = index_body(j, alias, &body, err) && es_index_create(j->es, index_name, body, err);
     free(body);
-    if (!ok) {
-        undo_publication(j);
-        return false;
-    }
-    dip_info("index %s created behind alias %s", index_name, alias);
-    EsSlot s;
-    ok = sync_es_slot_create(j, slot, false, &s, err);
+    have_index = ok;
+    if (ok) dip_info("index %s created behind alias %s", index_name, alias);
+    EsSlot s = {0};
+    bool have_slot = ok && sync_es_slot_create(j, slot, false, &s, err);
+    ok = have_slot;
     if (ok) {
-        char version[] = "1";
-        const char *params[7] = {alias,      j->d->database, j->publication, slot,
-                                 index_name, version,        s.lsn};
-        ok = exec_sql(j, "sql/sync_es_state_insert.sql", 7, params, err);
-        if (!ok) {
-            sync_es_slot_close(&s);
-            undo_slot(j, slot);
-        }
+        const char *ready[2] = {alias, s.lsn};
+        ok = exec_sql(j, "sql/sync_es_state_ready.sql", 2, ready, err);
     }
     if (!ok) {
+        sync_es_slot_close(&s);
+        if (have_slot) undo_slot(j, slot);
+        if (have_index) undo_index(j, index_name);
         undo_publication(j);
-        undo_index(j, index_name);
+        DipError e2 = {0};
+        const char *forget[1] = {alias};
+        if (!exec_sql(j, "sql/sync_es_state_forget.sql", 1, forget, &e2))
+            dip_warn("undo: state row of %s left behind: %s", alias, e2.msg);
         return false;
     }
     *created = true;
@@ -805,6 +828,8 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
             ok = state_get(&j, &st, err);
         }
     }
+    if (ok && st.found && !st.ready && o->action != SYNC_ES_VALIDATE)
+        ok = bootstrap_abandoned(&j, &st, err);
     if (ok && st.found && o->action != SYNC_ES_VALIDATE && o->action != SYNC_ES_TEARDOWN)
         ok = drop_stale(&j, &st, err);
     if (ok) {

@@ -13,6 +13,7 @@
 
 typedef struct EsState {
     bool found;
+    bool ready; /* false: a bootstrap was interrupted before all its objects existed */
     char *publication, *slot, *index_name;
     int version;
     char *lsn; /* consistent point of the slot, "X/Y" */
