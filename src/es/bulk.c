@@ -374,13 +374,13 @@ static bool slot_retry_request(EsBulk *b, EsSlot *s, const DipError *why, DipErr
     s->attempts++;
     if (s->attempts > p->max_retries) {
         *err = *why;
-        dip_error_prefix(err, "bulk request of %zu actions: gave up after %d attempts", s->n,
+        dip_error_prefix(err, "POST /_bulk of %zu actions: gave up after %d attempts", s->n,
                          s->attempts);
         err->kind = DIP_ERR_TRANSIENT;
         return bulk_fail(b, err);
     }
     double d = retry_delay_s(p, s->attempts, &b->rng);
-    dip_warn("%s; bulk request of %zu actions: retry %d of %d in %.1f s", why->msg, s->n,
+    dip_warn("POST /_bulk of %zu actions: %s; retry %d of %d in %.1f s", s->n, why->msg,
              s->attempts, p->max_retries, d);
     s->not_before = now_s() + d;
     s->state = SLOT_WAITING;
@@ -519,14 +519,7 @@ static bool slot_finished(EsBulk *b, EsSlot *s, CURLcode rc, DipError *err)
     DipError why = {0};
     if (!http_exchange_check(&s->ex, host, "a 2xx bulk response", &why)) {
         why.msg[sizeof why.msg - 1] = '\0';
-        if (why.kind == DIP_ERR_TRANSIENT) {
-            Buf w;
-            buf_init(&w);
-            buf_printf(&w, "POST /_bulk: %s", why.msg);
-            dip_strlcpy(why.msg, buf_cstr(&w), sizeof why.msg);
-            buf_free(&w);
-            return slot_retry_request(b, s, &why, err);
-        }
+        if (why.kind == DIP_ERR_TRANSIENT) return slot_retry_request(b, s, &why, err);
         *err = why;
         if (st == 401 || st == 403) {
             Buf d;

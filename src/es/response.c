@@ -88,11 +88,13 @@ bool es_bulk_response_parse(const char *body, size_t len, size_t expected, EsBul
         json_t *st = json_object_get(val, "status");
         json_int_t status = json_is_integer(st) ? json_integer_value(st) : -1;
         if (status < 100 || status > 599) {
+            /* worded before the free: st lives in the tree */
+            const char *got = json_is_integer(st) ? "another number" : "none";
             es_bulk_response_free(out);
             return dip_error_set(err, DIP_ERR_DATA,
                                  "bulk response item %zu: expected an HTTP status 100..599, "
                                  "got %s",
-                                 i, json_is_integer(st) ? "another number" : "none");
+                                 i, got);
         }
         r->status = (int)status;
         json_t *id = json_object_get(val, "_id");

@@ -142,6 +142,11 @@ static void test_response_parse(void **state)
     assert_false(es_bulk_response_parse(nost, strlen(nost), 1, &r, &err));
     assert_non_null(strstr(err.msg, "status"));
     dip_error_clear(&err);
+    /* a status out of range (the fuzzer found the message read the freed tree) */
+    const char *big = "{\"errors\":true,\"items\":[{\"index\":{\"status\":2000}}]}";
+    assert_false(es_bulk_response_parse(big, strlen(big), 1, &r, &err));
+    assert_non_null(strstr(err.msg, "another number"));
+    dip_error_clear(&err);
     /* an unknown op key */
     const char *badop = "{\"errors\":false,\"items\":[{\"upsert\":{\"status\":200}}]}";
     assert_false(es_bulk_response_parse(badop, strlen(badop), 1, &r, &err));
