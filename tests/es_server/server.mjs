@@ -1526,6 +1526,46 @@ function catCount(ctx, expr) {
   return catTable(ctx, ['epoch', 'timestamp', 'count'], [{ epoch: String(Math.floor(now / 1000)), timestamp: hms, count: String(n) }], new Set(['epoch', 'count']));
 }
 
+// ---- URL parameters ------------------------------------------------------------------------------
+
+// The engines refuse URL parameters a handler does not consume (BaseRestHandler), suggesting
+// close names. Checked for the write and get APIs, whose lists come from rest-api-spec.
+const GLOBAL_PARAMS = ['pretty', 'human', 'error_trace', 'filter_path', 'source', 'source_content_type'];
+const WRITE_COMMON = ['wait_for_active_shards', 'refresh', 'routing', 'timeout'];
+const API_PARAMS = {
+  bulk: [...WRITE_COMMON, 'type', '_source', '_source_excludes', '_source_includes', 'pipeline', 'require_alias', 'require_data_stream', 'list_executed_pipelines', 'include_source_on_error'],
+  index: [...WRITE_COMMON, 'op_type', 'version', 'version_type', 'if_seq_no', 'if_primary_term', 'pipeline', 'require_alias', 'require_data_stream', 'list_executed_pipelines', 'include_source_on_error'],
+  create: [...WRITE_COMMON, 'version', 'version_type', 'pipeline', 'require_alias', 'require_data_stream', 'include_source_on_error'],
+  delete: [...WRITE_COMMON, 'if_seq_no', 'if_primary_term', 'version', 'version_type'],
+  update: [...WRITE_COMMON, '_source', '_source_excludes', '_source_includes', 'lang', 'retry_on_conflict', 'if_seq_no', 'if_primary_term', 'require_alias', 'include_source_on_error'],
+  get: ['stored_fields', 'preference', 'realtime', 'refresh', 'routing', '_source', '_source_excludes', '_source_includes', 'version', 'version_type'],
+};
+
+// Similarity as Lucene's LevenshteinDistance: 1 - distance / max(length).
+function similarity(a, b) {
+  const m = a.length, n = b.length;
+  if (!m || !n) return 0;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return 1 - prev[n] / Math.max(m, n);
+}
+
+function checkParams(ctx, api) {
+  const known = new Set([...GLOBAL_PARAMS, ...API_PARAMS[api]]);
+  const bad = [...new Set([...ctx.params.keys()].filter((k) => !known.has(k)))];
+  if (!bad.length) return;
+  const parts = bad.map((p) => {
+    const cands = [...known].map((k) => [k, similarity(p, k)]).filter(([, d]) => d > 0.5).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([k]) => k);
+    if (!cands.length) return `[${p}]`;
+    return cands.length === 1 ? `[${p}] -> did you mean [${cands[0]}]?` : `[${p}] -> did you mean any of [${cands.join(', ')}]?`;
+  });
+  throw err.illegalArg(`request [${ctx.pathname}] contains unrecognized parameter${bad.length > 1 ? 's' : ''}: ${parts.join(', ')}`);
+}
+
 // ---- routing ---------------------------------------------------------------------------------
 
 function methodNotAllowed(ctx, allowed) {
@@ -1542,7 +1582,7 @@ async function route(ctx) {
     if (is('GET', 'HEAD')) return send(ctx, 200, rootInfo());
     return methodNotAllowed(ctx, ['GET', 'HEAD']);
   }
-  if (a === '_bulk' && n === 1) return is('POST', 'PUT') ? bulk(ctx, null) : methodNotAllowed(ctx, ['POST', 'PUT']);
+  if (a === '_bulk' && n === 1) return is('POST', 'PUT') ? (checkParams(ctx, 'bulk'), bulk(ctx, null)) : methodNotAllowed(ctx, ['POST', 'PUT']);
   if (a === '_cluster' && b === 'health') return is('GET') ? clusterHealth(ctx, c) : methodNotAllowed(ctx, ['GET']);
   if (a === '_cat' && b === 'indices') return is('GET') ? catIndices(ctx, c) : methodNotAllowed(ctx, ['GET']);
   if (a === '_cat' && b === 'aliases') return is('GET') ? catAliases(ctx, c) : methodNotAllowed(ctx, ['GET']);
@@ -1606,18 +1646,18 @@ async function route(ctx) {
     return methodNotAllowed(ctx, ['PUT', 'DELETE', 'HEAD', 'GET']);
   }
   switch (b) {
-    case '_bulk': return is('POST', 'PUT') ? bulk(ctx, index) : methodNotAllowed(ctx, ['POST', 'PUT']);
+    case '_bulk': return is('POST', 'PUT') ? (checkParams(ctx, 'bulk'), bulk(ctx, index)) : methodNotAllowed(ctx, ['POST', 'PUT']);
     case '_doc':
-      if (n === 2) return is('POST') ? singleWrite(ctx, 'index', index, null) : methodNotAllowed(ctx, ['POST']);
-      if (is('PUT', 'POST')) return singleWrite(ctx, 'index', index, c);
-      if (is('GET', 'HEAD')) return getDoc(ctx, index, c);
-      if (is('DELETE')) return singleWrite(ctx, 'delete', index, c);
+      if (n === 2) return is('POST') ? (checkParams(ctx, 'index'), singleWrite(ctx, 'index', index, null)) : methodNotAllowed(ctx, ['POST']);
+      if (is('PUT', 'POST')) return checkParams(ctx, 'index'), singleWrite(ctx, 'index', index, c);
+      if (is('GET', 'HEAD')) return checkParams(ctx, 'get'), getDoc(ctx, index, c);
+      if (is('DELETE')) return checkParams(ctx, 'delete'), singleWrite(ctx, 'delete', index, c);
       return methodNotAllowed(ctx, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
     case '_create':
-      if (n === 3 && is('PUT', 'POST')) return singleWrite(ctx, 'create', index, c);
+      if (n === 3 && is('PUT', 'POST')) return checkParams(ctx, 'create'), singleWrite(ctx, 'create', index, c);
       return methodNotAllowed(ctx, ['PUT', 'POST']);
     case '_update':
-      if (n === 3 && is('POST')) return singleWrite(ctx, 'update', index, c);
+      if (n === 3 && is('POST')) return checkParams(ctx, 'update'), singleWrite(ctx, 'update', index, c);
       return methodNotAllowed(ctx, ['POST']);
     case '_source':
       if (n === 3 && is('GET', 'HEAD')) return getSource(ctx, index, c);

@@ -234,6 +234,8 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('cleared scroll is missing', gone.status === 404 && gone.json.error.root_cause[0].type === 'search_context_missing_exception', gone.json);
   const ka = await req(s.port, 'POST', '/g/_search?scroll=2d', {});
   check('keep alive above search.max_keep_alive', ka.status === 400 && /Keep alive for \[2d\] is too large/.test(ka.json.error.reason), ka.json);
+  const up = await req(s.port, 'POST', '/_bulk?refrsh=true&zzz=1', small, NDJSON);
+  check('unknown URL parameters refused', up.status === 400 && up.json.error.reason === 'request [/_bulk] contains unrecognized parameters: [refrsh] -> did you mean [refresh]?, [zzz]', up.json);
   const r11 = await req(s.port, 'POST', '/_bulk', small, { 'content-type': 'application/vnd.elasticsearch+x-ndjson; compatible-with=8', accept: 'application/vnd.elasticsearch+json; compatible-with=8' });
   check('compat 8 accepted', r11.status === 200 && r11.headers['content-type'] === 'application/vnd.elasticsearch+json;compatible-with=8', r11.headers);
   const r12 = await req(s.port, 'GET', '/', undefined, { accept: 'application/vnd.elasticsearch+json; compatible-with=7' });
