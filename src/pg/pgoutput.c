@@ -151,8 +151,8 @@ static void rel_put(PgoDecoder *d, PgoRelEntry *entry)
 
 static bool decode_error(PgrReader *r, size_t at, const char *fmt, const char *detail)
 {
-    return dip_error_set(r->err, DIP_ERR_DATA, "%s message (%zu bytes): offset %zu: %s%s", r->what,
-                         r->n, at, fmt, detail ? detail : "");
+    return dip_error_set(r->err, DIP_ERR_DATA, "pgoutput %s message (%zu bytes): offset %zu: %s%s",
+                         r->what, r->n, at, fmt, detail ? detail : "");
 }
 
 static bool read_xid_if_streamed(PgoDecoder *d, PgrReader *r, PgoMessage *m)
@@ -384,14 +384,12 @@ static bool stream_only(PgoDecoder *d, PgrReader *r)
 bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, DipError *err)
 {
     memset(m, 0, sizeof *m);
-    char what[48] = "pgoutput";
-    PgrReader r = {p, n, 0, what, err};
+    PgrReader r = {p, n, 0, "pgoutput", "", err};
     if (n == 0) return dip_error_set(err, DIP_ERR_DATA, "pgoutput: empty message");
     uint8_t type = p[0];
     r.off = 1;
     m->kind = (PgoKind)type;
-    const char *name = pgoutput_kind_name(type);
-    dip_snprintf(what, sizeof what, "pgoutput %s", name);
+    r.what = pgoutput_kind_name(type);
     bool ok = false;
     switch (type) {
     case PGO_BEGIN:

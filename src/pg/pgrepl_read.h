@@ -15,7 +15,9 @@ typedef struct PgrReader {
     const uint8_t *p;
     size_t n;
     size_t off;
-    const char *what; /* message name for errors: "pgoutput Insert" */
+    const char *proto; /* protocol for errors: "pgoutput", "replication" */
+    const char *what;  /* message name for errors: "Insert" (static strings: no formatting per
+                          message on the hot path) */
     DipError *err;
 } PgrReader;
 
@@ -24,9 +26,9 @@ typedef struct PgrReader {
 static inline void pgr_short(PgrReader *r, size_t need, const char *field)
 {
     (void)dip_error_set(r->err, DIP_ERR_DATA,
-                        "%s message (%zu bytes): offset %zu: truncated %s (need %zu bytes, %zu "
-                        "left)",
-                        r->what, r->n, r->off, field, need, r->n - r->off);
+                        "%s %s message (%zu bytes): offset %zu: truncated %s (need %zu bytes, "
+                        "%zu left)",
+                        r->proto, r->what, r->n, r->off, field, need, r->n - r->off);
 }
 
 static inline bool pgr_u8(PgrReader *r, uint8_t *v, const char *field)
@@ -84,10 +86,11 @@ static inline bool pgr_str(PgrReader *r, const char **s, const char *field)
     const uint8_t *start = r->p + r->off;
     const uint8_t *nul = memchr(start, 0, r->n - r->off);
     if (nul == NULL) {
-        (void)dip_error_set(r->err, DIP_ERR_DATA,
-                            "%s message (%zu bytes): offset %zu: %s is not NUL-terminated within "
-                            "the message",
-                            r->what, r->n, r->off, field);
+        (void)dip_error_set(
+            r->err, DIP_ERR_DATA,
+            "%s %s message (%zu bytes): offset %zu: %s is not NUL-terminated within "
+            "the message",
+            r->proto, r->what, r->n, r->off, field);
         return false;
     }
     *s = (const char *)start;
@@ -114,8 +117,8 @@ static inline bool pgr_timestamp(PgrReader *r, int64_t *unix_us, const char *fie
     if (!pgr_u64(r, &raw, field)) return false;
     if (__builtin_add_overflow((int64_t)raw, INT64_C(946684800000000), unix_us)) {
         (void)dip_error_set(r->err, DIP_ERR_DATA,
-                            "%s message (%zu bytes): offset %zu: %s out of range", r->what, r->n,
-                            at, field);
+                            "%s %s message (%zu bytes): offset %zu: %s out of range", r->proto,
+                            r->what, r->n, at, field);
         return false;
     }
     return true;

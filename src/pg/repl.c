@@ -401,10 +401,10 @@ bool pgrepl_start(PgRepl *r, const PgReplStart *opt, DipError *err)
 bool pgrepl_parse_copydata(const uint8_t *p, size_t n, PgReplEvent *ev, DipError *err)
 {
     memset(ev, 0, sizeof *ev);
-    PgrReader r = {p, n, 1, "replication CopyData", err};
+    PgrReader r = {p, n, 1, "replication", "CopyData", err};
     if (n == 0) return dip_error_set(err, DIP_ERR_DATA, "replication: empty CopyData message");
     if (p[0] == 'w') {
-        r.what = "replication XLogData";
+        r.what = "XLogData";
         if (!pgr_u64(&r, &ev->wal_start, "WAL start") || !pgr_u64(&r, &ev->wal_end, "WAL end") ||
             !pgr_timestamp(&r, &ev->send_time_us, "send time"))
             return false;
@@ -418,7 +418,7 @@ bool pgrepl_parse_copydata(const uint8_t *p, size_t n, PgReplEvent *ev, DipError
         return true;
     }
     if (p[0] == 'k') {
-        r.what = "replication keepalive";
+        r.what = "keepalive";
         uint8_t reply;
         if (!pgr_u64(&r, &ev->wal_end, "WAL end") ||
             !pgr_timestamp(&r, &ev->send_time_us, "send time") || !pgr_u8(&r, &reply, "reply flag"))

@@ -705,6 +705,38 @@ static void test_heartbeat_stop_restart(void)
     CHECK(pgrepl_slot_exists(&db, SLOT, &exists, &err) && !exists, "dropped slot still there");
 }
 
+/* DIP_PG_CONNINFO in both libpq spellings reaches the replication connection intact (a value
+ * with spaces and '=' included), and the connection is a walsender (IDENTIFY_SYSTEM). */
+static void test_conninfo_forms(void)
+{
+    const char *port = getenv("PGPORT");
+    char uri[256], kv[256];
+    dip_snprintf(
+        uri, sizeof uri,
+        "postgresql://postgres@127.0.0.1:%s/postgres?options=-c%%20wal_sender_timeout%%3D3s",
+        port ? port : "5432");
+    dip_snprintf(kv, sizeof kv,
+                 "host=127.0.0.1 port=%s user=postgres dbname=postgres "
+                 "options='-c wal_sender_timeout=3s'",
+                 port ? port : "5432");
+    const char *forms[] = {uri, kv};
+    for (int i = 0; i < 2; i++) {
+        PgSettings s = settings;
+        s.conninfo = forms[i];
+        PgRepl r;
+        PgReplSystem sys;
+        DipError err = {0};
+        bool ok = pgrepl_connect(&r, &s, &err) && pgrepl_identify_system(&r, &sys, &err);
+        CHECK(ok, "%s: %s", forms[i], err.msg);
+        if (ok) {
+            char *t = sql1(&r.pc, "SHOW wal_sender_timeout");
+            CHECK(strcmp(t, "3s") == 0, "%s: wal_sender_timeout %s", forms[i], t);
+            free(t);
+        }
+        pgrepl_close(&r);
+    }
+}
+
 static void test_lost_slot(void)
 {
     DipError err = {0};
@@ -768,6 +800,7 @@ int main(void)
     test_keepalives();
     test_no_further(origin_end, "after the keepalive test");
     test_heartbeat_stop_restart();
+    test_conninfo_forms();
     test_lost_slot();
     pgoutput_decoder_free(&dec);
     pgrepl_close(&repl);
