@@ -91,3 +91,8 @@ clean:
 .PHONY: fuzz-pgoutput
 fuzz-pgoutput: deps fuzz-build
 	./scripts/run-fuzzer.sh pgoutput $(FUZZ_SECONDS)
+
+# schema.json parser, transforms and mapping (fuzz/fuzz_docs_schema.c)
+.PHONY: fuzz-docs-schema
+fuzz-docs-schema: deps fuzz-build
+	./scripts/run-fuzzer.sh docs_schema $(FUZZ_SECONDS)

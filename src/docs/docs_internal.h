@@ -16,6 +16,7 @@ const char *docs_json_type_name(const json_t *v);
 /* PGSync's $VAR substitution of a top-level string (malloc'ed result). */
 char *docs_env_substitute(const char *s);
 void docs_table_free(DocsTable *t);
+void docs_column_free(DocsColumn *c);
 /* Python's str() of a float, as PGSync's concat prints numbers ("2.5", "1e+16", "3.0"). */
 void docs_py_float_str(double v, Buf *out);
 void docs_node_clear_resolved(DocsNode *n);

@@ -325,11 +325,17 @@ static json_t *to_json(DocsPlugins *p, int idx, int depth, Buf *why)
         size_t kl;
         const char *k = lua_tolstring(L, -2, &kl);
         json_t *x = to_json(p, lua_gettop(L), depth + 1, why);
-        if (!x || strlen(k) != kl || json_object_setn_new(o, k, kl, x) != 0) {
-            if (x) {
-                json_decref(x);
-                buf_append_str(why, "an object key that is not valid UTF-8");
-            }
+        bool ok = x != NULL;
+        if (ok && strlen(k) != kl) {
+            json_decref(x);
+            ok = false;
+            buf_append_str(why, "an object key with a NUL character");
+        } else if (ok && json_object_setn_new(o, k, kl, x) != 0) {
+            /* setn_new released x already */
+            ok = false;
+            buf_append_str(why, "an object key that is not valid UTF-8");
+        }
+        if (!ok) {
             lua_pop(L, 2);
             json_decref(o);
             return NULL;

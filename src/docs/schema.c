@@ -328,7 +328,7 @@ static bool parse_path_literal(Parse *ps, const char *spec, const char *tok, siz
     return true;
 }
 
-static void column_free(DocsColumn *c)
+void docs_column_free(DocsColumn *c)
 {
     free(c->spec);
     free(c->name);
@@ -953,7 +953,7 @@ static void node_free(DocsNode *n)
     free(n->schema);
     free(n->label);
     for (size_t i = 0; i < n->ncolumns; i++)
-        column_free(&n->columns[i]);
+        docs_column_free(&n->columns[i]);
     free(n->columns);
     free_names(n->primary_key, n->nprimary_key);
     free_names(n->base_tables, n->nbase_tables);

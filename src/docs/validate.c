@@ -407,6 +407,9 @@ static bool node_columns(Resolve *rv, DocsNode *n, const Rel *r)
     char relname[300];
     dip_snprintf(relname, sizeof relname, "%s.%s", n->schema, n->table);
     if (n->columns_all) {
+        /* a second resolve replaces the columns the first one listed */
+        for (size_t i = 0; i < n->ncolumns; i++)
+            docs_column_free(&n->columns[i]);
         free(n->columns);
         n->columns = dip_calloc(r->ncols + 1, sizeof(DocsColumn));
         n->ncolumns = 0;

@@ -190,6 +190,10 @@ static void test_script_errors(void **state)
                        "plugin mixed_table (document 42): its result cannot be indexed: a table "
                        "mixing array and object keys",
                        NULL);
+    expect_apply_error("['bad_key']", 0,
+                       "plugin bad_key (document 42): its result cannot be indexed: an object key "
+                       "that is not valid UTF-8",
+                       NULL);
 }
 
 static void expect_open_error(const char *plugins, const char *needle1, const char *needle2)

@@ -173,6 +173,11 @@ static void test_small_examples(void **state)
     assert_true(d->root->columns_all);
     assert_int_equal(d->root->ncolumns, 3); /* id, name, node_id (no ctid, xmin ...) */
     assert_string_equal(d->root->columns[2].output, "node_id");
+    /* resolving again gives the same tree (and frees what the first resolve filled) */
+    DipError err = {0};
+    assert_true(docs_schema_resolve(&s.docs[0], &c, &err));
+    assert_int_equal(d->root->ncolumns, 3);
+    expect_join(&d->nodes[2]->parent_join, "id", "node_id");
     expect_plan_line(d, "  public.node: ALTER TABLE ... REPLICA IDENTITY FULL (now DEFAULT): "
                         "its columns (node_id) toward parent node are not all in its primary "
                         "key\n");
