@@ -160,31 +160,77 @@ export class Engine {
       this.clusterUuid = newUuid();
       fs.writeFileSync(meta, JSON.stringify({ cluster_uuid: this.clusterUuid }));
     }
-    for (const f of ['snapshot.log', 'ops.log']) {
-      const p = path.join(this.dataDir, f);
-      if (fs.existsSync(p)) this.replay(fs.readFileSync(p));
+    // Generations make compaction atomic: ops.log starts with {"o":"gen","g":N}, the snapshot
+    // with {"o":"snap","g":N} for the ops.log generation it contains. A stop killed between
+    // writing the snapshot and starting the next ops.log leaves an ops.log the snapshot
+    // already covers, which is then skipped.
+    const snapPath = path.join(this.dataDir, 'snapshot.log');
+    const opsPath = path.join(this.dataDir, 'ops.log');
+    const snapGen = fs.existsSync(snapPath) ? firstRecord(snapPath, 'snap') : -1;
+    if (fs.existsSync(snapPath)) this.replayFile(snapPath);
+    let opsGen = fs.existsSync(opsPath) ? firstRecord(opsPath, 'gen') : null;
+    if (opsGen !== null && opsGen > snapGen) {
+      const good = this.replayFile(opsPath);
+      // a torn last record (killed in the middle of a write) was never answered: cut it off so
+      // the records appended from now on follow a complete one
+      if (good < fs.statSync(opsPath).size) fs.truncateSync(opsPath, good);
+    } else {
+      opsGen = snapGen + 1;
+      writeAtomically(opsPath, JSON.stringify({ o: 'gen', g: opsGen }) + '\n');
     }
-    this.logFd = fs.openSync(path.join(this.dataDir, 'ops.log'), 'a');
+    this.opsGen = opsGen;
+    for (const idx of this.indices.values()) this.refreshIndex(idx);
+    this.logFd = fs.openSync(opsPath, 'a');
   }
 
+  // Replay a log file in chunks (files can outgrow a single Buffer); returns the length of its
+  // complete records.
+  replayFile(p) {
+    const fd = fs.openSync(p, 'r');
+    const CHUNK = 256 * 1024 * 1024;
+    let rest = Buffer.alloc(0);
+    let consumed = 0; // file offset of rest[0]
+    let eof = false;
+    try {
+      while (!eof) {
+        const chunk = Buffer.allocUnsafe(CHUNK);
+        let n = 0;
+        while (n < CHUNK) {
+          const r = fs.readSync(fd, chunk, n, CHUNK - n, consumed + rest.length + n);
+          if (r === 0) { eof = true; break; }
+          n += r;
+        }
+        const buf = rest.length ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        const used = this.replay(buf);
+        consumed += used;
+        rest = buf.subarray(used);
+        if (eof) break;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return consumed;
+  }
+
+  // Apply the complete records at the start of `buf`; returns how many bytes they span.
   replay(buf) {
     let pos = 0;
     while (pos < buf.length) {
       let nl = buf.indexOf(10, pos);
-      if (nl < 0) break; // a torn last line (crash mid-write) is ignored: it was never answered
+      if (nl < 0) break; // an incomplete line: the next chunk, or a torn last record
       const tab = buf.indexOf(9, pos);
       const headEnd = tab >= 0 && tab < nl ? tab : nl;
       let op;
       try {
         op = JSON.parse(buf.toString('utf8', pos, headEnd));
       } catch {
-        pos = nl + 1;
-        continue;
+        break; // only a torn write leaves an unreadable record, and nothing follows it
       }
       if (op.blob !== undefined) {
         // header line, then `blob` raw bytes and a newline; a torn blob was never answered
         const end = nl + 1 + op.blob;
-        if (end + 1 > buf.length || buf[end] !== 10) break;
+        if (end + 1 > buf.length) break;
+        if (buf[end] !== 10) break;
         this.applyLogged(op, buf.subarray(nl + 1, end));
         pos = end + 1;
         continue;
@@ -193,7 +239,7 @@ export class Engine {
       this.applyLogged(op, src);
       pos = nl + 1;
     }
-    for (const idx of this.indices.values()) this.refreshIndex(idx);
+    return pos;
   }
 
   applyLogged(op, src) {
@@ -394,6 +440,7 @@ export class Engine {
       size = 0;
     };
     const put = (x) => { const b = typeof x === 'string' ? Buffer.from(x) : x; chunks.push(b); size += b.length; if (size > 8 << 20) flush(); };
+    put(JSON.stringify({ o: 'snap', g: this.opsGen }) + '\n');
     for (const [id, def] of this.pipelines) put(JSON.stringify({ o: 'pipe', id, def }) + '\n');
     for (const idx of this.indices.values()) {
       put(JSON.stringify({ o: 'ci', name: idx.name, uuid: idx.uuid, created: idx.created, settings: idx.settings, mappings: idx.mappings, aliases: Object.fromEntries(idx.aliases) }) + '\n');
@@ -409,7 +456,8 @@ export class Engine {
     fs.closeSync(fd);
     fs.renameSync(tmp, path.join(this.dataDir, 'snapshot.log'));
     fs.closeSync(this.logFd);
-    fs.writeFileSync(path.join(this.dataDir, 'ops.log'), '');
+    this.opsGen++;
+    writeAtomically(path.join(this.dataDir, 'ops.log'), JSON.stringify({ o: 'gen', g: this.opsGen }) + '\n');
     this.logFd = fs.openSync(path.join(this.dataDir, 'ops.log'), 'a');
   }
 
@@ -704,6 +752,28 @@ export class Engine {
   deletedCount(idx) {
     return idx.deletedVisible.size;
   }
+}
+
+// The generation in a log's first record ({"o": kind, "g": N}); 0 for a log without one.
+function firstRecord(p, kind) {
+  const fd = fs.openSync(p, 'r');
+  try {
+    const b = Buffer.alloc(256);
+    const n = fs.readSync(fd, b, 0, 256, 0);
+    const nl = b.subarray(0, n).indexOf(10);
+    if (nl < 0) return 0;
+    const r = JSON.parse(b.toString('utf8', 0, nl));
+    return r.o === kind && Number.isInteger(r.g) ? r.g : 0;
+  } catch {
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAtomically(p, text) {
+  fs.writeFileSync(p + '.tmp', text);
+  fs.renameSync(p + '.tmp', p);
 }
 
 export function validateAliasName(a) {

@@ -1,6 +1,6 @@
 # lib.sh: start and stop the ES test server from test scripts (sourced).
 #   esd_start NAME FLAVOUR DIR [server args...]  -> sets ESD_PORT_<NAME>, ESD_PID_<NAME>
-#   esd_stop NAME [SIGNAL]                        stop it (TERM by default) and wait
+#   esd_stop NAME [SIGNAL]                        stop it (TERM by default) and wait (60 s at most)
 #   esd_stop_all                                  stop every server this script started
 # Bounded: waits at most 20 s for "listening PORT".
 ESD_REPO="${ESD_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -39,7 +39,8 @@ esd_stop() {
   [ -n "$pid" ] || return 0
   kill -s "$sig" "$pid" 2>/dev/null || true
   local i
-  for i in $(seq 1 100); do
+  # up to 60 s: a clean stop compacts DIR (about 1 s per 100 MB on an idle machine)
+  for i in $(seq 1 600); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
