@@ -238,6 +238,61 @@ static void test_small_examples(void **state)
     docs_schema_free(&s);
 }
 
+static size_t count_full(const DocsDocument *d)
+{
+    const DocsTable **t = NULL;
+    size_t nt = docs_schema_publication_tables(d, &t), nfull = 0;
+    for (size_t i = 0; i < nt; i++)
+        nfull += t[i]->needs_full;
+    free(t);
+    return nfull;
+}
+
+/* airbnb, shop, social, starcraft (rental and airline need PostgreSQL's sample databases
+ * dvdrental and demo, which are not here: they are parsed only). */
+static void test_more_examples(void **state)
+{
+    (void)state;
+    DocsSchema s;
+    PgConn c;
+    resolve_file("airbnb.json", &s, &c);
+    const DocsDocument *d = &s.docs[0];
+    assert_true(d->root->columns_all);
+    expect_cols(d->root->id_key, d->root->nid_key, "id");
+    expect_join(&by_table(d, "booking")->parent_join, "id", "user_id");
+    expect_join(&by_table(d, "place")->parent_join, "place_id", "id");
+    assert_true(by_table(d, "place")->fk_on_parent);
+    expect_join(&by_table(d, "host")->parent_join, "host_id", "id");
+    expect_join(&by_table(d, "review")->parent_join, "id", "booking_id");
+    expect_plan_line(d, "publication tables (7): public.user, public.booking, public.place, "
+                        "public.city, public.country, public.host, public.review\n");
+    assert_int_equal(count_full(d), 2); /* booking (user_id), review (booking_id) */
+    pg_close(&c);
+    docs_schema_free(&s);
+    resolve_file("shop.json", &s, &c);
+    d = &s.docs[0];
+    expect_join(&by_label(d, "departments")->parent_join, "id", "shop_id");
+    expect_join(&by_label(d, "products")->parent_join, "id", "department_id");
+    assert_int_equal(count_full(d), 2);
+    pg_close(&c);
+    docs_schema_free(&s);
+    resolve_file("social.json", &s, &c);
+    d = &s.docs[0];
+    expect_join(&by_label(d, "tags")->child_join, "tag_id", "id");
+    expect_join(&by_label(d, "comments")->parent_join, "id", "post_id");
+    expect_join(&by_label(d, "comments")->child_join, "comment_id", "id");
+    assert_int_equal(count_full(d), 3); /* the three through tables */
+    pg_close(&c);
+    docs_schema_free(&s);
+    resolve_file("starcraft.json", &s, &c);
+    d = &s.docs[0];
+    expect_join(&by_label(d, "units")->parent_join, "id", "specie_id");
+    expect_join(&by_label(d, "structure")->parent_join, "id", "specie_id");
+    expect_plan_line(d, "join: specie.id = units.specie_id (relationship.foreign_key)");
+    pg_close(&c);
+    docs_schema_free(&s);
+}
+
 /* The benchmark's books schema (../shared), when present. */
 static void test_bench_books(void **state)
 {
@@ -447,11 +502,9 @@ static void test_resolve_successes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_book),
-        cmocka_unit_test(test_small_examples),
-        cmocka_unit_test(test_bench_books),
-        cmocka_unit_test(test_resolve_errors),
-        cmocka_unit_test(test_resolve_successes),
+        cmocka_unit_test(test_book),           cmocka_unit_test(test_small_examples),
+        cmocka_unit_test(test_more_examples),  cmocka_unit_test(test_bench_books),
+        cmocka_unit_test(test_resolve_errors), cmocka_unit_test(test_resolve_successes),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     printf("%d passed, %d failed\n", (int)(sizeof tests / sizeof tests[0]) - failed, failed);
