@@ -10,7 +10,7 @@ CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
 .PHONY: all build deps check test test-asan asan demo clean format format-check banned \
-        bench-parquet bench-delta bench-sync-pg bench-sync-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
+        bench-parquet bench-delta bench-sync-pg bench-sync-es bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
 
@@ -67,6 +67,10 @@ bench-sync-pg: deps build
 
 bench-sync-es: deps build
 	./bench/bench_sync_es.sh
+
+# dip es load vs python parallel_bulk (4 threads), BENCH_DOCS one-KB documents (1,000,000)
+bench-es: deps build
+	./bench/bench_es.sh
 
 fuzz-build:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_FUZZ=ON -DDIP_WERROR=OFF

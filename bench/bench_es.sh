@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench_es.sh: bulk-load BENCH_DOCS (1,000,000) one-KB documents into the test server
+# (scripts/es-test-server, flavour es7 so both clients speak their native dialect) with
+# `dip es load` and, in the same run, with the official Python client's
+# elasticsearch.helpers.parallel_bulk (python3-elasticsearch 7.17, 4 threads, its default
+# chunk of 500), same server, same documents. Prints docs/s and MB/s (document bytes) for
+# both, the ratio, and dip's peak RSS. A benchmark, not a test: it asserts only that both
+# indices hold every document. Targets (issue 9): dip >= 5x Python's docs/s, < 64 MiB.
+#
+#   bench/bench_es.sh                 # or: make bench-es
+#   BENCH_DOCS=100000 bench/bench_es.sh
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DIP=${DIP:-$SRC/build/dip}
+N=${BENCH_DOCS:-1000000}
+PY=/usr/bin/python3
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dip-bench-es.XXXXXXXX")
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && { kill "$SERVER_PID"; wait "$SERVER_PID"; } 2> /dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ -x "$DIP" ] || { echo "bench_es: $DIP missing: make build" >&2; exit 2; }
+
+echo "generating $N one-KB documents ..."
+$PY - "$N" > "$WORK/docs.ndjson" <<'PY'
+import json, random, sys
+n = int(sys.argv[1]); rnd = random.Random(42)
+words = ["%s%d" % (w, k) for k in range(40) for w in
+         ("alpha", "beta", "gamma", "delta", "omega", "lake", "gold", "silver", "stream", "index")]
+w = sys.stdout.write
+for i in range(n):
+    doc = {"id": i, "title": " ".join(rnd.choice(words) for _ in range(8)),
+           "price": round(rnd.random() * 1000, 2), "qty": rnd.randrange(1000),
+           "tags": [rnd.choice(words) for _ in range(5)], "active": i % 3 == 0,
+           "updated": "2026-12-%02dT%02d:%02d:00Z" % (1 + i % 28, i % 24, i % 60)}
+    base = len(json.dumps(doc))
+    doc["body"] = " ".join(rnd.choice(words) for _ in range(200))[: max(0, 1024 - base - 12)]
+    w(json.dumps({"_id": str(i), "_source": doc}) + "\n")
+PY
+bytes=$(stat -c %s "$WORK/docs.ndjson")
+echo "documents: $N, $((bytes / 1048576)) MiB of NDJSON"
+
+"$SRC/scripts/es-test-server" --port 0 --data "$WORK/data" --flavour es7 > "$WORK/server.out" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 300); do grep -q '^listening' "$WORK/server.out" && break; sleep 0.1; done
+PORT=$(sed -n 's/^listening //p' "$WORK/server.out")
+export ELASTICSEARCH_URL=http://127.0.0.1:$PORT
+count() { curl -s "$ELASTICSEARCH_URL/$1/_count" | $PY -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
+
+# dip: defaults (4 in flight, 5,000 per bulk, gzip)
+t0=$(date +%s.%N)
+"$DIP" es load bench_dip < "$WORK/docs.ndjson" 2> "$WORK/dip.log"
+t1=$(date +%s.%N)
+dip_s=$($PY -c "print($t1 - $t0)")
+dip_rss=$(sed -n 's/.*peak RSS \([0-9.]*\) MiB.*/\1/p' "$WORK/dip.log")
+dip_n=$(count bench_dip)
+curl -s -X DELETE "$ELASTICSEARCH_URL/bench_dip" > /dev/null   # keep the server's memory flat
+
+# Python: parallel_bulk, 4 threads, reading and parsing the same lines
+t0=$(date +%s.%N)
+$PY - "$WORK/docs.ndjson" "$ELASTICSEARCH_URL" <<'PY'
+import json, sys
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import parallel_bulk
+es = Elasticsearch([sys.argv[2]], timeout=60)
+def actions():
+    with open(sys.argv[1]) as f:
+        for line in f:
+            o = json.loads(line)
+            yield {"_index": "bench_py", "_id": o["_id"], "_source": o["_source"]}
+for ok, item in parallel_bulk(es, actions(), thread_count=4):
+    if not ok:
+        raise SystemExit("python bulk item failed: %r" % (item,))
+es.indices.refresh(index="bench_py")
+PY
+t1=$(date +%s.%N)
+py_s=$($PY -c "print($t1 - $t0)")
+py_n=$(count bench_py)
+
+$PY - "$N" "$bytes" "$dip_s" "$py_s" "$dip_rss" "$dip_n" "$py_n" <<'PY'
+import sys
+n, b, ds, ps, rss, dn, pn = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
+print("%-34s %12s %10s %10s" % ("client", "docs/s", "MB/s", "seconds"))
+print("%-34s %12.0f %10.1f %10.2f" % ("dip es load", n / ds, b / ds / 1e6, ds))
+print("%-34s %12.0f %10.1f %10.2f" % ("python parallel_bulk (4 threads)", n / ps, b / ps / 1e6, ps))
+print("ratio dip / python: %.2fx (target >= 5x)" % (ps / ds))
+print("dip peak RSS: %s MiB (target < 64 MiB)" % rss)
+print("documents indexed: dip %s, python %s, expected %d" % (dn, pn, n))
+if int(dn) != n or int(pn) != n:
+    sys.exit("bench_es: an index does not hold every document")
+PY
