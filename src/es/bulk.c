@@ -688,7 +688,11 @@ bool es_bulk_add(EsBulk *b, const EsAction *a, uint64_t tag, uint64_t *seq, DipE
     b->q_bytes += it->len;
     b->stats.added++;
     if (seq) *seq = it->seq;
-    if (!bulk_pump(b, false, false, err)) return false;
+    /* a pump costs a curl_multi_perform (system calls): once per batch worth, or every 256
+     * actions so answers are read while a slow producer trickles */
+    bool batch_ready = b->q_n >= (size_t)b->c->cfg->chunk_size || b->q_bytes >= b->batch_bytes;
+    if ((batch_ready || (b->stats.added & 255) == 0) && !bulk_pump(b, false, false, err))
+        return false;
     while (queue_full(b)) {
         if (!bulk_pump(b, true, true, err)) return false;
     }
