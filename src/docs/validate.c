@@ -24,6 +24,7 @@
  *         example); the other direction needs foreign_key. A through table needs one
  *         foreign key to each side. Views have no foreign keys: joins to a view need
  *         foreign_key.
+ *   - a scalar child has exactly one column (PGSync silently takes the first);
  *   - labels: a child's label must not be a field of its parent's row (the object would
  *     overwrite the column or the column the object);
  *   - routing names a field of the root document.
@@ -420,6 +421,11 @@ static bool node_columns(Resolve *rv, DocsNode *n, const Rel *r)
             c->output = dip_strdup(r->cols[i].name);
         }
     }
+    /* PGSync takes a scalar node's first column and leaves a TODO to refuse more */
+    if (n->parent && n->variant == DOCS_VARIANT_SCALAR && n->ncolumns != 1)
+        return verr(rv, n, "columns",
+                    "a scalar node's value is one column: name it in \"columns\" (%s has %zu)",
+                    relname, n->ncolumns);
     for (size_t i = 0; i < n->ncolumns; i++) {
         DocsColumn *c = &n->columns[i];
         const RelCol *rc = rel_col(r, c->name);

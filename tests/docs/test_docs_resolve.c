@@ -436,6 +436,12 @@ static void test_resolve_errors(void **state)
              "t.json: [0].routing: \"name\" is not a field of the root document (its columns "
              "after rename and concat)",
              NULL);
+    neg_case("",
+             A_WITH("{'table': 'c', 'relationship': {'variant': 'scalar', 'type': "
+                    "'one_to_many'}}"),
+             "t.json: [0].nodes.children[0].columns: a scalar node's value is one column: name "
+             "it in \"columns\" (public.c has 3)",
+             NULL);
     /* self reference through a table with two keys to it: ambiguous without foreign_key */
     neg_case("",
              "{'table': 'self', 'children': [{'table': 'self', 'label': 'friends', " REL(
