@@ -86,10 +86,12 @@ bool pgrepl_identify_system(PgRepl *r, PgReplSystem *out, DipError *err) DIP_MUS
 
 /* A slot name PostgreSQL accepts: 1..63 of [a-z0-9_]. False with a config error otherwise. */
 bool pgrepl_slot_name_check(const char *slot, DipError *err) DIP_MUST_CHECK;
-/* CREATE_REPLICATION_SLOT slot LOGICAL pgoutput EXPORT_SNAPSHOT: a permanent slot whose
- * consistent point and exported snapshot are returned. An existing slot of that name is a
- * data error naming it (SQLSTATE 42710). */
-bool pgrepl_slot_create(PgRepl *r, const char *slot, PgReplSlot *out, DipError *err) DIP_MUST_CHECK;
+/* CREATE_REPLICATION_SLOT slot [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT: a slot whose
+ * consistent point and exported snapshot are returned. A temporary slot disappears with this
+ * connection (or on any error in it). An existing slot of that name is a data error naming it
+ * (SQLSTATE 42710). */
+bool pgrepl_slot_create(PgRepl *r, const char *slot, bool temporary, PgReplSlot *out,
+                        DipError *err) DIP_MUST_CHECK;
 /* DROP_REPLICATION_SLOT slot (fails while another connection streams from it). */
 bool pgrepl_slot_drop(PgRepl *r, const char *slot, DipError *err) DIP_MUST_CHECK;
 

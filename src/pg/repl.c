@@ -186,14 +186,15 @@ bool pgrepl_slot_name_check(const char *slot, DipError *err)
     return true;
 }
 
-bool pgrepl_slot_create(PgRepl *r, const char *slot, PgReplSlot *out, DipError *err)
+bool pgrepl_slot_create(PgRepl *r, const char *slot, bool temporary, PgReplSlot *out, DipError *err)
 {
     memset(out, 0, sizeof *out);
     if (!pgrepl_slot_name_check(slot, err)) return false;
     /* The pre-15 spelling (EXPORT_SNAPSHOT) is still accepted by every later server. */
     char cmd[160];
-    dip_snprintf(cmd, sizeof cmd, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL pgoutput EXPORT_SNAPSHOT",
-                 slot);
+    dip_snprintf(cmd, sizeof cmd,
+                 "CREATE_REPLICATION_SLOT \"%s\" %sLOGICAL pgoutput EXPORT_SNAPSHOT", slot,
+                 temporary ? "TEMPORARY " : "");
     char what[128];
     dip_snprintf(what, sizeof what, "create replication slot %s", slot);
     PGresult *res;

@@ -314,7 +314,7 @@ static void test_slot_and_snapshot(void)
 
     sql(&db, "INSERT INTO items VALUES (0, 'before the slot', NULL)");
     PgReplSlot slot;
-    CHECK(pgrepl_slot_create(&repl, SLOT, &slot, &err), "%s", err.msg);
+    CHECK(pgrepl_slot_create(&repl, SLOT, false, &slot, &err), "%s", err.msg);
     CHECK(strcmp(slot.slot_name, SLOT) == 0 && slot.consistent_point > 0 &&
               slot.snapshot_name[0] != '\0',
           "slot %s at %llx snapshot '%s'", slot.slot_name,
@@ -335,7 +335,7 @@ static void test_slot_and_snapshot(void)
 
     /* creating it again names the slot */
     dip_error_clear(&err);
-    CHECK(!pgrepl_slot_create(&repl, SLOT, &slot, &err) && strstr(err.msg, SLOT) &&
+    CHECK(!pgrepl_slot_create(&repl, SLOT, false, &slot, &err) && strstr(err.msg, SLOT) &&
               strstr(err.msg, "already exists"),
           "%s", err.msg);
     bool exists = false;
@@ -582,7 +582,7 @@ static void test_keepalives(void)
     CHECK(strcmp(t, "2s") == 0, "wal_sender_timeout %s", t);
     free(t);
     PgReplSlot s;
-    CHECK(pgrepl_slot_create(&ka, "dip_ka_slot", &s, &err), "%s", err.msg);
+    CHECK(pgrepl_slot_create(&ka, "dip_ka_slot", false, &s, &err), "%s", err.msg);
     const char *pubs[] = {"dip_pub"};
     PgReplStart st = {"dip_ka_slot", 0, pubs, 1, 1, false, false};
     CHECK(pgrepl_start(&ka, &st, &err), "%s", err.msg);
@@ -706,7 +706,8 @@ static void test_heartbeat_stop_restart(void)
 }
 
 /* DIP_PG_CONNINFO in both libpq spellings reaches the replication connection intact (a value
- * with spaces and '=' included), and the connection is a walsender (IDENTIFY_SYSTEM). */
+ * with spaces and '=' included), and the connection is a walsender (IDENTIFY_SYSTEM); a
+ * temporary slot goes with its connection. */
 static void test_conninfo_forms(void)
 {
     const char *port = getenv("PGPORT");
@@ -733,7 +734,18 @@ static void test_conninfo_forms(void)
             CHECK(strcmp(t, "3s") == 0, "%s: wal_sender_timeout %s", forms[i], t);
             free(t);
         }
+        /* a temporary slot lives as long as its connection */
+        PgReplSlot slot;
+        bool exists = false;
+        CHECK(pgrepl_slot_create(&r, "dip_temp_slot", true, &slot, &err) && slot.snapshot_name[0] &&
+                  pgrepl_slot_exists(&db, "dip_temp_slot", &exists, &err) && exists,
+              "temporary slot: %s", err.msg);
         pgrepl_close(&r);
+        for (int k = 0; k < 50 && exists; k++) {
+            (void)dip_sleep_interruptible(0.1);
+            if (!pgrepl_slot_exists(&db, "dip_temp_slot", &exists, &err)) break;
+        }
+        CHECK(!exists, "the temporary slot outlived its connection");
     }
 }
 
@@ -743,7 +755,7 @@ static void test_lost_slot(void)
     sql(&db, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
     sql(&db, "SELECT pg_reload_conf()");
     PgReplSlot s;
-    CHECK(pgrepl_slot_create(&repl, "dip_doomed", &s, &err), "%s", err.msg);
+    CHECK(pgrepl_slot_create(&repl, "dip_doomed", false, &s, &err), "%s", err.msg);
     PgSlotHealth h;
     bool lost = false;
     for (int i = 0; i < 10 && !lost; i++) {
