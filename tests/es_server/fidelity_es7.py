@@ -191,6 +191,24 @@ def t_search():
     check("scroll", seen == 5000, seen)
     c = es.clear_scroll(scroll_id=sid)
     check("clear_scroll", c["succeeded"] and c["num_freed"] == 1, c)
+    pit = es.open_point_in_time(index="par7", keep_alive="1m")
+    check("7.17 pit answer", list(pit.keys()) == ["id"], pit)
+    es.index(index="par7", id="after-pit", body={"n": -5}, refresh=True)
+    seen, after = set(), None
+    for _ in range(20):
+        body = {"pit": {"id": pit["id"], "keep_alive": "1m"}, "sort": [{"n": "asc"}], "size": 1000}
+        if after:
+            body["search_after"] = after
+        page = es.search(body=body)
+        if not page["hits"]["hits"]:
+            break
+        seen.update(h["_id"] for h in page["hits"]["hits"])
+        after = page["hits"]["hits"][-1]["sort"]
+    check("pit + search_after: frozen view", len(seen) == 5000 and "after-pit" not in seen, len(seen))
+    check("_shard_doc tiebreaker", len(after) == 2, after)
+    closed = es.close_point_in_time(body={"id": pit["id"]})
+    check("close pit", closed == {"succeeded": True, "num_freed": 1}, closed)
+    es.delete(index="par7", id="after-pit", refresh=True)
     c = es.count(index="par7", body={"query": {"range": {"n": {"lt": 100}}}})
     check("count query", c["count"] == 100)
     m = es.mget(index="par7", body={"ids": ["1", "nope"]})

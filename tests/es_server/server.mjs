@@ -145,7 +145,9 @@ function send(ctx, status, body, extraHeaders = {}) {  // eslint-disable-line ma
     buf = Buffer.alloc(0);
   } else {
     const ae = ctx.req.headers['accept-encoding'] || '';
-    if (buf.length > 0 && /\bgzip\b/.test(ae)) {
+    // http.compression: on, except over HTTPS for Elasticsearch (its default since BREACH)
+    const compress = !(opts.tlsCert && flavour !== 'os2');
+    if (compress && buf.length > 0 && /\bgzip\b/.test(ae)) {
       buf = zlib.gzipSync(buf, { level: 1 });
       headers['content-encoding'] = 'gzip';
       headers['vary'] = 'Accept-Encoding';
@@ -1288,7 +1290,7 @@ function search(ctx, pathIndex) {
   const score = pureFilter ? 0.0 : 1.0;
   const trackScores = !spec || spec.some((s) => s.kind === '_score') || body.track_scores;
   const opts = { spec, score: trackScores ? score : null, seqNo: body.seq_no_primary_term || p.get('seq_no_primary_term') === 'true', version: body.version || p.get('version') === 'true', source: body._source !== undefined ? sourceFilterFromBody(body._source) : sourceFilterFromParams(ctx) };
-  const resp = { took: 1, timed_out: false };
+  const resp = {};
   if (pit) resp.pit_id = body.pit.id;
   if (scrollParam) {
     const ka = keepAlive(scrollParam, 'scroll');
@@ -1298,6 +1300,9 @@ function search(ctx, pathIndex) {
     resp._scroll_id = id;
     from = 0;
   }
+  // the engines print _scroll_id and pit_id before took
+  resp.took = 1;
+  resp.timed_out = false;
   resp._shards = shardsBlock(views.reduce((n, v) => n + v.idx.numShards, 0));
   resp.hits = hitsBlock(ctx, total, matches.slice(from, from + size), opts, body.track_total_hits);
   send(ctx, 200, resp);
@@ -1391,6 +1396,7 @@ function openPit(ctx, expr, keepAliveParam) {
   pits.set(id, { views, keepAlive: ka, expires: created + ka, created });
   const shards = shardsBlock(list.reduce((s, i) => s + i.numShards, 0));
   if (F.pit === 'os') send(ctx, 200, { pit_id: id, _shards: shards, creation_time: created });
+  else if (flavour === 'es7') send(ctx, 200, { id });
   else send(ctx, 200, { id, _shards: shards });
 }
 
