@@ -1107,14 +1107,23 @@ static void collect_nodes(DocsDocument *d, DocsNode *n, size_t *cap)
 
 /* ---------------------------------------------------------------- documents */
 
-static bool get_top_string(Parse *ps, json_t *doc, const char *key, char **out)
+/* A top-level string after $VAR substitution. PGSync tests index, pipeline and routing for
+ * truth (`doc.get("index") or ...`, `if self.routing:`), so when `empty_is_absent` an empty
+ * result or null means "not given"; the database must not be empty. */
+static bool get_top_string(Parse *ps, json_t *doc, const char *key, bool empty_is_absent,
+                           char **out)
 {
     json_t *x = json_object_get(doc, key);
-    if (!x) return true;
+    if (!x || (empty_is_absent && json_is_null(x))) return true;
     size_t m = docs_path_push_key(&ps->path, key);
     if (!json_is_string(x)) return perr(ps, "expected a string, got %s", docs_json_type_name(x));
     *out = docs_env_substitute(json_string_value(x));
-    if (!**out) return perr(ps, "is empty after $VAR substitution (\"%s\")", json_string_value(x));
+    if (!**out) {
+        free(*out);
+        *out = NULL;
+        if (!empty_is_absent)
+            return perr(ps, "is empty after $VAR substitution (\"%s\")", json_string_value(x));
+    }
     docs_path_pop(&ps->path, m);
     return true;
 }
@@ -1158,11 +1167,11 @@ static bool parse_document(Parse *ps, json_t *v, DocsDocument *d)
                     docs_json_type_name(v));
     if (!check_keys(ps, v, keys, "a document")) return false;
     if (!json_object_get(v, "database")) return perr(ps, "missing \"database\"");
-    if (!get_top_string(ps, v, "database", &d->database)) return false;
-    if (!get_top_string(ps, v, "index", &d->index)) return false;
+    if (!get_top_string(ps, v, "database", false, &d->database)) return false;
+    if (!get_top_string(ps, v, "index", true, &d->index)) return false;
     if (!d->index) d->index = dip_strdup(d->database);
-    if (!get_top_string(ps, v, "pipeline", &d->pipeline)) return false;
-    if (!get_top_string(ps, v, "routing", &d->routing)) return false;
+    if (!get_top_string(ps, v, "pipeline", true, &d->pipeline)) return false;
+    if (!get_top_string(ps, v, "routing", true, &d->routing)) return false;
     if (!get_top_object(ps, v, "setting", &d->setting)) return false;
     if (!get_top_object(ps, v, "mapping", &d->mapping)) return false;
     if (!get_top_object(ps, v, "mappings", &d->mappings)) return false;

@@ -61,8 +61,8 @@ static void test_top_level_errors(void **state)
                  "nodes, setting, mapping, mappings, plugins, pipeline, routing)");
     expect_error("[{'database': 7, 'nodes': {'table': 'a'}}]",
                  "t.json: [0].database: expected a string, got an integer");
-    expect_error("[{'database': 'd', 'index': '', 'nodes': {'table': 'a'}}]",
-                 "t.json: [0].index: is empty after $VAR substitution (\"\")");
+    expect_error("[{'database': 'd', 'index': 5, 'nodes': {'table': 'a'}}]",
+                 "t.json: [0].index: expected a string, got an integer");
     expect_error("[{'database': 'd', 'setting': [], 'nodes': {'table': 'a'}}]",
                  "t.json: [0].setting: expected an object, got an array");
     expect_error("[{'database': 'd', 'mappings': 'x', 'nodes': {'table': 'a'}}]",
@@ -449,6 +449,18 @@ static void test_env_substitution(void **state)
     assert_string_equal(d->routing, "$DIP_TEST_UNSET"); /* safe_substitute keeps unknown names */
     assert_string_equal(d->pipeline, "a$b$ $9 ${x-y} $");
     assert_string_equal(d->root->table, "$DIP_TEST_DB"); /* only top-level strings */
+    docs_schema_free(&s);
+    /* an empty or null index falls back to the database, as PGSync's `or` does */
+    assert_true(parse_ok("[{'database': 'db1', 'index': '', 'routing': '', 'pipeline': null, "
+                         "'nodes': {'table': 'a'}}, "
+                         "{'database': 'db2', 'index': null, 'nodes': {'table': 'a'}}, "
+                         "{'database': 'db3', 'index': '$DIP_TEST_EMPTY', 'nodes': {'table': "
+                         "'a'}}]",
+                         &s));
+    assert_string_equal(s.docs[0].index, "db1");
+    assert_string_equal(s.docs[1].index, "db2");
+    assert_string_equal(s.docs[2].index, "db3");
+    assert_null(s.docs[0].routing);
     docs_schema_free(&s);
     expect_error("[{'database': '$DIP_TEST_EMPTY', 'nodes': {'table': 'a'}}]",
                  "t.json: [0].database: is empty after $VAR substitution (\"$DIP_TEST_EMPTY\")");
