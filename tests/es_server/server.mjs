@@ -752,7 +752,7 @@ function targetIndex(name, op, kind) {
 
 // One write applied to an index: the core shared by _doc, _create, _update and _bulk.
 function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null, srcText = null) {
-  const parser = new DocParser(flavour, idx);
+  const parser = idx.parser || (idx.parser = new DocParser(flavour, idx));
   if (kind === 'delete') return engine.deleteDoc(idx, op, id, bulkLog);
   if (kind === 'index' || kind === 'create') {
     if (op.pipeline && op.pipeline !== '_none') { srcBuf = pipelines.run(op.pipeline, srcBuf, idx, id); srcText = null; }
@@ -923,6 +923,7 @@ function parseBulk(ctx, buf, defaults) {
   const actions = [];
   let pos = 0;
   let line = 0;
+  const defaultOp = defaults.routing == null && defaults.pipeline == null && !defaults.requireAlias ? Object.freeze(writeOpts({})) : null;
   // One decode of the whole body; when it is ASCII (string and byte offsets agree) the lines
   // are slices of it, cheaper than decoding each line on its own.
   const str = buf.length < 256 * 1024 * 1024 ? buf.toString('utf8') : null;
@@ -967,14 +968,17 @@ function parseBulk(ctx, buf, defaults) {
     }
     // ES 8 refuses anything after the action object; 7.17 and OpenSearch ignore it
     if (keys.length > 1 && flavour === 'es8') throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected END_OBJECT but found [FIELD_NAME]`);
-    for (const [k, v] of Object.entries(m)) {
-      if (k === '_type' && flavour === 'es7') continue;
-      if (!ACTION_FIELDS.has(k)) throw err.illegalArg(`Action/metadata line [${actionLine}] contains an unknown parameter [${k}]`);
-      if (v !== null && typeof v === 'object' && k !== '_source' && k !== 'dynamic_templates') {
-        throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected a simple value for field [${k}] but found [${tokenName(v)}]`);
+    if (!fast) {
+      for (const [k, v] of Object.entries(m)) {
+        if (k === '_type' && flavour === 'es7') continue;
+        if (!ACTION_FIELDS.has(k)) throw err.illegalArg(`Action/metadata line [${actionLine}] contains an unknown parameter [${k}]`);
+        if (v !== null && typeof v === 'object' && k !== '_source' && k !== 'dynamic_templates') {
+          throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected a simple value for field [${k}] but found [${tokenName(v)}]`);
+        }
       }
     }
-    const op = writeOpts({
+    // the fast-path line carries no options: one shared option block (never mutated)
+    const op = fast && defaultOp ? defaultOp : writeOpts({
       routing: m.routing != null ? String(m.routing) : defaults.routing,
       version: m.version != null ? Number(m.version) : null,
       version_type: m.version_type,
