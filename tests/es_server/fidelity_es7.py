@@ -239,10 +239,12 @@ def t_aliases_cat():
 
 
 def t_dynamic_mapping():
-    es.index(index="dyn", id="1", body={"n": 1, "when": "2024-05-01T10:00:00Z", "s": "text", "o": {"x": 1}})
+    es.index(index="dyn", id="1", body={"n": 1, "when": "2024-05-01T10:00:00Z", "s": "text", "o": {"x": 1}, "f": 1.0, "e": {}})
     m = es.indices.get_mapping(index="dyn")["dyn"]["mappings"]["properties"]
     check("dynamic long", m["n"] == {"type": "long"})
     check("dynamic date", m["when"] == {"type": "date"})
+    check("1.0 is a float", m["f"] == {"type": "float"}, m.get("f"))
+    check("empty object", m["e"] == {"type": "object"}, m.get("e"))
     check("dynamic text+keyword", m["s"] == {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}})
     for body, reason in [({"n": {"a": 1}}, "failed to parse field [n] of type [long] in document with id '2'. Preview of field's value: '{a=1}'"),
                          ({"n": "abc"}, "failed to parse field [n] of type [long] in document with id '2'. Preview of field's value: 'abc'"),

@@ -330,6 +330,15 @@ export class DocParser {
     return false; // false / runtime: kept in _source, not mapped
   }
 
+  isFloatToken(path) {
+    const src = this.src;
+    let i = locateValue(src, path.split('.')) - 1;
+    if (i < 0 || i >= src.length) return false;
+    const start = i;
+    while (i < src.length && '+-0123456789.eE'.includes(src[i])) i++;
+    return /[.eE]/.test(src.slice(start, i));
+  }
+
   add(path, def) {
     if (!this.added) this.added = new Map();
     this.added.set(path, def);
@@ -351,6 +360,9 @@ export class DocParser {
       }
       if (!this.mayAdd(path, dynamic)) return;
       def = dynamicFor(value, this.idx.mappings);
+      // 1.0 is a float to the engines (Jackson sees the token), an integer to JSON.parse: the
+      // source text decides, read only when a numeric field is first seen
+      if (def.type === 'long' && this.isFloatToken(path)) def = { type: 'float' };
       this.add(path, def);
       return;
     }

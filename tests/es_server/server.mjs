@@ -479,7 +479,11 @@ function sortedProps(props) {
   const out = {};
   for (const name of Object.keys(props).sort()) {
     const d = props[name];
-    out[name] = d.properties ? { ...d, properties: sortedProps(d.properties) } : d;
+    if (d.properties && Object.keys(d.properties).length === 0 && !d.type) {
+      // an object mapper without sub-fields prints its type
+      const { properties, ...rest } = d;
+      out[name] = { type: 'object', ...rest };
+    } else out[name] = d.properties ? { ...d, properties: sortedProps(d.properties) } : d;
   }
   return out;
 }
