@@ -823,6 +823,11 @@ static void plan_node(Buf *out, const DocsNode *n)
         buf_printf(out, " %s", c->type_name ? c->type_name : "?");
     }
     buf_append_byte(out, '\n');
+    const DocsTransform *t = &n->transform;
+    if (t->replace || t->rename || t->concat || t->nmove || t->mapping)
+        buf_printf(out, "%*s  transform:%s%s%s%s%s\n", ind, "", t->replace ? " replace" : "",
+                   t->rename ? " rename" : "", t->concat ? " concat" : "", t->nmove ? " move" : "",
+                   t->mapping ? " mapping" : "");
     if (n->parent) {
         buf_printf(out, "%*s  join: ", ind, "");
         if (n->through_table) {

@@ -145,6 +145,10 @@ static void test_book(void **state)
                             "its primary key\n");
         expect_plan_line(d,
                          "join: book.publisher_id = publisher_label.id (relationship.foreign_key)");
+        if (f == 0) {
+            expect_plan_line(d, "\n    transform: replace rename mapping\n");
+            expect_plan_line(d, "\n        transform: rename concat move mapping\n");
+        }
         expect_plan_line(d, "join: book.isbn = book_author.book_isbn (constraint "
                             "book_author_book_isbn_fkey)");
         const DocsTable **t = NULL;
