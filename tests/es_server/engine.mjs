@@ -477,6 +477,7 @@ export class Engine {
       }
     }
     const settings = flattenSettings(body.settings || {});
+    checkSettingNames(this.flavour, settings);
     const shards = Number(settings['index.number_of_shards'] || 1);
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
       throw err.illegalArg(`Failed to parse value [${settings['index.number_of_shards']}] for setting [index.number_of_shards] must be >= 1`);
@@ -526,6 +527,7 @@ export class Engine {
 
   putSettings(idx, body) {
     const s = flattenSettings(body.settings || body);
+    checkSettingNames(this.flavour, s);
     for (const k of Object.keys(s)) {
       if (k === 'index.number_of_shards') throw err.illegalArg(`final ${idx.name} setting [index.number_of_shards], not updateable`);
     }
@@ -751,6 +753,50 @@ export class Engine {
   // last refresh, an approximation of Lucene's merge policy.
   deletedCount(idx) {
     return idx.deletedVisible.size;
+  }
+}
+
+// Index settings the engines know (exact keys and prefixes of groups); anything else is
+// refused like AbstractScopedSettings.validate does, with its did-you-mean.
+const KNOWN_SETTINGS = ['number_of_shards', 'number_of_replicas', 'refresh_interval', 'max_result_window',
+  'max_inner_result_window', 'max_rescore_window', 'max_docvalue_fields_search', 'max_script_fields', 'max_ngram_diff',
+  'max_shingle_diff', 'max_terms_count', 'max_regex_length', 'max_refresh_listeners', 'max_slices_per_scroll',
+  'auto_expand_replicas', 'codec', 'default_pipeline', 'final_pipeline', 'hidden', 'priority', 'gc_deletes',
+  'number_of_routing_shards', 'routing_partition_size', 'load_fixed_bitset_filters_eagerly', 'mode',
+  'creation_date', 'uuid', 'provided_name', 'version.created', 'format', 'search.idle.after', 'knn',
+  'blocks.read_only', 'blocks.read_only_allow_delete', 'blocks.read', 'blocks.write', 'blocks.metadata',
+  'mapping.total_fields.limit', 'mapping.depth.limit', 'mapping.nested_fields.limit', 'mapping.nested_objects.limit',
+  'mapping.field_name_length.limit', 'mapping.coerce', 'mapping.ignore_malformed', 'shard.check_on_startup',
+  'write.wait_for_active_shards', 'unassigned.node_left.delayed_timeout', 'soft_deletes.enabled',
+  'soft_deletes.retention_lease.period', 'translog.durability', 'translog.sync_interval', 'translog.flush_threshold_size',
+  'query.default_field', 'highlight.max_analyzed_offset', 'requests.cache.enable'];
+const KNOWN_PREFIXES = ['analysis.', 'similarity.', 'routing.', 'sort.', 'store.', 'merge.', 'lifecycle.', 'indexing.',
+  'search.slowlog.', 'indexing.slowlog.', 'blocks.', 'mapping.', 'translog.', 'query.', 'version.', 'knn.', 'plugins.',
+  'replication.', 'remote_store.', 'time_series.', 'look_ahead_time', 'frozen', 'verified_before_close', 'resize.',
+  'shrink.', 'allocation.', 'queries.', 'fielddata.'];
+const KNOWN_FULL = new Set(KNOWN_SETTINGS.map((k) => `index.${k}`));
+
+function settingSimilarity(a, b) {
+  const m = a.length, n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return 1 - prev[n] / Math.max(m, n, 1);
+}
+
+function checkSettingNames(flavour, flat) {
+  for (const key of Object.keys(flat)) {
+    if (KNOWN_FULL.has(key)) continue;
+    const rest = key.slice('index.'.length);
+    if (KNOWN_PREFIXES.some((p) => rest.startsWith(p))) continue;
+    const close = [...KNOWN_FULL].map((k) => [k, settingSimilarity(key, k)]).filter(([, d]) => d > 0.7).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([k]) => k);
+    let msg = `unknown setting [${key}]`;
+    if (close.length) msg += ` did you mean ${close.length === 1 ? `[${close[0]}]` : `any of [${close.join(', ')}]`}?`;
+    else msg += ' please check that any required plugins are installed, or check the breaking changes documentation for removed settings';
+    throw err.illegalArg(msg);
   }
 }
 

@@ -250,6 +250,10 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('cleared scroll is missing', gone.status === 404 && gone.json.error.root_cause[0].type === 'search_context_missing_exception', gone.json);
   const ka = await req(s.port, 'POST', '/g/_search?scroll=2d', {});
   check('keep alive above search.max_keep_alive', ka.status === 400 && /Keep alive for \[2d\] is too large/.test(ka.json.error.reason), ka.json);
+  const us = await req(s.port, 'PUT', '/settings-typo', { settings: { number_of_shard: 1 } });
+  check('unknown index setting refused', us.status === 400 && us.json.error.reason === 'unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?', us.json);
+  const ok = await req(s.port, 'PUT', '/settings-ok', { settings: { index: { refresh_interval: '5s', analysis: { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase'] } } } } } });
+  check('analysis settings accepted', ok.status === 200, ok.json);
   const up = await req(s.port, 'POST', '/_bulk?refrsh=true&zzz=1', small, NDJSON);
   check('unknown URL parameters refused', up.status === 400 && up.json.error.reason === 'request [/_bulk] contains unrecognized parameters: [refrsh] -> did you mean [refresh]?, [zzz]', up.json);
   const r11 = await req(s.port, 'POST', '/_bulk', small, { 'content-type': 'application/vnd.elasticsearch+x-ndjson; compatible-with=8', accept: 'application/vnd.elasticsearch+json; compatible-with=8' });
