@@ -546,10 +546,20 @@ export class Engine {
 
   // Resolve an expression (comma list, wildcards, aliases, _all) to indices.
   // opts: {allowNoIndices, ignoreUnavailable, expandWildcards}
-  resolve(expr, { ignoreUnavailable = false, allowNoIndices = true } = {}) {
+  // `filters` (optional Map): filled with index name -> null when the index was named (or
+  // reached through an alias without a filter), else the list of alias filters that reached it.
+  resolve(expr, { ignoreUnavailable = false, allowNoIndices = true, filters = null } = {}) {
     const out = new Map();
+    const direct = (name) => { if (filters) filters.set(name, null); };
+    const viaAlias = (i, a) => {
+      if (!filters) return;
+      const f = i.aliases.get(a).filter;
+      if (!f) { filters.set(i.name, null); return; }
+      if (!filters.has(i.name)) filters.set(i.name, [f]);
+      else if (filters.get(i.name)) filters.get(i.name).push(f);
+    };
     if (expr == null || expr === '' || expr === '_all' || expr === '*') {
-      for (const idx of this.indices.values()) out.set(idx.name, idx);
+      for (const idx of this.indices.values()) { out.set(idx.name, idx); direct(idx.name); }
       if (!out.size && !allowNoIndices) throw err.indexNotFound(expr || '_all');
       return [...out.values()];
     }
@@ -561,16 +571,16 @@ export class Engine {
         let any = false;
         for (const idx of this.indices.values()) {
           if (idx.name.startsWith('.') && !part.startsWith('.')) continue;
-          if (re.test(idx.name)) { any = true; exclude ? out.delete(idx.name) : out.set(idx.name, idx); }
-          for (const a of idx.aliases.keys()) if (re.test(a)) { any = true; exclude ? out.delete(idx.name) : out.set(idx.name, idx); }
+          if (re.test(idx.name)) { any = true; if (exclude) out.delete(idx.name); else { out.set(idx.name, idx); direct(idx.name); } }
+          for (const a of idx.aliases.keys()) if (re.test(a)) { any = true; if (exclude) out.delete(idx.name); else { out.set(idx.name, idx); viaAlias(idx, a); } }
         }
         if (!any && !allowNoIndices) throw err.indexNotFound(part);
         continue;
       }
       const idx = this.indices.get(part);
-      if (idx) { exclude ? out.delete(part) : out.set(part, idx); continue; }
+      if (idx) { if (exclude) out.delete(part); else { out.set(part, idx); direct(part); } continue; }
       let any = false;
-      for (const i of this.indices.values()) if (i.aliases.has(part)) { any = true; exclude ? out.delete(i.name) : out.set(i.name, i); }
+      for (const i of this.indices.values()) if (i.aliases.has(part)) { any = true; if (exclude) out.delete(i.name); else { out.set(i.name, i); viaAlias(i, part); } }
       if (!any && !ignoreUnavailable) throw err.indexNotFound(part);
     }
     return [...out.values()];

@@ -1216,10 +1216,13 @@ function collect(views, compiled) {
   let shardBase = 0;
   for (const v of views) {
     const { idx, docs } = v;
+    const af = v.aliasFilter;
+    const needs = compiled.needsSource || (af && af.needsSource);
     for (let i = 0; i < docs.length; i++) {
       const d = docs[i];
       let src = null;
-      if (compiled.needsSource) src = JSON.parse(d.src.toString('utf8'));
+      if (needs) src = JSON.parse(d.src.toString('utf8'));
+      if (af && !af.fn(src, d)) continue;
       if (compiled.fn(src, d)) out.push({ idx, doc: d, src, ordinal: i, shardIndex: shardBase + d.shard });
     }
     shardBase += idx.numShards;
@@ -1259,8 +1262,7 @@ function search(ctx, pathIndex) {
     if (body.pit.keep_alive) { pit.keepAlive = keepAlive(body.pit.keep_alive, 'keep_alive'); pit.expires = Date.now() + pit.keepAlive; }
     views = pit.views;
   } else {
-    const list = engine.resolve(pathIndex, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false), allowNoIndices: boolParam(ctx, 'allow_no_indices', true) });
-    views = list.map((idx) => ({ idx, docs: engine.visibleDocs(idx) }));
+    views = filteredViews(ctx, pathIndex);
   }
   if (size < 0) throw err.illegalArg(`[size] parameter cannot be negative, found [${size}]`);
   if (from < 0) throw err.illegalArg(`[from] parameter cannot be negative but was [${from}]`);
@@ -1314,6 +1316,19 @@ function search(ctx, pathIndex) {
   resp._shards = shardsBlock(views.reduce((n, v) => n + v.idx.numShards, 0));
   resp.hits = hitsBlock(ctx, total, matches.slice(from, from + size), opts, body.track_total_hits);
   send(ctx, 200, resp);
+}
+
+// The searchable views of an index expression, each with the filters of the aliases that
+// reached it (an index reached by name or through an unfiltered alias has none).
+function filteredViews(ctx, expr) {
+  const filters = new Map();
+  const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false), allowNoIndices: boolParam(ctx, 'allow_no_indices', true), filters });
+  return list.map((idx) => {
+    const f = filters.get(idx.name);
+    const v = { idx, docs: engine.visibleDocs(idx) };
+    if (f) v.aliasFilter = new QueryCompiler(flavour, [idx]).compile(f.length === 1 ? f[0] : { bool: { should: f } });
+    return v;
+  });
 }
 
 function isPureFilter(q) {
@@ -1396,8 +1411,8 @@ function clearScroll(ctx, pathId) {
 function openPit(ctx, expr, keepAliveParam) {
   if (!keepAliveParam) throw err.validation(['[keep_alive] is not specified']);
   const ka = keepAlive(keepAliveParam, 'keep_alive');
-  const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
-  const views = list.map((idx) => ({ idx, docs: engine.visibleDocs(idx) }));
+  const views = filteredViews(ctx, expr);
+  const list = views.map((v) => v.idx);
   const n = contextSeq++;
   const id = Buffer.from(`dip-pit:${n}:${Math.random().toString(36).slice(2)}:${list.map((i) => i.name).join(',')}`).toString('base64');
   const created = Date.now();
@@ -1434,16 +1449,16 @@ function listPitsOs(ctx) {
 function count(ctx, pathIndex) {
   const body = bodyJson(ctx) || {};
   for (const k of Object.keys(body)) if (k !== 'query') throw new EsError(400, 'parsing_exception', `request does not support [${k}]`, { line: 1, col: 3 });
-  const list = engine.resolve(pathIndex, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
+  const views = filteredViews(ctx, pathIndex);
+  const list = views.map((v) => v.idx);
   let query = body.query;
   if (query === undefined && ctx.params.get('q')) query = queryString(ctx.params.get('q'));
   let n = 0;
-  if (!query || query.match_all) {
+  if ((!query || query.match_all) && !views.some((v) => v.aliasFilter)) {
     for (const idx of list) n += engine.visibleCount(idx);
   } else {
     const compiler = new QueryCompiler(flavour, list);
-    const compiled = compiler.compile(query);
-    n = collect(list.map((idx) => ({ idx, docs: engine.visibleDocs(idx) })), compiled).length;
+    n = collect(views, compiler.compile(query)).length;
   }
   send(ctx, 200, { count: n, _shards: shardsBlock(list.reduce((s, i) => s + i.numShards, 0)) });
 }

@@ -250,6 +250,12 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('cleared scroll is missing', gone.status === 404 && gone.json.error.root_cause[0].type === 'search_context_missing_exception', gone.json);
   const ka = await req(s.port, 'POST', '/g/_search?scroll=2d', {});
   check('keep alive above search.max_keep_alive', ka.status === 400 && /Keep alive for \[2d\] is too large/.test(ka.json.error.reason), ka.json);
+  await req(s.port, 'PUT', '/af', { mappings: { properties: { kind: { type: 'keyword' } } }, aliases: { 'af-red': { filter: { term: { kind: 'red' } } }, 'af-all': {} } });
+  await req(s.port, 'POST', '/_bulk?refresh=true', nd([{ index: { _index: 'af', _id: '1' } }, { kind: 'red' }, { index: { _index: 'af', _id: '2' } }, { kind: 'blue' }]), NDJSON);
+  const fc = await req(s.port, 'GET', '/af-red/_count');
+  const fs2 = await req(s.port, 'POST', '/af-red/_search', { query: { match_all: {} } });
+  const both = await req(s.port, 'GET', '/af-red,af/_count');
+  check('alias filter applied', fc.json.count === 1 && fs2.json.hits.hits.length === 1 && fs2.json.hits.hits[0]._id === '1' && both.json.count === 2, [fc.json, both.json]);
   const us = await req(s.port, 'PUT', '/settings-typo', { settings: { number_of_shard: 1 } });
   check('unknown index setting refused', us.status === 400 && us.json.error.reason === 'unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?', us.json);
   const ok = await req(s.port, 'PUT', '/settings-ok', { settings: { index: { refresh_interval: '5s', analysis: { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase'] } } } } } });
