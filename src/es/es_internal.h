@@ -31,19 +31,26 @@ void es_ndjson_append(Buf *out, const EsAction *a);
  * bytes up to end hold no complete value. Checks nesting and string escapes, not the
  * spelling of numbers and literals (the engine does). */
 const char *es_json_value_end(const char *p, const char *end);
+/* p advanced over JSON whitespace (never past end). */
+const char *es_json_skip_ws(const char *p, const char *end);
+/* The end (after the closing quote) of the string whose opening quote is at p, or NULL. */
+const char *es_json_string_end(const char *p, const char *end);
+/* The string or integer value at [v, vend) as a NUL-terminated string in the arena (escapes
+ * decoded); false for another kind of value or a string holding an escaped NUL. */
+bool es_json_scalar_text(const char *v, const char *vend, Arena *a, const char **out);
 
 /* ---------------------------------------------------------------- responses */
 
 typedef struct EsItemResult {
     EsOp op;                /* the item's key: "index", "create", "update", "delete" */
     int status;             /* HTTP status of the item */
-    const char *id;         /* "_id" or NULL (points into the parsed tree) */
+    const char *id;         /* "_id" or NULL (in the response's arena) */
     const char *error_type; /* error.type or NULL */
     const char *reason;     /* error.reason or NULL */
 } EsItemResult;
 
 typedef struct EsBulkResponse {
-    json_t *root;
+    Arena arena; /* the items and their strings */
     bool errors; /* the response's "errors" flag */
     size_t n_items;
     EsItemResult *items;

@@ -12,14 +12,14 @@
 
 #define MAX_DEPTH 512
 
-static const char *skip_ws(const char *p, const char *end)
+const char *es_json_skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
 }
 
-static const char *string_end(const char *p, const char *end)
+const char *es_json_string_end(const char *p, const char *end)
 {
     /* p is at the opening quote */
     p++;
@@ -39,9 +39,9 @@ static const char *string_end(const char *p, const char *end)
 
 const char *es_json_value_end(const char *p, const char *end)
 {
-    p = skip_ws(p, end);
+    p = es_json_skip_ws(p, end);
     if (p >= end) return NULL;
-    if (*p == '"') return string_end(p, end);
+    if (*p == '"') return es_json_string_end(p, end);
     if (*p != '{' && *p != '[') {
         const char *s = p;
         while (p < end && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
@@ -54,7 +54,7 @@ const char *es_json_value_end(const char *p, const char *end)
     while (p < end) {
         char c = *p;
         if (c == '"') {
-            p = string_end(p, end);
+            p = es_json_string_end(p, end);
             if (!p) return NULL;
             continue;
         }
@@ -70,8 +70,7 @@ const char *es_json_value_end(const char *p, const char *end)
     return NULL;
 }
 
-/* The string or integer value at [v, vend) as a NUL-terminated string in the arena. */
-static bool scalar_text(const char *v, const char *vend, Arena *a, const char **out)
+bool es_json_scalar_text(const char *v, const char *vend, Arena *a, const char **out)
 {
     if (*v == '"') {
         const char *body = v + 1;
@@ -111,7 +110,7 @@ bool es_load_line_parse(const char *line, size_t len, const char *id_field, Aren
 {
     memset(out, 0, sizeof *out);
     const char *end = line + len;
-    const char *p = skip_ws(line, end);
+    const char *p = es_json_skip_ws(line, end);
     if (p >= end || *p != '{')
         return dip_error_set(err, DIP_ERR_DATA, "expected a JSON object, got %s",
                              p >= end ? "an empty line" : "another JSON value");
@@ -120,22 +119,22 @@ bool es_load_line_parse(const char *line, size_t len, const char *id_field, Aren
         return dip_error_set(err, DIP_ERR_DATA,
                              "expected one complete JSON object (unbalanced brackets, an "
                              "unterminated string or a control character)");
-    if (skip_ws(obj_end, end) != end)
+    if (es_json_skip_ws(obj_end, end) != end)
         return dip_error_set(err, DIP_ERR_DATA, "trailing bytes after the JSON object");
     const char *src = NULL, *src_end = NULL;
     const char *id = NULL, *routing = NULL;
     bool dump_form = false;
     const char *q = p + 1;
     for (;;) {
-        q = skip_ws(q, obj_end);
+        q = es_json_skip_ws(q, obj_end);
         if (*q == '}') break;
         if (*q != '"') return dip_error_set(err, DIP_ERR_DATA, "expected a key");
-        const char *kend = string_end(q, obj_end);
+        const char *kend = es_json_string_end(q, obj_end);
         if (!kend) return dip_error_set(err, DIP_ERR_DATA, "unterminated key");
         const char *k = q + 1, *k_last = kend - 1;
-        q = skip_ws(kend, obj_end);
+        q = es_json_skip_ws(kend, obj_end);
         if (*q != ':') return dip_error_set(err, DIP_ERR_DATA, "expected ':' after a key");
-        const char *v = skip_ws(q + 1, obj_end);
+        const char *v = es_json_skip_ws(q + 1, obj_end);
         const char *vend = es_json_value_end(v, obj_end);
         if (!vend) return dip_error_set(err, DIP_ERR_DATA, "expected a value after a key");
         if (!id_field && key_is(k, k_last, "_source")) {
@@ -145,18 +144,18 @@ bool es_load_line_parse(const char *line, size_t len, const char *id_field, Aren
             src_end = vend;
             dump_form = true;
         } else if (!id_field && key_is(k, k_last, "_id")) {
-            if (!scalar_text(v, vend, scratch, &id))
+            if (!es_json_scalar_text(v, vend, scratch, &id))
                 return dip_error_set(err, DIP_ERR_DATA, "\"_id\" must be a string or an integer");
             dump_form = true;
         } else if (!id_field && key_is(k, k_last, "_routing")) {
-            if (!scalar_text(v, vend, scratch, &routing))
+            if (!es_json_scalar_text(v, vend, scratch, &routing))
                 return dip_error_set(err, DIP_ERR_DATA, "\"_routing\" must be a string");
         } else if (id_field && key_is(k, k_last, id_field)) {
-            if (!scalar_text(v, vend, scratch, &id))
+            if (!es_json_scalar_text(v, vend, scratch, &id))
                 return dip_error_set(err, DIP_ERR_DATA,
                                      "id field \"%s\" must be a string or an integer", id_field);
         }
-        q = skip_ws(vend, obj_end);
+        q = es_json_skip_ws(vend, obj_end);
         if (*q == ',') {
             q++;
             continue;
