@@ -1751,6 +1751,32 @@ function decodePath(p) {
   });
 }
 
+// The request body as chunks, or null as soon as it exceeds --max-body (the rest is then read
+// and discarded, so the client sees the 413 rather than a reset in the middle of its upload).
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let got = 0;
+    let over = false;
+    req.on('data', (c) => {
+      if (over) return;
+      got += c.length;
+      if (got > opts.maxBody) { over = true; resolve(null); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => { if (!over) resolve(chunks); });
+    req.on('error', reject);
+  });
+}
+
+// 413 like http.max_content_length: answered at once, the connection kept (its remaining
+// upload is read and discarded by node before the next request).
+function tooLarge(req, res) {
+  res.writeHead(413, { ...baseHeaders(), 'content-length': '0' });
+  res.end();
+  req.resume();
+}
+
 async function handle(req, res) {
   const ctx = { req, res, sent: false, port: server.address().port, logSeqAtStart: engine.logSeq };
   const q = req.url.indexOf('?');
@@ -1769,22 +1795,12 @@ async function handle(req, res) {
     // bytes received and the decompressed content
     const declared = Number(req.headers['content-length'] || 0);
     if (declared > opts.maxBody) {
-      res.writeHead(413, { ...baseHeaders(), 'content-length': '0', connection: 'close' });
-      res.end();
-      req.destroy();
+      tooLarge(req, res);
       return;
     }
-    const chunks = [];
-    let got = 0;
-    let tooBig = false;
-    for await (const chunk of req) {
-      got += chunk.length;
-      if (got > opts.maxBody) { tooBig = true; break; }
-      chunks.push(chunk);
-    }
-    if (tooBig) {
-      res.writeHead(413, { ...baseHeaders(), 'content-length': '0', connection: 'close' });
-      res.end(() => req.destroy());
+    const chunks = await readBody(req);
+    if (chunks === null) {
+      tooLarge(req, res);
       return;
     }
     ctx.rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
@@ -1795,15 +1811,13 @@ async function handle(req, res) {
         ctx.body = enc === 'gzip' ? zlib.gunzipSync(ctx.body, { maxOutputLength: opts.maxBody + 1 }) : zlib.inflateSync(ctx.body, { maxOutputLength: opts.maxBody + 1 });
       } catch (e) {
         if (e.code === 'ERR_BUFFER_TOO_LARGE' || /Cannot create a Buffer larger/.test(e.message)) {
-          res.writeHead(413, { ...baseHeaders(), 'content-length': '0', connection: 'close' });
-          res.end(() => req.destroy());
+          tooLarge(req, res);
           return;
         }
         throw new EsError(400, 'illegal_argument_exception', `failed to decompress the request body (${enc}): ${e.message}`);
       }
       if (ctx.body.length > opts.maxBody) {
-        res.writeHead(413, { ...baseHeaders(), 'content-length': '0', connection: 'close' });
-        res.end(() => req.destroy());
+        tooLarge(req, res);
         return;
       }
     }
