@@ -197,7 +197,7 @@ static bool fetch_rows(DocsBuilder *b, const BuildNode *bn, const char *stmt, bo
     const char *params[16];
     int nparams;
     if (range) {
-        nparams = (int)(2 * b->plan.nodes[0].node->rel.nkey);
+        nparams = (int)((b->plan.by_keys ? 1 : 2) * b->plan.nodes[0].node->rel.nkey);
         for (int i = 0; i < nparams; i++)
             params[i] = b->range[i];
     } else {
@@ -405,8 +405,8 @@ static bool has_transforms(const DocsDocument *d)
     return false;
 }
 
-bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlugins *plugins,
-                       DocsBuilder **out, DipError *err)
+static bool builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlugins *plugins,
+                         bool by_keys, DocsBuilder **out, DipError *err)
 {
     *out = NULL;
     for (size_t i = 0; i < d->nnodes; i++)
@@ -428,7 +428,7 @@ bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlu
     b->conn = c;
     b->plugins = plugins;
     b->reshape = plugins != NULL || has_transforms(d);
-    if (!build_plan_prepare(&b->plan, d, c, err)) {
+    if (!build_plan_prepare(&b->plan, d, c, by_keys, err)) {
         free(b);
         return false;
     }
@@ -443,17 +443,12 @@ bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlu
     return true;
 }
 
-bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi, DocsEmitFn emit,
-                      void *ctx, DipError *err)
+/* Runs the plan for the root parameters (a key range, or key arrays when by_keys). */
+static bool builder_run(DocsBuilder *b, const char *const *params, DocsEmitFn emit, void *ctx,
+                        DipError *err)
 {
-    const BuildNode *root = &b->plan.nodes[0];
-    size_t nk = root->node->rel.nkey;
-    const char *params[16] = {0};
-    for (size_t i = 0; i < nk; i++) {
-        params[i] = lo ? lo[i] : NULL;
-        params[nk + i] = hi ? hi[i] : NULL;
-    }
     b->range = params;
+    const BuildNode *root = &b->plan.nodes[0];
     NodeRows *rr = &b->rows[0];
     bool ok = fetch_rows(b, root, root->stmt, true, NULL, NULL, 0, 0, rr, err);
     if (ok) {
@@ -478,6 +473,39 @@ bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *
     }
     b->range = NULL;
     return ok;
+}
+
+bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi, DocsEmitFn emit,
+                      void *ctx, DipError *err)
+{
+    if (b->plan.by_keys)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "docs builder: opened for key sets");
+    size_t nk = b->plan.nodes[0].node->rel.nkey;
+    const char *params[16] = {0};
+    for (size_t i = 0; i < nk; i++) {
+        params[i] = lo ? lo[i] : NULL;
+        params[nk + i] = hi ? hi[i] : NULL;
+    }
+    return builder_run(b, params, emit, ctx, err);
+}
+bool docs_builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsPlugins *plugins,
+                       DocsBuilder **out, DipError *err)
+{
+    return builder_open(d, c, tz, plugins, false, out, err);
+}
+
+bool docs_builder_open_keys(const DocsDocument *d, PgConn *c, const char *tz, DocsPlugins *plugins,
+                            DocsBuilder **out, DipError *err)
+{
+    return builder_open(d, c, tz, plugins, true, out, err);
+}
+
+bool docs_builder_run_keys(DocsBuilder *b, const char *const *key_arrays, DocsEmitFn emit,
+                           void *ctx, DipError *err)
+{
+    if (!b->plan.by_keys)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "docs builder: not opened for key sets");
+    return builder_run(b, key_arrays, emit, ctx, err);
 }
 
 const DocsBuildStats *docs_builder_stats(const DocsBuilder *b)

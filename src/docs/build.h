@@ -104,6 +104,16 @@ bool docs_builder_open(const struct DocsDocument *d, PgConn *c, const char *tz,
  * range's rows; everything is released before returning. */
 bool docs_builder_run(DocsBuilder *b, const char *const *lo, const char *const *hi, DocsEmitFn emit,
                       void *ctx, DipError *err) DIP_MUST_CHECK;
+/* A builder of given roots (the change stream): the root statement takes one array
+ * parameter per key column (rel.key order) instead of a key range. */
+bool docs_builder_open_keys(const struct DocsDocument *d, PgConn *c, const char *tz,
+                            struct DocsPlugins *plugins, DocsBuilder **out,
+                            DipError *err) DIP_MUST_CHECK;
+/* Builds the documents of the roots whose keys are in key_arrays: one PostgreSQL array literal
+ * per key column ("{1,2,3}"), element i of each array together being one key. Roots that do
+ * not exist emit nothing. */
+bool docs_builder_run_keys(DocsBuilder *b, const char *const *key_arrays, DocsEmitFn emit,
+                           void *ctx, DipError *err) DIP_MUST_CHECK;
 const DocsBuildStats *docs_builder_stats(const DocsBuilder *b);
 /* The SQL of every node statement, for --validate and tests. */
 void docs_builder_describe(const DocsBuilder *b, Buf *out);

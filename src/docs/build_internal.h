@@ -33,6 +33,7 @@ typedef struct BuildNode {
     char *label_key;    /* "\"label\":" */
     char **param_types; /* non-root: SQL type of each link column of the node statement */
     bool range_link;    /* the statement meeting the parent takes the root key range */
+    bool by_keys;       /* the plan's roots come as key arrays (BuildPlan.by_keys) */
     char *link_sql;     /* through: the link table's statement */
     char link_stmt[40];
     char **link_types; /* through: SQL types of the link table's parent-side columns */
@@ -51,11 +52,12 @@ typedef struct BuildPlan {
     const DocsDocument *doc;
     BuildNode *nodes; /* pre-order, nodes[i].node == doc->nodes[i] */
     size_t nnodes;
+    bool by_keys; /* the root statement takes key arrays, not a range (the change stream) */
 } BuildPlan;
 
 /* Compiles the tree of a resolved document into statements prepared on c (c's session
  * settings must be set first: docs_session_settings). */
-bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c,
+bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_keys,
                         DipError *err) DIP_MUST_CHECK;
 void build_plan_free(BuildPlan *p);
 

@@ -269,7 +269,7 @@ static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
         if (ok) {
             /* ($1::t IS NULL OR (k..) > ($1::t, ..)) AND ($m::t IS NULL OR (k..) <= (..)) */
             size_t nk = n->rel.nkey;
-            link_where(&a, "n.", n->rel.key, nk, bn->key_types, true);
+            link_where(&a, "n.", n->rel.key, nk, bn->key_types, !bn->by_keys);
             if (!pg_sql_get("sql/docs_root.sql", &tmpl, err)) ok = false;
             if (ok) {
                 const char *kv[] = {"select", strip_comma(&sel), "table", buf_cstr(&tbl),
@@ -287,7 +287,7 @@ static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
                               ptypes, err);
         if (ok && bn->through && !bn->param_types)
             ok = column_types(c, &n->rel, cj->right_cols, cj->ncols, &bn->param_types, err);
-        if (ok) bn->range_link = joins_root_key(bn, *ptypes);
+        if (ok) bn->range_link = !bn->by_keys && joins_root_key(bn, *ptypes);
         if (ok && bn->through) {
             /* link statement: [parent side] [child side] of each link row */
             Buf lsel, lw;
@@ -405,16 +405,18 @@ static bool node_prepare(BuildNode *bn, PgConn *c, DipError *err)
     return dip_error_set(err, DIP_ERR_INTERNAL, "%s: result types did not settle", bn->node->path);
 }
 
-bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, DipError *err)
+bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_keys, DipError *err)
 {
     memset(p, 0, sizeof *p);
     p->doc = d;
+    p->by_keys = by_keys;
     p->nnodes = d->nnodes;
     p->nodes = dip_calloc(d->nnodes, sizeof *p->nodes);
     for (size_t i = 0; i < d->nnodes; i++) {
         BuildNode *bn = &p->nodes[i];
         const DocsNode *n = d->nodes[i];
         bn->node = n;
+        bn->by_keys = by_keys;
         bn->routing_col = -1;
         bn->scalar = n->variant == DOCS_VARIANT_SCALAR;
         bn->many = n->type == DOCS_REL_ONE_TO_MANY;
