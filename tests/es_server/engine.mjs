@@ -13,6 +13,11 @@ import { normalizeMappings, mergeMappings, flatten, DocParser, applyAdditions } 
 
 const GC_DELETES_MS = 60000; // index.gc_deletes: how long a delete's version is remembered
 
+// A document's source bytes.
+export function srcOf(d) {
+  return d.off === 0 && d.len === d.buf.length ? d.buf : d.buf.subarray(d.off, d.off + d.len);
+}
+
 export function newUuid() {
   return crypto.randomBytes(16).toString('base64url').slice(0, 22);
 }
@@ -113,7 +118,9 @@ export class Index {
     this.mappings = mappings; // normalized
     this.flat = flatten(mappings);
     this.aliases = new Map(); // alias -> {filter, index_routing, search_routing, is_write_index}
-    this.docs = new Map(); // id -> Doc {id, v, seq, shard, routing, src: Buffer, gen, prev}
+    // id -> Doc {id, v, seq, shard, routing, buf, off, len, gen, prev}: the source is bytes
+    // off..off+len of buf (usually the request body it came in, shared by its documents)
+    this.docs = new Map();
     this.tomb = new Map(); // id -> {v, seq, shard, t}
     // Refresh visibility: a Doc written after the last refresh (gen > refreshedGen) is not
     // searchable yet; its `prev` is the version search still sees (null: none). Documents
@@ -275,7 +282,7 @@ export class Engine {
       case 'i': {
         const idx = this.indices.get(op.x);
         if (!idx) break;
-        this.replayIndex(idx, op.id, op.v, op.s, op.sh, op.r ?? null, src);
+        this.replayIndex(idx, op.id, op.v, op.s, op.sh, op.r ?? null, src, 0, src.length);
         if (op.m) applyAdditions(idx, new Map(op.m));
         break;
       }
@@ -285,8 +292,8 @@ export class Engine {
           const idx = this.indices.get(x);
           if (!idx) continue;
           if (kind === 'd') this.replayDelete(idx, id, v, s, sh, t);
-          else if (kind === 'j') this.replayIndex(idx, id, v, s, sh, r, Buffer.from(a));
-          else this.replayIndex(idx, id, v, s, sh, r, src.subarray(a, b));
+          else if (kind === 'j') { const jb = Buffer.from(a); this.replayIndex(idx, id, v, s, sh, r, jb, 0, jb.length); }
+          else this.replayIndex(idx, id, v, s, sh, r, src, a, b - a);
         }
         for (const [x, m] of op.maps || []) {
           const idx = this.indices.get(x);
@@ -312,18 +319,18 @@ export class Engine {
     }
   }
 
-  replayIndex(idx, id, v, seq, shard, routing, src) {
+  replayIndex(idx, id, v, seq, shard, routing, buf, off, len) {
     const old = idx.docs.get(id);
-    if (old) { idx.sourceBytes -= old.src.length; idx.docs.delete(id); }
-    idx.docs.set(id, { id, v, seq, shard, routing, src, gen: 0, prev: null });
+    if (old) { idx.sourceBytes -= old.len; idx.docs.delete(id); }
+    idx.docs.set(id, { id, v, seq, shard, routing, buf, off, len, gen: 0, prev: null });
     idx.tomb.delete(id);
-    idx.sourceBytes += src.length;
+    idx.sourceBytes += len;
     if (seq > idx.maxSeq[shard]) idx.maxSeq[shard] = seq;
   }
 
   replayDelete(idx, id, v, seq, shard, t) {
     const old = idx.docs.get(id);
-    if (old) { idx.sourceBytes -= old.src.length; idx.docs.delete(id); }
+    if (old) { idx.sourceBytes -= old.len; idx.docs.delete(id); }
     idx.tomb.set(id, { v, seq, shard, t });
     if (seq > idx.maxSeq[shard]) idx.maxSeq[shard] = seq;
   }
@@ -448,7 +455,7 @@ export class Engine {
       for (const [id, t] of idx.tomb) put(JSON.stringify({ o: 'd', x: idx.name, id, v: t.v, s: t.seq, sh: t.shard, t: t.t }) + '\n');
       for (const d of idx.docs.values()) {
         put(JSON.stringify({ o: 'i', x: idx.name, id: d.id, v: d.v, s: d.seq, sh: d.shard, r: d.routing ?? undefined }) + '\t');
-        put(d.src);
+        put(srcOf(d));
         put('\n');
       }
     }
@@ -655,39 +662,40 @@ export class Engine {
   }
 
   // index / create: returns {result, v, seq, shard, status} or throws an item error
-  indexDoc(idx, op, id, srcBuf, obj, parser, bulkLog = null) {
+  // The source is bytes off..off+len of buf; a bulk passes its body (logged once, the document
+  // as a byte range of it), other writes a buffer of their own.
+  indexDoc(idx, op, id, buf, off, len, obj, parser, bulkLog = null) {
     const st = this.currentState(idx, id);
     if (op.opType === 'create' && !st.deleted) {
       throw new EsError(409, 'version_conflict_engine_exception', `[${id}]: version conflict, document already exists (current version [${st.version}])`, { index_uuid: idx.uuid, shard: String(st.doc.shard), index: idx.name });
     }
     const v = this.planVersion(idx, op, id, st, false);
-    const added = parser.parse(id, srcBuf, obj);
+    const added = parser.parse(id, buf, obj, off, len);
     if (added) applyAdditions(idx, added);
     const shard = shardFor(idx, id, op.routing);
     const seq = this.nextSeq(idx, shard);
     const gen = ++this.gen;
     idx.lastWriteGen = gen;
-    const doc = { id, v, seq, shard, routing: op.routing ?? null, src: srcBuf, gen, prev: null };
+    const doc = { id, v, seq, shard, routing: op.routing ?? null, buf, off, len, gen, prev: null };
     const old = st.doc || idx.deletedVisible.get(id) || null;
     if (old) {
       doc.prev = old.gen <= idx.refreshedGen ? old : old.prev;
       if (doc.prev) idx.withPrev.push(doc);
       idx.deletedVisible.delete(id);
     }
-    if (st.doc) { idx.sourceBytes -= st.doc.src.length; idx.docs.delete(id); }
+    if (st.doc) { idx.sourceBytes -= st.doc.len; idx.docs.delete(id); }
     idx.docs.set(id, doc);
     idx.tomb.delete(id);
-    idx.sourceBytes += srcBuf.length;
-    if (bulkLog && bulkLog.body && srcBuf.buffer === bulkLog.body.buffer && srcBuf.byteOffset >= bulkLog.body.byteOffset && srcBuf.byteOffset + srcBuf.length <= bulkLog.body.byteOffset + bulkLog.body.length) {
-      const a = srcBuf.byteOffset - bulkLog.body.byteOffset;
-      bulkLog.ops.push(['i', idx.name, id, v, seq, shard, op.routing ?? null, a, a + srcBuf.length]);
+    idx.sourceBytes += len;
+    if (bulkLog && buf === bulkLog.body) {
+      bulkLog.ops.push(['i', idx.name, id, v, seq, shard, op.routing ?? null, off, off + len]);
       if (added) bulkLog.maps.push([idx.name, [...added]]);
     } else if (bulkLog) {
       // a source not in the request body (an update's merged document, a pipeline's output)
-      bulkLog.ops.push(['j', idx.name, id, v, seq, shard, op.routing ?? null, srcBuf.toString('utf8')]);
+      bulkLog.ops.push(['j', idx.name, id, v, seq, shard, op.routing ?? null, buf.toString('utf8', off, off + len)]);
       if (added) bulkLog.maps.push([idx.name, [...added]]);
     } else {
-      this.log({ o: 'i', x: idx.name, id, v, s: seq, sh: shard, r: op.routing ?? undefined, m: added ? [...added] : undefined }, srcBuf);
+      this.log({ o: 'i', x: idx.name, id, v, s: seq, sh: shard, r: op.routing ?? undefined, m: added ? [...added] : undefined }, srcOf(doc));
     }
     const created = st.deleted;
     return { result: created ? 'created' : 'updated', status: created ? 201 : 200, v, seq, shard };
@@ -703,7 +711,7 @@ export class Engine {
     if (st.doc) {
       const visible = st.doc.gen <= idx.refreshedGen ? st.doc : st.doc.prev;
       if (visible) idx.deletedVisible.set(id, visible);
-      idx.sourceBytes -= st.doc.src.length;
+      idx.sourceBytes -= st.doc.len;
       idx.docs.delete(id);
     }
     idx.tomb.set(id, { v, seq, shard, t });

@@ -253,10 +253,12 @@ export class DocParser {
   }
 
   // `src` (Buffer or string) is only read on the error path, for ES 8's position prefix.
-  parse(id, src, obj) {
+  parse(id, src, obj, off = 0, len = -1) {
     const idx = this.idx;
     this.id = id;
     this.srcRaw = src;
+    this.srcOff = off;
+    this.srcLen = len;
     this.added = null; // Map path -> def
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
       const inner = new EsError(400, 'mapper_parsing_exception', 'Malformed content, must start with an object', {});
@@ -271,7 +273,8 @@ export class DocParser {
   // this document added so far.
   get src() {
     const s = this.srcRaw;
-    return typeof s === 'string' ? s : s.toString('utf8');
+    if (typeof s === 'string') return s;
+    return this.srcLen < 0 ? s.toString('utf8') : s.toString('utf8', this.srcOff, this.srcOff + this.srcLen);
   }
 
   lookup(key) {

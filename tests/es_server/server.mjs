@@ -18,7 +18,7 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
 import { EsError, err, searchPhaseFailure } from './errors.mjs';
-import { Engine, autoId, validateIndexName, validateAliasName, aliasDef, nestSettings, shardFor } from './engine.mjs';
+import { Engine, autoId, validateIndexName, validateAliasName, aliasDef, nestSettings, shardFor, srcOf } from './engine.mjs';
 import { DocParser, flatten } from './mapping.mjs';
 import { QueryCompiler, compareSort, printedSortValue } from './query.mjs';
 import { Raw, render, filterPath } from './json.mjs';
@@ -638,7 +638,7 @@ function getResult(idx, id, d, srcFilter) {
   o._primary_term = 1;
   if (d.routing != null) o._routing = d.routing;
   o.found = true;
-  if (srcFilter !== false) o._source = srcFilter ? applySourceFilter(d.src, srcFilter) : new Raw(d.src);
+  if (srcFilter !== false) o._source = srcFilter ? applySourceFilter(srcOf(d), srcFilter) : new Raw(srcOf(d));
   return o;
 }
 
@@ -701,7 +701,7 @@ function getSource(ctx, name, id) {
   const d = engine.getDoc(idx, id, docRouting(ctx));
   if (!d) throw new EsError(404, 'resource_not_found_exception', `Document not found [${name}]/[${id}]`);
   const f = sourceFilterFromParams(ctx);
-  send(ctx, 200, f ? applySourceFilter(d.src, f) : new Raw(d.src));
+  send(ctx, 200, f ? applySourceFilter(srcOf(d), f) : new Raw(srcOf(d)));
 }
 
 // Common option block of a single write or a bulk item.
@@ -755,14 +755,22 @@ function targetIndex(name, op, kind) {
 }
 
 // One write applied to an index: the core shared by _doc, _create, _update and _bulk.
-function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null, srcText = null) {
+// The source of an index/create is bytes off..off+len of `body` (a bulk's body, or the
+// document's own buffer: off 0, len -1 for all of it).
+function applyWrite(kind, idx, op, id, body, updateBody, bulkLog = null, srcText = null, off = 0, len = -1) {
+  if (len < 0 && body) len = body.length - off;
   const parser = idx.parser || (idx.parser = new DocParser(flavour, idx));
   if (kind === 'delete') return engine.deleteDoc(idx, op, id, bulkLog);
   if (kind === 'index' || kind === 'create') {
-    if (op.pipeline && op.pipeline !== '_none') { srcBuf = pipelines.run(op.pipeline, srcBuf, idx, id); srcText = null; }
-    else if (!op.pipeline && idx.settings['index.default_pipeline'] && idx.settings['index.default_pipeline'] !== '_none') { srcBuf = pipelines.run(idx.settings['index.default_pipeline'], srcBuf, idx, id); srcText = null; }
-    const obj = parseSource(srcBuf, id, srcText);
-    return engine.indexDoc(idx, kind === 'create' ? { ...op, opType: 'create' } : op, id, srcBuf, obj, parser, bulkLog);
+    const pipe = op.pipeline ?? idx.settings['index.default_pipeline'];
+    if (pipe && pipe !== '_none') {
+      body = pipelines.run(pipe, body.subarray(off, off + len), idx, id);
+      off = 0;
+      len = body.length;
+      srcText = null;
+    }
+    const obj = parseSource(body, id, srcText, off, len);
+    return engine.indexDoc(idx, kind === 'create' ? { ...op, opType: 'create' } : op, id, body, off, len, obj, parser, bulkLog);
   }
   // update
   const st = engine.currentState(idx, id);
@@ -780,18 +788,18 @@ function applyWrite(kind, idx, op, id, srcBuf, updateBody, bulkLog = null, srcTe
     }
     if (op.ifSeqNo != null) engine.planVersion(idx, op, id, st, false);
     const buf = Buffer.from(JSON.stringify(up));
-    const r = engine.indexDoc(idx, { ...op, opType: 'create', ifSeqNo: null, ifPrimaryTerm: null }, id, buf, up, parser, bulkLog);
+    const r = engine.indexDoc(idx, { ...op, opType: 'create', ifSeqNo: null, ifPrimaryTerm: null }, id, buf, 0, buf.length, up, parser, bulkLog);
     return r;
   }
   if (op.ifSeqNo != null) engine.planVersion(idx, op, id, st, false);
   if (!u.doc) throw err.validation(['script or doc is missing']);
-  const current = JSON.parse(st.doc.src.toString('utf8'));
+  const current = JSON.parse(srcOf(st.doc).toString('utf8'));
   const changed = deepMerge(current, u.doc);
   if (!changed && u.detect_noop !== false) {
     return { result: 'noop', status: 200, v: st.version, seq: st.seq, shard: st.doc.shard };
   }
   const buf = Buffer.from(JSON.stringify(current));
-  const r = engine.indexDoc(idx, { ...op, routing: op.routing ?? st.doc.routing, opType: null, ifSeqNo: null, ifPrimaryTerm: null, version: null, versionType: null }, id, buf, current, parser, bulkLog);
+  const r = engine.indexDoc(idx, { ...op, routing: op.routing ?? st.doc.routing, opType: null, ifSeqNo: null, ifPrimaryTerm: null, version: null, versionType: null }, id, buf, 0, buf.length, current, parser, bulkLog);
   return { ...r, result: 'updated', status: 200 };
 }
 
@@ -809,15 +817,16 @@ function deepMerge(target, changes) {
   return changed;
 }
 
-function parseSource(buf, id, text = null) {
-  if (buf.length === 0 || (buf.length < 64 && buf.toString().trim() === '')) {
+function parseSource(body, id, text = null, off = 0, len = body.length) {
+  if (len === 0 || (len < 64 && body.toString('utf8', off, off + len).trim() === '')) {
     if (flavour === 'es8') throw new EsError(400, 'document_parsing_exception', '[1:1] failed to parse: document is empty');
     throw new EsError(400, 'mapper_parsing_exception', 'failed to parse, document is empty');
   }
   try {
-    return JSON.parse(text ?? buf.toString('utf8'));
+    return JSON.parse(text ?? body.toString('utf8', off, off + len));
   } catch (e) {
-    const inner = jsonParseError(e.message, text ?? buf.toString('utf8'));
+    const whole = text ?? body.toString('utf8', off, off + len);
+    const inner = jsonParseError(e.message, whole);
     if (flavour === 'es8') {
       const col = /^\[1:(\d+)\]/.exec(inner.reason);
       throw new EsError(400, 'document_parsing_exception', `[1:${col ? col[1] : 1}] failed to parse: ${e.message}`, {}, inner);
@@ -1004,13 +1013,14 @@ function parseBulk(ctx, buf, defaults) {
       line++;
       let end = snl;
       if (end > pos && buf[end - 1] === 13) end--;
-      a.src = buf.subarray(pos, end);
+      a.off = pos;
+      a.len = end - pos;
       a.text = ascii ? str.slice(pos, end) : null;
       pos = snl + 1;
       if (kind === 'update') {
         let u;
         try {
-          u = JSON.parse(a.text ?? a.src.toString('utf8'));
+          u = JSON.parse(a.text ?? buf.toString('utf8', a.off, a.off + a.len));
         } catch (e) {
           throw jsonParseError(e.message);
         }
@@ -1113,7 +1123,7 @@ function bulkItem(a, touched, forced, bulkLog) {
     if (id === '' && a.kind !== 'delete' && a.kind !== 'update') throw err.illegalArg('if _id is specified it must not be empty');
     if (id == null) id = autoId();
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
-    const r = applyWrite(a.kind, idx, a.op, id, a.src, a.update, bulkLog, a.text);
+    const r = applyWrite(a.kind, idx, a.op, id, a.kind === 'delete' || a.kind === 'update' ? null : bulkLog.body, a.update, bulkLog, a.text, a.off, a.len);
     const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop');
     o.status = r.status;
     return out(o);
@@ -1221,7 +1231,7 @@ function collect(views, compiled) {
     for (let i = 0; i < docs.length; i++) {
       const d = docs[i];
       let src = null;
-      if (needs) src = JSON.parse(d.src.toString('utf8'));
+      if (needs) src = JSON.parse(d.buf.toString('utf8', d.off, d.off + d.len));
       if (af && !af.fn(src, d)) continue;
       if (compiled.fn(src, d)) out.push({ idx, doc: d, src, ordinal: i, shardIndex: shardBase + d.shard });
     }
@@ -1284,7 +1294,7 @@ function search(ctx, pathIndex) {
   const total = matches.length;
   const pureFilter = isPureFilter(query);
   if (spec) {
-    for (const m of matches) m.sort = compiler.sortValues(spec, m.src || (spec.some((s) => s.kind === 'field') ? (m.src = JSON.parse(m.doc.src.toString('utf8'))) : null), m.doc, m.kind === undefined ? m.ordinal : m.ordinal);
+    for (const m of matches) m.sort = compiler.sortValues(spec, m.src || (spec.some((s) => s.kind === 'field') ? (m.src = JSON.parse(m.doc.buf.toString('utf8', m.doc.off, m.doc.off + m.doc.len))) : null), m.doc, m.kind === undefined ? m.ordinal : m.ordinal);
     const tie = (a, b) => a.shardIndex - b.shardIndex || a.ordinal - b.ordinal;
     matches.sort((a, b) => compareSort(spec, a.sort, b.sort) || tie(a, b));
     if (body.search_after) {
@@ -1365,7 +1375,7 @@ function hitsBlock(ctx, total, page, opts, trackTotal) {
     if (opts.seqNo) { h._seq_no = m.doc.seq; h._primary_term = 1; }
     h._score = opts.score;
     if (m.doc.routing != null) h._routing = m.doc.routing;
-    if (opts.source !== false) h._source = opts.source ? applySourceFilter(m.doc.src, opts.source) : new Raw(m.doc.src);
+    if (opts.source !== false) h._source = opts.source ? applySourceFilter(srcOf(m.doc), opts.source) : new Raw(srcOf(m.doc));
     if (opts.spec) h.sort = m.sort.map((v, i) => printedSortValue(opts.spec[i], v));
     return h;
   });

@@ -96,6 +96,8 @@ await run('persistence', async () => {
   check('bulk ok', b.status === 200 && b.json.errors === false);
   const d = await req(s.port, 'DELETE', '/p/_doc/7');
   check('delete ok', d.json.result === 'deleted');
+  const upd = await req(s.port, 'POST', '/_bulk', nd([{ update: { _index: 'p', _id: '9' } }, { doc: { extra: 'x' } }, { index: { _index: 'p', _id: '8' } }, { n: 8, again: true }]), NDJSON);
+  check('bulk update + index ok', upd.json.errors === false, upd.json);
   const last = await req(s.port, 'PUT', '/p/_doc/5', { n: 5 });
   check('re-index v2', last.json._version === 2);
   await stop(s, 'SIGKILL');
@@ -108,6 +110,9 @@ await run('persistence', async () => {
   check('seq_no continues after SIGKILL', again.json._version === 3 && again.json._seq_no === last.json._seq_no + 1, again.json);
   const del = await req(s.port, 'PUT', '/p/_doc/7', { n: 7 });
   check('tombstone version kept', del.json._version === 3 && del.json.result === 'created', del.json);
+  const g9 = await req(s.port, 'GET', '/p/_doc/9');
+  const g8 = await req(s.port, 'GET', '/p/_doc/8');
+  check('updated and re-indexed sources after SIGKILL', JSON.stringify(g9.json._source) === '{"n":9,"extra":"x"}' && g8.json._source.again === true && g9.json._version === 2, [g9.json, g8.json]);
   const m = await req(s.port, 'GET', '/p/_mapping');
   check('mapping kept', m.json.p.mappings.properties.n.type === 'long');
   const a = await req(s.port, 'GET', '/_alias/palias');
@@ -256,6 +261,18 @@ await run('limits, gzip, newline rules, media types', async () => {
   const fs2 = await req(s.port, 'POST', '/af-red/_search', { query: { match_all: {} } });
   const both = await req(s.port, 'GET', '/af-red,af/_count');
   check('alias filter applied', fc.json.count === 1 && fs2.json.hits.hits.length === 1 && fs2.json.hits.hits[0]._id === '1' && both.json.count === 2, [fc.json, both.json]);
+  const pp = await req(s.port, 'PUT', '/_ingest/pipeline/tidy', { processors: [{ set: { field: 'origin', value: 'pipe' } }, { lowercase: { field: 'name' } }, { remove: { field: 'secret', ignore_missing: true } }] });
+  check('pipeline stored', pp.status === 200 && pp.json.acknowledged === true);
+  const bad = await req(s.port, 'PUT', '/_ingest/pipeline/bad', { processors: [{ nosuch: { field: 'x' } }] });
+  check('unknown processor refused', bad.status === 400 && bad.json.error.type === 'parse_exception' && bad.json.error.reason === 'No processor type exists with name [nosuch]', bad.json);
+  const pb = await req(s.port, 'POST', '/_bulk?pipeline=tidy&refresh=true', nd([{ index: { _index: 'piped', _id: '1' } }, { name: 'MiXed', secret: 1 }, { index: { _index: 'piped', _id: '2', pipeline: 'missing' } }, { name: 'x' }]), NDJSON);
+  const p1 = await req(s.port, 'GET', '/piped/_doc/1');
+  check('pipeline applied', JSON.stringify(p1.json._source) === '{"name":"mixed","origin":"pipe"}', p1.json);
+  check('unknown pipeline: item 400', pb.json.items[1].index.status === 400 && pb.json.items[1].index.error.reason === 'pipeline with id [missing] does not exist', pb.json.items[1]);
+  await req(s.port, 'PUT', '/piped2', { settings: { index: { default_pipeline: 'tidy' } } });
+  await req(s.port, 'PUT', '/piped2/_doc/1', { name: 'UP' });
+  const p2 = await req(s.port, 'GET', '/piped2/_doc/1');
+  check('default_pipeline', p2.json._source.name === 'up' && p2.json._source.origin === 'pipe', p2.json);
   const us = await req(s.port, 'PUT', '/settings-typo', { settings: { number_of_shard: 1 } });
   check('unknown index setting refused', us.status === 400 && us.json.error.reason === 'unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?', us.json);
   const ok = await req(s.port, 'PUT', '/settings-ok', { settings: { index: { refresh_interval: '5s', analysis: { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase'] } } } } } });
