@@ -184,7 +184,9 @@ typedef struct DocsDocument {
     DocsNode *root;
     DocsNode **nodes; /* pre-order: nodes[0] is the root */
     size_t nnodes;
-    bool resolved; /* docs_schema_resolve() succeeded */
+    bool resolved;  /* docs_schema_resolve() succeeded */
+    char *warnings; /* resolve's warnings, "FILE: PATH: what\n" each (also logged); NULL when
+                     * none: names in transforms that match no field, an ignored primary_key */
 } DocsDocument;
 
 typedef struct DocsSchema {

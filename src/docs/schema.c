@@ -1141,6 +1141,7 @@ static bool get_top_object(Parse *ps, json_t *doc, const char *key, json_t **out
 
 static void document_free(DocsDocument *d)
 {
+    free(d->warnings);
     free(d->file);
     free(d->path);
     free(d->database);

@@ -155,6 +155,26 @@ static bool verr(Resolve *rv, const DocsNode *n, const char *where, const char *
                          what);
 }
 
+/* A warning kept in d->warnings (for the plan) and logged. */
+static void vwarn(Resolve *rv, const DocsNode *n, const char *where, const char *fmt, ...)
+    DIP_PRINTF(4, 5);
+static void vwarn(Resolve *rv, const DocsNode *n, const char *where, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    Buf b;
+    buf_init(&b);
+    if (rv->d->warnings) buf_append_str(&b, rv->d->warnings);
+    buf_printf(&b, "%s: %s.%s: %s\n", rv->d->file, n->path, where, what);
+    free(rv->d->warnings);
+    rv->d->warnings = dip_strdup(buf_cstr(&b));
+    buf_free(&b);
+    dip_warn("%s: %s.%s: %s", rv->d->file, n->path, where, what);
+}
+
 static const char *relkind_name(char k)
 {
     switch (k) {
@@ -459,9 +479,10 @@ static bool node_key(Resolve *rv, DocsNode *n, const Rel *r)
     dip_snprintf(relname, sizeof relname, "%s.%s", n->schema, n->table);
     if (r->npk) {
         if (n->nprimary_key && !names_equal(r->pk, r->npk, n->primary_key, n->nprimary_key))
-            dip_warn("%s: %s.primary_key: %s has a primary key in the catalog; it is used and "
-                     "primary_key is ignored, as PGSync does",
-                     rv->d->file, n->path, relname);
+            vwarn(rv, n, "primary_key",
+                  "%s has a primary key in the catalog; it is used and primary_key is ignored, "
+                  "as PGSync does",
+                  relname);
         n->rel.key = names_dup(r->pk, r->npk);
         n->rel.nkey = r->npk;
     } else if (n->nprimary_key) {
@@ -659,6 +680,78 @@ static bool node_output_has(const DocsNode *n, const char *field)
     return false;
 }
 
+static bool node_has_child(const DocsNode *n, const char *label)
+{
+    for (size_t i = 0; i < n->nchildren; i++)
+        if (strcmp(n->children[i]->label, label) == 0) return true;
+    return false;
+}
+
+/* A field of the node's object after its renames and concats. */
+static bool node_has_final_field(const DocsNode *n, const char *f)
+{
+    const DocsTransform *t = &n->transform;
+    if (t->rename) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(t->rename, k, v)
+        {
+            if (json_is_string(v) && strcmp(json_string_value(v), f) == 0) return true;
+        }
+    }
+    for (size_t i = 0; t->concat && json_is_array(t->concat) && i < json_array_size(t->concat);
+         i++) {
+        json_t *dest = json_object_get(json_array_get(t->concat, i), "destination");
+        if (json_is_string(dest) && strcmp(json_string_value(dest), f) == 0) return true;
+    }
+    return node_output_has(n, f) || node_has_child(n, f);
+}
+
+/* Names in a node's transforms that match nothing are ignored (PGSync ignores them without a
+ * word); dip says so, as they are mostly typos. Concat columns are left alone: a name that
+ * is no field is a literal on purpose. */
+static void check_transform_names(Resolve *rv, const DocsNode *n)
+{
+    const DocsTransform *t = &n->transform;
+    bool scalar = n->parent && n->variant == DOCS_VARIANT_SCALAR;
+    const char *k;
+    json_t *v;
+    char at[300];
+    if (t->rename) json_object_foreach(t->rename, k, v)
+        {
+            bool known = json_is_object(v) ? node_has_child(n, k)
+                                           : node_output_has(n, k) || node_has_child(n, k);
+            dip_snprintf(at, sizeof at, "transform.rename.%s", k);
+            if (!known) vwarn(rv, n, at, "\"%s\" is no field of %s: ignored", k, n->label);
+        }
+    if (t->replace) json_object_foreach(t->replace, k, v)
+        {
+            bool known = node_output_has(n, k) || node_has_child(n, k);
+            dip_snprintf(at, sizeof at, "transform.replace.%s", k);
+            if (!known) vwarn(rv, n, at, "\"%s\" is no field of %s: ignored", k, n->label);
+        }
+    for (size_t i = 0; i < t->nmove; i++) {
+        const char *col = t->move[i].column;
+        bool known = node_has_final_field(n, col) || node_output_has(n, col);
+        if (t->nmove > 1)
+            dip_snprintf(at, sizeof at, "transform.move[%zu].column", i);
+        else
+            dip_snprintf(at, sizeof at, "transform.move.column");
+        if (!known) vwarn(rv, n, at, "\"%s\" is no field of %s: nothing moves", col, n->label);
+    }
+    /* a plugin may add the field (PGSync's geo example maps fields its plugins make) */
+    if (t->mapping && !scalar && rv->d->nplugins == 0) json_object_foreach(t->mapping, k, v)
+        {
+            bool known = node_has_final_field(n, k) || node_output_has(n, k);
+            dip_snprintf(at, sizeof at, "transform.mapping.%s", k);
+            if (!known)
+                vwarn(rv, n, at,
+                      "\"%s\" is no field of %s and no plugin could add it: mapped, "
+                      "never filled",
+                      k, n->label);
+        }
+}
+
 static bool resolve_node(Resolve *rv, DocsNode *n, Rel *parent_rel)
 {
     Rel r;
@@ -670,6 +763,7 @@ static bool resolve_node(Resolve *rv, DocsNode *n, Rel *parent_rel)
     }
     if (ok && n->parent) ok = node_join(rv, n, &r, parent_rel);
     if (ok) replica_identity_rule(n, r.npk > 0);
+    if (ok) check_transform_names(rv, n);
     for (size_t i = 0; ok && i < n->nchildren; i++) {
         const DocsNode *c = n->children[i];
         if (n->variant == DOCS_VARIANT_OBJECT && node_output_has(n, c->label)) {
@@ -744,6 +838,8 @@ bool docs_schema_resolve(DocsDocument *d, PgConn *c, DipError *err)
 {
     Resolve rv = {.d = d, .c = c, .err = err};
     d->resolved = false;
+    free(d->warnings);
+    d->warnings = NULL;
     if (!resolve_node(&rv, d->root, NULL)) return false;
     unify_full(d);
     if (d->routing && !root_has_field(d->root, d->routing))
@@ -898,5 +994,6 @@ void docs_schema_plan_text(const DocsDocument *d, Buf *out)
     if (changes == 0)
         buf_append_str(out, "  no change needed: join columns are within primary keys or "
                             "already FULL\n");
+    if (d->warnings) buf_printf(out, "warnings:\n%s", d->warnings);
     free(tables);
 }

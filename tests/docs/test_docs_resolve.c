@@ -159,6 +159,8 @@ static void test_book(void **state)
         free(t);
         assert_int_equal(nfull, 4); /* book_language, book_author, book_subject, rating */
         assert_false(au->rel.needs_full || city->rel.needs_full || root->rel.needs_full);
+        if (d->warnings) fprintf(stderr, "%s", d->warnings);
+        assert_null(d->warnings); /* every name in the example's transforms is a field */
         pg_close(&c);
         docs_schema_free(&s);
     }
@@ -502,6 +504,25 @@ static void test_resolve_successes(void **state)
     expect_join(&s.docs[0].nodes[1]->parent_join, "id", "a_id");
     expect_join(&s.docs[0].nodes[1]->child_join, "c_id", "id");
     assert_false(s.docs[0].nodes[1]->through.needs_full);
+    docs_schema_free(&s);
+    /* names in transforms that match no field: warnings, in the plan too */
+    neg_case("",
+             "{'table': 'a', 'columns': ['id', 'name'], 'transform': {'rename': {'idd': 'x', "
+             "'name': 'n', 'kids': {'a': 'b'}}, 'replace': {'nam': {'a': 'b'}, 'kids': {'a': "
+             "{'b': 'c'}}}, 'move': {'column': 'nope', 'destination': 'y'}, 'mapping': {'n': "
+             "{'type': 'text'}, 'zzz': {'type': 'long'}}}, 'children': [{'table': 'c', 'label': "
+             "'kids', 'columns': ['label'], " REL("one_to_many") "}}]}",
+             NULL, &s);
+    assert_string_equal(s.docs[0].warnings,
+                        "t.json: [0].nodes.transform.rename.idd: \"idd\" is no field of a: "
+                        "ignored\n"
+                        "t.json: [0].nodes.transform.replace.nam: \"nam\" is no field of a: "
+                        "ignored\n"
+                        "t.json: [0].nodes.transform.move.column: \"nope\" is no field of a: "
+                        "nothing moves\n"
+                        "t.json: [0].nodes.transform.mapping.zzz: \"zzz\" is no field of a and "
+                        "no plugin could add it: mapped, never filled\n");
+    expect_plan_line(&s.docs[0], "warnings:\nt.json: [0].nodes.transform.rename.idd: ");
     docs_schema_free(&s);
     neg_case("", "{'table': 'a', 'columns': ['id', 'doc->x', 'doc#>>{a,0}']}", NULL, &s);
     assert_string_equal(s.docs[0].root->columns[2].output, "doc_a,0");
