@@ -29,6 +29,8 @@ static void usage(FILE *f)
           "  --config FILE  schema.json (default: $SCHEMA)\n"
           "  --workers N    load workers (default: the CPU count)\n"
           "  --url URL      search engine (default: ELASTICSEARCH_URL or its parts)\n"
+          "  --pgsync-meta  add PGSync's _meta field (the key values of every row a document\n"
+          "                 uses, per table) to every document; off by default\n"
           "\n"
           "environment: .env in the working directory is read first (PGSync's rules; set\n"
           "variables win). PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_SSLMODE, PG_SSLROOTCERT,\n"
@@ -60,6 +62,8 @@ int cmd_sync_es_main(int argc, char **argv)
             if (!dip_parse_i64(argv[++i], &v) || v < 1 || v > 256)
                 return cli_usage_error("sync-es", "--workers %s: expected 1..256", argv[i]);
             o.workers = (int)v;
+        } else if (!strcmp(a, "--pgsync-meta")) {
+            o.pgsync_meta = true;
         } else if (!strcmp(a, "--validate")) {
             o.action = SYNC_ES_VALIDATE;
             actions++;

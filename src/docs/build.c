@@ -28,6 +28,21 @@ typedef struct NodeRows {
     uint64_t *hash; /* per row: hash of its link key */
 } NodeRows;
 
+/* PGSync's _meta of one document: per table (by name, as PGSync keys it), per key column,
+ * the values of every row the document uses, collected while rendering. */
+typedef struct MetaCol {
+    const char *name;
+    bool numeric;
+    Buf vals; /* values as (uint32 length, bytes) records */
+    size_t n;
+} MetaCol;
+
+typedef struct MetaTable {
+    const char *table;
+    MetaCol *cols;
+    size_t ncols;
+} MetaTable;
+
 struct DocsBuilder {
     const DocsDocument *doc;
     PgConn *conn;
@@ -38,6 +53,10 @@ struct DocsBuilder {
     struct DocsPlugins *plugins;
     bool reshape; /* transforms or plugins: the document goes through jansson */
     Buf src, id, scratch, arrays[8];
+    bool meta;
+    MetaTable *mt; /* distinct tables of the tree (node and link tables) */
+    size_t nmt;
+    int *node_mt, *link_mt; /* per node: its table's and its link table's entry in mt */
     DocsBuildStats stats;
 };
 
@@ -247,6 +266,130 @@ static bool fetch_child(DocsBuilder *b, const BuildNode *bn, size_t child_index,
 
 static bool render_row(DocsBuilder *b, const BuildNode *bn, int row, Buf *out, DipError *err);
 
+static int meta_table(DocsBuilder *b, const DocsTable *t, const bool *numeric)
+{
+    for (size_t i = 0; i < b->nmt; i++)
+        if (strcmp(b->mt[i].table, t->name) == 0) return (int)i;
+    b->mt = dip_realloc(b->mt, (b->nmt + 1) * sizeof *b->mt);
+    MetaTable *m = &b->mt[b->nmt];
+    m->table = t->name;
+    m->ncols = t->nkey;
+    m->cols = dip_calloc(t->nkey + 1, sizeof *m->cols);
+    for (size_t k = 0; k < t->nkey; k++) {
+        m->cols[k].name = t->key[k];
+        m->cols[k].numeric = numeric[k];
+        buf_init(&m->cols[k].vals);
+    }
+    return (int)b->nmt++;
+}
+
+/* Adds the key values of row `row` of r (columns first..) to table entry mi. */
+static void meta_add(DocsBuilder *b, int mi, const PGresult *r, int row, int first)
+{
+    MetaTable *m = &b->mt[mi];
+    for (size_t k = 0; k < m->ncols; k++) {
+        int col = first + (int)k;
+        if (PQgetisnull(r, row, col)) continue;
+        uint32_t len = (uint32_t)PQgetlength(r, row, col);
+        buf_append(&m->cols[k].vals, &len, sizeof len);
+        buf_append(&m->cols[k].vals, PQgetvalue(r, row, col), len);
+        m->cols[k].n++;
+    }
+}
+
+typedef struct MetaVal {
+    const char *p;
+    uint32_t n;
+} MetaVal;
+
+static int meta_cmp_text(const void *a, const void *b)
+{
+    const MetaVal *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int meta_cmp_num(const void *a, const void *b)
+{
+    const MetaVal *x = a, *y = b;
+    char xs[64], ys[64];
+    dip_snprintf(xs, sizeof xs, "%.*s", (int)(x->n < 63 ? x->n : 63), x->p);
+    dip_snprintf(ys, sizeof ys, "%.*s", (int)(y->n < 63 ? y->n : 63), y->p);
+    double dx = strtod(xs, NULL), dy = strtod(ys, NULL);
+    return dx < dy ? -1 : dx > dy ? 1 : meta_cmp_text(a, b);
+}
+
+/* Appends ,"_meta":{...} (sorted, distinct values per key column, as PGSync lists them) and
+ * clears the collection. The root table lists only its first _id key, as text, as
+ * sync.py does (row[META][node.table] = {primary_key_names[0]: [str(value)]}). */
+static void meta_render(DocsBuilder *b, const char *root_key, const char *root_val, size_t rlen,
+                        Buf *out)
+{
+    buf_append_str(out, ",\"_meta\":{");
+    bool first_t = true;
+    const char *root_table = b->plan.nodes[0].node->rel.name;
+    for (size_t i = 0; i < b->nmt; i++) {
+        MetaTable *m = &b->mt[i];
+        bool is_root = strcmp(m->table, root_table) == 0;
+        size_t total = 0;
+        for (size_t k = 0; k < m->ncols; k++)
+            total += m->cols[k].n;
+        if (!is_root && total == 0) continue;
+        if (!first_t) buf_append_byte(out, ',');
+        first_t = false;
+        buf_append_byte(out, '"');
+        jw_escape_into(out, m->table, strlen(m->table));
+        buf_append_str(out, "\":{");
+        if (is_root) {
+            buf_append_byte(out, '"');
+            jw_escape_into(out, root_key, strlen(root_key));
+            buf_append_str(out, "\":[\"");
+            jw_escape_into(out, root_val, rlen);
+            buf_append_str(out, "\"]}");
+            for (size_t k = 0; k < m->ncols; k++) {
+                buf_clear(&m->cols[k].vals);
+                m->cols[k].n = 0;
+            }
+            continue;
+        }
+        bool first_c = true;
+        for (size_t k = 0; k < m->ncols; k++) {
+            MetaCol *mc = &m->cols[k];
+            if (mc->n == 0) continue;
+            MetaVal *v = dip_calloc(mc->n, sizeof *v);
+            const uint8_t *p = mc->vals.data;
+            for (size_t j = 0; j < mc->n; j++) {
+                memcpy(&v[j].n, p, sizeof v[j].n);
+                v[j].p = (const char *)p + sizeof v[j].n;
+                p += sizeof v[j].n + v[j].n;
+            }
+            qsort(v, mc->n, sizeof *v, mc->numeric ? meta_cmp_num : meta_cmp_text);
+            if (!first_c) buf_append_byte(out, ',');
+            first_c = false;
+            buf_append_byte(out, '"');
+            jw_escape_into(out, mc->name, strlen(mc->name));
+            buf_append_str(out, "\":[");
+            for (size_t j = 0; j < mc->n; j++) {
+                if (j && v[j].n == v[j - 1].n && memcmp(v[j].p, v[j - 1].p, v[j].n) == 0) continue;
+                if (j) buf_append_byte(out, ',');
+                if (mc->numeric) {
+                    buf_append(out, v[j].p, v[j].n);
+                } else {
+                    buf_append_byte(out, '"');
+                    jw_escape_into(out, v[j].p, v[j].n);
+                    buf_append_byte(out, '"');
+                }
+            }
+            buf_append_byte(out, ']');
+            free(v);
+            buf_clear(&mc->vals);
+            mc->n = 0;
+        }
+        buf_append_byte(out, '}');
+    }
+    buf_append_byte(out, '}');
+}
+
 static bool render_value(const BuildNode *bn, const PGresult *r, int row, int i, Buf *out,
                          DipError *err)
 {
@@ -301,6 +444,7 @@ static bool render_child(DocsBuilder *b, const BuildNode *pb, size_t ci, int pro
     buf_append_byte(out, '[');
     for (int32_t l = link; l >= 0; l = lr->next[l]) {
         if (l != link) buf_append_byte(out, ',');
+        if (b->meta) meta_add(b, b->link_mt[id], lr->res, l, np + cb->nlink);
         int32_t row = rows_lookup(cr, cb->nlink, lr->res, l, ccols);
         if (row < 0)
             buf_append(out, "null", 4);
@@ -314,6 +458,7 @@ static bool render_child(DocsBuilder *b, const BuildNode *pb, size_t ci, int pro
 static bool render_row(DocsBuilder *b, const BuildNode *bn, int row, Buf *out, DipError *err)
 {
     const PGresult *r = b->rows[bn - b->plan.nodes].res;
+    if (b->meta && bn->parent) meta_add(b, b->node_mt[bn - b->plan.nodes], r, row, bn->key_first);
     if (bn->scalar) return bn->nout > 0 ? render_value(bn, r, row, 0, out, err) : true;
     buf_append_byte(out, '{');
     int nout = bn->first_only && bn->nout > 1 ? 1 : bn->nout;
@@ -375,6 +520,17 @@ static bool emit_roots(DocsBuilder *b, DocsEmitFn emit, void *ctx, DipError *err
         if (!render_row(b, root, row, &b->src, err)) {
             dip_error_prefix(err, "document %s", buf_cstr(&b->id));
             return false;
+        }
+        if (b->meta) {
+            /* inside the root object: drop its closing brace, add _meta, close again */
+            b->src.len--;
+            const char *k0 = PQgetvalue(rr->res, row, 0);
+            meta_render(b, root->node->id_key[0],
+                        root->id_is_bool[0] ? (k0[0] == 't' ? "True" : "False") : k0,
+                        root->id_is_bool[0] ? strlen(k0[0] == 't' ? "True" : "False")
+                                            : (size_t)PQgetlength(rr->res, row, 0),
+                        &b->src);
+            buf_append_byte(&b->src, '}');
         }
         bool drop = false;
         if (b->reshape && !reshape(b, &drop, err)) return false;
@@ -508,6 +664,19 @@ bool docs_builder_run_keys(DocsBuilder *b, const char *const *key_arrays, DocsEm
     return builder_run(b, key_arrays, emit, ctx, err);
 }
 
+void docs_builder_pgsync_meta(DocsBuilder *b)
+{
+    if (b->meta) return;
+    b->meta = true;
+    b->node_mt = dip_calloc(b->plan.nnodes, sizeof *b->node_mt);
+    b->link_mt = dip_calloc(b->plan.nnodes, sizeof *b->link_mt);
+    for (size_t i = 0; i < b->plan.nnodes; i++) {
+        const BuildNode *bn = &b->plan.nodes[i];
+        b->node_mt[i] = meta_table(b, &bn->node->rel, bn->key_numeric);
+        if (bn->through) b->link_mt[i] = meta_table(b, &bn->node->through, bn->link_key_numeric);
+    }
+}
+
 const DocsBuildStats *docs_builder_stats(const DocsBuilder *b)
 {
     return &b->stats;
@@ -544,6 +713,14 @@ void docs_builder_close(DocsBuilder *b)
     }
     free(b->rows);
     free(b->links);
+    for (size_t i = 0; i < b->nmt; i++) {
+        for (size_t k = 0; k < b->mt[i].ncols; k++)
+            buf_free(&b->mt[i].cols[k].vals);
+        free(b->mt[i].cols);
+    }
+    free(b->mt);
+    free(b->node_mt);
+    free(b->link_mt);
     build_plan_free(&b->plan);
     buf_free(&b->src);
     buf_free(&b->id);

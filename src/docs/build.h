@@ -99,6 +99,9 @@ typedef struct DocsBuilder DocsBuilder;
 bool docs_builder_open(const struct DocsDocument *d, PgConn *c, const char *tz,
                        struct DocsPlugins *plugins, DocsBuilder **out,
                        DipError *err) DIP_MUST_CHECK;
+/* From now on every document gets PGSync's "_meta" (--pgsync-meta): per table (link tables
+ * included) and key column, the sorted distinct key values of every row it uses. */
+void docs_builder_pgsync_meta(DocsBuilder *b);
 /* Builds the documents of the roots whose key is in (lo, hi] (key columns in primary-key
  * order, as text; lo or hi NULL = unbounded) and calls emit for each. Memory is bounded by the
  * range's rows; everything is released before returning. */

@@ -39,11 +39,16 @@ typedef struct BuildNode {
     char **link_types; /* through: SQL types of the link table's parent-side columns */
     char **key_types;  /* root: SQL type of each range key column (rel.key order) */
     bool scalar, many, through;
-    bool first_only;  /* PGSync: a through one_to_one object without children keeps only its
-                         first column (querybuilder._through: JSON_OBJECT(columns[0], columns[1])) */
-    int nid;          /* root: columns [0, nid) are the _id key columns in id_key order */
-    bool *id_is_bool; /* root: Python's str() of a bool key is "True"/"False" */
-    int routing_col;  /* root: the output column routing names; -1 when no routing */
+    bool first_only;        /* PGSync: a through one_to_one object without children keeps only its
+                               first column (querybuilder._through: JSON_OBJECT(columns[0], columns[1])) */
+    int nid;                /* root: columns [0, nid) are the _id key columns in id_key order */
+    bool *id_is_bool;       /* root: Python's str() of a bool key is "True"/"False" */
+    int routing_col;        /* root: the output column routing names; -1 when no routing */
+    bool meta;              /* PGSync's _meta: the statements also select the rows' keys */
+    int key_first;          /* meta: rel.key columns follow the outputs, from here */
+    bool *key_numeric;      /* meta: per rel.key column, shown as a number */
+    bool *link_key_numeric; /* meta, through: per through.key column (after the link's
+                               parent and child sides in the link statement) */
     char *sql;
     char stmt[40]; /* prepared statement name */
 } BuildNode;

@@ -183,6 +183,13 @@ static void select_tail(BuildNode *bn, Buf *sel, int first)
         if (bn->server_json[i]) buf_append_byte(sel, ')');
         col++;
     }
+    /* PGSync's _meta lists the key values of every row a document uses */
+    bn->key_first = col;
+    for (size_t k = 0; bn->meta && k < n->rel.nkey; k++) {
+        buf_append_str(sel, ", n.");
+        build_quote_ident(sel, n->rel.key[k]);
+        col++;
+    }
     bn->ncols = col;
 }
 
@@ -301,6 +308,10 @@ static bool node_sql(BuildNode *bn, PgConn *c, DipError *err)
                 buf_append_str(&lsel, ", t.");
                 build_quote_ident(&lsel, cj->left_cols[k]);
             }
+            for (size_t k = 0; bn->meta && k < n->through.nkey; k++) {
+                buf_append_str(&lsel, ", t.");
+                build_quote_ident(&lsel, n->through.key[k]);
+            }
             link_where(&lw, "t.", pj->right_cols, pj->ncols, bn->link_types, bn->range_link);
             quote_table(&thr, &n->through);
             Buf lout;
@@ -405,6 +416,21 @@ static bool node_prepare(BuildNode *bn, PgConn *c, DipError *err)
     return dip_error_set(err, DIP_ERR_INTERNAL, "%s: result types did not settle", bn->node->path);
 }
 
+/* Whether _meta shows a key column's values as numbers (Python ints and Decimals) or text. */
+static bool meta_numeric(PgConn *c, const DocsTable *t, bool **out, DipError *err)
+{
+    char **types = NULL;
+    if (!column_types(c, t, t->key, t->nkey, &types, err)) return false;
+    *out = dip_calloc(t->nkey + 1, sizeof **out);
+    for (size_t k = 0; k < t->nkey; k++) {
+        (*out)[k] = !strcmp(types[k], "smallint") || !strcmp(types[k], "integer") ||
+                    !strcmp(types[k], "bigint") || !strncmp(types[k], "numeric", 7);
+        free(types[k]);
+    }
+    free(types);
+    return true;
+}
+
 bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_keys, DipError *err)
 {
     memset(p, 0, sizeof *p);
@@ -417,6 +443,7 @@ bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_
         const DocsNode *n = d->nodes[i];
         bn->node = n;
         bn->by_keys = by_keys;
+        bn->meta = true; /* keys are always selected: _meta is a render-time choice */
         bn->routing_col = -1;
         bn->scalar = n->variant == DOCS_VARIANT_SCALAR;
         bn->many = n->type == DOCS_REL_ONE_TO_MANY;
@@ -466,6 +493,14 @@ bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_
             return false;
         }
     }
+    for (size_t i = 0; i < p->nnodes; i++) {
+        BuildNode *bn = &p->nodes[i];
+        if (!meta_numeric(c, &bn->node->rel, &bn->key_numeric, err) ||
+            (bn->through && !meta_numeric(c, &bn->node->through, &bn->link_key_numeric, err))) {
+            build_plan_free(p);
+            return false;
+        }
+    }
     /* Python's str() of the key values makes PGSync's _id: only bool differs from the text */
     root->id_is_bool = dip_calloc(root->node->nid_key + 1, sizeof(bool));
     for (size_t i = 0; i < root->node->nid_key; i++)
@@ -503,6 +538,8 @@ void build_plan_free(BuildPlan *p)
         free(bn->link_sql);
         free_strv(bn->key_types, n ? n->rel.nkey : 0);
         free(bn->id_is_bool);
+        free(bn->key_numeric);
+        free(bn->link_key_numeric);
         free(bn->sql);
     }
     free(p->nodes);

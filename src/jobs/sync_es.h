@@ -21,6 +21,7 @@ typedef struct SyncEsOptions {
     SyncEsAction action;
     int workers;        /* --workers: 0 = the CPU count */
     int batch;          /* roots per key range (DIP_ES_BATCH, default 2000) */
+    bool pgsync_meta;   /* --pgsync-meta: PGSync's _meta field in every document */
     const char *es_url; /* --url: overrides ELASTICSEARCH_URL */
 } SyncEsOptions;
 

@@ -152,6 +152,7 @@ static bool worker_body(LoadWorker *w, PgConn *c, PgConn *dl, EsClient **es, Doc
     if (!ok) return false;
     if (j->d->nplugins && !docs_plugins_open(j->schema, j->d, 0, plugins, err)) return false;
     if (!docs_builder_open(j->d, c, j->tz, *plugins, b, err)) return false;
+    if (j->o->pgsync_meta) docs_builder_pgsync_meta(*b);
     if (!sync_es_connect(j, dl, false, err)) return false;
     if (!es_open(j->es_cfg, es, err)) return false;
     EsBulkOptions bo = {.on_ack = on_ack,

@@ -38,6 +38,7 @@ class Env:
                 self.pgenv[k] = v.strip("'\"")
         self.es_proc = None
         atexit.register(self.close)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.es_start()
 
     def es_start(self):
@@ -136,7 +137,9 @@ class Env:
             return e.code, json.loads(e.read().decode() or "null")
 
     def dump(self, index):
-        """{_id: (_source, _routing)} of every document, with scroll."""
+        """{_id: (_source, _routing)} of every document, with scroll (after a refresh: what
+        the engine acknowledged becomes searchable at the next refresh)."""
+        self.http("POST", "/%s/_refresh" % index)
         st, r = self.http("POST", "/%s/_search?scroll=1m" % index,
                           {"size": 1000, "query": {"match_all": {}}})
         if st != 200:

@@ -67,6 +67,42 @@ SELECT b.isbn, json_build_object(
                JOIN subject s ON s.id = bs.subject_id WHERE bs.book_isbn = b.isbn))
 FROM book b""")
 
+# ---------------------------------------------------------------- PGSync's _meta (--pgsync-meta)
+meta_schema = synces.json.loads(synces.json.dumps(books_schema))
+meta_schema[0]["index"] = "books_meta"
+path = env.write_schema("books_meta", meta_schema)
+r = env.run_dip(["sync-es", "--config", path, "--once", "--pgsync-meta"], DIP_ES_BATCH="50")
+env.check(r.returncode == 0, "books_meta: --once --pgsync-meta exits 0", r.stderr[-2000:])
+got = {k: {"_meta": v[0].get("_meta")} for k, v in env.dump("books_meta").items()}
+plain = env.dump("books_nested")
+env.check(all("_meta" not in v[0] for v in plain.values()), "no _meta without --pgsync-meta")
+META_SQL = """SELECT b.isbn, json_build_object('_meta', json_build_object(
+  'book', json_build_object('isbn', json_build_array(b.isbn)),
+  'publisher', json_build_object('id', json_build_array(b.publisher_id)),
+  'book_language', json_build_object('id', (SELECT json_agg(id) FROM book_language
+                                            WHERE book_isbn = b.isbn)),
+  'author', json_build_object('id', (SELECT json_agg(DISTINCT author_id) FROM book_author
+                                     WHERE book_isbn = b.isbn)),
+  'book_author', json_build_object('id', (SELECT json_agg(id) FROM book_author
+                                          WHERE book_isbn = b.isbn)),
+  'city', json_build_object('id', (SELECT json_agg(DISTINCT a.city_id) FROM book_author ba
+                                   JOIN author a ON a.id = ba.author_id WHERE ba.book_isbn = b.isbn)),
+  'country', json_build_object('id', (SELECT json_agg(DISTINCT c.country_id) FROM book_author ba
+      JOIN author a ON a.id = ba.author_id JOIN city c ON c.id = a.city_id
+      WHERE ba.book_isbn = b.isbn)),
+  'continent', json_build_object('id', (SELECT json_agg(DISTINCT co.continent_id)
+      FROM book_author ba JOIN author a ON a.id = ba.author_id JOIN city c ON c.id = a.city_id
+      JOIN country co ON co.id = c.country_id WHERE ba.book_isbn = b.isbn)),
+  'language', json_build_object('id', (SELECT json_agg(DISTINCT language_id) FROM book_language
+                                       WHERE book_isbn = b.isbn)),
+  'subject', json_build_object('id', (SELECT json_agg(DISTINCT subject_id) FROM book_subject
+                                      WHERE book_isbn = b.isbn)),
+  'book_subject', json_build_object('id', (SELECT json_agg(id) FROM book_subject
+                                           WHERE book_isbn = b.isbn))))
+FROM book b"""
+synces.compare(env, "books_meta _meta", env.expected("books", META_SQL),
+               {k: (v, None) for k, v in got.items()})
+
 # ---------------------------------------------------------------- object/scalar x one/many
 case("variants", """
 CREATE TABLE parent (id int PRIMARY KEY, name text);
