@@ -62,6 +62,7 @@ psql -XAtq -v ON_ERROR_STOP=1 -v books="$BOOKS" -d books -f "$GEN" >/dev/null
 echo "(a) SQL floor (one set-based statement, COPY to /dev/null):"
 timed sh -c "psql -XAtq -v ON_ERROR_STOP=1 -d books -f '$SRC/bench/sync_es/books_floor.sql' >/dev/null"
 F_SECS=$SECS
+F_SRV=$SRV
 F_RATE=$(python3 -c "print(f'{$BOOKS / $SECS:.0f}')")
 echo "    ${SECS}s, $F_RATE docs/s, server CPU ${SRV}s, load $LOAD"
 
@@ -69,15 +70,21 @@ echo "(b) dip sync-es --once (initial load into the test server, end to end):"
 cp "$SHARED/bench/books/schema.json" "$WORK/schema.json"
 W=()
 [ -n "${BENCH_WORKERS:-}" ] && W=(--workers "$BENCH_WORKERS")
+es_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$ES_PID/stat"; }
+E0=$(es_cpu)
 timed "$DIP" sync-es --config "$WORK/schema.json" --once "${W[@]}" 2>"$WORK/dip.log"
+ESCPU=$(python3 -c "print(f'{$(es_cpu) - $E0:.1f}')")
 grep -E "documents .* in " "$WORK/dip.log" | sed 's/^/    /'
 D_RATE=$(python3 -c "print(f'{$BOOKS / $SECS:.0f}')")
 COUNT=$(curl -s "$ELASTICSEARCH_URL/books/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
-echo "    ${SECS}s, $D_RATE docs/s, $COUNT documents in the index, client CPU ${CPU}s, server CPU ${SRV}s, peak RSS $((RSS_KB / 1024)) MiB, load $LOAD"
+echo "    ${SECS}s, $D_RATE docs/s, $COUNT documents in the index, client CPU ${CPU}s, server CPU ${SRV}s, peak RSS $((RSS_KB / 1024)) MiB, test server CPU ${ESCPU}s, load $LOAD"
+D_CPU=$(python3 -c "print(f'{$CPU + $SRV:.1f}')")
 echo
 echo "summary ($BOOKS books; 2 cores shared with other work: compare only within this run)"
 printf "  dip initial load: %s docs/s (target >= 28000)\n" "$D_RATE"
 printf "  SQL floor:        %s docs/s\n" "$F_RATE"
+printf "  CPU per run:      dip + PostgreSQL %ss, floor (PostgreSQL) %ss, the test server %ss\n" \
+  "$D_CPU" "$F_SRV" "$ESCPU"
 printf "  dip / floor:      %s (target >= 0.6)\n" "$(python3 -c "print(f'{$D_RATE / $F_RATE:.2f}')")"
 printf "  dip peak RSS:     %s MiB (target < 256)\n" "$((RSS_KB / 1024))"
 [ "$COUNT" = "$BOOKS" ] || { echo "bench-sync-es: index holds $COUNT documents, expected $BOOKS" >&2; exit 1; }
