@@ -149,7 +149,8 @@ static void put_string(Buf *out, const char *s, size_t n)
 }
 
 /* ISO "YYYY-MM-DD HH:MM:SS[.f][+HH[:MM[:SS]]][ BC]" -> XSD; infinities stay words. The
- * output never needs escaping: it is digits and punctuation only. */
+ * pieces go through the escaper all the same: PostgreSQL only sends digits and punctuation
+ * here, but the output must stay valid JSON whatever the input. */
 static void put_datetime(Buf *out, const char *s, size_t n, bool with_zone)
 {
     buf_reserve(out, n + 6);
@@ -163,7 +164,7 @@ static void put_datetime(Buf *out, const char *s, size_t n, bool with_zone)
         buf_append_byte(out, '"');
         return;
     }
-    buf_append(out, s, sp);
+    jw_escape_into(out, s, sp);
     buf_append_byte(out, 'T');
     size_t i = sp + 1;
     if (with_zone) {
@@ -171,15 +172,15 @@ static void put_datetime(Buf *out, const char *s, size_t n, bool with_zone)
         size_t z = i;
         while (z < n && s[z] != '+' && s[z] != '-')
             z++;
-        buf_append(out, s + i, z - i);
+        jw_escape_into(out, s + i, z - i);
         size_t e = z;
         while (e < n && s[e] != ' ')
             e++;
-        buf_append(out, s + z, e - z);
+        jw_escape_into(out, s + z, e - z);
         if (e - z == 3) buf_append(out, ":00", 3);
         i = e;
     }
-    buf_append(out, s + i, n - i);
+    jw_escape_into(out, s + i, n - i);
     buf_append_byte(out, '"');
 }
 
