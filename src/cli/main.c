@@ -27,7 +27,7 @@ static void usage(FILE *f)
           "  delta info|files|history|cat URI      inspect Delta Lake tables (local or s3://)\n"
           "  sync-pg --source URI --table NAME     sync a Delta table into PostgreSQL\n"
           "  es ping|indices|count|dump|load|...   Elasticsearch / OpenSearch operations\n"
-          "  sync-es --config schema.json ACTION   PostgreSQL -> Elasticsearch/OpenSearch (PGSync)\n"
+          "  sync-es --config schema.json ACTION   PostgreSQL -> search indices (PGSync schema)\n"
           "  version                               print the version\n"
           "\n"
           "Run 'dip COMMAND --help' for a command's options. Exit codes: 0 ok, 1 internal,\n"
