@@ -615,9 +615,15 @@ function shardsHeader(idx) {
   return h;
 }
 
-function writeResult(idx, id, r, routing, forced) {
+// Whether document answers carry "_type": "_doc": ES 7, and ES 8 answering a request made with
+// compatible-with=7 (REST API compatibility restores the field).
+function typed(ctx) {
+  return F.typeField || ctx.compat === 7;
+}
+
+function writeResult(idx, id, r, routing, forced, withType) {
   const o = { _index: idx.name };
-  if (F.typeField) o._type = '_doc';
+  if (withType) o._type = '_doc';
   o._id = id;
   o._version = r.v;
   o.result = r.result;
@@ -628,9 +634,9 @@ function writeResult(idx, id, r, routing, forced) {
   return o;
 }
 
-function getResult(idx, id, d, srcFilter) {
+function getResult(idx, id, d, srcFilter, withType) {
   const o = { _index: idx.name };
-  if (F.typeField) o._type = '_doc';
+  if (withType) o._type = '_doc';
   o._id = id;
   if (!d) { o.found = false; return o; }
   o._version = d.v;
@@ -691,7 +697,7 @@ function getDoc(ctx, name, id) {
   const idx = engine.writeIndex(name) || (engine.indices.get(name) ?? null);
   if (!idx) throw err.indexNotFound(name);
   const d = engine.getDoc(idx, id, docRouting(ctx));
-  const body = getResult(idx, id, d, sourceFilterFromParams(ctx));
+  const body = getResult(idx, id, d, sourceFilterFromParams(ctx), typed(ctx));
   send(ctx, d ? 200 : 404, body);
 }
 
@@ -870,7 +876,7 @@ function singleWrite(ctx, kind, name, id) {
   const idx = targetIndex(name, op, kind);
   const r = applyWrite(kind, idx, op, id, src, upd);
   if (refresh) engine.refreshIndex(idx);
-  const body = writeResult(idx, id, r, op.routing, refresh === 'true');
+  const body = writeResult(idx, id, r, op.routing, refresh === 'true', typed(ctx));
   const headers = {};
   if (r.status === 201) headers.Location = `/${idx.name}/_doc/${encodeURIComponent(id)}${op.routing ? `?routing=${encodeURIComponent(op.routing)}` : ''}`;
   send(ctx, r.status, body, headers);
@@ -1083,11 +1089,11 @@ async function bulk(ctx, pathIndex) {
         itemFaultAcc -= 1;
         stats.faults_injected++;
         errors = true;
-        items[i] = { [a.kind === 'create' && actions[i].kind === 'create' ? 'create' : a.kind]: injectedItem(a, itemFault.item_status) };
+        items[i] = { [a.kind === 'create' && actions[i].kind === 'create' ? 'create' : a.kind]: injectedItem(a, itemFault.item_status, typed(ctx)) };
         continue;
       }
     }
-    items[i] = bulkItem(a, touched, refresh === 'true', bulkLog);
+    items[i] = bulkItem(a, touched, refresh === 'true', bulkLog, typed(ctx));
     if (items[i].failed) { errors = true; delete items[i].failed; }
   }
   if (bulkLog.ops.length) engine.logBulk(bulkLog.ops, bulkLog.maps, ctx.body);
@@ -1096,9 +1102,9 @@ async function bulk(ctx, pathIndex) {
   send(ctx, 200, { took, errors, items });
 }
 
-function injectedItem(a, status) {
+function injectedItem(a, status, withType) {
   const o = { _index: a.index };
-  if (F.typeField) o._type = '_doc';
+  if (withType) o._type = '_doc';
   o._id = a.id;
   o.status = status;
   if (status === 429) o.error = { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=0] (injected by the dip ES test server)' };
@@ -1108,7 +1114,7 @@ function injectedItem(a, status) {
 }
 
 const validIndexNames = new Set();
-function bulkItem(a, touched, forced, bulkLog) {
+function bulkItem(a, touched, forced, bulkLog, withType) {
   const kindName = a.kind;
   let idx = null;
   let id = a.id;
@@ -1124,13 +1130,13 @@ function bulkItem(a, touched, forced, bulkLog) {
     if (id == null) id = autoId();
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
     const r = applyWrite(a.kind, idx, a.op, id, a.kind === 'delete' || a.kind === 'update' ? null : bulkLog.body, a.update, bulkLog, a.text, a.off, a.len);
-    const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop');
+    const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop', withType);
     o.status = r.status;
     return out(o);
   } catch (e) {
     if (!(e instanceof EsError)) throw e;
     const o = { _index: idx ? idx.name : a.index };
-    if (F.typeField) o._type = '_doc';
+    if (withType) o._type = '_doc';
     o._id = id;
     o.status = e.status;
     o.error = e.item();
@@ -1171,14 +1177,14 @@ function mget(ctx, pathIndex) {
     if (!idx) {
       const e = err.indexNotFound(name);
       const o = { _index: name };
-      if (F.typeField) o._type = null;
+      if (typed(ctx)) o._type = null;
       o._id = id;
       o.error = { root_cause: e.rootCauses(), ...e.body() };
       return o;
     }
     const d = engine.getDoc(idx, id, s.routing ?? s._routing ?? ctx.params.get('routing'));
     const f = s._source !== undefined ? sourceFilterFromBody(s._source) : qf;
-    return getResult(idx, id, d, f);
+    return getResult(idx, id, d, f, typed(ctx));
   });
   send(ctx, 200, { docs });
 }
@@ -1369,7 +1375,7 @@ function hitsBlock(ctx, total, page, opts, trackTotal) {
   hits.max_score = opts.score === null || page.length === 0 ? (opts.score === null ? null : page.length ? opts.score : null) : opts.score;
   hits.hits = page.map((m) => {
     const h = { _index: m.idx.name };
-    if (F.typeField) h._type = '_doc';
+    if (typed(ctx)) h._type = '_doc';
     h._id = m.doc.id;
     if (opts.version) h._version = m.doc.v;
     if (opts.seqNo) { h._seq_no = m.doc.seq; h._primary_term = 1; }

@@ -283,6 +283,10 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('compat 8 accepted', r11.status === 200 && r11.headers['content-type'] === 'application/vnd.elasticsearch+json;compatible-with=8', r11.headers);
   const r12 = await req(s.port, 'GET', '/', undefined, { accept: 'application/vnd.elasticsearch+json; compatible-with=7' });
   check('compat 7 answered as 7', r12.status === 200 && r12.headers['content-type'] === 'application/vnd.elasticsearch+json;compatible-with=7');
+  const v7 = { 'content-type': 'application/vnd.elasticsearch+json; compatible-with=7', accept: 'application/vnd.elasticsearch+json; compatible-with=7' };
+  const t7 = await req(s.port, 'PUT', '/g/_doc/t7', { a: 1 }, v7);
+  const t8 = await req(s.port, 'GET', '/g/_doc/t7');
+  check('compat 7 restores _type, 8 has none', t7.json._type === '_doc' && t8.json._type === undefined, [t7.json, t8.json]);
   const r13 = await req(s.port, 'GET', '/', undefined, { accept: 'application/vnd.elasticsearch+json; compatible-with=9' });
   check('compat 9 refused', r13.status === 400 && r13.json.error.type === 'media_type_header_exception', r13.json);
   const r14 = await req(s.port, 'POST', '/g/_search', '{}', { 'content-type': 'text/plain' });
