@@ -868,6 +868,7 @@ function singleWrite(ctx, kind, name, id) {
   if (kind === 'update') {
     upd = bodyJson(ctx, true);
     checkUpdateBody(upd, 1);
+    if (upd.doc == null && upd.script == null) throw err.validation(['script or doc is missing']);
   } else if (kind !== 'delete') {
     if (!ctx.body || ctx.body.length === 0) throw new EsError(400, 'parse_exception', 'request body is required');
     src = normalizeSource(ctx.body);
@@ -1032,6 +1033,7 @@ function parseBulk(ctx, buf, defaults) {
         }
         checkUpdateBody(u, line);
         a.update = u;
+        if (u.doc == null && u.script == null) a.noDoc = true;
       }
     }
     actions.push(a);
@@ -1040,6 +1042,7 @@ function parseBulk(ctx, buf, defaults) {
   const problems = [];
   for (const a of actions) {
     validateWrite(a.kind, a.op, a.index, a.id, problems);
+    if (a.noDoc) problems.push('script or doc is missing');
   }
   if (problems.length) throw err.validation(problems);
   return actions;
