@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@opensearch-project/opensearch';
+import { Client as EsClient } from '@elastic/elasticsearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { makeChecker } from './check.mjs';
 
@@ -331,6 +332,25 @@ await run('tls', async () => {
   const plain = await req(s.port, 'GET', '/');
   check('plain http to TLS port fails', plain.error !== undefined || plain.status === 400);
   await stop(s);
+  // the usual production shape: ES 8 over HTTPS with basic auth and an API key, official client
+  const s8 = await start(path.join(tmp, 'tls8'), ['--flavour', 'es8', '--tls-cert', cert, '--tls-key', key, '--auth-basic', 'elastic:changeme', '--auth-apikey', 'k1:v1']);
+  const ca = fs.readFileSync(cert);
+  const good = new EsClient({ node: `https://127.0.0.1:${s8.port}`, auth: { username: 'elastic', password: 'changeme' }, tls: { ca } });
+  const info = await good.info();
+  check('es8 client over https with basic auth', info.version.number.startsWith('8.'));
+  const keyed = new EsClient({ node: `https://127.0.0.1:${s8.port}`, auth: { apiKey: Buffer.from('k1:v1').toString('base64') }, tls: { ca } });
+  const made = await keyed.indices.create({ index: 'secured' });
+  check('es8 client with an API key', made.acknowledged === true);
+  const gz = await req(s8.port, 'GET', '/', undefined, { authorization: 'Basic ' + Buffer.from('elastic:changeme').toString('base64'), 'accept-encoding': 'gzip' }, { tls: { ca } });
+  check('no gzip answers over https (http.compression default)', gz.status === 200 && gz.headers['content-encoding'] === undefined, gz.headers);
+  const wrong = new EsClient({ node: `https://127.0.0.1:${s8.port}`, auth: { username: 'elastic', password: 'nope' }, tls: { ca } });
+  try {
+    await wrong.info();
+    check('wrong password refused', false);
+  } catch (e) {
+    check('wrong password: 401 security_exception', e.meta && e.meta.statusCode === 401 && e.meta.body.error.type === 'security_exception', e.meta && e.meta.body);
+  }
+  await stop(s8);
 });
 
 await run('sigv4', async () => {
