@@ -91,6 +91,7 @@ function bulkBody(index, from, n, extra = {}) {
 
 await run('persistence', async () => {
   const dir = path.join(tmp, 'persist');
+  process.env.ES_TEST_SERVER_COMPACT = '1'; // compaction on every clean stop, to test it
   let s = await start(dir, ['--flavour', 'es8']);
   await req(s.port, 'PUT', '/p', { settings: { number_of_shards: 2 }, mappings: { properties: { n: { type: 'long' } } }, aliases: { palias: {} } });
   const b = await req(s.port, 'POST', '/_bulk', bulkBody('p', 0, 1000), NDJSON);
