@@ -1298,6 +1298,9 @@ function search(ctx, pathIndex) {
   const compiler = new QueryCompiler(flavour, views.map((v) => v.idx));
   const compiled = compiler.compile(query);
   let spec = compiler.sortSpec(sort, indexName);
+  if (spec && !pit && spec.some((x) => x.kind === '_shard_doc')) {
+    throw err.validation(['[_shard_doc] sort field cannot be used without [point in time]']);
+  }
   if (pit && spec && F.pit === 'es' && !spec.some((s) => s.kind === '_shard_doc')) spec = [...spec, { field: '_shard_doc', desc: false, kind: '_shard_doc' }];
   let matches = collect(views, compiled);
   const total = matches.length;
