@@ -320,11 +320,18 @@ void sync_es_slot_close(EsSlot *s)
 
 static bool slot_drop(EsJob *j, const char *name, DipError *err)
 {
-    bool exists, fits, active;
-    if (!slot_lookup(j, name, &exists, &fits, &active, err)) return false;
-    if (!exists) return true;
-    if (active)
-        return dip_error_set(err, DIP_ERR_TRANSIENT, "slot %s is in use by another process", name);
+    bool exists, fits, active = true;
+    /* a run killed a moment ago may still have its walsender on the slot: the backend goes
+     * when it notices its client is gone; wait for that, up to the connection timeout */
+    double until = dip_now_s() + j->pgs.connect_timeout_s;
+    for (;;) {
+        if (!slot_lookup(j, name, &exists, &fits, &active, err)) return false;
+        if (!exists) return true;
+        if (!active) break;
+        if (dip_now_s() >= until || !dip_sleep_interruptible(0.2))
+            return dip_error_set(err, DIP_ERR_TRANSIENT, "slot %s is in use by another process",
+                                 name);
+    }
     const char *params[1] = {name};
     PGresult *r;
     if (!pg_query(&j->pg, "SELECT pg_drop_replication_slot($1)", 1, params, &r, err)) return false;
@@ -794,17 +801,22 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         }
         buf_free(&sql);
         if (ok) {
+            /* one run per alias; the backend of a run killed a moment ago holds the lock until
+             * it notices, so wait up to the connection timeout before saying who is in the way */
             const char *params[1] = {d->index};
-            PGresult *r;
-            ok = pg_query(&j.pg,
-                          "SELECT pg_try_advisory_lock(hashtext('dip sync-es'), hashtext($1))", 1,
-                          params, &r, err);
-            if (ok) {
-                if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+            double until = dip_now_s() + j.pgs.connect_timeout_s;
+            for (bool held = false; ok && !held;) {
+                PGresult *r;
+                ok = pg_query(&j.pg,
+                              "SELECT pg_try_advisory_lock(hashtext('dip sync-es'), hashtext($1))",
+                              1, params, &r, err);
+                if (!ok) break;
+                held = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+                PQclear(r);
+                if (!held && (dip_now_s() >= until || !dip_sleep_interruptible(0.2)))
                     ok = dip_error_set(err, DIP_ERR_TRANSIENT,
                                        "index %s: another dip sync-es run is working on it",
                                        d->index);
-                PQclear(r);
             }
         }
     }
