@@ -7,11 +7,17 @@
  * two objects or scalar values by its relationship), the transforms run on it, the index
  * mapping is built and the unresolved plan printed. Checks: no crash, no leak, no hang; a
  * refused schema always says why; transforms either succeed or explain.
+ *
+ * An input starting with '#' is instead a JSON document sent through a Lua plugin that
+ * returns it unchanged (src/docs/plugin.c's JSON <-> Lua conversion): it must come back equal
+ * (types included: 1 stays 1, 1.0 stays 1.0, [] stays []) or be refused with a reason.
  */
 #include "docs/docs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -59,8 +65,55 @@ static json_t *fuzz_node_value(const DocsNode *n, int k)
     return a;
 }
 
+/* One plugin state for the whole run, on a passthrough script in a temporary directory. */
+static DocsPlugins *fuzz_plugins(void)
+{
+    static DocsPlugins *p;
+    static DocsSchema s;
+    if (p) return p;
+    char dir[] = "/tmp/dip-fuzz-plugin-XXXXXX";
+    if (!mkdtemp(dir)) abort();
+    char path[128], schema[256];
+    snprintf(path, sizeof path, "%s/pass.lua", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) abort();
+    fputs("return function(doc, meta) return doc end\n", f);
+    fclose(f);
+    snprintf(schema, sizeof schema,
+             "[{\"database\": \"d\", \"plugins\": [\"%s\"], \"nodes\": {\"table\": \"t\"}}]", path);
+    DipError err;
+    dip_error_clear(&err);
+    if (!docs_schema_parse(schema, strlen(schema), "fuzz.json", &s, &err) ||
+        !docs_plugins_open(&s, &s.docs[0], 0, &p, &err))
+        abort();
+    return p;
+}
+
+static void fuzz_plugin_round_trip(const uint8_t *data, size_t size)
+{
+    json_t *doc = json_loadb((const char *)data, size, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return;
+    }
+    json_t *orig = json_deep_copy(doc);
+    DipError err;
+    dip_error_clear(&err);
+    if (docs_plugins_apply(fuzz_plugins(), &doc, "1", "i", &err)) {
+        if (!doc || !json_equal(doc, orig)) abort();
+    } else if (err.msg[0] == '\0') {
+        abort();
+    }
+    json_decref(doc);
+    json_decref(orig);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (size > 0 && data[0] == '#') {
+        fuzz_plugin_round_trip(data + 1, size - 1);
+        return 0;
+    }
     DocsSchema s;
     DipError err;
     dip_error_clear(&err);
