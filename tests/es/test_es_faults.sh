@@ -31,6 +31,8 @@ fault_load() { # NAME FAULT-JSON [LOAD ARGS...]
   "$DIP" es dump "$idx" > "$WORK/$idx.dump" 2>> "$WORK/$idx.err"
   check "$name: full dump equals the documents sent" same_docs "$WORK/docs" "$WORK/$idx.dump"
   rm -f "$WORK/$idx.dump"
+  # the server keeps every index in memory and replays them on restart: keep it small
+  admin "$P" DELETE "/$idx" > /dev/null
 }
 
 fault_load req429 '{"request_status":429,"request_count":4,"path":"_bulk"}'
@@ -70,7 +72,8 @@ PY
 
 # ---- the server is killed in the middle of a load and comes back: dip waits and finishes
 admin "$P" PUT /_test/faults '{"delay_ms":40,"path":"_bulk"}' > /dev/null
-ELASTICSEARCH_MAX_RETRIES=40 "$DIP" es load f_restart --chunk-size 1000 < "$WORK/docs" > /dev/null 2> "$WORK/restart.err" &
+admin "$P" DELETE /f_out > /dev/null
+ELASTICSEARCH_MAX_RETRIES=60 ELASTICSEARCH_MAX_BACKOFF=1 "$DIP" es load f_restart --chunk-size 1000 < "$WORK/docs" > /dev/null 2> "$WORK/restart.err" &
 LOAD=$!
 for _ in $(seq 1 100); do
   [ "$(stat_of "$P" bulk_requests 2>/dev/null || echo 0)" -ge 8 ] && break
