@@ -65,16 +65,26 @@ static json_t *fuzz_node_value(const DocsNode *n, int k)
     return a;
 }
 
-/* One plugin state for the whole run, on a passthrough script in a temporary directory. */
+static char fuzz_dir[] = "/tmp/dip-fuzz-plugin-XXXXXX";
+static char fuzz_script[128];
+
+static void fuzz_cleanup(void)
+{
+    unlink(fuzz_script);
+    rmdir(fuzz_dir);
+}
+
+/* One plugin state for the whole run, on a passthrough script in a temporary directory
+ * (removed at exit; the script is read once, at open). */
 static DocsPlugins *fuzz_plugins(void)
 {
     static DocsPlugins *p;
     static DocsSchema s;
     if (p) return p;
-    char dir[] = "/tmp/dip-fuzz-plugin-XXXXXX";
-    if (!mkdtemp(dir)) abort();
-    char path[128], schema[256];
-    snprintf(path, sizeof path, "%s/pass.lua", dir);
+    if (!mkdtemp(fuzz_dir)) abort();
+    char *path = fuzz_script, schema[256];
+    snprintf(fuzz_script, sizeof fuzz_script, "%s/pass.lua", fuzz_dir);
+    atexit(fuzz_cleanup);
     FILE *f = fopen(path, "w");
     if (!f) abort();
     fputs("return function(doc, meta) return doc end\n", f);
