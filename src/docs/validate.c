@@ -919,6 +919,17 @@ static void plan_node(Buf *out, const DocsNode *n)
         buf_printf(out, " %s", c->type_name ? c->type_name : "?");
     }
     buf_append_byte(out, '\n');
+    if (!is_table(n->rel.relkind)) {
+        buf_printf(out, "%*s  stream: a %s is not published; ", ind, "",
+                   relkind_name(n->rel.relkind));
+        if (n->nbase_tables) {
+            buf_append_str(out, "its base tables are: ");
+            plan_cols(out, n->base_tables, n->nbase_tables);
+            buf_append_byte(out, '\n');
+        } else {
+            buf_append_str(out, "without base_tables its changes are not streamed\n");
+        }
+    }
     const DocsTransform *t = &n->transform;
     if (t->replace || t->rename || t->concat || t->nmove || t->mapping)
         buf_printf(out, "%*s  transform:%s%s%s%s%s\n", ind, "", t->replace ? " replace" : "",

@@ -237,6 +237,7 @@ static void test_small_examples(void **state)
     assert_string_equal(d->root->bases[0].name, "book");
     expect_join(&d->nodes[1]->parent_join, "publisher_id", "id");
     expect_plan_line(d, "publication tables (2): public.book, public.publisher\n");
+    expect_plan_line(d, "\n    stream: a view is not published; its base tables are: book\n");
     expect_plan_line(d, "  public.book: ALTER TABLE ... REPLICA IDENTITY FULL (now DEFAULT): "
                         "base table of view public.book_view: its changes are mapped to the "
                         "view's rows by old values of any column\n");
@@ -523,6 +524,10 @@ static void test_resolve_successes(void **state)
                         "t.json: [0].nodes.transform.mapping.zzz: \"zzz\" is no field of a and "
                         "no plugin could add it: mapped, never filled\n");
     expect_plan_line(&s.docs[0], "warnings:\nt.json: [0].nodes.transform.rename.idd: ");
+    docs_schema_free(&s);
+    neg_case("", "{'table': 'mv', 'primary_key': ['id']}", NULL, &s);
+    expect_plan_line(&s.docs[0], "\n    stream: a materialized view is not published; without "
+                                 "base_tables its changes are not streamed\n");
     docs_schema_free(&s);
     neg_case("", "{'table': 'a', 'columns': ['id', 'doc->x', 'doc#>>{a,0}']}", NULL, &s);
     assert_string_equal(s.docs[0].root->columns[2].output, "doc_a,0");
