@@ -1102,7 +1102,14 @@ async function bulk(ctx, pathIndex) {
   if (bulkLog.ops.length) engine.logBulk(bulkLog.ops, bulkLog.maps, ctx.body);
   if (refresh) for (const idx of touched) engine.refreshIndex(idx);
   const took = Number((process.hrtime.bigint() - t0) / 1000000n);
-  send(ctx, 200, { took, errors, items });
+  // ES 8's chunked answer starts with errors; ES 7 and OpenSearch with took. ingest_took is
+  // there when a pipeline ran.
+  const ingest = actions.some((x) => (x.op.pipeline && x.op.pipeline !== '_none') || (x.idxRef && x.idxRef.settings['index.default_pipeline']));
+  const resp = flavour === 'es8' ? { errors, took } : { took };
+  if (ingest) resp.ingest_took = 0;
+  if (flavour !== 'es8') resp.errors = errors;
+  resp.items = items;
+  send(ctx, 200, resp);
 }
 
 function injectedItem(a, status, withType) {
@@ -1128,6 +1135,7 @@ function bulkItem(a, touched, forced, bulkLog, withType) {
       if (validIndexNames.size < 10000) validIndexNames.add(a.index);
     }
     idx = targetIndex(a.index, a.op, a.kind);
+    a.idxRef = idx;
     touched.add(idx);
     if (id === '' && a.kind !== 'delete' && a.kind !== 'update') throw err.illegalArg('if _id is specified it must not be empty');
     if (id == null) id = autoId();
