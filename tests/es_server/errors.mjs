@@ -4,6 +4,11 @@
 // {"error":{"root_cause":[...],"type","reason",...},"status":N} envelope ES answers with,
 // and item() the shorter object used inside _bulk / _mget items.
 
+// Causes that are plain Java exceptions, not ElasticsearchExceptions: root_cause stops above
+// them (ElasticsearchException.guessRootCauses).
+const JAVA_EXCEPTIONS = new Set(['illegal_argument_exception', 'illegal_state_exception', 'number_format_exception',
+  'json_parse_exception', 'x_content_parse_exception', 'date_time_parse_exception', 'null_pointer_exception']);
+
 export class EsError extends Error {
   constructor(status, type, reason, meta = {}, cause = null) {
     super(reason);
@@ -29,9 +34,8 @@ export class EsError extends Error {
     // their shard failures' causes.
     if (this.rootOverride) return this.rootOverride;
     let e = this;
-    while (e.cause && e.cause.body && e.cause.isEs !== false && e.cause.wrapsRoot) e = e.cause;
-    const o = { type: e.type, reason: e.reason, ...e.meta };
-    return [o];
+    while (e.cause && !JAVA_EXCEPTIONS.has(e.cause.type)) e = e.cause;
+    return [{ type: e.type, reason: e.reason, ...e.meta }];
   }
 
   toJSON() {

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import fs from 'node:fs';
 import { EsError, err, searchPhaseFailure } from './errors.mjs';
 import { Engine, autoId, validateIndexName, validateAliasName, aliasDef, nestSettings, shardFor, srcOf } from './engine.mjs';
-import { DocParser, flatten } from './mapping.mjs';
+import { DocParser } from './mapping.mjs';
 import { QueryCompiler, compareSort, printedSortValue } from './query.mjs';
 import { Raw, render, filterPath } from './json.mjs';
 import { SigV4Verifier } from './sigv4.mjs';
@@ -1912,4 +1912,3 @@ async function stop() {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 
-export { flatten };
