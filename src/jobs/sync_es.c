@@ -263,6 +263,49 @@ static bool publication_exists(EsJob *j, bool *exists, DipError *err)
     return true;
 }
 
+/* Tables of the tree missing from the existing publication (the schema gained a node since
+ * the bootstrap): added when add is set (--reindex, which rebuilds everything anyway), else
+ * reported as a warning. */
+static bool publication_sync(EsJob *j, bool add, DipError *err)
+{
+    const char *params[1] = {j->publication};
+    PGresult *r;
+    if (!query_sql(j, "sql/sync_es_publication_tables.sql", 1, params, &r, err)) return false;
+    const DocsTable **tables = NULL;
+    size_t n = docs_schema_publication_tables(j->d, &tables);
+    bool ok = true;
+    Buf name;
+    buf_init(&name);
+    for (size_t i = 0; ok && i < n; i++) {
+        buf_clear(&name);
+        pg_quote_ident(tables[i]->schema, &name);
+        buf_append_byte(&name, '.');
+        pg_quote_ident(tables[i]->name, &name);
+        bool have = false;
+        for (int row = 0; row < PQntuples(r) && !have; row++)
+            have = !PQgetisnull(r, row, 1) &&
+                   strcmp(PQgetvalue(r, row, 1), tables[i]->schema) == 0 &&
+                   strcmp(PQgetvalue(r, row, 2), tables[i]->name) == 0;
+        if (have) continue;
+        if (!add) {
+            dip_warn("publication %s lacks %s (the schema changed since the bootstrap): run "
+                     "--reindex",
+                     j->publication, buf_cstr(&name));
+            continue;
+        }
+        Buf sql;
+        buf_init(&sql);
+        buf_printf(&sql, "ALTER PUBLICATION \"%s\" ADD TABLE %s", j->publication, buf_cstr(&name));
+        ok = pg_exec(&j->pg, buf_cstr(&sql), err);
+        buf_free(&sql);
+        if (ok) dip_info("publication %s: %s added", j->publication, buf_cstr(&name));
+    }
+    buf_free(&name);
+    free(tables);
+    PQclear(r);
+    return ok;
+}
+
 /* Whether `name` is an alias (and of which indices, as the JSON body) and whether it is a
  * concrete index. */
 static bool es_name_state(EsJob *j, const char *name, bool *is_alias, bool *is_index, DipError *err)
@@ -494,6 +537,7 @@ static bool bootstrap(EsJob *j, EsState *st, EsSlot *keep, bool *created, DipErr
                                  "index %s: publication %s is gone; run --teardown then "
                                  "--bootstrap",
                                  alias, j->publication);
+        if (!publication_sync(j, false, err)) return false;
         bool idx = false;
         if (!es_index_exists(j->es, st->index_name, &idx, err)) return false;
         if (!idx)
@@ -616,6 +660,8 @@ static bool action_reindex(EsJob *j, EsState *st, DipError *err)
                              j->d->index);
     EsSlot slot = {0};
     bool fresh = false;
+    /* before the new slot exists, so its stream carries every table of the tree */
+    if (!publication_sync(j, true, err)) return false;
     if (!st->next_index) {
         int version = st->version + 1;
         char next_slot[96], next_index[512], vtext[16];

@@ -102,10 +102,26 @@ EXPECTED = """SELECT i.id::text, json_build_object('id', i.id, 'name', i.name,
 synces.compare(env, "shop v1", env.expected("shop", EXPECTED), env.dump("shop"))
 os.unlink(os.path.join(env.work, ".env"))
 
-# ---------------------------------------------------------------- reindex
-env.psql("UPDATE item SET name = name || ' (new)' WHERE id % 2 = 0", "shop")
+# ---------------------------------------------------------------- reindex (with a schema change)
+env.psql("UPDATE item SET name = name || ' (new)' WHERE id % 2 = 0;"
+         "CREATE TABLE review (id int PRIMARY KEY, item_id int REFERENCES item, stars int);"
+         "INSERT INTO review SELECT i, 1 + i % 30, i % 5 FROM generate_series(1, 40) i;", "shop")
+SCHEMA[0]["nodes"]["children"].append(
+    {"table": "review", "columns": ["stars"], "label": "stars",
+     "relationship": {"variant": "scalar", "type": "one_to_many"}})
+path = env.write_schema("shop", SCHEMA)
+r = env.run_dip(["sync-es", "--config", path, "--bootstrap"])
+env.check(r.returncode == 0 and "lacks" in r.stderr and "review" in r.stderr,
+          "--bootstrap after a schema change warns that the publication lacks the new table",
+          r.stderr[-800:])
 r = env.run_dip(["sync-es", "--config", path, "--reindex"])
 env.check(r.returncode == 0, "--reindex exits 0", r.stderr[-1500:])
+pub = env.psql("SELECT count(*) FROM pg_publication_tables WHERE pubname = 'dip_shop' "
+               "AND tablename = 'review'", "shop").strip()
+env.check(pub == "1", "--reindex added the new table to the publication", pub)
+EXPECTED = """SELECT i.id::text, json_build_object('id', i.id, 'name', i.name,
+    'tags', (SELECT json_agg(t.t) FROM tag t WHERE t.item_id = i.id),
+    'stars', (SELECT json_agg(r.stars) FROM review r WHERE r.item_id = i.id)) FROM item i"""
 st, aliases = env.http("GET", "/_alias/shop")
 env.check(st == 200 and list(aliases.keys()) == ["shop_v2"], "alias shop now on shop_v2 only",
           str(aliases))
