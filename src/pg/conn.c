@@ -144,22 +144,23 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
     return ok;
 }
 
+typedef struct ConnectAttempt {
+    PgConn *c;
+    const PgSettings *s;
+} ConnectAttempt;
+
+static bool connect_attempt(void *arg, int attempt, DipError *err)
+{
+    (void)attempt;
+    ConnectAttempt *a = arg;
+    return pg_connect(a->c, a->s, err);
+}
+
 bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err)
 {
-    RetryPolicy p = {s->max_retries, s->retry_delay_s > 0 ? s->retry_delay_s : 0.1, 30.0};
-    uint64_t rng = dip_rng_seed();
-    for (int attempt = 0;; attempt++) {
-        DipError e = {0};
-        if (pg_connect(c, s, &e)) return true;
-        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
-            *err = e;
-            return false;
-        }
-        double d = retry_delay_s(&p, attempt + 1, &rng);
-        dip_warn("%s; retry %d/%d in %.1fs", e.msg, attempt + 1, p.max_retries, d);
-        if (!dip_sleep_interruptible(d))
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted while reconnecting");
-    }
+    RetryPolicy p = pg_retry_policy(s);
+    ConnectAttempt a = {c, s};
+    return retry_run(&p, connect_attempt, &a, "connecting to PostgreSQL", err);
 }
 
 void pg_close(PgConn *c)
@@ -183,12 +184,12 @@ void pg_sql_operation(const char *sql, char *out, size_t cap)
     while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
         p++;
     if (p[0] == '-' && p[1] == '-') {
-        p += 2;
-        while (*p == ' ')
-            p++;
-        const char *colon = strstr(p, ".sql: ");
-        const char *eol = strchr(p, '\n');
-        if (!eol) eol = p + strlen(p);
+        const char *h = p + 2;
+        while (*h == ' ')
+            h++;
+        const char *colon = strstr(h, ".sql: ");
+        const char *eol = strchr(h, '\n');
+        if (!eol) eol = h + strlen(h);
         if (colon && colon < eol) {
             const char *d = colon + 6, *e = d;
             /* the first clause: up to '.', ';', ':' or the end of the line */
@@ -197,7 +198,7 @@ void pg_sql_operation(const char *sql, char *out, size_t cap)
                 e++;
             while (e > d && e[-1] == ' ')
                 e--;
-            dip_snprintf(out, cap, "%.*s (%.*s.sql)", (int)(e - d), d, (int)(colon - p), p);
+            dip_snprintf(out, cap, "%.*s (%.*s.sql)", (int)(e - d), d, (int)(colon - h), h);
             return;
         }
     }

@@ -96,6 +96,62 @@ void pg_derived_name(const char *base, const char *suffix, Buf *out);
 /* Quotes a literal (standard_conforming_strings on). */
 void pg_quote_literal(const char *s, Buf *out);
 
+/* ---------------------------------------------------------------- results (tx.c)
+ * Row accessors: callers read results through these, not through libpq. */
+
+int pg_nrows(const PGresult *r);
+/* The text of a field; "" for NULL (ask pg_is_null when it matters). */
+const char *pg_value(const PGresult *r, int row, int col);
+size_t pg_value_len(const PGresult *r, int row, int col);
+bool pg_is_null(const PGresult *r, int row, int col);
+/* A boolean field is true ('t'); NULL is false. */
+bool pg_value_bool(const PGresult *r, int row, int col);
+/* A bigint field; false when NULL or not an integer. */
+bool pg_value_i64(const PGresult *r, int row, int col, int64_t *out);
+/* Rows a command touched (PQcmdTuples), 0 when it does not say. */
+int64_t pg_cmd_rows(const PGresult *r);
+void pg_result_free(PGresult *r);
+
+/* ---------------------------------------------------------------- transactions and locks (tx.c) */
+
+/* The one RetryPolicy of POSTGRES_MAX_RETRIES / POSTGRES_RETRY_DELAY (backoff base, capped
+ * at 60 s per wait): connecting, transactions and lookups all use it. */
+RetryPolicy pg_retry_policy(const PgSettings *s);
+
+/* A transaction body or a (re)connect step on c. */
+typedef bool (*PgTxFn)(PgConn *c, void *ctx, DipError *err);
+
+typedef struct PgTxRetry {
+    const RetryPolicy *policy;  /* NULL = one attempt */
+    const PgSettings *settings; /* reconnect with pg_connect when reconnect is NULL */
+    PgTxFn reconnect;           /* opens c again with the caller's session state (locks,
+                                 * temporary tables); NULL = pg_connect(settings) */
+    void *ctx;                  /* reconnect's */
+    const bool *abandon;        /* set by the caller (e.g. in reconnect: its lock went to
+                                 * another session): stop retrying, return that error */
+} PgTxRetry;
+
+/* BEGIN, body, COMMIT on c. Any failure rolls back (pg_rollback_or_close); a transient one
+ * (conn.c's classes: connection loss, 40001, 40P01, ...) closes the connection, reconnects
+ * and runs the whole transaction again under retry->policy (core's retry_run; `what` names
+ * it in the warnings). The body must be safe to run again. NULL retry = one attempt, on an
+ * open connection. */
+bool pg_tx_run(PgConn *c, const PgTxRetry *retry, PgTxFn body, void *ctx, const char *what,
+               DipError *err) DIP_MUST_CHECK;
+/* Rolls back an open transaction; closes the connection when even that fails (a session
+ * mid-COPY or broken is not reused). A no-op on an idle or closed connection. */
+void pg_rollback_or_close(PgConn *c);
+/* A transaction is open (or failed and not yet rolled back) on c. */
+bool pg_in_transaction(const PgConn *c);
+
+/* A session-level advisory lock on a 64-bit key derived from `name` (xxh64), held until the
+ * session ends or pg_advisory_unlock. Polls every 0.1 s for up to wait_s seconds; *got
+ * false when another session kept it, with that session described in holder ("PostgreSQL
+ * backend pid N (application 'a', client c, connected since t)"). False only on an error. */
+bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
+                      size_t holder_cap, DipError *err) DIP_MUST_CHECK;
+bool pg_advisory_unlock(PgConn *c, const char *name, DipError *err) DIP_MUST_CHECK;
+
 /* ---------------------------------------------------------------- types and binary COPY */
 
 typedef enum {
@@ -174,6 +230,9 @@ void pg_schema_objects(const char *sql, Buf *out);
 
 /* ---------------------------------------------------------------- run metadata */
 
+/* One row of dip_sync_runs. Ownership: every string belongs to the PgRun (heap copies,
+ * NULL or set with dip_strdup, never borrowed or literal); pg_run_free frees them all and
+ * pg_run_copy makes an independent deep copy. */
 typedef struct PgRun {
     int64_t run_id;
     char *input;          /* input_delta_table */
@@ -193,6 +252,7 @@ typedef struct PgRun {
 } PgRun;
 
 void pg_run_free(PgRun *r);
+void pg_run_copy(PgRun *dst, const PgRun *src);
 bool pg_run_ensure_table(PgConn *c, DipError *err) DIP_MUST_CHECK;
 /* The latest run for (input, output), finished or not; *found false when none. */
 bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only, PgRun *out,

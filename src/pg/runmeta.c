@@ -20,6 +20,22 @@ void pg_run_free(PgRun *r)
     memset(r, 0, sizeof *r);
 }
 
+static char *strdup_or_null(const char *s)
+{
+    return s ? dip_strdup(s) : NULL;
+}
+
+void pg_run_copy(PgRun *dst, const PgRun *src)
+{
+    *dst = *src;
+    dst->input = strdup_or_null(src->input);
+    dst->output = strdup_or_null(src->output);
+    dst->mode = strdup_or_null(src->mode);
+    dst->last_file = strdup_or_null(src->last_file);
+    dst->partial_file = strdup_or_null(src->partial_file);
+    dst->model_sha256 = strdup_or_null(src->model_sha256);
+}
+
 bool pg_run_ensure_table(PgConn *c, DipError *err)
 {
     const char *sql;

@@ -201,56 +201,59 @@ static bool object_exists(PgConn *c, const char *kind, const char *name, bool *e
         params[0] = plain;
     }
     if (!pg_query(c, sql, 1, params, &r, err)) return false;
-    *exists = strcmp(kind, "schema") == 0 ? PQntuples(r) > 0
-                                          : PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
+    *exists =
+        strcmp(kind, "schema") == 0 ? pg_nrows(r) > 0 : pg_nrows(r) == 1 && pg_value_bool(r, 0, 0);
+    pg_result_free(r);
+    return true;
+}
+
+typedef struct SchemaApply {
+    const char *name; /* for messages */
+    const char *sql;
+    const char *objects; /* "kind\tname" lines */
+    bool ran;
+} SchemaApply;
+
+/* Inside the transaction: under the schema lock, runs the file unless every object it
+ * creates exists already (a file that creates nothing dip can see always runs). */
+static bool schema_apply_tx(PgConn *c, void *ctx, DipError *err)
+{
+    SchemaApply *a = ctx;
+    a->ran = false;
+    if (!pg_exec(c, "SELECT pg_advisory_xact_lock(" DIP_SCHEMA_LOCK_KEY ")", err)) return false;
+    int missing = 0, total = 0;
+    char *save = NULL;
+    char *list = dip_strdup(a->objects);
+    bool ok = true;
+    for (char *line = strtok_r(list, "\n", &save); line && ok; line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        *tab = '\0';
+        bool exists = false;
+        ok = object_exists(c, line, tab + 1, &exists, err);
+        total++;
+        missing += !exists;
+    }
+    free(list);
+    if (!ok || (total > 0 && missing == 0)) return ok;
+    if (!pg_exec(c, a->sql, err)) {
+        dip_error_prefix(err, "schema file %s", a->name);
+        return false;
+    }
+    a->ran = true;
     return true;
 }
 
 bool pg_schema_apply_text(PgConn *c, const char *name, const char *sql, bool *ran, DipError *err)
 {
-    *ran = false;
     Buf objs;
     buf_init(&objs);
     pg_schema_objects(sql, &objs);
-    if (!pg_exec(c, "BEGIN", err)) goto fail;
-    if (!pg_exec(c, "SELECT pg_advisory_xact_lock(" DIP_SCHEMA_LOCK_KEY ")", err)) goto rollback;
-    int missing = 0, total = 0;
-    char *save = NULL;
-    char *list = dip_strdup(buf_cstr(&objs));
-    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *tab = strchr(line, '\t');
-        if (!tab) continue;
-        *tab = '\0';
-        bool exists;
-        if (!object_exists(c, line, tab + 1, &exists, err)) {
-            free(list);
-            goto rollback;
-        }
-        total++;
-        missing += !exists;
-    }
-    free(list);
-    if (total > 0 && missing == 0) {
-        if (!pg_exec(c, "COMMIT", err)) goto fail;
-        buf_free(&objs);
-        return true;
-    }
-    if (!pg_exec(c, sql, err)) {
-        dip_error_prefix(err, "schema file %s", name);
-        goto rollback;
-    }
-    if (!pg_exec(c, "COMMIT", err)) goto fail;
-    *ran = true;
+    SchemaApply a = {name, sql, buf_cstr(&objs), false};
+    bool ok = pg_tx_run(c, NULL, schema_apply_tx, &a, name, err);
+    *ran = ok && a.ran;
     buf_free(&objs);
-    return true;
-rollback:;
-    DipError ignore = {0};
-    if (!pg_exec(c, "ROLLBACK", &ignore))
-        dip_debug("rollback after a failed schema file: %s", ignore.msg);
-fail:
-    buf_free(&objs);
-    return false;
+    return ok;
 }
 
 static int cmp_str(const void *a, const void *b)

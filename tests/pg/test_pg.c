@@ -303,18 +303,34 @@ static void test_run_metadata(void **state)
     assert_true(pg_run_ensure_table(&conn, &err));
     PgRun r;
     memset(&r, 0, sizeof r);
-    r.input = "file:///t";
-    r.output = "gold";
-    r.mode = "full";
+    r.input = dip_strdup("file:///t");
+    r.output = dip_strdup("gold");
+    r.mode = dip_strdup("full");
     r.base_version = -1;
     r.version = 3;
     r.ldts_us = 1700000000000000LL;
-    r.model_sha256 = "abc";
+    r.model_sha256 = dip_strdup("abc");
     if (!pg_run_start(&conn, &r, "{\"host\":\"x\"}", &err)) fail_msg("%s", err.msg);
     assert_true(r.run_id > 0);
-    r.last_file = "part-1.parquet";
+    r.last_file = dip_strdup("part-1.parquet");
+    r.partial_file = dip_strdup("part-2.parquet");
+    r.partial_rows = 7;
     r.n_input_records = 10;
     assert_true(pg_run_checkpoint(&conn, &r, &err));
+    PGresult *res = NULL;
+    if (!pg_query(&conn,
+                  "SELECT last_synced_item->>'partial_file', last_synced_item->>'partial_rows' "
+                  "FROM dip_sync_runs ORDER BY run_id DESC LIMIT 1",
+                  0, NULL, &res, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(pg_value(res, 0, 0), "part-2.parquet");
+    assert_string_equal(pg_value(res, 0, 1), "7");
+    pg_result_free(res);
+    /* a deep copy outlives the original */
+    PgRun copy;
+    pg_run_copy(&copy, &r);
+    assert_ptr_not_equal(copy.last_file, r.last_file);
+    assert_string_equal(copy.last_file, "part-1.parquet");
     PgRun l;
     bool found;
     assert_true(pg_run_latest(&conn, "file:///t", "gold", false, &l, &found, &err));
@@ -333,6 +349,9 @@ static void test_run_metadata(void **state)
     assert_true(found);
     assert_true(l.sync_finished);
     pg_run_free(&l);
+    pg_run_free(&r);
+    assert_string_equal(copy.partial_file, "part-2.parquet");
+    pg_run_free(&copy);
 }
 
 int main(void)
