@@ -11,15 +11,15 @@
  *   canonical row format (../shared/ROW_FORMAT.md), e.g. `["ACME",null,"12.50"]`: stable
  *   across runs and machines, NULL (`null`) distinct from the string "null" (`"null"`).
  * - sync_ldts: the Delta table's LDTS (commit timestamp of the synced version).
- * Types map exactly (pg_type_for): a silver column the model cannot map is an error at bind
- * time, before anything is written.
+ * gold depends on core only: the exact type map to PostgreSQL (pg_type_for) is applied by
+ * the job right after binding, so a silver column dip cannot map is still an error before
+ * anything is written.
  */
 #ifndef DIP_GOLD_H
 #define DIP_GOLD_H
 
 #include "core/column.h"
 #include "core/core.h"
-#include "pg/pg.h" /* PgType: the gold side of the type map */
 
 typedef enum { GOLD_HK_COLUMN = 1, GOLD_HK_KEYS } GoldHkKind;
 
@@ -54,10 +54,10 @@ bool gold_model_load(GoldModel *m, const char *path, DipError *err) DIP_MUST_CHE
 void gold_model_free(GoldModel *m);
 
 typedef struct GoldColumn {
-    const char *gold; /* gold column name */
-    int src;          /* index in the silver schema */
-    int bi;           /* index in the projected batch (GoldPlan.proj order) */
-    PgType pg;        /* exact gold type */
+    const char *gold;    /* gold column name */
+    int src;             /* index in the silver schema */
+    int bi;              /* index in the projected batch (GoldPlan.proj order) */
+    const DipType *type; /* silver type (into the bound schema); the job maps it to PostgreSQL */
     bool in_hdiff;
 } GoldColumn;
 
@@ -71,7 +71,8 @@ typedef struct GoldPlan {
     int *proj; /* silver column indexes to read, ascending */
 } GoldPlan;
 
-/* Binds a model to a silver schema: every column found, every type mapped. */
+/* Binds a model to a silver schema: every column found. The schema must outlive the plan;
+ * mapping the columns' types to the target's (pg_type_for) is the caller's step. */
 bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver,
                     DipError *err) DIP_MUST_CHECK;
 void gold_plan_free(GoldPlan *p);

@@ -275,21 +275,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
                                  m->source, m->hdiff_exclude[i]);
         }
     }
-    /* types: exact mapping or an error before any write */
     for (int i = 0; i < n; i++) {
-        char why[160];
-        const DipField *fld = &silver->fields[cols[i].src];
-        if (!pg_type_for(&fld->type, &cols[i].pg, why, sizeof why)) {
-            Buf t;
-            buf_init(&t);
-            dip_type_format(&fld->type, &t);
-            dip_error_set(err, DIP_ERR_DATA,
-                          "%s: silver column '%s' has type %s that dip cannot map: %s", m->source,
-                          fld->name, buf_cstr(&t), why);
-            buf_free(&t);
-            free(cols);
-            return false;
-        }
+        cols[i].type = &silver->fields[cols[i].src].type;
         cols[i].in_hdiff = !in_list(m->hdiff_exclude, m->n_hdiff_exclude, cols[i].gold);
     }
     /* hk sources */

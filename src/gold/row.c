@@ -196,7 +196,7 @@ static void write_canonical(Buf *b, const ColumnVector *c, int64_t row)
     case DT_JSON:
         buf_append_byte(b, '"');
         jw_escape_into(b, (const char *)c->data + c->offsets[row],
-                         (size_t)(c->offsets[row + 1] - c->offsets[row]));
+                       (size_t)(c->offsets[row + 1] - c->offsets[row]));
         buf_append_byte(b, '"');
         return;
     case DT_DECIMAL: {

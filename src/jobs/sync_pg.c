@@ -58,6 +58,7 @@ static void job_free(SyncJob *j)
     if (j->snap) delta_snapshot_free(j->snap);
     if (j->store) store_close(j->store);
     gold_plan_free(&j->plan);
+    free(j->col_types);
     gold_model_free(&j->model);
     buf_free(&j->q_table);
     buf_free(&j->q_columns);
@@ -69,11 +70,32 @@ static void job_free(SyncJob *j)
     if (j->run_started) pg_run_free(&j->run); /* every string of the job's run is heap-owned */
 }
 
+/* The exact PostgreSQL type of every gold column, or an error before any write. */
+static bool map_types(SyncJob *j, DipError *err)
+{
+    j->col_types = dip_calloc((size_t)j->plan.ncols + 1, sizeof *j->col_types);
+    for (int i = 0; i < j->plan.ncols; i++) {
+        char why[160];
+        const GoldColumn *c = &j->plan.cols[i];
+        if (!pg_type_for(c->type, &j->col_types[i], why, sizeof why)) {
+            const DipField *fld = &delta_snapshot_schema(j->snap)->fields[c->src];
+            Buf t;
+            buf_init(&t);
+            dip_type_format(c->type, &t);
+            dip_error_set(err, DIP_ERR_DATA,
+                          "%s: silver column '%s' has type %s that dip cannot map: %s",
+                          j->model.source, fld->name, buf_cstr(&t), why);
+            buf_free(&t);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Opens the table and binds the model: everything that can be refused before connecting. */
 static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
 {
     j->opt = o;
-    j->rng = dip_rng_seed();
     buf_init(&j->q_table);
     buf_init(&j->q_columns);
     buf_init(&j->sql_copy_gold);
@@ -103,7 +125,8 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     j->version = delta_snapshot_version(j->snap);
     DeltaLdtsSource src;
     j->ldts_us = delta_snapshot_ldts_us(j->snap, &src);
-    if (!gold_plan_bind(&j->plan, &j->model, delta_snapshot_schema(j->snap), err)) {
+    if (!gold_plan_bind(&j->plan, &j->model, delta_snapshot_schema(j->snap), err) ||
+        !map_types(j, err)) {
         dip_error_prefix(err, "Delta table %s", o->source);
         return false;
     }
@@ -160,7 +183,7 @@ static bool gold_table_create(SyncJob *j, DipError *err)
         buf_append_str(&defs, ",\n    ");
         pg_quote_name(j->plan.cols[i].gold, &defs);
         buf_append_byte(&defs, ' ');
-        pg_type_sql(&j->plan.cols[i].pg, &defs);
+        pg_type_sql(&j->col_types[i], &defs);
     }
     /* an index lives in its table's schema, so its name is derived from the table part */
     pg_derived_name(pg_table_name_base(j->gold_table), "_sync_ldts_idx", &iname);
@@ -184,7 +207,7 @@ static bool gold_table_create(SyncJob *j, DipError *err)
  * and no unmapped NOT NULL column without a default. */
 static bool gold_table_check_columns(SyncJob *j, PGresult *r, DipError *err)
 {
-    int n = PQntuples(r);
+    int n = pg_nrows(r);
     int nexp = 3 + j->plan.ncols;
     bool ok = true;
     for (int e = 0; e < nexp && ok; e++) {
@@ -199,26 +222,26 @@ static bool gold_table_check_columns(SyncJob *j, PGresult *r, DipError *err)
         else if (e == 2)
             buf_append_str(&want, "timestamp with time zone");
         else
-            pg_type_sql(&j->plan.cols[e - 3].pg, &want);
+            pg_type_sql(&j->col_types[e - 3], &want);
         int found = -1;
         for (int i = 0; i < n; i++)
-            if (strcmp(PQgetvalue(r, i, 0), name) == 0) found = i;
+            if (strcmp(pg_value(r, i, 0), name) == 0) found = i;
         if (found < 0)
             ok = dip_error_set(err, DIP_ERR_DATA,
                                "gold table %s has no column \"%s\" (%s) that model %s maps",
                                j->gold_table, name, buf_cstr(&want), j->model.source);
-        else if (strcmp(PQgetvalue(r, found, 1), buf_cstr(&want)) != 0)
+        else if (strcmp(pg_value(r, found, 1), buf_cstr(&want)) != 0)
             ok = dip_error_set(
                 err, DIP_ERR_DATA, "gold table %s column \"%s\" is %s, model %s needs %s",
-                j->gold_table, name, PQgetvalue(r, found, 1), j->model.source, buf_cstr(&want));
+                j->gold_table, name, pg_value(r, found, 1), j->model.source, buf_cstr(&want));
         buf_free(&want);
     }
     for (int i = 0; i < n && ok; i++) {
-        const char *name = PQgetvalue(r, i, 0);
+        const char *name = pg_value(r, i, 0);
         bool known = !strcmp(name, "hk") || !strcmp(name, "hdiff") || !strcmp(name, "sync_ldts");
         for (int c = 0; c < j->plan.ncols && !known; c++)
             known = strcmp(j->plan.cols[c].gold, name) == 0;
-        if (!known && PQgetvalue(r, i, 2)[0] == 't' && PQgetvalue(r, i, 3)[0] != 't')
+        if (!known && pg_value_bool(r, i, 2) && !pg_value_bool(r, i, 3))
             ok = dip_error_set(err, DIP_ERR_DATA,
                                "gold table %s column \"%s\" is NOT NULL without a default and "
                                "model %s does not map it",
@@ -239,27 +262,27 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
     }
     PGresult *r;
     if (!gold_columns(j, &r, err)) return false;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    if (pg_nrows(r) == 0) {
+        pg_result_free(r);
         /* created once, then looked up once more: still missing is an error, never a loop */
         if (!gold_table_create(j, err) || !gold_columns(j, &r, err)) return false;
-        if (PQntuples(r) == 0) {
-            PQclear(r);
+        if (pg_nrows(r) == 0) {
+            pg_result_free(r);
             return dip_error_set(err, DIP_ERR_INTERNAL,
                                  "gold table %s: created, but the catalog does not show it",
                                  j->gold_table);
         }
     }
     bool ok = gold_table_check_columns(j, r, err);
-    PQclear(r);
+    pg_result_free(r);
     if (!ok) return false;
     const char *params[1] = {buf_cstr(&j->q_table)};
     const char *t;
     if (!pg_sql_get("sql/gold_hk_unique.sql", &t, err) ||
         !pg_query(&j->conn, t, 1, params, &r, err))
         return false;
-    ok = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "0") != 0;
-    PQclear(r);
+    ok = pg_nrows(r) == 1 && strcmp(pg_value(r, 0, 0), "0") != 0;
+    pg_result_free(r);
     if (!ok)
         return dip_error_set(err, DIP_ERR_DATA,
                              "gold table %s has no unique index on (hk), which ON CONFLICT (hk) "
@@ -279,11 +302,9 @@ static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipErro
               pg_query(&j->conn, buf_cstr(&sql), 0, NULL, &r, err);
     buf_free(&sql);
     if (!ok) return false;
-    *max_ldts_us = PQgetisnull(r, 0, 0) ? INT64_MIN : 0;
-    if (!PQgetisnull(r, 0, 0) && !dip_parse_i64(PQgetvalue(r, 0, 0), max_ldts_us))
-        *max_ldts_us = INT64_MIN;
-    *has_rows = PQgetvalue(r, 0, 1)[0] == 't';
-    PQclear(r);
+    if (!pg_value_i64(r, 0, 0, max_ldts_us)) *max_ldts_us = INT64_MIN;
+    *has_rows = pg_value_bool(r, 0, 1);
+    pg_result_free(r);
     return true;
 }
 
@@ -458,55 +479,6 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
     return true;
 }
 
-bool sync_pg_lock(SyncJob *j, DipError *err)
-{
-    Buf name;
-    buf_init(&name);
-    buf_printf(&name, "dip sync-pg %s", buf_cstr(&j->q_table));
-    char key[24];
-    dip_snprintf(key, sizeof key, "%lld", (long long)(int64_t)dip_xxh64(name.data, name.len, 0));
-    buf_free(&name);
-    const char *params[1] = {key};
-    const char *sql;
-    PGresult *r = NULL;
-    if (!pg_sql_get("sql/run_lock.sql", &sql, err)) return false;
-    /* A run killed a moment ago (SIGKILL, a lost client) leaves its backend holding the
-     * lock until the server notices the client is gone, at the end of the statement it is
-     * running: wait for that, up to POSTGRES_CONNECTION_TIMEOUT, before calling the other
-     * run alive. */
-    double wait_s = j->opt->pg.connect_timeout_s > 0 ? j->opt->pg.connect_timeout_s : 10;
-    double t0 = dip_now_s();
-    for (int attempt = 0;; attempt++) {
-        if (!pg_query(&j->conn, sql, 1, params, &r, err)) return false;
-        bool got = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-        PQclear(r);
-        if (got) return true;
-        if (dip_now_s() - t0 >= wait_s) break;
-        if (attempt == 0)
-            dip_info("the run lock of %s is held: waiting up to %.0fs for it", j->gold_table,
-                     wait_s);
-        if (!dip_sleep_interruptible(0.1))
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted waiting for the run lock");
-    }
-    char who[256] = "another session";
-    if (pg_sql_get("sql/run_lock_holder.sql", &sql, err) &&
-        pg_query(&j->conn, sql, 1, params, &r, err)) {
-        if (PQntuples(r) == 1)
-            dip_snprintf(who, sizeof who,
-                         "PostgreSQL backend pid %s (application '%s', client %s, "
-                         "connected since %s)",
-                         PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-                         PQgetvalue(r, 0, 3));
-        PQclear(r);
-    }
-    dip_error_clear(err);
-    /* transient: the other run will end; an orchestrator may try again later */
-    return dip_error_set(err, DIP_ERR_TRANSIENT,
-                         "another dip sync-pg is syncing into %s (run lock held by %s): not "
-                         "starting a second one",
-                         j->gold_table, who);
-}
-
 /* The schema of a SCHEMA.TABLE name must exist: checked before dip's first DDL, so a run
  * refused for it leaves nothing behind. */
 static bool gold_schema_check(SyncJob *j, DipError *err)
@@ -519,8 +491,8 @@ static bool gold_schema_check(SyncJob *j, DipError *err)
     PGresult *r = NULL;
     bool ok = pg_sql_get("sql/gold_schema_exists.sql", &t, err) &&
               pg_query(&j->conn, t, 1, params, &r, err);
-    bool exists = ok && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-    if (r) PQclear(r);
+    bool exists = ok && pg_nrows(r) == 1 && pg_value_bool(r, 0, 0);
+    if (r) pg_result_free(r);
     if (ok && !exists)
         ok = dip_error_set(err, DIP_ERR_NOT_FOUND,
                            "gold table %s: schema \"%s\" does not exist in database %s (create "
@@ -532,8 +504,8 @@ static bool gold_schema_check(SyncJob *j, DipError *err)
 
 static bool connect_and_prepare(SyncJob *j, DipError *err)
 {
-    if (!pg_connect_retry(&j->conn, &j->opt->pg, err)) return false;
-    return gold_schema_check(j, err) && pg_run_ensure_table(&j->conn, err);
+    return sync_pg_connect(j, err) && gold_schema_check(j, err) &&
+           pg_run_ensure_table(&j->conn, err);
 }
 
 static void task_json(const SyncJob *j, const Decision *d, Buf *out)
@@ -583,22 +555,97 @@ static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
                  "stays at the file before it, and the next run loads it again from its start "
                  "(committed rows count as unchanged)",
                  j->run.partial_file, (long long)j->run.partial_rows, j->gold_table);
-    /* a fresh connection when the loader's is gone (PostgreSQL restarted, error mid-COPY) */
     DipError e = {0};
-    if (pg_is_alive(&j->conn) && PQtransactionStatus(j->conn.conn) != PQTRANS_IDLE) {
-        DipError ignore = {0};
-        if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
-    }
-    for (int attempt = 0; attempt < 3; attempt++) {
-        dip_error_clear(&e);
-        if ((pg_is_alive(&j->conn) || pg_connect(&j->conn, &j->opt->pg, &e)) &&
-            pg_run_checkpoint(&j->conn, &j->run, &e) &&
-            pg_run_finish(&j->conn, &j->run, finished, cause ? cause->msg : NULL, &e))
-            return true;
-        pg_close(&j->conn);
-        if (!dip_sleep_interruptible(0.2 * (attempt + 1))) break;
-    }
+    if (sync_pg_record_end(j, finished, cause ? cause->msg : NULL, &e)) return true;
     dip_warn("could not record the end of run %lld: %s", (long long)j->run.run_id, e.msg);
+    return false;
+}
+
+/* A run refused before any write (gold table does not match the model, ...): recorded as an
+ * unfinished run with the error, so history shows it. */
+static void record_refused_run(SyncJob *j, const DipError *cause)
+{
+    if (!pg_is_alive(&j->conn)) return;
+    PgRun r;
+    memset(&r, 0, sizeof r);
+    r.input = dip_strdup(j->opt->source);
+    r.output = dip_strdup(j->gold_table);
+    r.mode = dip_strdup("full");
+    r.base_version = -1;
+    r.version = j->version;
+    r.ldts_us = j->ldts_us;
+    r.model_sha256 = dip_strdup(j->model.sha256);
+    Buf bj;
+    buf_init(&bj);
+    backend_json(j, &bj);
+    DipError e = {0};
+    if (pg_run_start(&j->conn, &r, buf_cstr(&bj), &e) &&
+        !pg_run_finish(&j->conn, &r, false, cause->msg, &e))
+        dip_warn("recording the failed run: %s", e.msg);
+    buf_free(&bj);
+    pg_run_free(&r);
+}
+
+/* The run row: a resumed run continues its row (taking the Decision's), otherwise a new one. */
+static bool run_row_start(SyncJob *j, Decision *d, DipError *err)
+{
+    j->run_started = true;
+    if (d->resume) {
+        j->run = d->resume_run;
+        d->have_resume_run = false;
+        free(j->run.model_sha256);
+        j->run.model_sha256 = dip_strdup(j->model.sha256);
+        if (j->first_file > 0)
+            dip_info("resume: %zu of %zu files already loaded", j->first_file, j->nfiles);
+        return true;
+    }
+    memset(&j->run, 0, sizeof j->run);
+    j->run.input = dip_strdup(j->opt->source);
+    j->run.output = dip_strdup(j->gold_table);
+    j->run.mode = dip_strdup(d->incremental ? "incremental" : "full");
+    j->run.base_version = d->incremental ? d->base_version : -1;
+    j->run.version = j->version;
+    j->run.ldts_us = j->ldts_us;
+    j->run.model_sha256 = dip_strdup(j->model.sha256);
+    Buf bj;
+    buf_init(&bj);
+    backend_json(j, &bj);
+    bool ok = pg_run_start(&j->conn, &j->run, buf_cstr(&bj), err);
+    buf_free(&bj);
+    if (!ok) j->run_started = false;
+    return ok;
+}
+
+/* The load (and --propagate-deletes) with the pre-filter the gold table's state allows. */
+static bool run_load(SyncJob *j, const Decision *d, DipError *err)
+{
+    const SyncPgOptions *o = j->opt;
+    j->prefilter = !d->gold_has_rows ? PREFILTER_NONE
+                   : d->incremental  ? PREFILTER_LOOKUP
+                                     : PREFILTER_EXPORT;
+    /* a resumed first sync: rows of the loaded files are in gold now, so the fast path may
+     * meet them again only if the last file was half done: the merge fallback handles that */
+    dip_info("sync-pg %s -> %s: %s sync of version %lld (%zu files%s), pre-filter %s", o->source,
+             j->gold_table, j->stats->mode, (long long)j->version, j->nfiles - j->first_file,
+             d->resume ? ", resumed" : "",
+             j->prefilter == PREFILTER_NONE     ? "none (empty gold table: COPY straight in)"
+             : j->prefilter == PREFILTER_EXPORT ? "exported (hk, hdiff)"
+                                                : "per-batch hk lookup");
+    j->last_checkpoint_s = dip_now_s();
+    if (!sync_pg_session_setup(j, err) || !sync_pg_load_files(j, err)) return false;
+    /* a first sync into an empty gold table (not resumed) holds only snapshot rows */
+    if (o->propagate_deletes && !(j->prefilter == PREFILTER_NONE && !d->resume))
+        return sync_pg_propagate_deletes(j, err);
+    return true;
+}
+
+/* Connected, locked, gold checked, decided: false (with the run recorded when refused) or
+ * true with *d set. A second run refused by the lock records nothing. */
+static bool run_prepare(SyncJob *j, Decision *d, DipError *err)
+{
+    if (!connect_and_prepare(j, err) || !sync_pg_lock(j, err)) return false;
+    if (ensure_gold_table(j, err) && decide(j, d, err)) return true;
+    record_refused_run(j, err);
     return false;
 }
 
@@ -623,102 +670,18 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
         stats->version = j.version;
         stats->ldts_us = j.ldts_us;
     }
-    ok = ok && connect_and_prepare(&j, err);
-    /* from here on a run row exists, so every failure is recorded as an unfinished run */
-    bool locked = false;
-    if (ok) {
-        locked = sync_pg_lock(&j, err);
-        if (!locked) {
-            decision_free(&d);
-            job_free(&j);
-            stats->seconds = dip_now_s() - t0;
-            return false;
-        }
-    }
-    if (ok) {
-        ok = ensure_gold_table(&j, err) && decide(&j, &d, err);
-        if (!ok) {
-            /* refused before any write (gold table does not match the model, ...): record it */
-            PgRun r;
-            memset(&r, 0, sizeof r);
-            r.input = (char *)o->source;
-            r.output = (char *)j.gold_table;
-            r.mode = "full";
-            r.base_version = -1;
-            r.version = j.version;
-            r.ldts_us = j.ldts_us;
-            r.model_sha256 = j.model.sha256;
-            Buf bj;
-            buf_init(&bj);
-            backend_json(&j, &bj);
-            DipError e2 = {0};
-            if (pg_is_alive(&j.conn) && pg_run_start(&j.conn, &r, buf_cstr(&bj), &e2)) {
-                if (!pg_run_finish(&j.conn, &r, false, err->msg, &e2))
-                    dip_warn("recording the failed run: %s", e2.msg);
-            }
-            buf_free(&bj);
-        }
-    }
+    ok = ok && run_prepare(&j, &d, err);
     if (ok && d.up_to_date) {
         dip_info("%s is up to date with %s at version %lld (LDTS of the table <= MAX(sync_ldts) "
                  "or run already finished at this version): nothing to do",
                  j.gold_table, o->source, (long long)j.version);
         stats->up_to_date = true;
-        decision_free(&d);
-        job_free(&j);
-        stats->seconds = dip_now_s() - t0;
-        return true;
-    }
-    if (ok) ok = collect_files(&j, &d, err);
-    if (ok) {
+    } else if (ok && (ok = collect_files(&j, &d, err))) {
         dip_strlcpy(stats->mode, d.incremental ? "incremental" : "full", sizeof stats->mode);
         stats->resumed = d.resume;
         stats->files_total = j.nfiles - j.first_file;
         stats->files_skipped = j.first_file;
-        /* the run row: a resumed run continues its row, otherwise a new one */
-        j.run_started = true;
-        if (d.resume) {
-            j.run = d.resume_run;
-            d.have_resume_run = false;
-            free(j.run.model_sha256);
-            j.run.model_sha256 = dip_strdup(j.model.sha256);
-            if (j.first_file > 0)
-                dip_info("resume: %zu of %zu files already loaded", j.first_file, j.nfiles);
-        } else {
-            memset(&j.run, 0, sizeof j.run);
-            j.run.input = dip_strdup(o->source);
-            j.run.output = dip_strdup(j.gold_table);
-            j.run.mode = dip_strdup(d.incremental ? "incremental" : "full");
-            j.run.base_version = d.incremental ? d.base_version : -1;
-            j.run.version = j.version;
-            j.run.ldts_us = j.ldts_us;
-            j.run.model_sha256 = dip_strdup(j.model.sha256);
-            Buf bj;
-            buf_init(&bj);
-            backend_json(&j, &bj);
-            ok = pg_run_start(&j.conn, &j.run, buf_cstr(&bj), err);
-            buf_free(&bj);
-            if (!ok) j.run_started = false;
-        }
-    }
-    if (ok) {
-        j.prefilter = !d.gold_has_rows ? PREFILTER_NONE
-                      : d.incremental  ? PREFILTER_LOOKUP
-                                       : PREFILTER_EXPORT;
-        /* a resumed first sync: rows of the loaded files are in gold now, so the fast path
-         * may meet them again only if the last file was half done: the merge fallback
-         * handles that */
-        dip_info("sync-pg %s -> %s: %s sync of version %lld (%zu files%s), pre-filter %s",
-                 o->source, j.gold_table, stats->mode, (long long)j.version,
-                 j.nfiles - j.first_file, d.resume ? ", resumed" : "",
-                 j.prefilter == PREFILTER_NONE     ? "none (empty gold table: COPY straight in)"
-                 : j.prefilter == PREFILTER_EXPORT ? "exported (hk, hdiff)"
-                                                   : "per-batch hk lookup");
-        j.last_checkpoint_s = dip_now_s();
-        ok = sync_pg_session_setup(&j, err) && sync_pg_load_files(&j, err);
-        /* a first sync into an empty gold table (not resumed) holds only snapshot rows */
-        if (ok && o->propagate_deletes && !(j.prefilter == PREFILTER_NONE && !d.resume))
-            ok = sync_pg_propagate_deletes(&j, err);
+        ok = run_row_start(&j, &d, err) && run_load(&j, &d, err);
     }
     if (j.run_started) {
         stats->n_input = j.run.n_input_records;

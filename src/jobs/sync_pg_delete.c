@@ -105,8 +105,8 @@ static bool delete_tx(SyncJob *j, void *ctx, DipError *err)
               pg_query(&j->conn, buf_cstr(&del), 0, NULL, &r, err);
     buf_free(&del);
     if (!ok) return false;
-    if (!dip_parse_i64(PQcmdTuples(r), &t->deleted)) t->deleted = 0;
-    PQclear(r);
+    t->deleted = pg_cmd_rows(r);
+    pg_result_free(r);
     PgRun tmp = j->run;
     tmp.n_deleted += t->deleted;
     tmp.n_output_records = tmp.n_inserted + tmp.n_updated + tmp.n_deleted;

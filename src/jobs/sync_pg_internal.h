@@ -1,7 +1,8 @@
 /*
- * sync_pg_internal.h: state shared by the files of the sync-pg job (sync_pg.c: discovery,
- * staleness, resume and mode; sync_pg_load.c: the two-thread decode/load pipeline;
- * sync_pg_delete.c: --propagate-deletes).
+ * sync_pg_internal.h: state shared by the files of the sync-pg job. Calls go one way:
+ * sync_pg.c (discovery, staleness, resume, mode, the run) -> sync_pg_load.c (the two-thread
+ * decode/load pipeline) and sync_pg_delete.c (--propagate-deletes) -> sync_pg_session.c
+ * (connection, run lock, session state, transactions) and sync_pg_scan.c (reading a file).
  */
 #ifndef DIP_JOBS_SYNC_PG_INTERNAL_H
 #define DIP_JOBS_SYNC_PG_INTERNAL_H
@@ -22,6 +23,7 @@ typedef struct SyncJob {
     const SyncPgOptions *opt;
     GoldModel model;
     GoldPlan plan;
+    PgType *col_types; /* plan.cols[i]'s exact PostgreSQL type (pg_type_for), owned */
     Store *store;
     DeltaSnapshot *snap;
     int64_t version;
@@ -35,7 +37,6 @@ typedef struct SyncJob {
     PgConn lookup_conn; /* decoder thread, PREFILTER_LOOKUP only */
     PgRun run;
     bool run_started;
-    size_t partial_index; /* files[] index of run.partial_file, when set */
     /* files of this run, sorted by path, and where resume starts */
     const DeltaAddFile **files;
     size_t nfiles;
@@ -47,24 +48,35 @@ typedef struct SyncJob {
     HkSet set;
     SyncPgStats *stats;
     double last_checkpoint_s;
-    uint64_t rng;
     bool lock_lost; /* a reconnect found the run lock taken: never retried */
 } SyncJob;
 
+/* ---- sync_pg_load.c and sync_pg_delete.c: the job's steps (called by sync_pg.c) */
 bool sync_pg_load_files(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 bool sync_pg_propagate_deletes(SyncJob *j, DipError *err) DIP_MUST_CHECK;
-/* Runs fn(j, ctx) inside BEGIN/COMMIT on the loader connection with the PostgreSQL retry
- * policy: transient errors reconnect, recreate the staging table and redo. */
+
+/* ---- sync_pg_session.c: the loader's session (below the steps; calls nothing above) */
+/* Connects the loader's session with the POSTGRES_* retries. */
+bool sync_pg_connect(SyncJob *j, DipError *err) DIP_MUST_CHECK;
+/* Runs fn(j, ctx) inside BEGIN/COMMIT on the loader connection (pg_tx_run) with the
+ * PostgreSQL retry policy: transient errors reconnect (lock and session setup included) and
+ * redo; a lock lost to another run meanwhile ends the retries. */
 typedef bool (*SyncTxFn)(SyncJob *j, void *ctx, DipError *err);
 bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *err) DIP_MUST_CHECK;
+/* The session's temporary staging and delete tables. */
 bool sync_pg_session_setup(SyncJob *j, DipError *err) DIP_MUST_CHECK;
-/* The run lock on the loader connection (sql/run_lock.sql), taken before anything is
- * decided and again after every reconnect: a transient error naming the holder when
- * another run has it. */
+/* The run lock on the loader connection (pg_advisory_lock on "dip sync-pg <quoted table>"),
+ * taken before anything is decided and again after every reconnect: a transient error
+ * naming the holder when another run has it. */
 bool sync_pg_lock(SyncJob *j, DipError *err) DIP_MUST_CHECK;
-/* Scans one file of the job with retries (DELTA_CLIENT_*): calls on_batch for rows
- * [start_row, end_row) of a decoded batch, at most DELTA_CLIENT_BATCH_SIZE rows at a time;
- * a retry reopens the file and skips the rows delivered before. */
+/* Rolls back what the loader left open, then persists the run's counters and resume point
+ * and marks it finished or not, reconnecting under the PostgreSQL retry policy. */
+bool sync_pg_record_end(SyncJob *j, bool finished, const char *cause, DipError *err) DIP_MUST_CHECK;
+
+/* ---- sync_pg_scan.c: one data file's rows */
+/* Scans one file of the job: calls on_batch for rows [start_row, end_row) of a decoded
+ * batch, at most DELTA_CLIENT_BATCH_SIZE rows at a time. Errors are final (the store
+ * retries transient S3 failures per request). */
 typedef bool (*SyncBatchFn)(void *ctx, const ColumnBatch *b, int64_t start_row, int64_t end_row,
                             DipError *err);
 bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, void *ctx,

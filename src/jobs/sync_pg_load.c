@@ -24,108 +24,6 @@
 #define QUEUE_CAP 4
 #define PROGRESS_ROWS 100000 /* emit a batch at least this often, for progress and stops */
 
-/* ------------------------------------------------------------ transactions */
-
-bool sync_pg_session_setup(SyncJob *j, DipError *err)
-{
-    const char *t;
-    Buf sql;
-    buf_init(&sql);
-    const char *kv[] = {"table", buf_cstr(&j->q_table), "columns", buf_cstr(&j->q_columns), NULL};
-    bool ok = pg_sql_get("sql/gold_stage_create.sql", &t, err) && pg_sql_render(t, kv, &sql, err) &&
-              pg_exec(&j->conn, buf_cstr(&sql), err) &&
-              pg_sql_get("sql/gold_delete_stage.sql", &t, err) && pg_exec(&j->conn, t, err);
-    buf_free(&sql);
-    return ok;
-}
-
-static bool reconnect(SyncJob *j, DipError *err)
-{
-    pg_close(&j->conn);
-    if (!pg_connect(&j->conn, &j->opt->pg, err)) return false;
-    /* the run lock went with the old session: a run that started meanwhile wins */
-    if (!sync_pg_lock(j, err)) {
-        j->lock_lost = true;
-        dip_error_prefix(err, "after reconnecting");
-        return false;
-    }
-    return sync_pg_session_setup(j, err);
-}
-
-bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *err)
-{
-    RetryPolicy p = {j->opt->pg.max_retries,
-                     j->opt->pg.retry_delay_s > 0 ? j->opt->pg.retry_delay_s : 0.05, 60.0};
-    for (int attempt = 0;; attempt++) {
-        DipError e = {0};
-        bool ok = (pg_is_alive(&j->conn) || reconnect(j, &e)) && pg_exec(&j->conn, "BEGIN", &e) &&
-                  fn(j, ctx, &e) && pg_exec(&j->conn, "COMMIT", &e);
-        if (ok) return true;
-        if (pg_is_alive(&j->conn)) {
-            DipError ignore = {0};
-            if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
-        }
-        if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries || j->lock_lost) {
-            if (e.kind == DIP_ERR_TRANSIENT && !j->lock_lost)
-                dip_error_prefix(&e, "%s: giving up after %d retries", what, attempt);
-            *err = e;
-            return false;
-        }
-        /* a transient failure may leave the session mid-COPY or mid-transaction: start over
-         * on a fresh connection and redo the whole batch (the merge makes it idempotent) */
-        pg_close(&j->conn);
-        double d = retry_delay_s(&p, attempt + 1, &j->rng);
-        dip_warn("%s: %s; retry %d/%d in %.2fs", what, e.msg, attempt + 1, p.max_retries, d);
-        if (!dip_sleep_interruptible(d))
-            return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted while waiting to retry",
-                                 what);
-    }
-}
-
-/* ------------------------------------------------------------ scanning with retries */
-
-bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, void *ctx,
-                       DipError *err)
-{
-    /* Transient S3 failures are retried per request inside the store with the
-     * DELTA_CLIENT_* policy; retrying the whole file again here would multiply the attempts
-     * (and the wait) by the same factor. An error that reaches this point is final. */
-    int64_t window = j->opt->delta_batch_size > 0 ? j->opt->delta_batch_size : INT64_MAX;
-    DeltaFileScan *scan = NULL;
-    if (!delta_file_scan_open(&scan, j->snap, f, j->plan.proj, j->plan.nproj, err)) {
-        dip_error_prefix(err, "%s", f->path);
-        return false;
-    }
-    bool ok = true;
-    for (;;) {
-        ColumnBatch b;
-        column_batch_init(&b);
-        bool done = false;
-        DipError e = {0};
-        if (!delta_file_scan_next(scan, &b, &done, &e)) {
-            dip_error_prefix(&e, "%s", f->path);
-            *err = e;
-            ok = false;
-        }
-        /* DELTA_CLIENT_BATCH_SIZE: a row group is decoded whole, then handed on in windows
-         * of at most this many rows; callback failures are the caller's own errors */
-        for (int64_t start = 0; ok && !done && start < b.num_rows;) {
-            int64_t end = b.num_rows - start > window ? start + window : b.num_rows;
-            ok = on_batch(ctx, &b, start, end, err);
-            start = end;
-            if (ok && start < b.num_rows && dip_stop_requested()) break;
-        }
-        column_batch_free(&b);
-        if (!ok || done) break;
-        if (dip_stop_requested()) {
-            ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->path);
-            break;
-        }
-    }
-    delta_file_scan_close(scan);
-    return ok;
-}
-
 /* ------------------------------------------------------------ the queue */
 
 typedef struct LoadBatch {
@@ -264,10 +162,33 @@ static bool encode_row(Decoder *d, Buf *out, const ColumnBatch *b, int64_t r, co
     pg_copy_text(out, hdiff, 64);
     pg_copy_timestamp_us(out, d->j->ldts_us);
     for (int c = 0; c < p->ncols; c++)
-        if (!pg_copy_value(out, &p->cols[c].pg, &b->cols[p->cols[c].bi], r, &d->scratch, err)) {
+        if (!pg_copy_value(out, &d->j->col_types[c], &b->cols[p->cols[c].bi], r, &d->scratch,
+                           err)) {
             dip_error_prefix(err, "column '%s'", p->cols[c].gold);
             return false;
         }
+    return true;
+}
+
+/* One lookup of the keys in d->lookup on the decoder's own connection (reopened after a
+ * transient failure); their (hk, hdiff) go into the HkSet. */
+static bool lookup_attempt(void *ctx, int attempt, DipError *err)
+{
+    (void)attempt;
+    Decoder *d = ctx;
+    SyncJob *j = d->j;
+    PGresult *res = NULL;
+    const char *params[1] = {buf_cstr(&d->lookup)};
+    if (!(pg_is_alive(&j->lookup_conn) || pg_connect(&j->lookup_conn, &j->opt->pg, err)) ||
+        !pg_query(&j->lookup_conn, buf_cstr(&j->sql_lookup), 1, params, &res, err)) {
+        if (err->kind == DIP_ERR_TRANSIENT) pg_close(&j->lookup_conn);
+        return false;
+    }
+    int nt = pg_nrows(res);
+    for (int t = 0; t < nt; t++)
+        hkset_put(&j->set, hkset_key(pg_value(res, t, 0), pg_value_len(res, t, 0)),
+                  dip_xxh64(pg_value(res, t, 1), pg_value_len(res, t, 1), 0));
+    pg_result_free(res);
     return true;
 }
 
@@ -296,36 +217,8 @@ static bool lookup_keys(Decoder *d, int64_t n, DipError *err)
         }
         buf_append_byte(&d->lookup, '}');
         if (k == 0) continue;
-        RetryPolicy p = {j->opt->pg.max_retries,
-                         j->opt->pg.retry_delay_s > 0 ? j->opt->pg.retry_delay_s : 0.05, 60.0};
-        for (int attempt = 0;; attempt++) {
-            DipError e = {0};
-            PGresult *res = NULL;
-            const char *params[1] = {buf_cstr(&d->lookup)};
-            bool ok =
-                (pg_is_alive(&j->lookup_conn) || pg_connect(&j->lookup_conn, &j->opt->pg, &e)) &&
-                pg_query(&j->lookup_conn, buf_cstr(&j->sql_lookup), 1, params, &res, &e);
-            if (ok) {
-                int nt = PQntuples(res);
-                for (int t = 0; t < nt; t++) {
-                    const char *h = PQgetvalue(res, t, 1);
-                    hkset_put(&j->set,
-                              hkset_key(PQgetvalue(res, t, 0), (size_t)PQgetlength(res, t, 0)),
-                              dip_xxh64(h, (size_t)PQgetlength(res, t, 1), 0));
-                }
-                PQclear(res);
-                break;
-            }
-            if (e.kind != DIP_ERR_TRANSIENT || attempt >= p.max_retries) {
-                *err = e;
-                return false;
-            }
-            pg_close(&j->lookup_conn);
-            double dl = retry_delay_s(&p, attempt + 1, &j->rng);
-            dip_warn("hk lookup: %s; retry %d/%d in %.2fs", e.msg, attempt + 1, p.max_retries, dl);
-            if (!dip_sleep_interruptible(dl))
-                return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
-        }
+        RetryPolicy p = pg_retry_policy(&j->opt->pg);
+        if (!retry_run(&p, lookup_attempt, d, "looking up keys in gold", err)) return false;
     }
     return true;
 }
@@ -481,10 +374,10 @@ static bool apply_batch(SyncJob *j, LoadTx *t, DipError *err)
     if (staged) {
         PGresult *r;
         if (!pg_query(&j->conn, buf_cstr(&j->sql_merge), 0, NULL, &r, err)) return false;
-        if (PQntuples(r) != 1 || !dip_parse_i64(PQgetvalue(r, 0, 0), &t->ins_m) ||
-            !dip_parse_i64(PQgetvalue(r, 0, 1), &t->upd_m))
+        if (pg_nrows(r) != 1 || !pg_value_i64(r, 0, 0, &t->ins_m) ||
+            !pg_value_i64(r, 0, 1, &t->upd_m))
             t->ins_m = t->upd_m = 0;
-        PQclear(r);
+        pg_result_free(r);
     }
     return true;
 }
@@ -502,28 +395,44 @@ typedef struct Group {
     int failed;   /* index of the batch whose statements failed, -1 = none */
 } Group;
 
+/* The run as of the group's commit: counters, resume point (a file's last batch moves it)
+ * and the partly loaded file (a commit in the middle of a file: GROUP_ROWS, a due
+ * checkpoint, a stop; its rows are in gold while the resume point stays at the previous
+ * file). A deep copy of j->run the caller frees. */
+static void run_after_group(const SyncJob *j, const Group *g, PgRun *out)
+{
+    pg_run_copy(out, &j->run);
+    for (int i = 0; i < g->n; i++)
+        apply_counts(out, &g->t[i]);
+    const LoadBatch *last = g->t[g->n - 1].b;
+    const char *path = j->files[last->file_index]->path;
+    if (last->file_done) {
+        free(out->last_file);
+        out->last_file = dip_strdup(path);
+        free(out->partial_file);
+        out->partial_file = NULL;
+        out->partial_rows = 0;
+        return;
+    }
+    bool same = out->partial_file && strcmp(out->partial_file, path) == 0;
+    int64_t rows = same ? out->partial_rows : 0;
+    for (int i = 0; i < g->n; i++)
+        if (g->t[i].b->file_index == last->file_index) rows += g->t[i].b->n_input;
+    if (!same) {
+        free(out->partial_file);
+        out->partial_file = dip_strdup(path);
+    }
+    out->partial_rows = rows;
+}
+
 /* The run's counters and resume point as of the group's commit, in the same transaction. */
 static bool group_checkpoint(SyncJob *j, Group *g, DipError *err)
 {
-    PgRun tmp = j->run; /* shallow: only counters and last_file change */
-    for (int i = 0; i < g->n; i++)
-        apply_counts(&tmp, &g->t[i]);
-    LoadBatch *last = g->t[g->n - 1].b;
-    if (last->file_done) {
-        tmp.last_file = j->files[last->file_index]->path;
-        tmp.partial_file = NULL;
-        tmp.partial_rows = 0;
-    } else {
-        /* a commit in the middle of a file (GROUP_ROWS, a due checkpoint, a stop): its rows
-         * are in gold while the resume point stays at the previous file; say so in the run */
-        int64_t rows =
-            tmp.partial_file && j->partial_index == last->file_index ? tmp.partial_rows : 0;
-        for (int i = 0; i < g->n; i++)
-            if (g->t[i].b->file_index == last->file_index) rows += g->t[i].b->n_input;
-        tmp.partial_file = (char *)j->files[last->file_index]->path;
-        tmp.partial_rows = rows;
-    }
-    return pg_run_checkpoint(&j->conn, &tmp, err);
+    PgRun next;
+    run_after_group(j, g, &next);
+    bool ok = pg_run_checkpoint(&j->conn, &next, err);
+    pg_run_free(&next);
+    return ok;
 }
 
 /* The whole group in one transaction (sync_pg_tx redoes it after a transient failure). */
@@ -598,9 +507,157 @@ static bool export_tx(SyncJob *j, void *ctx, DipError *err)
     return ok;
 }
 
+/* The loader's state across batches: the open group, its transaction, progress. */
+typedef struct Loader {
+    SyncJob *j;
+    Group *g;
+    bool tx_open;
+    double t0;
+    int64_t rows_done;
+    size_t files_done;
+} Loader;
+
+static void decoder_init(Decoder *d, SyncJob *j, Pipe *pipe)
+{
+    memset(d, 0, sizeof *d);
+    d->j = j;
+    d->pipe = pipe;
+    d->max_batch = j->opt->pg.batch_size;
+    d->dup_cap = 1024;
+    while (d->dup_cap < (size_t)d->max_batch * 2 + 16) /* holds the written rows of a batch */
+        d->dup_cap <<= 1;
+    d->dup_keys = dip_calloc(d->dup_cap, sizeof(uint64_t));
+    d->dup_gen = dip_calloc(d->dup_cap, sizeof(uint32_t));
+    d->gen = 1;
+    buf_init(&d->hk_data);
+    buf_init(&d->scratch);
+    buf_init(&d->scratch2);
+    buf_init(&d->lookup);
+    d->cur = batch_new(j->first_file);
+}
+
+static void decoder_free(Decoder *d)
+{
+    batch_free(d->cur);
+    free(d->dup_keys);
+    free(d->dup_gen);
+    free(d->hk_off);
+    free(d->hdiff);
+    buf_free(&d->hk_data);
+    buf_free(&d->scratch);
+    buf_free(&d->scratch2);
+    buf_free(&d->lookup);
+}
+
+/* Statements of batch t (the group's newest) in the streamed transaction, and the commit
+ * when due. False with e set when either failed. */
+static bool loader_step(Loader *l, LoadTx *t, bool commit_now, DipError *e)
+{
+    SyncJob *j = l->j;
+    Group *g = l->g;
+    bool step = true;
+    if (t->b->n_new || t->b->n_chg) {
+        if (!l->tx_open) step = l->tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", e);
+        if (step) step = apply_batch(j, t, e);
+        g->failed = step ? -1 : g->n - 1;
+    }
+    if (step && commit_now) {
+        if (!l->tx_open) step = l->tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", e);
+        step = step && group_checkpoint(j, g, e) && pg_exec(&j->conn, "COMMIT", e);
+        g->failed = -1;
+    }
+    if (!step && e->kind == DIP_ERR_NONE)
+        dip_error_set(e, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    return step;
+}
+
+/* After the group's commit: the run as of it, the batches freed, a progress line. */
+static void loader_committed(Loader *l, bool due)
+{
+    SyncJob *j = l->j;
+    Group *g = l->g;
+    l->tx_open = false;
+    PgRun next;
+    run_after_group(j, g, &next);
+    pg_run_free(&j->run);
+    j->run = next;
+    for (int i = 0; i < g->n; i++) {
+        LoadBatch *gb = g->t[i].b;
+        l->files_done += gb->file_done;
+        l->rows_done += gb->n_input;
+        batch_free(gb);
+    }
+    g->n = 0;
+    g->rows = 0;
+    if (due) j->last_checkpoint_s = dip_now_s();
+    double el = dip_now_s() - l->t0;
+    double rate = el > 0 ? l->rows_done / el : 0;
+    char eta[32];
+    fmt_eta(j->rows_expected > 0 && rate > 0 ? (j->rows_expected - l->rows_done) / rate : -1, eta);
+    dip_progress("sync-pg: files %zu/%zu  rows %lld  written %lld  %.0f rows/s  ETA %s",
+                 l->files_done, j->nfiles - j->first_file, (long long)l->rows_done,
+                 (long long)(j->run.n_inserted + j->run.n_updated), rate, eta);
+}
+
+/* Takes batches off the queue until it is empty or something failed: each joins the open
+ * group, whose transaction commits at a file's end, a due checkpoint, GROUP_ROWS or a stop;
+ * a failed group is redone whole (group_recover). */
+static bool loader_run(Loader *l, Pipe *pipe, DipError *err)
+{
+    SyncJob *j = l->j;
+    Group *g = l->g;
+    for (;;) {
+        LoadBatch *b = pipe_pop(pipe);
+        if (b == NULL) return true;
+        bool due = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
+        LoadTx *t = &g->t[g->n];
+        memset(t, 0, sizeof *t);
+        t->b = b;
+        g->n++;
+        g->rows += b->n_new + b->n_chg;
+        bool commit_now = b->file_done || due || g->rows >= GROUP_ROWS || g->n == GROUP_MAX ||
+                          dip_stop_requested();
+        DipError e = {0};
+        if (!loader_step(l, t, commit_now, &e)) {
+            if (l->tx_open) pg_rollback_or_close(&j->conn);
+            l->tx_open = false;
+            if (!group_recover(j, g, &e)) {
+                *err = e;
+                return false;
+            }
+            commit_now = true; /* the redo committed the group */
+        }
+        if (commit_now) {
+            loader_committed(l, due);
+            if (dip_stop_requested())
+                return dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted by signal %d",
+                                     dip_stop_signal());
+        }
+    }
+}
+
+/* Ends the decoder thread: told to stop when the loader failed, drained so it never blocks
+ * on a full queue, joined; its own error wins when the loader succeeded. */
+static bool pipeline_stop(Pipe *pipe, pthread_t th, bool ok, DipError *err)
+{
+    pthread_mutex_lock(&pipe->mu);
+    pipe->consumer_abort = !ok;
+    pthread_cond_broadcast(&pipe->changed);
+    pthread_mutex_unlock(&pipe->mu);
+    LoadBatch *b;
+    while (!ok && (b = pipe_pop(pipe)) != NULL)
+        batch_free(b);
+    pthread_join(th, NULL);
+    if (ok && pipe->producer_failed) {
+        *err = pipe->producer_err;
+        ok = false;
+    }
+    dip_progress_done();
+    return ok;
+}
+
 bool sync_pg_load_files(SyncJob *j, DipError *err)
 {
-    SyncPgStats *st = j->stats;
     hkset_init(&j->set, 1 << 16);
     if (j->prefilter == PREFILTER_EXPORT) {
         double t0 = dip_now_s();
@@ -613,21 +670,7 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
     pthread_mutex_init(&pipe.mu, NULL);
     pthread_cond_init(&pipe.changed, NULL);
     Decoder d;
-    memset(&d, 0, sizeof d);
-    d.j = j;
-    d.pipe = &pipe;
-    d.max_batch = j->opt->pg.batch_size;
-    d.dup_cap = 1024;
-    while (d.dup_cap < (size_t)d.max_batch * 2 + 16) /* holds the written rows of a batch */
-        d.dup_cap <<= 1;
-    d.dup_keys = dip_calloc(d.dup_cap, sizeof(uint64_t));
-    d.dup_gen = dip_calloc(d.dup_cap, sizeof(uint32_t));
-    d.gen = 1;
-    buf_init(&d.hk_data);
-    buf_init(&d.scratch);
-    buf_init(&d.scratch2);
-    buf_init(&d.lookup);
-    d.cur = batch_new(j->first_file);
+    decoder_init(&d, j, &pipe);
     pthread_t th;
     bool ok = true;
     if (j->first_file < j->nfiles && pthread_create(&th, NULL, decoder_main, &d) != 0) {
@@ -635,132 +678,23 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
         j->first_file = j->nfiles;
     }
     bool started = ok && j->first_file < j->nfiles;
-    double t0 = dip_now_s();
-    int64_t rows_done = 0;
-    size_t files_done = 0;
-    Group *g = dip_calloc(1, sizeof *g);
-    bool tx_open = false;
-    while (started && ok) {
-        LoadBatch *b = pipe_pop(&pipe);
-        if (b == NULL) break;
-        bool due = dip_now_s() - j->last_checkpoint_s >= j->opt->checkpoint_interval_s;
-        LoadTx *t = &g->t[g->n];
-        memset(t, 0, sizeof *t);
-        t->b = b;
-        g->n++;
-        g->rows += b->n_new + b->n_chg;
-        bool commit_now = b->file_done || due || g->rows >= GROUP_ROWS || g->n == GROUP_MAX ||
-                          dip_stop_requested();
-        DipError e = {0};
-        bool step = true;
-        if (b->n_new || b->n_chg) {
-            if (!tx_open) step = tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", &e);
-            if (step) step = apply_batch(j, t, &e);
-            g->failed = step ? -1 : g->n - 1;
-            if (!step && e.kind == DIP_ERR_NONE)
-                dip_error_set(&e, DIP_ERR_TRANSIENT, "postgresql: connection lost");
-        }
-        if (step && commit_now) {
-            if (!tx_open) step = tx_open = pg_is_alive(&j->conn) && pg_exec(&j->conn, "BEGIN", &e);
-            step = step && group_checkpoint(j, g, &e) && pg_exec(&j->conn, "COMMIT", &e);
-            g->failed = -1;
-            if (!step && e.kind == DIP_ERR_NONE)
-                dip_error_set(&e, DIP_ERR_TRANSIENT, "postgresql: connection lost");
-        }
-        if (!step) {
-            if (tx_open && pg_is_alive(&j->conn)) {
-                DipError ignore = {0};
-                if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
-            }
-            tx_open = false;
-            if (!group_recover(j, g, &e)) {
-                *err = e;
-                ok = false;
-                break;
-            }
-            commit_now = true; /* the redo committed the group */
-        }
-        if (commit_now) {
-            tx_open = false;
-            for (int i = 0; i < g->n; i++) {
-                LoadBatch *gb = g->t[i].b;
-                apply_counts(&j->run, &g->t[i]);
-                if (gb->file_done) {
-                    free(j->run.last_file);
-                    j->run.last_file = dip_strdup(j->files[gb->file_index]->path);
-                    free(j->run.partial_file);
-                    j->run.partial_file = NULL;
-                    j->run.partial_rows = 0;
-                    files_done++;
-                } else {
-                    if (!j->run.partial_file || j->partial_index != gb->file_index) {
-                        free(j->run.partial_file);
-                        j->run.partial_file = dip_strdup(j->files[gb->file_index]->path);
-                        j->run.partial_rows = 0;
-                        j->partial_index = gb->file_index;
-                    }
-                    j->run.partial_rows += gb->n_input;
-                }
-                rows_done += gb->n_input;
-                batch_free(gb);
-            }
-            g->n = 0;
-            g->rows = 0;
-            if (due) j->last_checkpoint_s = dip_now_s();
-            double el = dip_now_s() - t0;
-            double rate = el > 0 ? rows_done / el : 0;
-            char eta[32];
-            fmt_eta(j->rows_expected > 0 && rate > 0 ? (j->rows_expected - rows_done) / rate : -1,
-                    eta);
-            dip_progress("sync-pg: files %zu/%zu  rows %lld  written %lld  %.0f rows/s  ETA %s",
-                         files_done, j->nfiles - j->first_file, (long long)rows_done,
-                         (long long)(j->run.n_inserted + j->run.n_updated), rate, eta);
-            if (dip_stop_requested())
-                ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted by signal %d",
-                                   dip_stop_signal());
-        }
-    }
+    Loader l = {.j = j, .g = dip_calloc(1, sizeof(Group)), .t0 = dip_now_s()};
+    if (started) ok = loader_run(&l, &pipe, err);
     /* batches of an uncommitted group (an error above): their work is rolled back */
-    if (tx_open && pg_is_alive(&j->conn)) {
-        DipError ignore = {0};
-        if (!pg_exec(&j->conn, "ROLLBACK", &ignore)) pg_close(&j->conn);
-    }
-    for (int i = 0; i < g->n; i++)
-        batch_free(g->t[i].b);
-    free(g);
-    if (started) {
-        pthread_mutex_lock(&pipe.mu);
-        pipe.consumer_abort = !ok;
-        pthread_cond_broadcast(&pipe.changed);
-        pthread_mutex_unlock(&pipe.mu);
-        /* drain so the decoder never blocks on a full queue */
-        LoadBatch *b;
-        while (!ok && (b = pipe_pop(&pipe)) != NULL)
-            batch_free(b);
-        pthread_join(th, NULL);
-        if (ok && pipe.producer_failed) {
-            *err = pipe.producer_err;
-            ok = false;
-        }
-        dip_progress_done();
-    }
+    if (l.tx_open) pg_rollback_or_close(&j->conn);
+    for (int i = 0; i < l.g->n; i++)
+        batch_free(l.g->t[i].b);
+    free(l.g);
+    if (started) ok = pipeline_stop(&pipe, th, ok, err);
     for (LoadBatch *b = pipe.head; b;) {
         LoadBatch *n = b->next;
         batch_free(b);
         b = n;
     }
-    batch_free(d.cur);
-    free(d.dup_keys);
-    free(d.dup_gen);
-    free(d.hk_off);
-    free(d.hdiff);
-    buf_free(&d.hk_data);
-    buf_free(&d.scratch);
-    buf_free(&d.scratch2);
-    buf_free(&d.lookup);
+    decoder_free(&d);
     pthread_mutex_destroy(&pipe.mu);
     pthread_cond_destroy(&pipe.changed);
     pg_close(&j->lookup_conn);
-    st->n_input = j->run.n_input_records;
+    j->stats->n_input = j->run.n_input_records;
     return ok;
 }
