@@ -4,7 +4,6 @@
  */
 #include "cli/cli.h"
 #include "delta/delta.h"
-#include "delta/delta_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,17 +45,8 @@ static bool parse_timestamp_arg(const char *s, int64_t *ms)
         *ms = v;
         return v >= 0;
     }
-    DipType t = {.id = DT_TIMESTAMP, .unit = TU_MICROS, .utc = true};
-    DeltaValue dv;
-    DipError err = {0};
-    Arena a;
-    arena_init(&a, 256);
-    bool ok = delta_partition_value_parse(&t, s, &dv, &a, &err) && !dv.is_null;
-    arena_free(&a);
-    if (!ok) return false;
-    /* round up: a timestamp with microseconds still includes the commit of that ms */
-    *ms = dv.i / 1000;
-    return *ms >= 0;
+    /* a timestamp with microseconds still includes the commit of that ms */
+    return delta_timestamp_parse_ms(s, ms) && *ms >= 0;
 }
 
 static int parse_args(int argc, char **argv, DeltaArgs *a)
@@ -133,145 +123,183 @@ static void format_ts_ms(int64_t ms, char out[40])
 
 /* ---------------------------------------------------------------- info */
 
+/* What `delta info` reports about one snapshot, gathered once for both output forms. */
+typedef struct InfoFacts {
+    const DeltaSnapshot *s;
+    int64_t ldts;
+    DeltaLdtsSource src;
+    char ts[40];
+    uint64_t bytes;
+    int64_t rows;        /* from the files' stats, deletion vectors subtracted */
+    size_t rows_unknown; /* files without numRecords */
+    const char *ckind;
+    int64_t cv;
+    const DipSchema *schema;
+} InfoFacts;
+
+static void info_facts(const DeltaSnapshot *s, InfoFacts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->s = s;
+    f->ldts = delta_snapshot_ldts_us(s, &f->src);
+    dip_format_ts_us(f->ldts, f->ts);
+    for (size_t i = 0; i < delta_snapshot_num_files(s); i++) {
+        const DeltaAddFile *a = delta_snapshot_file(s, i);
+        f->bytes += (uint64_t)(a->size > 0 ? a->size : 0);
+        if (a->num_records < 0)
+            f->rows_unknown++;
+        else
+            f->rows += a->num_records - (a->has_dv ? a->dv.cardinality : 0);
+    }
+    f->cv = delta_snapshot_checkpoint_version(s, &f->ckind);
+    f->schema = delta_snapshot_schema(s);
+}
+
+static void info_json(Store *st, const InfoFacts *in, Buf *out, Buf *tn)
+{
+    const DeltaSnapshot *s = in->s;
+    const DipSchema *schema = in->schema;
+    int64_t ldts = in->ldts, cv = in->cv, rows = in->rows;
+    const char *ts = in->ts, *ckind = in->ckind;
+    DeltaLdtsSource src = in->src;
+    uint64_t bytes = in->bytes;
+    size_t rows_unknown = in->rows_unknown;
+    JsonWriter w;
+    jw_init(&w, out);
+    jw_obj_begin(&w);
+    jw_key(&w, "table");
+    jw_str(&w, store_uri(st));
+    jw_key(&w, "version");
+    jw_int(&w, delta_snapshot_version(s));
+    jw_key(&w, "ldts");
+    jw_str(&w, ts);
+    jw_key(&w, "ldts_us");
+    jw_int(&w, ldts);
+    jw_key(&w, "ldts_source");
+    jw_str(&w, delta_ldts_source_name(src));
+    jw_key(&w, "checkpoint_version");
+    if (cv >= 0)
+        jw_int(&w, cv);
+    else
+        jw_null(&w);
+    jw_key(&w, "checkpoint_kind");
+    if (ckind)
+        jw_str(&w, ckind);
+    else
+        jw_null(&w);
+    jw_key(&w, "min_reader_version");
+    jw_int(&w, delta_snapshot_min_reader_version(s));
+    jw_key(&w, "min_writer_version");
+    jw_int(&w, delta_snapshot_min_writer_version(s));
+    jw_key(&w, "reader_features");
+    jw_arr_begin(&w);
+    for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
+        jw_str(&w, delta_snapshot_reader_feature(s, i));
+    jw_arr_end(&w);
+    jw_key(&w, "writer_features");
+    jw_arr_begin(&w);
+    for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
+        jw_str(&w, delta_snapshot_writer_feature(s, i));
+    jw_arr_end(&w);
+    jw_key(&w, "column_mapping");
+    jw_str(&w, delta_snapshot_column_mapping_mode(s));
+    jw_key(&w, "schema");
+    jw_arr_begin(&w);
+    for (int i = 0; i < schema->nfields; i++) {
+        jw_obj_begin(&w);
+        jw_key(&w, "name");
+        jw_str(&w, schema->fields[i].name);
+        buf_clear(tn);
+        dip_type_format(&schema->fields[i].type, tn);
+        jw_key(&w, "type");
+        jw_str(&w, buf_cstr(tn));
+        jw_key(&w, "nullable");
+        jw_bool(&w, schema->fields[i].nullable);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "partition_columns");
+    jw_arr_begin(&w);
+    for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
+        jw_str(&w, delta_snapshot_partition_column(s, i));
+    jw_arr_end(&w);
+    jw_key(&w, "num_files");
+    jw_uint(&w, delta_snapshot_num_files(s));
+    jw_key(&w, "bytes");
+    jw_uint(&w, bytes);
+    jw_key(&w, "rows");
+    if (rows_unknown)
+        jw_null(&w);
+    else
+        jw_int(&w, rows);
+    jw_key(&w, "files_without_stats");
+    jw_uint(&w, rows_unknown);
+    jw_obj_end(&w);
+    buf_append_byte(out, '\n');
+}
+
+static void info_text(Store *st, const InfoFacts *in, Buf *out, Buf *tn)
+{
+    const DeltaSnapshot *s = in->s;
+    const DipSchema *schema = in->schema;
+    int64_t cv = in->cv, rows = in->rows;
+    const char *ts = in->ts, *ckind = in->ckind;
+    DeltaLdtsSource src = in->src;
+    uint64_t bytes = in->bytes;
+    size_t rows_unknown = in->rows_unknown;
+    buf_printf(out, "table:             %s\n", store_uri(st));
+    buf_printf(out, "version:           %lld\n", (long long)delta_snapshot_version(s));
+    buf_printf(out, "ldts:              %s (%s)\n", ts, delta_ldts_source_name(src));
+    if (cv >= 0)
+        buf_printf(out, "checkpoint:        %lld (%s)\n", (long long)cv, ckind);
+    else
+        buf_printf(out, "checkpoint:        none\n");
+    buf_printf(out, "protocol:          reader %d, writer %d\n",
+               delta_snapshot_min_reader_version(s), delta_snapshot_min_writer_version(s));
+    buf_printf(out, "reader features:   ");
+    for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
+        buf_printf(out, "%s%s", i ? ", " : "", delta_snapshot_reader_feature(s, i));
+    buf_printf(out, "%s\nwriter features:   ", delta_snapshot_num_reader_features(s) ? "" : "-");
+    for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
+        buf_printf(out, "%s%s", i ? ", " : "", delta_snapshot_writer_feature(s, i));
+    buf_printf(out, "%s\n", delta_snapshot_num_writer_features(s) ? "" : "-");
+    buf_printf(out, "column mapping:    %s\n", delta_snapshot_column_mapping_mode(s));
+    buf_printf(out, "partition columns: ");
+    for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
+        buf_printf(out, "%s%s", i ? ", " : "", delta_snapshot_partition_column(s, i));
+    buf_printf(out, "%s\n", delta_snapshot_num_partition_columns(s) ? "" : "-");
+    buf_printf(out, "files:             %zu\n", delta_snapshot_num_files(s));
+    buf_printf(out, "bytes:             %llu\n", (unsigned long long)bytes);
+    if (rows_unknown)
+        buf_printf(out,
+                   "rows (stats):      unknown (%zu files without numRecords; %lld "
+                   "in the others)\n",
+                   rows_unknown, (long long)rows);
+    else
+        buf_printf(out, "rows (stats):      %lld\n", (long long)rows);
+    buf_printf(out, "schema:\n");
+    for (int i = 0; i < schema->nfields; i++) {
+        buf_clear(tn);
+        dip_type_format(&schema->fields[i].type, tn);
+        buf_printf(out, "  %s: %s%s\n", schema->fields[i].name, buf_cstr(tn),
+                   schema->fields[i].nullable ? "" : " not null");
+    }
+}
+
 static int cmd_info(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
     DeltaSnapshot *s;
     if (!delta_snapshot_open(&s, st, a->version, a->timestamp_ms, &err)) return cli_fail(&err);
-    DeltaLdtsSource src;
-    int64_t ldts = delta_snapshot_ldts_us(s, &src);
-    char ts[40];
-    dip_format_ts_us(ldts, ts);
-    uint64_t bytes = 0;
-    int64_t rows = 0;
-    size_t rows_unknown = 0;
-    for (size_t i = 0; i < delta_snapshot_num_files(s); i++) {
-        const DeltaAddFile *f = delta_snapshot_file(s, i);
-        bytes += (uint64_t)(f->size > 0 ? f->size : 0);
-        if (f->num_records < 0)
-            rows_unknown++;
-        else
-            rows += f->num_records - (f->has_dv ? f->dv.cardinality : 0);
-    }
-    const char *ckind = NULL;
-    int64_t cv = delta_snapshot_checkpoint_version(s, &ckind);
-    const DipSchema *schema = delta_snapshot_schema(s);
+    InfoFacts f;
+    info_facts(s, &f);
     Buf out, tn;
     buf_init(&out);
     buf_init(&tn);
-    if (a->json) {
-        JsonWriter w;
-        jw_init(&w, &out);
-        jw_obj_begin(&w);
-        jw_key(&w, "table");
-        jw_str(&w, store_uri(st));
-        jw_key(&w, "version");
-        jw_int(&w, delta_snapshot_version(s));
-        jw_key(&w, "ldts");
-        jw_str(&w, ts);
-        jw_key(&w, "ldts_us");
-        jw_int(&w, ldts);
-        jw_key(&w, "ldts_source");
-        jw_str(&w, delta_ldts_source_name(src));
-        jw_key(&w, "checkpoint_version");
-        if (cv >= 0)
-            jw_int(&w, cv);
-        else
-            jw_null(&w);
-        jw_key(&w, "checkpoint_kind");
-        if (ckind)
-            jw_str(&w, ckind);
-        else
-            jw_null(&w);
-        jw_key(&w, "min_reader_version");
-        jw_int(&w, delta_snapshot_min_reader_version(s));
-        jw_key(&w, "min_writer_version");
-        jw_int(&w, delta_snapshot_min_writer_version(s));
-        jw_key(&w, "reader_features");
-        jw_arr_begin(&w);
-        for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
-            jw_str(&w, delta_snapshot_reader_feature(s, i));
-        jw_arr_end(&w);
-        jw_key(&w, "writer_features");
-        jw_arr_begin(&w);
-        for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
-            jw_str(&w, delta_snapshot_writer_feature(s, i));
-        jw_arr_end(&w);
-        jw_key(&w, "column_mapping");
-        jw_str(&w, delta_snapshot_column_mapping_mode(s));
-        jw_key(&w, "schema");
-        jw_arr_begin(&w);
-        for (int i = 0; i < schema->nfields; i++) {
-            jw_obj_begin(&w);
-            jw_key(&w, "name");
-            jw_str(&w, schema->fields[i].name);
-            buf_clear(&tn);
-            dip_type_format(&schema->fields[i].type, &tn);
-            jw_key(&w, "type");
-            jw_str(&w, buf_cstr(&tn));
-            jw_key(&w, "nullable");
-            jw_bool(&w, schema->fields[i].nullable);
-            jw_obj_end(&w);
-        }
-        jw_arr_end(&w);
-        jw_key(&w, "partition_columns");
-        jw_arr_begin(&w);
-        for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
-            jw_str(&w, delta_snapshot_partition_column(s, i));
-        jw_arr_end(&w);
-        jw_key(&w, "num_files");
-        jw_uint(&w, delta_snapshot_num_files(s));
-        jw_key(&w, "bytes");
-        jw_uint(&w, bytes);
-        jw_key(&w, "rows");
-        if (rows_unknown)
-            jw_null(&w);
-        else
-            jw_int(&w, rows);
-        jw_key(&w, "files_without_stats");
-        jw_uint(&w, rows_unknown);
-        jw_obj_end(&w);
-        buf_append_byte(&out, '\n');
-    } else {
-        buf_printf(&out, "table:             %s\n", store_uri(st));
-        buf_printf(&out, "version:           %lld\n", (long long)delta_snapshot_version(s));
-        buf_printf(&out, "ldts:              %s (%s)\n", ts, delta_ldts_source_name(src));
-        if (cv >= 0)
-            buf_printf(&out, "checkpoint:        %lld (%s)\n", (long long)cv, ckind);
-        else
-            buf_printf(&out, "checkpoint:        none\n");
-        buf_printf(&out, "protocol:          reader %d, writer %d\n",
-                   delta_snapshot_min_reader_version(s), delta_snapshot_min_writer_version(s));
-        buf_printf(&out, "reader features:   ");
-        for (int i = 0; i < delta_snapshot_num_reader_features(s); i++)
-            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_reader_feature(s, i));
-        buf_printf(&out,
-                   "%s\nwriter features:   ", delta_snapshot_num_reader_features(s) ? "" : "-");
-        for (int i = 0; i < delta_snapshot_num_writer_features(s); i++)
-            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_writer_feature(s, i));
-        buf_printf(&out, "%s\n", delta_snapshot_num_writer_features(s) ? "" : "-");
-        buf_printf(&out, "column mapping:    %s\n", delta_snapshot_column_mapping_mode(s));
-        buf_printf(&out, "partition columns: ");
-        for (int i = 0; i < delta_snapshot_num_partition_columns(s); i++)
-            buf_printf(&out, "%s%s", i ? ", " : "", delta_snapshot_partition_column(s, i));
-        buf_printf(&out, "%s\n", delta_snapshot_num_partition_columns(s) ? "" : "-");
-        buf_printf(&out, "files:             %zu\n", delta_snapshot_num_files(s));
-        buf_printf(&out, "bytes:             %llu\n", (unsigned long long)bytes);
-        if (rows_unknown)
-            buf_printf(&out,
-                       "rows (stats):      unknown (%zu files without numRecords; %lld "
-                       "in the others)\n",
-                       rows_unknown, (long long)rows);
-        else
-            buf_printf(&out, "rows (stats):      %lld\n", (long long)rows);
-        buf_printf(&out, "schema:\n");
-        for (int i = 0; i < schema->nfields; i++) {
-            buf_clear(&tn);
-            dip_type_format(&schema->fields[i].type, &tn);
-            buf_printf(&out, "  %s: %s%s\n", schema->fields[i].name, buf_cstr(&tn),
-                       schema->fields[i].nullable ? "" : " not null");
-        }
-    }
+    if (a->json)
+        info_json(st, &f, &out, &tn);
+    else
+        info_text(st, &f, &out, &tn);
     flush_buf(&out);
     buf_free(&out);
     buf_free(&tn);
@@ -359,76 +387,59 @@ static int cmd_files(Store *st, const DeltaArgs *a)
 
 /* ---------------------------------------------------------------- history */
 
+typedef struct HistoryOut {
+    const DeltaArgs *a;
+    Buf out;
+} HistoryOut;
+
+static bool history_line(void *ctx, const DeltaHistoryEntry *e, DipError *err)
+{
+    (void)err;
+    HistoryOut *h = ctx;
+    if (e->checkpoint) {
+        if (!h->a->json)
+            buf_printf(&h->out, "%lld\tcheckpoint\t%s\n", (long long)e->version, e->file);
+        return true;
+    }
+    char ts[40];
+    format_ts_ms(e->timestamp_ms, ts);
+    if (h->a->json) {
+        JsonWriter w;
+        jw_init(&w, &h->out);
+        jw_obj_begin(&w);
+        jw_key(&w, "version");
+        jw_int(&w, e->version);
+        jw_key(&w, "timestamp");
+        jw_str(&w, ts);
+        jw_key(&w, "timestamp_source");
+        jw_str(&w, delta_ldts_source_name(e->timestamp_source));
+        jw_key(&w, "operation");
+        if (e->operation)
+            jw_str(&w, e->operation);
+        else
+            jw_null(&w);
+        jw_key(&w, "file");
+        jw_str(&w, e->file);
+        jw_obj_end(&w);
+        buf_append_byte(&h->out, '\n');
+    } else {
+        buf_printf(&h->out, "%lld\t%s\t%s\t%s\n", (long long)e->version, ts,
+                   delta_ldts_source_name(e->timestamp_source), e->operation ? e->operation : "-");
+    }
+    if (h->out.len > (1 << 20)) flush_buf(&h->out);
+    return true;
+}
+
 static int cmd_history(Store *st, const DeltaArgs *a)
 {
     DipError err = {0};
-    DeltaLogListing l;
-    if (!delta_log_list(st, &l, &err)) return cli_fail(&err);
-    Buf out, b;
-    buf_init(&out);
-    buf_init(&b);
-    Arena ar;
-    arena_init(&ar, 1 << 12);
-    int rc = 0;
+    HistoryOut h = {.a = a};
+    buf_init(&h.out);
     /* newest first, like `DESCRIBE HISTORY` */
-    for (size_t k = l.n; k-- > 0;) {
-        const DeltaLogFile *f = &l.files[k];
-        if (f->kind != DLF_COMMIT) {
-            if (!a->json)
-                buf_printf(&out, "%lld\tcheckpoint\t%s\n", (long long)f->version, f->name);
-            continue;
-        }
-        buf_clear(&b);
-        if (!store_read_all(st, f->name, &b, &err)) {
-            rc = cli_fail(&err);
-            break;
-        }
-        DeltaCommitInfo ci;
-        arena_reset(&ar);
-        bool has = delta_parse_commit_info_line(b.data, b.len, &ci, &ar);
-        int64_t ms = f->mtime_ms;
-        DeltaLdtsSource src = DELTA_LDTS_FILE_MTIME;
-        if (has && ci.has_ict) {
-            ms = ci.ict_ms;
-            src = DELTA_LDTS_IN_COMMIT_TIMESTAMP;
-        } else if (has && ci.has_timestamp) {
-            ms = ci.timestamp_ms;
-            src = DELTA_LDTS_COMMIT_INFO;
-        }
-        char ts[40];
-        format_ts_ms(ms, ts);
-        const char *op = has && ci.operation ? ci.operation : "-";
-        if (a->json) {
-            JsonWriter w;
-            jw_init(&w, &out);
-            jw_obj_begin(&w);
-            jw_key(&w, "version");
-            jw_int(&w, f->version);
-            jw_key(&w, "timestamp");
-            jw_str(&w, ts);
-            jw_key(&w, "timestamp_source");
-            jw_str(&w, delta_ldts_source_name(src));
-            jw_key(&w, "operation");
-            if (has && ci.operation)
-                jw_str(&w, ci.operation);
-            else
-                jw_null(&w);
-            jw_key(&w, "file");
-            jw_str(&w, f->name);
-            jw_obj_end(&w);
-            buf_append_byte(&out, '\n');
-        } else {
-            buf_printf(&out, "%lld\t%s\t%s\t%s\n", (long long)f->version, ts,
-                       delta_ldts_source_name(src), op);
-        }
-        if (out.len > (1 << 20)) flush_buf(&out);
-    }
-    flush_buf(&out);
-    arena_free(&ar);
-    buf_free(&out);
-    buf_free(&b);
-    delta_log_listing_free(&l);
-    return rc;
+    bool ok = delta_history(st, history_line, &h, &err);
+    flush_buf(&h.out);
+    buf_free(&h.out);
+    return ok ? 0 : cli_fail(&err);
 }
 
 /* ---------------------------------------------------------------- diff */
@@ -477,10 +488,7 @@ static int cmd_diff(Store *st, const DeltaArgs *a)
     DipError err = {0};
     int64_t to = a->to;
     if (to < 0) {
-        DeltaLogListing l;
-        if (!delta_log_list(st, &l, &err)) return cli_fail(&err);
-        to = delta_log_latest_version(&l);
-        delta_log_listing_free(&l);
+        if (!delta_latest_version(st, &to, &err)) return cli_fail(&err);
     }
     DeltaDiff d;
     if (!delta_snapshot_diff(st, a->from, to, &d, &err)) return cli_fail(&err);

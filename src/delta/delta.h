@@ -61,6 +61,30 @@ size_t delta_snapshot_num_files(const DeltaSnapshot *s);
 const DeltaAddFile *delta_snapshot_file(const DeltaSnapshot *s, size_t i); /* sorted by path */
 const char *delta_ldts_source_name(DeltaLdtsSource s);
 
+/* A commit's timestamp in ms (the one rule: inCommitTimestamp, else commitInfo.timestamp,
+ * else mtime_ms, the commit file's modification time) from the commit file's bytes. */
+int64_t delta_commit_time(const uint8_t *data, size_t len, int64_t mtime_ms,
+                          DeltaLdtsSource *source);
+
+typedef struct DeltaHistoryEntry {
+    int64_t version;
+    bool checkpoint;      /* a checkpoint file: no timestamp, no operation */
+    int64_t timestamp_ms; /* delta_commit_time of the commit */
+    DeltaLdtsSource timestamp_source;
+    const char *operation; /* commitInfo.operation, NULL when none (valid in the callback) */
+    const char *file;      /* the log file, relative to the table */
+} DeltaHistoryEntry;
+typedef bool (*DeltaHistoryFn)(void *ctx, const DeltaHistoryEntry *e, DipError *err);
+/* The table's latest version (from the log listing; no replay). */
+bool delta_latest_version(Store *table, int64_t *version, DipError *err) DIP_MUST_CHECK;
+/* A timestamp as Delta writes them ("2024-01-02 03:04:05.123456", ISO 8601 with a zone) to
+ * ms since the epoch (microseconds dropped); false when it is not one. */
+bool delta_timestamp_parse_ms(const char *s, int64_t *ms);
+/* A deletion vector's unique id (PROTOCOL.md "Deletion Vector Descriptor"). */
+void delta_dv_unique_id(const DeltaDeletionVector *dv, Buf *out);
+/* Every commit and checkpoint file of the log, newest first (DESCRIBE HISTORY). */
+bool delta_history(Store *table, DeltaHistoryFn fn, void *ctx, DipError *err) DIP_MUST_CHECK;
+
 /* More about a snapshot (additions to the first contract; used by `dip delta info`). */
 int delta_snapshot_min_reader_version(const DeltaSnapshot *s);
 int delta_snapshot_min_writer_version(const DeltaSnapshot *s);

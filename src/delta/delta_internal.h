@@ -93,6 +93,10 @@ typedef struct DeltaCommitInfo {
     char *operation;
 } DeltaCommitInfo;
 
+/* The commit-timestamp rule on parsed commitInfo (NULL = none): history.c. */
+int64_t delta_commit_time_info(const DeltaCommitInfo *ci, int64_t mtime_ms,
+                               DeltaLdtsSource *source);
+
 /* One file action as read from a commit line or a checkpoint row. Strings point into
  * caller storage; replay copies what it keeps. */
 typedef struct DeltaFileAction {
@@ -150,7 +154,6 @@ bool delta_parse_commit_info_line(const uint8_t *data, size_t len, DeltaCommitIn
 /* URI-decodes a path (%XX) once and canonicalises file: URIs to plain absolute paths. */
 char *delta_path_decode(Arena *a, const char *path);
 /* DV unique id: storageType + pathOrInlineDv [+ "@" + offset]. */
-void delta_dv_unique_id(const DeltaDeletionVector *dv, Buf *out);
 
 /* ---------------------------------------------------------------- checkpoints */
 

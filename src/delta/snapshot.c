@@ -72,17 +72,7 @@ static bool commit_timestamp_ms(Store *st, const DeltaLogFile *f, int64_t *ts, D
         buf_free(&b);
         return false;
     }
-    Arena a;
-    arena_init(&a, 1024);
-    DeltaCommitInfo ci;
-    *ts = f->mtime_ms;
-    if (delta_parse_commit_info_line(b.data, b.len, &ci, &a)) {
-        if (ci.has_ict)
-            *ts = ci.ict_ms;
-        else if (ci.has_timestamp)
-            *ts = ci.timestamp_ms;
-    }
-    arena_free(&a);
+    *ts = delta_commit_time(b.data, b.len, f->mtime_ms, NULL);
     buf_free(&b);
     return true;
 }
@@ -285,17 +275,8 @@ bool delta_snapshot_open(DeltaSnapshot **out, Store *table, int64_t version, int
             else
                 ok = false;
         }
-        if (ci.has_ict) {
-            s->ldts_us = ci.ict_ms * 1000;
-            s->ldts_source = DELTA_LDTS_IN_COMMIT_TIMESTAMP;
-        } else if (ci.has_timestamp) {
-            s->ldts_us = ci.timestamp_ms * 1000;
-            s->ldts_source = DELTA_LDTS_COMMIT_INFO;
-        } else {
-            const DeltaLogFile *mf = lc ? lc : (seg.ncheckpoint ? seg.checkpoint[0] : NULL);
-            s->ldts_us = mf ? mf->mtime_ms * 1000 : 0;
-            s->ldts_source = DELTA_LDTS_FILE_MTIME;
-        }
+        const DeltaLogFile *mf = lc ? lc : (seg.ncheckpoint ? seg.checkpoint[0] : NULL);
+        s->ldts_us = delta_commit_time_info(&ci, mf ? mf->mtime_ms : 0, &s->ldts_source) * 1000;
         s->commit_info = ci;
         if (ci.operation) s->commit_info.operation = arena_strdup(&s->arena, ci.operation);
     }
