@@ -199,7 +199,7 @@ await run('faults', async () => {
   check('stall trips a client timeout', r11.error !== undefined);
   // same-_id overlap: a bulk arrives while an unanswered one holds the same _id
   await req(s.port, 'DELETE', '/_test/stats');
-  await set({ delay_ms: 500, request_count: 1, path: '_bulk' });
+  await set({ delay_ms: 1500, request_count: 1, path: '_bulk' }); // generous: a busy machine may be slow to read the second bulk
   const pa = req(s.port, 'POST', '/_bulk', bulkBody('ov', 0, 3), NDJSON);
   await new Promise((r) => setTimeout(r, 100));
   const pb = req(s.port, 'POST', '/_bulk', bulkBody('ov', 2, 3), NDJSON);
