@@ -878,6 +878,7 @@ function singleWrite(ctx, kind, name, id) {
   const r = applyWrite(kind, idx, op, id, src, upd);
   if (refresh) engine.refreshIndex(idx);
   const body = writeResult(idx, id, r, op.routing, refresh === 'true', typed(ctx));
+  if (kind === 'update') addUpdateGet(body, idx, id, upd._source ?? (ctx.params.get('_source') ?? undefined));
   const headers = {};
   if (r.status === 201) headers.Location = `/${idx.name}/_doc/${encodeURIComponent(id)}${op.routing ? `?routing=${encodeURIComponent(op.routing)}` : ''}`;
   send(ctx, r.status, body, headers);
@@ -1013,6 +1014,7 @@ function parseBulk(ctx, buf, defaults) {
       throw err.illegalArg('Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead');
     }
     const a = { kind, index: m._index != null ? String(m._index) : defaults.index, id: m._id != null ? String(m._id) : null, op, line: actionLine };
+    if (kind === 'update' && m._source !== undefined) a.fetch = m._source;
     if (kind === 'index' && op.opType === 'create') a.kind = 'create';
     if (kind !== 'delete') {
       const snl = buf.indexOf(10, pos);
@@ -1033,6 +1035,7 @@ function parseBulk(ctx, buf, defaults) {
         }
         checkUpdateBody(u, line);
         a.update = u;
+        if (u._source !== undefined) a.fetch = u._source;
         if (u.doc == null && u.script == null) a.noDoc = true;
       }
     }
@@ -1081,7 +1084,7 @@ async function bulk(ctx, pathIndex) {
   if (ctx.fault && ctx.fault.delay_ms) await sleep(ctx.fault.delay_ms);
   const itemFault = faults && faults.item_status != null && (!faults.path || ctx.pathname.includes(faults.path)) ? faults : (ctx.fault && ctx.fault.item_status != null ? ctx.fault : null);
   const items = new Array(actions.length);
-  const bulkLog = { body: ctx.body, ops: [], maps: [] };
+  const bulkLog = { body: ctx.body, ops: [], maps: [], fetch: ctx.params.get('_source') ?? undefined };
   let errors = false;
   const touched = new Set();
   for (let i = 0; i < actions.length; i++) {
@@ -1110,6 +1113,20 @@ async function bulk(ctx, pathIndex) {
   if (flavour !== 'es8') resp.errors = errors;
   resp.items = items;
   send(ctx, 200, resp);
+}
+
+// An update asked for its source (`_source` in the action, the body or the URL) answers with a
+// "get" block holding the document as written.
+function addUpdateGet(o, idx, id, fetch) {
+  if (fetch === undefined || fetch === false || fetch === 'false') return;
+  const d = idx.docs.get(id);
+  if (!d) return;
+  const f = fetch === true || fetch === 'true' || fetch === '' ? null : sourceFilterFromBody(typeof fetch === 'string' ? fetch.split(',') : fetch);
+  const g = { _seq_no: d.seq, _primary_term: 1 };
+  if (d.routing != null) g._routing = d.routing;
+  g.found = true;
+  g._source = f ? applySourceFilter(srcOf(d), f) : new Raw(srcOf(d));
+  o.get = g;
 }
 
 function injectedItem(a, status, withType) {
@@ -1142,6 +1159,7 @@ function bulkItem(a, touched, forced, bulkLog, withType) {
     if (a.op.pipeline && a.op.pipeline !== '_none' && !pipelines.has(a.op.pipeline)) throw err.illegalArg(`pipeline with id [${a.op.pipeline}] does not exist`);
     const r = applyWrite(a.kind, idx, a.op, id, a.kind === 'delete' || a.kind === 'update' ? null : bulkLog.body, a.update, bulkLog, a.text, a.off, a.len);
     const o = writeResult(idx, id, r, a.op.routing, forced && r.result !== 'noop', withType);
+    if (a.kind === 'update') addUpdateGet(o, idx, id, a.fetch ?? (bulkLog.fetch || undefined));
     o.status = r.status;
     return out(o);
   } catch (e) {

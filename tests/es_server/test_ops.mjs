@@ -279,6 +279,10 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('unknown index setting refused', us.status === 400 && us.json.error.reason === 'unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?', us.json);
   const ok = await req(s.port, 'PUT', '/settings-ok', { settings: { index: { refresh_interval: '5s', analysis: { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase'] } } } } } });
   check('analysis settings accepted', ok.status === 200, ok.json);
+  const ug = await req(s.port, 'POST', '/_bulk', nd([{ index: { _index: 'ug', _id: '1' } }, { a: 1, b: 2 }, { update: { _index: 'ug', _id: '1', _source: true } }, { doc: { a: 3 } }, { update: { _index: 'ug', _id: '1' } }, { doc: { b: 4 }, _source: ['b'] }]), NDJSON);
+  const g1 = ug.json.items[1].update.get;
+  const g2 = ug.json.items[2].update.get;
+  check('update get block', g1 && g1.found === true && JSON.stringify(g1._source) === '{"a":3,"b":2}' && JSON.stringify(g2._source) === '{"b":4}' && g2._seq_no === ug.json.items[2].update._seq_no, ug.json.items);
   const up = await req(s.port, 'POST', '/_bulk?refrsh=true&zzz=1', small, NDJSON);
   check('unknown URL parameters refused', up.status === 400 && up.json.error.reason === 'request [/_bulk] contains unrecognized parameters: [refrsh] -> did you mean [refresh]?, [zzz]', up.json);
   const r11 = await req(s.port, 'POST', '/_bulk', small, { 'content-type': 'application/vnd.elasticsearch+x-ndjson; compatible-with=8', accept: 'application/vnd.elasticsearch+json; compatible-with=8' });
