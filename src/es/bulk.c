@@ -49,9 +49,10 @@ typedef struct EsSlot {
     CURL *curl;
     HttpExchange ex;
     Buf resp;
-    Buf raw;        /* NDJSON body when not compressing */
-    Buf wire;       /* gzip of the items' NDJSON when compressing */
-    size_t raw_len; /* NDJSON bytes of the batch */
+    Buf raw;                /* NDJSON body: only SigV4 without gzip needs it whole */
+    size_t rd_item, rd_off; /* slot_read's position in the items */
+    Buf wire;               /* gzip of the items' NDJSON when compressing */
+    size_t raw_len;         /* NDJSON bytes of the batch */
     EsGzip gz;
     EsItem **items;
     size_t n, cap;
@@ -308,36 +309,66 @@ static size_t batch_fill(EsBulk *b, EsSlot *s, double now)
     return bytes;
 }
 
+/* libcurl's read callback for an uncompressed body: the items' NDJSON in order, without a
+ * concatenated copy. */
+static size_t slot_read(char *out, size_t size, size_t nitems, void *ud)
+{
+    EsSlot *s = ud;
+    size_t cap = size * nitems, n = 0;
+    while (n < cap && s->rd_item < s->n) {
+        const EsItem *it = s->items[s->rd_item];
+        size_t take = it->len - s->rd_off;
+        if (take > cap - n) take = cap - n;
+        memcpy(out + n, it->data + s->rd_off, take);
+        n += take;
+        s->rd_off += take;
+        if (s->rd_off == it->len) {
+            s->rd_item++;
+            s->rd_off = 0;
+        }
+    }
+    return n;
+}
+
 static bool slot_start(EsBulk *b, EsSlot *s, DipError *err)
 {
-    /* compressed, the body is built straight from the items: the items are the NDJSON, so a
-     * second uncompressed copy per request would only double the memory in flight */
+    /* The body is built straight from the items, which are the NDJSON: gzipped item by item,
+     * or streamed from them by slot_read; a concatenated copy would double the memory in
+     * flight. Only SigV4 without gzip needs the body whole, to hash it before sending. */
     bool gzip = b->c->cfg->compress;
-    const Buf *body = gzip ? &s->wire : &s->raw;
+    bool whole = !gzip && b->c->cfg->auth == ES_AUTH_SIGV4;
     s->raw_len = 0;
-    if (gzip)
-        es_gzip_begin(&s->gz, &s->wire);
-    else
-        buf_clear(&s->raw);
+    if (gzip) es_gzip_begin(&s->gz, &s->wire);
+    buf_clear(&s->raw);
     for (size_t i = 0; i < s->n; i++) {
         if (gzip)
             es_gzip_add(&s->gz, s->items[i]->data, s->items[i]->len, &s->wire);
-        else
+        else if (whole)
             buf_append(&s->raw, s->items[i]->data, s->items[i]->len);
         s->raw_len += s->items[i]->len;
     }
     if (gzip) es_gzip_end(&s->gz, &s->wire);
+    const void *body = gzip ? s->wire.data : whole ? s->raw.data : NULL;
+    size_t body_len = gzip ? s->wire.len : s->raw_len;
     b->stats.bytes_raw += s->raw_len;
-    b->stats.bytes_sent += body->len;
+    b->stats.bytes_sent += body_len;
     http_exchange_reset(&s->ex);
     s->ex.body = &s->resp;
     CURL *h = s->curl;
     curl_easy_setopt(h, CURLOPT_URL, buf_cstr(&b->url));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    } else {
+        s->rd_item = 0;
+        s->rd_off = 0;
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, slot_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, s);
+    }
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     struct curl_slist *hl = NULL;
-    if (!es_request_headers(b->c, "POST", buf_cstr(&b->url), true, gzip, body->data, body->len, &hl,
-                            err))
+    if (!es_request_headers(b->c, "POST", buf_cstr(&b->url), true, gzip, body, body_len, &hl, err))
         return bulk_fail(b, err);
     http_exchange_set_headers(&s->ex, hl);
     CURLMcode mc = curl_multi_add_handle(b->multi, h);

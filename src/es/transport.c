@@ -67,7 +67,7 @@ bool es_request_headers(EsClient *c, const char *method, const char *url, bool n
     buf_init(&line);
     buf_printf(&line, "Accept: %s", accept);
     h = curl_slist_append(h, buf_cstr(&line));
-    if (body) {
+    if (body || len) {
         buf_clear(&line);
         buf_printf(&line, "Content-Type: %s", ctype);
         h = curl_slist_append(h, buf_cstr(&line));

@@ -230,6 +230,10 @@ gen_docs 100 | env OPENSEARCH_AWS_SERVERLESS=true AWS_ACCESS_KEY_ID=AKIDTESTKEY1
   AWS_SECRET_ACCESS_KEY=sig-SECRET-5 ELASTICSEARCH_AWS_REGION=eu-west-1 \
   ELASTICSEARCH_URL=http://127.0.0.1:$PORT_aoss "$DIP" es load srv > "$WORK/aoss.out" 2>&1
 expect_eq "$?" 0 "auth sigv4 aoss (serverless): load accepted by the verifier"
+gen_docs 100 | env OPENSEARCH_AWS_SERVERLESS=true AWS_ACCESS_KEY_ID=AKIDTESTKEY1 \
+  AWS_SECRET_ACCESS_KEY=sig-SECRET-5 ELASTICSEARCH_AWS_REGION=eu-west-1 \
+  ELASTICSEARCH_URL=http://127.0.0.1:$PORT_aoss "$DIP" es load srv2 --no-compress >> "$WORK/aoss.out" 2>&1
+expect_eq "$?" 0 "auth sigv4 aoss without gzip (payload hash of the plain body): accepted"
 if grep -qF sig-SECRET "$WORK/aoss.out"; then bad "aoss: secret leaked"; else ok "aoss: no secret in output"; fi
 if psql -XAtq -c "SELECT * FROM dip_es_dead_letters" | grep -qE 'SECRET'; then bad "a secret in the dead-letter table"; else ok "no secret in the dead-letter table"; fi
 
