@@ -1087,22 +1087,26 @@ async function bulk(ctx, pathIndex) {
   const bulkLog = { body: ctx.body, ops: [], maps: [], fetch: ctx.params.get('_source') ?? undefined };
   let errors = false;
   const touched = new Set();
-  for (let i = 0; i < actions.length; i++) {
-    const a = actions[i];
-    if (itemFault) {
-      itemFaultAcc += itemFault.item_fraction;
-      if (itemFaultAcc >= 1) {
-        itemFaultAcc -= 1;
-        stats.faults_injected++;
-        errors = true;
-        items[i] = { [a.kind === 'create' && actions[i].kind === 'create' ? 'create' : a.kind]: injectedItem(a, itemFault.item_status, typed(ctx)) };
-        continue;
+  try {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      if (itemFault) {
+        itemFaultAcc += itemFault.item_fraction;
+        if (itemFaultAcc >= 1) {
+          itemFaultAcc -= 1;
+          stats.faults_injected++;
+          errors = true;
+          items[i] = { [a.kind]: injectedItem(a, itemFault.item_status, typed(ctx)) };
+          continue;
+        }
       }
+      items[i] = bulkItem(a, touched, refresh === 'true', bulkLog, typed(ctx));
+      if (items[i].failed) { errors = true; delete items[i].failed; }
     }
-    items[i] = bulkItem(a, touched, refresh === 'true', bulkLog, typed(ctx));
-    if (items[i].failed) { errors = true; delete items[i].failed; }
+  } finally {
+    // whatever was applied is logged, even if an unexpected error stops the loop
+    if (bulkLog.ops.length) engine.logBulk(bulkLog.ops, bulkLog.maps, ctx.body);
   }
-  if (bulkLog.ops.length) engine.logBulk(bulkLog.ops, bulkLog.maps, ctx.body);
   if (refresh) for (const idx of touched) engine.refreshIndex(idx);
   const took = Number((process.hrtime.bigint() - t0) / 1000000n);
   // ES 8's chunked answer starts with errors; ES 7 and OpenSearch with took. ingest_took is
