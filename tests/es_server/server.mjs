@@ -1349,7 +1349,8 @@ function search(ctx, pathIndex) {
   } else if (body.search_after) {
     throw err.illegalArg('Sort must contain at least one field.');
   }
-  const score = pureFilter ? 0.0 : 1.0;
+  // scores are floats to the engines: printed 1.0 / 0.0, not 1 / 0
+  const score = new Raw(pureFilter ? '0.0' : '1.0');
   const trackScores = !spec || spec.some((s) => s.kind === '_score') || body.track_scores;
   const opts = { spec, score: trackScores ? score : null, seqNo: body.seq_no_primary_term || p.get('seq_no_primary_term') === 'true', version: body.version || p.get('version') === 'true', source: body._source !== undefined ? sourceFilterFromBody(body._source) : sourceFilterFromParams(ctx) };
   const resp = {};
