@@ -347,6 +347,11 @@ function rootInfo() {
   };
 }
 
+// A double as Java prints it (50.0, not 50).
+function javaDouble(v) {
+  return new Raw(Number.isInteger(v) ? `${v}.0` : String(v));
+}
+
 function healthOf(list) {
   let status = 'green';
   let active = 0, primaries = 0, unassigned = 0;
@@ -399,7 +404,7 @@ async function clusterHealth(ctx, expr) {
         number_of_pending_tasks: 0,
         number_of_in_flight_fetch: 0,
         task_max_waiting_in_queue_millis: 0,
-        active_shards_percent_as_number: h.active + h.unassigned === 0 ? 100.0 : (100 * h.active) / (h.active + h.unassigned),
+        active_shards_percent_as_number: javaDouble(h.active + h.unassigned === 0 ? 100 : (100 * h.active) / (h.active + h.unassigned)),
       });
       if (ctx.params.get('level') === 'indices') {
         body.indices = {};
