@@ -738,7 +738,10 @@ function validateWrite(kind, op, idxName, id, problems) {
     if (kind === 'delete' && id == null) problems.push('id is missing');
     return;
   }
-  if (kind !== 'delete' && op.versionType && !['internal', 'external', 'external_gte', 'external_gt', 'force'].includes(op.versionType)) problems.push(`version type [${op.versionType}] is not supported`);
+  if (op.versionType === 'force') problems.push('version type [force] may no longer be used');
+  else if (op.versionType && !['internal', 'external', 'external_gte', 'external_gt'].includes(op.versionType)) {
+    throw err.illegalArg(`No version type match [${op.versionType}]`);
+  }
   const vt = op.versionType || 'internal';
   if (kind === 'create' && vt !== 'internal') problems.push('create operations only support internal versioning. use index instead');
   if (kind === 'update' && vt !== 'internal') problems.push(`version type [${vt}] is not supported by the update API`);
