@@ -15,7 +15,9 @@
  */
 #include "docs/build_internal.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,8 @@ struct DocsBuilder {
     struct DocsPlugins *plugins;
     bool reshape; /* transforms or plugins: the document goes through jansson */
     Buf src, id, scratch, arrays[8];
+    DocsIdleFn idle; /* called while PostgreSQL computes (the bulk writer's transfers) */
+    void *idle_ctx;
     bool meta;
     MetaTable *mt; /* distinct tables of the tree (node and link tables) */
     size_t nmt;
@@ -207,6 +211,40 @@ static int collect_keys(DocsBuilder *b, const NodeRows *rows, const int *cols, i
     return distinct;
 }
 
+/* Runs a prepared statement without blocking in libpq: while PostgreSQL works, the idle
+ * callback (the bulk writer's transfers) keeps running, so sending one batch and computing
+ * the next overlap. *out is the statement's result (its status still to be checked). */
+static bool exec_async(DocsBuilder *b, const BuildNode *bn, const char *stmt, int nparams,
+                       const char *const *params, PGresult **out, DipError *err)
+{
+    PGconn *conn = b->conn->conn;
+    if (!pg_is_alive(b->conn))
+        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
+    if (!PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL, 0))
+        return pg_error_from_result(err, b->conn, NULL, bn->node->path);
+    for (;;) {
+        if (!PQconsumeInput(conn)) return pg_error_from_result(err, b->conn, NULL, bn->node->path);
+        if (!PQisBusy(conn)) break;
+        if (b->idle && !b->idle(b->idle_ctx, err)) {
+            /* the caller gives up: let the statement finish so the connection stays usable */
+            PGresult *x;
+            while ((x = PQgetResult(conn)) != NULL)
+                PQclear(x);
+            return false;
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        /* short waits only when something else needs driving */
+        if (poll(&pfd, 1, b->idle ? 2 : 1000) < 0 && errno != EINTR)
+            return dip_error_set(err, DIP_ERR_IO, "postgresql: poll: %s", strerror(errno));
+    }
+    PGresult *r = PQgetResult(conn), *extra;
+    while ((extra = PQgetResult(conn)) != NULL)
+        PQclear(extra);
+    if (!r) return pg_error_from_result(err, b->conn, NULL, bn->node->path);
+    *out = r;
+    return true;
+}
+
 /* Runs stmt for the keys cols[0..nk) of rows (or for the batch's root range), and indexes
  * the result by its first nlink columns. */
 static bool fetch_rows(DocsBuilder *b, const BuildNode *bn, const char *stmt, bool range,
@@ -226,10 +264,10 @@ static bool fetch_rows(DocsBuilder *b, const BuildNode *bn, const char *stmt, bo
             params[k] = buf_cstr(&b->arrays[k]);
     }
     double t0 = dip_now_s();
-    if (!pg_is_alive(b->conn))
-        return dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: connection lost");
-    PGresult *r = PQexecPrepared(b->conn->conn, stmt, nparams, params, NULL, NULL, 0);
+    PGresult *r = NULL;
+    bool ok = exec_async(b, bn, stmt, nparams, params, &r, err);
     b->stats.sql_s += dip_now_s() - t0;
+    if (!ok) return false;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         pg_error_from_result(err, b->conn, r, bn->node->path);
         PQclear(r);
@@ -662,6 +700,12 @@ bool docs_builder_run_keys(DocsBuilder *b, const char *const *key_arrays, DocsEm
     if (!b->plan.by_keys)
         return dip_error_set(err, DIP_ERR_INTERNAL, "docs builder: not opened for key sets");
     return builder_run(b, key_arrays, emit, ctx, err);
+}
+
+void docs_builder_set_idle(DocsBuilder *b, DocsIdleFn fn, void *ctx)
+{
+    b->idle = fn;
+    b->idle_ctx = ctx;
 }
 
 void docs_builder_pgsync_meta(DocsBuilder *b)

@@ -102,6 +102,11 @@ bool docs_builder_open(const struct DocsDocument *d, PgConn *c, const char *tz,
 /* From now on every document gets PGSync's "_meta" (--pgsync-meta): per table (link tables
  * included) and key column, the sorted distinct key values of every row it uses. */
 void docs_builder_pgsync_meta(DocsBuilder *b);
+/* Work to drive while a statement runs on the server (a bulk writer's transfers): called
+ * every few milliseconds until the result is there. Returning false (err set) stops the
+ * build with that error. */
+typedef bool (*DocsIdleFn)(void *ctx, DipError *err);
+void docs_builder_set_idle(DocsBuilder *b, DocsIdleFn fn, void *ctx);
 /* Builds the documents of the roots whose key is in (lo, hi] (key columns in primary-key
  * order, as text; lo or hi NULL = unbounded) and calls emit for each. Memory is bounded by the
  * range's rows; everything is released before returning. */

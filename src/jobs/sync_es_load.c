@@ -136,6 +136,12 @@ static bool mark_done(LoadWorker *w, DipError *err)
     return ok;
 }
 
+static bool worker_idle(void *ctx, DipError *err)
+{
+    LoadWorker *w = ctx;
+    return es_bulk_poll(w->bulk, err);
+}
+
 static bool worker_body(LoadWorker *w, PgConn *c, PgConn *dl, EsClient **es, DocsBuilder **b,
                         DocsPlugins **plugins, DipError *err)
 {
@@ -160,6 +166,8 @@ static bool worker_body(LoadWorker *w, PgConn *c, PgConn *dl, EsClient **es, Doc
                         .dead_letter = es_dead_letters_store,
                         .dead_letter_ctx = dl};
     if (!es_bulk_open(*es, &bo, &w->bulk, err)) return false;
+    /* the bulk requests of a batch travel while PostgreSQL computes the next one */
+    docs_builder_set_idle(*b, worker_idle, w);
     for (;;) {
         if (atomic_load(&sh->failed)) return true;
         if (dip_stop_requested())
