@@ -160,7 +160,7 @@ function send(ctx, status, body, extraHeaders = {}) {  // eslint-disable-line ma
     if (f && f.reset_after_bytes != null) {
       stats.faults_injected++;
       const n = Math.min(f.reset_after_bytes, buf.length);
-      if (n === 0) { res.socket.resetAndDestroy(); return; }
+      if (n === 0) { if (res.socket) res.socket.resetAndDestroy(); return; }
       res.writeHead(status, headers);
       res.write(buf.subarray(0, n), () => res.socket && res.socket.resetAndDestroy());
       return;
@@ -178,14 +178,21 @@ function send(ctx, status, body, extraHeaders = {}) {  // eslint-disable-line ma
   // persisted before answered: wait for the log write holding this request's records
   const p = engine.logSeq !== ctx.logSeqAtStart ? engine.flushLog() : null;
   if (!p) return finish();
-  p.then(finish, (e) => {
+  const guarded = () => {
+    try {
+      finish();
+    } catch (e) {
+      process.stderr.write(`es-test-server: answering ${ctx.req.method} ${ctx.req.url} failed: ${e.message}\n`);
+    }
+  };
+  p.then(guarded, (e) => {
     process.stderr.write(`es-test-server: writing the operations log failed: ${e.message}\n`);
     const eb = new EsError(500, 'translog_exception', `failed to write the operations log: ${e.message}`).toJSON();
     buf = render(eb);
     status = 500;
     headers['content-length'] = String(buf.length);
     delete headers['content-encoding'];
-    finish();
+    guarded();
   });
 }
 
