@@ -806,15 +806,18 @@ const KNOWN_PREFIXES = ['analysis.', 'similarity.', 'routing.', 'sort.', 'store.
   'shrink.', 'allocation.', 'queries.', 'fielddata.'];
 const KNOWN_FULL = new Set(KNOWN_SETTINGS.map((k) => `index.${k}`));
 
-function settingSimilarity(a, b) {
+// Similarity as Lucene's LevenshteinDistance: 1 - distance / max(length) (the engines'
+// did-you-mean suggestions for settings and URL parameters).
+export function similarity(a, b) {
   const m = a.length, n = b.length;
+  if (!m || !n) return 0;
   let prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
     for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
-  return 1 - prev[n] / Math.max(m, n, 1);
+  return 1 - prev[n] / Math.max(m, n);
 }
 
 function checkSettingNames(flavour, flat) {
@@ -822,7 +825,7 @@ function checkSettingNames(flavour, flat) {
     if (KNOWN_FULL.has(key)) continue;
     const rest = key.slice('index.'.length);
     if (KNOWN_PREFIXES.some((p) => rest.startsWith(p))) continue;
-    const close = [...KNOWN_FULL].map((k) => [k, settingSimilarity(key, k)]).filter(([, d]) => d > 0.7).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([k]) => k);
+    const close = [...KNOWN_FULL].map((k) => [k, similarity(key, k)]).filter(([, d]) => d > 0.7).sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).map(([k]) => k);
     let msg = `unknown setting [${key}]`;
     if (close.length) msg += ` did you mean ${close.length === 1 ? `[${close[0]}]` : `any of [${close.join(', ')}]`}?`;
     else msg += ' please check that any required plugins are installed, or check the breaking changes documentation for removed settings';

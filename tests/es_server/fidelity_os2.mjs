@@ -10,20 +10,8 @@ import { makeChecker } from './check.mjs';
 
 const url = process.argv[2];
 const client = new Client({ node: url, requestTimeout: 30000 });
-const { check, run, done } = makeChecker();
+const { check, run, done, expectError } = makeChecker(errors.ResponseError);
 
-async function expectError(name, fn, status, type, reason) {
-  try {
-    await fn();
-    check(name, false, 'no error raised');
-  } catch (e) {
-    if (!(e instanceof errors.ResponseError)) throw e;
-    const body = e.meta.body;
-    check(`${name} status`, e.meta.statusCode === status, `${e.meta.statusCode} ${JSON.stringify(body)}`);
-    if (type !== undefined) check(`${name} type`, body.error && body.error.type === type, JSON.stringify(body));
-    if (reason !== undefined) check(`${name} reason`, body.error && body.error.reason === reason, JSON.stringify(body.error && body.error.reason));
-  }
-}
 
 await run('info', async () => {
   const r = await client.info();

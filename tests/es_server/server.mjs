@@ -18,7 +18,7 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
 import { EsError, err, searchPhaseFailure } from './errors.mjs';
-import { Engine, autoId, validateIndexName, validateAliasName, aliasDef, nestSettings, shardFor, srcOf } from './engine.mjs';
+import { Engine, autoId, validateIndexName, validateAliasName, aliasDef, nestSettings, shardFor, srcOf, similarity } from './engine.mjs';
 import { DocParser } from './mapping.mjs';
 import { QueryCompiler, compareSort, printedSortValue } from './query.mjs';
 import { Raw, render, filterPath } from './json.mjs';
@@ -1638,18 +1638,6 @@ const API_PARAMS = {
   get: ['stored_fields', 'preference', 'realtime', 'refresh', 'routing', '_source', '_source_excludes', '_source_includes', 'version', 'version_type'],
 };
 
-// Similarity as Lucene's LevenshteinDistance: 1 - distance / max(length).
-function similarity(a, b) {
-  const m = a.length, n = b.length;
-  if (!m || !n) return 0;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return 1 - prev[n] / Math.max(m, n);
-}
 
 function checkParams(ctx, api) {
   const known = new Set([...GLOBAL_PARAMS, ...API_PARAMS[api]]);
