@@ -87,7 +87,8 @@ export function locateValue(src, path) {
 export function normalizeMappings(flavour, m, { includeTypeName = false } = {}) {
   if (m == null) return { properties: {} };
   if (typeof m !== 'object' || Array.isArray(m)) throw new EsError(400, 'mapper_parsing_exception', 'Failed to parse mapping: mapping must be an object', {});
-  if (includeTypeName || (flavour === 'es7' && Object.keys(m).length === 1 && m._doc && typeof m._doc === 'object' && !ROOT_PARAMS.has('_doc') && includeTypeName)) {
+  // ES 7 with include_type_name=true takes the mapping nested under its type name
+  if (includeTypeName) {
     const keys = Object.keys(m);
     if (keys.length === 1) m = m[keys[0]];
   }
