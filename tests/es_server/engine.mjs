@@ -767,7 +767,13 @@ export class Engine {
       else if (d.prev) { out.push(d.prev); reordered = true; }
     }
     for (const d of idx.deletedVisible.values()) { out.push(d); reordered = true; }
-    if (idx.numShards > 1 || reordered) out.sort((a, b) => a.shard - b.shard || a.seq - b.seq);
+    if (reordered) out.sort((a, b) => a.shard - b.shard || a.seq - b.seq);
+    else if (idx.numShards > 1) {
+      // the map keeps write order, which is seq order within each shard: group by shard
+      const by = Array.from({ length: idx.numShards }, () => []);
+      for (const d of out) by[d.shard].push(d);
+      return by.flat();
+    }
     return out;
   }
 

@@ -1351,15 +1351,29 @@ function search(ctx, pathIndex) {
   const total = matches.length;
   const pureFilter = isPureFilter(query);
   if (spec) {
-    for (const m of matches) m.sort = compiler.sortValues(spec, m.src || (spec.some((s) => s.kind === 'field') ? (m.src = JSON.parse(m.doc.buf.toString('utf8', m.doc.off, m.doc.off + m.doc.len))) : null), m.doc, m.kind === undefined ? m.ordinal : m.ordinal);
-    const tie = (a, b) => a.shardIndex - b.shardIndex || a.ordinal - b.ordinal;
-    matches.sort((a, b) => compareSort(spec, a.sort, b.sort) || tie(a, b));
-    if (body.search_after) {
-      if (!Array.isArray(body.search_after) || body.search_after.length !== spec.length) {
-        throw err.illegalArg(`search_after has ${Array.isArray(body.search_after) ? body.search_after.length : 0} value(s) but sort has ${spec.length}.`);
+    if (body.search_after && (!Array.isArray(body.search_after) || body.search_after.length !== spec.length)) {
+      throw err.illegalArg(`search_after has ${Array.isArray(body.search_after) ? body.search_after.length : 0} value(s) but sort has ${spec.length}.`);
+    }
+    const after = body.search_after ? body.search_after.map((v, i) => (spec[i].conv && v !== null ? spec[i].conv(v) : v)) : null;
+    const values = (m) => compiler.sortValues(spec, m.src || (spec.some((s) => s.kind === 'field') ? (m.src = JSON.parse(m.doc.buf.toString('utf8', m.doc.off, m.doc.off + m.doc.len))) : null), m.doc, m.ordinal);
+    if (naturalOrder(spec, views)) {
+      // the matches are already in this order (a PIT dump by _shard_doc, one index by _doc):
+      // no sort, search_after by binary search, sort values only for the page
+      if (after) {
+        let lo = 0, hi = matches.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (compareSort(spec, values(matches[mid]), after) > 0) hi = mid; else lo = mid + 1;
+        }
+        matches = matches.slice(lo);
       }
-      const after = body.search_after.map((v, i) => (spec[i].conv && v !== null ? spec[i].conv(v) : v));
-      matches = matches.filter((m) => compareSort(spec, m.sort, after) > 0);
+      for (const m of matches.slice(from, from + size)) m.sort = values(m);
+      if (scrollParam) for (const m of matches) if (!m.sort) m.sort = values(m);
+    } else {
+      for (const m of matches) m.sort = values(m);
+      const tie = (a, b) => a.shardIndex - b.shardIndex || a.ordinal - b.ordinal;
+      matches.sort((a, b) => compareSort(spec, a.sort, b.sort) || tie(a, b));
+      if (after) matches = matches.filter((m) => compareSort(spec, m.sort, after) > 0);
     }
   } else if (body.search_after) {
     throw err.illegalArg('Sort must contain at least one field.');
@@ -1397,6 +1411,14 @@ function filteredViews(ctx, expr) {
     if (f) v.aliasFilter = new QueryCompiler(flavour, [idx]).compile(f.length === 1 ? f[0] : { bool: { should: f } });
     return v;
   });
+}
+
+// True when a sort spec is the order the matches are collected in: ascending _shard_doc (with
+// _doc before it, or alone), or ascending _doc over a single index.
+function naturalOrder(spec, views) {
+  if (!spec.every((s) => !s.desc && (s.kind === '_doc' || s.kind === '_shard_doc'))) return false;
+  if (spec[0].kind === '_shard_doc') return true;
+  return views.length === 1;
 }
 
 function isPureFilter(q) {

@@ -275,6 +275,23 @@ await run('limits, gzip, newline rules, media types', async () => {
   await req(s.port, 'PUT', '/piped2/_doc/1', { name: 'UP' });
   const p2 = await req(s.port, 'GET', '/piped2/_doc/1');
   check('default_pipeline', p2.json._source.name === 'up' && p2.json._source.origin === 'pipe', p2.json);
+  // a PIT dump in _shard_doc order over a 3-shard index, page by page with search_after
+  await req(s.port, 'PUT', '/dump', { settings: { number_of_shards: 3 } });
+  for (let i = 0; i < 1000; i += 25) await req(s.port, 'POST', '/_bulk', bulkBody('dump', i, 25), NDJSON); // --max-body 4000 here
+  await req(s.port, 'POST', '/dump/_refresh');
+  const dp = await req(s.port, 'POST', '/dump/_pit?keep_alive=1m');
+  const seen = [];
+  let after;
+  for (let i = 0; i < 20; i++) {
+    const page = await req(s.port, 'POST', '/_search', { pit: { id: dp.json.id }, size: 300, sort: [{ _shard_doc: 'asc' }], ...(after ? { search_after: after } : {}) });
+    const hits = page.json.hits.hits;
+    if (!hits.length) break;
+    seen.push(...hits.map((h) => h._id));
+    after = hits[hits.length - 1].sort;
+  }
+  check('PIT dump by _shard_doc: every document once', seen.length === 1000 && new Set(seen).size === 1000, seen.length);
+  const docOrder = await req(s.port, 'POST', '/dump/_search', { size: 5, sort: ['_doc'], search_after: [2] });
+  check('_doc order with search_after', docOrder.json.hits.hits.length === 5 && docOrder.json.hits.hits[0].sort[0] === 3, docOrder.json.hits.hits.map((h) => h.sort));
   const us = await req(s.port, 'PUT', '/settings-typo', { settings: { number_of_shard: 1 } });
   check('unknown index setting refused', us.status === 400 && us.json.error.reason === 'unknown setting [index.number_of_shard] did you mean [index.number_of_shards]?', us.json);
   const ok = await req(s.port, 'PUT', '/settings-ok', { settings: { index: { refresh_interval: '5s', analysis: { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase'] } } } } } });
