@@ -267,7 +267,8 @@ export class QueryCompiler {
       } else throw this.bad('malformed sort format, within the sort array, an object, or an actual string are allowed');
       if (order != null && order !== 'asc' && order !== 'desc') throw new EsError(400, 'illegal_argument_exception', `Unknown SortOrder [${order}]`);
       const desc = order ? order === 'desc' : field === '_score';
-      if (field === '_doc' || field === '_score' || field === '_shard_doc') { out.push({ field, desc, kind: field }); continue; }
+      // _shard_doc came to Elasticsearch in 7.12, after OpenSearch forked: there it is a field
+      if (field === '_doc' || field === '_score' || (field === '_shard_doc' && this.flavour !== 'os2')) { out.push({ field, desc, kind: field }); continue; }
       if (field === '_id') {
         if (this.flavour === 'es8') {
           throw searchPhaseFailure(400, new EsError(400, 'illegal_argument_exception', 'Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster setting: indices.id_field_data.enabled'), indexName);
