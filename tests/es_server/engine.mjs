@@ -134,6 +134,7 @@ export class Index {
     this.maxSeq = new Array(this.numShards).fill(-1);
     this.sourceBytes = 0;
     this.lastSearch = Date.now();
+    this.lastRefresh = Date.now();
   }
 
   get replicas() {
@@ -755,10 +756,16 @@ export class Engine {
     idx.lastRefresh = Date.now();
   }
 
+  // A search (or count) on a search-idle index (not searched for 30 s, so its scheduled
+  // refreshes were skipped) refreshes it first, as the engines do.
+  searched(idx) {
+    if (Date.now() - idx.lastSearch > 30000 && this.pendingRefresh(idx)) this.refreshIndex(idx);
+    idx.lastSearch = Date.now();
+  }
+
   // The documents search sees (as of the last refresh), in _doc order (shard, then seq).
   visibleDocs(idx) {
-    if (Date.now() - idx.lastSearch > 30000 && this.pendingRefresh(idx)) this.refreshIndex(idx); // search-idle shards refresh on the first search
-    idx.lastSearch = Date.now();
+    this.searched(idx);
     const out = [];
     const g = idx.refreshedGen;
     let reordered = false;

@@ -1545,7 +1545,7 @@ function count(ctx, pathIndex) {
   if (query === undefined && ctx.params.get('q')) query = queryString(ctx.params.get('q'));
   let n = 0;
   if ((!query || query.match_all) && !views.some((v) => v.aliasFilter)) {
-    for (const idx of list) n += engine.visibleCount(idx);
+    for (const idx of list) { engine.searched(idx); n += engine.visibleCount(idx); }
   } else {
     const compiler = new QueryCompiler(flavour, list);
     n = collect(views, compiler.compile(query)).length;
@@ -1638,7 +1638,7 @@ function catAliases(ctx, names) {
 function catCount(ctx, expr) {
   const list = engine.resolve(expr);
   let n = 0;
-  for (const idx of list) n += engine.visibleCount(idx);
+  for (const idx of list) { engine.searched(idx); n += engine.visibleCount(idx); }
   const now = Date.now();
   const d = new Date(now);
   const hms = [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((x) => String(x).padStart(2, '0')).join(':');

@@ -275,6 +275,21 @@ await run('limits, gzip, newline rules, media types', async () => {
   await req(s.port, 'PUT', '/piped2/_doc/1', { name: 'UP' });
   const p2 = await req(s.port, 'GET', '/piped2/_doc/1');
   check('default_pipeline', p2.json._source.name === 'up' && p2.json._source.origin === 'pipe', p2.json);
+  // refresh visibility: search sees the last refresh, GET is real time
+  await req(s.port, 'PUT', '/vis', { settings: { index: { refresh_interval: '-1' } } });
+  await req(s.port, 'PUT', '/vis/_doc/1', { a: 1 });
+  const before = await req(s.port, 'GET', '/vis/_count');
+  const rt = await req(s.port, 'GET', '/vis/_doc/1');
+  await new Promise((r) => setTimeout(r, 1300));
+  const still = await req(s.port, 'POST', '/vis/_search', {});
+  await req(s.port, 'POST', '/vis/_refresh');
+  const afterRefresh = await req(s.port, 'GET', '/vis/_count');
+  check('refresh visibility', before.json.count === 0 && rt.json.found === true && still.json.hits.total.value === 0 && afterRefresh.json.count === 1, [before.json, still.json.hits.total, afterRefresh.json]);
+  await req(s.port, 'PUT', '/vis/_settings', { index: { refresh_interval: '1s' } });
+  await req(s.port, 'PUT', '/vis/_doc/2', { a: 2 });
+  await new Promise((r) => setTimeout(r, 1600));
+  const later = await req(s.port, 'GET', '/vis/_count');
+  check('scheduled refresh after refresh_interval', later.json.count === 2, later.json);
   // a PIT dump in _shard_doc order over a 3-shard index, page by page with search_after
   await req(s.port, 'PUT', '/dump', { settings: { number_of_shards: 3 } });
   for (let i = 0; i < 1000; i += 25) await req(s.port, 'POST', '/_bulk', bulkBody('dump', i, 25), NDJSON); // --max-body 4000 here
