@@ -67,7 +67,7 @@ static void job_free(SyncJob *j)
     buf_free(&j->sql_merge);
     buf_free(&j->sql_stage_create);
     buf_free(&j->sql_lookup);
-    if (j->run_started) pg_run_free(&j->run); /* every string of the job's run is heap-owned */
+    pg_run_free(&j->run); /* zeroed or owned: also a run row that could not be inserted */
 }
 
 /* The exact PostgreSQL type of every gold column, or an error before any write. */

@@ -198,6 +198,7 @@ case_error_words() {
   PGUSER=reader "$DIP" sync-pg --source "$T" --table words_gold --force 2>"$LOG"
   local rc=$?
   set -e
+  [ "$rc" = 3 ] || cat "$LOG" >&2
   expect_eq "$rc" "3" "exit of a SELECT-only user"
   grep -q "a new run row in dip_sync_runs (run_start.sql): ERROR:  permission denied for table dip_sync_runs" "$LOG" ||
     { cat "$LOG"; fail "message does not name the operation"; }
