@@ -411,6 +411,150 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     return true;
 }
 
+/* Step 1 of pq_decode_chunk: the column chunk's metadata agrees with the schema, and the
+ * byte range it names lies inside the file. *empty: an empty row group, nothing stored. */
+static bool chunk_locate(const PqFile *f, const PqRowGroupMeta *g, const PqLeaf *lf, int leaf,
+                         const PqChunkMeta **cmp, int64_t *start, int64_t *len, bool *empty,
+                         DipError *err)
+{
+    *empty = false;
+    if (leaf >= g->ncols)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "row group has %d column chunks, schema has %d leaves", g->ncols,
+                             f->nleaves);
+    const PqChunkMeta *cm = &g->cols[leaf];
+    *cmp = cm;
+    if (!cm->has_meta_data)
+        return dip_error_set(err, DIP_ERR_DATA, "column chunk has no meta_data");
+    if (cm->file_path)
+        return dip_error_set(err, DIP_ERR_UNSUPPORTED, "column chunk stored in another file (%s)",
+                             cm->file_path);
+    if (cm->type != lf->phys)
+        return dip_error_set(err, DIP_ERR_DATA, "column chunk type %s differs from the schema's %s",
+                             pq_type_name(cm->type), pq_type_name(lf->phys));
+    if (cm->codec < 0 || cm->codec > PQC_LZ4_RAW)
+        return dip_error_set(err, DIP_ERR_DATA, "unknown compression codec %d", cm->codec);
+    *start = cm->data_page_offset;
+    if (cm->dictionary_page_offset > 0 && cm->dictionary_page_offset < *start)
+        *start = cm->dictionary_page_offset;
+    *len = cm->total_compressed_size;
+    if (*len == 0 && cm->num_values == 0 && g->num_rows == 0) {
+        *empty = true;
+        return true;
+    }
+    if (*start < 4 || *len <= 0 || (uint64_t)*start > f->size ||
+        (uint64_t)*len > f->size - (uint64_t)*start)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "column chunk range [%lld, +%lld) lies outside the file "
+                             "(%llu bytes)",
+                             (long long)*start, (long long)*len, (unsigned long long)f->size);
+    return true;
+}
+
+/* A page header's sizes and value count are plausible for its chunk and row group, before
+ * any byte of its body is trusted. */
+static bool chunk_check_page(const PqLeaf *lf, const PqRowGroupMeta *g, const PageHdr *h,
+                             int64_t len, int64_t total_values, DipError *err)
+{
+    if (h->compressed < 0 || h->uncompressed < 0 || (size_t)h->compressed > (size_t)len - h->body)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "page at offset %llu: compressed size %d runs past the "
+                             "column chunk end",
+                             (unsigned long long)h->offset, h->compressed);
+    if ((size_t)h->uncompressed > pq_limit_page_bytes ||
+        (uint64_t)h->uncompressed > (uint64_t)h->compressed * 4096 + (1u << 20))
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "page at offset %llu: implausible uncompressed size %d "
+                             "for %d compressed bytes",
+                             (unsigned long long)h->offset, h->uncompressed, h->compressed);
+    if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) {
+        /* nested: a row takes at least one entry (all-null rows exactly one), more entries
+         * need bytes */
+        bool dense_ok = lf->max_rep == 0 ? total_values + h->num_values <= g->num_rows
+                                         : (uint64_t)h->num_values <=
+                                               (uint64_t)h->uncompressed * 8 +
+                                                   PAGE_VALUE_ALLOWANCE + (uint64_t)g->num_rows;
+        if (h->num_values < 0 || !dense_ok)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "page at offset %llu claims %d values in %d bytes (row group "
+                                 "has %lld rows)",
+                                 (unsigned long long)h->offset, h->num_values, h->uncompressed,
+                                 (long long)g->num_rows);
+    }
+    return true;
+}
+
+/* Step 2: pass 1 over the page headers, each checked, until the chunk's values are all
+ * accounted for. *hs (grown here) receives them; the caller frees it. */
+static bool chunk_scan_headers(const PqLeaf *lf, const PqRowGroupMeta *g, const PqChunkMeta *cm,
+                               const uint8_t *chunk, int64_t start, int64_t len, PageHdr **hs,
+                               size_t *nh_out, int64_t *total_out, DipError *err)
+{
+    size_t nh = 0, hcap = 0;
+    int64_t total_values = 0;
+    size_t pos = 0;
+    while (pos < (size_t)len) {
+        if (cm->num_values > 0 && total_values >= cm->num_values) break;
+        pq_grow((void **)hs, &hcap, (nh + 1) * sizeof(PageHdr));
+        PageHdr *h = &(*hs)[nh];
+        ThriftReader r;
+        thrift_init(&r, chunk + pos, (size_t)len - pos, (uint64_t)start + pos, err);
+        if (!parse_page_header(&r, h)) {
+            dip_error_prefix(err, "page header at offset %llu",
+                             (unsigned long long)(start + (int64_t)pos));
+            return false;
+        }
+        h->offset = (uint64_t)start + pos;
+        h->body = pos + (size_t)(r.p - r.start);
+        if (!chunk_check_page(lf, g, h, len, total_values, err)) return false;
+        if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) total_values += h->num_values;
+        pos = h->body + (size_t)h->compressed;
+        nh++;
+    }
+    *nh_out = nh;
+    *total_out = total_values;
+    return true;
+}
+
+/* Step 3: the pages' value count agrees with the metadata and the row group, and is within
+ * dip's limit; then the level and value buffers are sized once. */
+static bool chunk_prepare(const PqLeaf *lf, const PqRowGroupMeta *g, const PqChunkMeta *cm,
+                          int64_t total_values, int64_t len, PqColumnData *cd, DipError *err)
+{
+    if ((uint64_t)total_values > pq_limit_chunk_values)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "column chunk claims %lld values, more than the %zu dip "
+                             "accepts per chunk",
+                             (long long)total_values, pq_limit_chunk_values);
+    if (cm->num_values >= 0 && total_values != cm->num_values)
+        return dip_error_set(err, DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
+                             (long long)total_values, (long long)cm->num_values);
+    if (lf->max_rep == 0 && total_values != g->num_rows)
+        return dip_error_set(err, DIP_ERR_DATA, "column has %lld values, row group has %lld rows",
+                             (long long)total_values, (long long)g->num_rows);
+    if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, (size_t)total_values * 2 + 16);
+    if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
+    /* size the value buffers once for the common case (few nulls), but never beyond what the
+     * chunk's bytes could hold densely: all-null RLE runs cost no bytes */
+    int64_t guess = total_values;
+    if ((uint64_t)guess > (uint64_t)len * 8 + 65536) guess = len * 8 + 65536;
+    return pq_values_reserve(&cd->vals, lf, guess, 0, err);
+}
+
+/* Step 5: a nested column's rows (entries with repetition level 0) match the row group. */
+static bool chunk_check_rows(const PqLeaf *lf, const PqRowGroupMeta *g, const PqColumnData *cd,
+                             DipError *err)
+{
+    if (lf->max_rep == 0) return true;
+    int64_t rows = 0;
+    for (int64_t i = 0; i < cd->nlevels; i++)
+        rows += cd->rep[i] == 0;
+    if (rows != g->num_rows)
+        return dip_error_set(err, DIP_ERR_DATA, "column has %lld rows, row group has %lld",
+                             (long long)rows, (long long)g->num_rows);
+    return true;
+}
+
 bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd, DipError *err)
 {
     const PqLeaf *lf = &f->leaves[leaf];
@@ -421,127 +565,24 @@ bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd
     pq_values_reset(&cd->dict);
     cd->pages = cd->crc_checked = 0;
     cd->compressed_bytes = cd->uncompressed_bytes = 0;
-#define CHUNK_FAIL(kind, ...)                                                                      \
-    do {                                                                                           \
-        dip_error_set(err, kind, __VA_ARGS__);                                                     \
-        goto fail;                                                                                 \
-    } while (0)
+    const PqChunkMeta *cm = NULL;
+    int64_t start = 0, len = 0, total_values = 0;
+    bool empty = false;
     PageHdr *hs = NULL;
-    if (leaf >= g->ncols)
-        CHUNK_FAIL(DIP_ERR_DATA, "row group has %d column chunks, schema has %d leaves", g->ncols,
-                   f->nleaves);
-    const PqChunkMeta *cm = &g->cols[leaf];
-    if (!cm->has_meta_data) CHUNK_FAIL(DIP_ERR_DATA, "column chunk has no meta_data");
-    if (cm->file_path)
-        CHUNK_FAIL(DIP_ERR_UNSUPPORTED, "column chunk stored in another file (%s)", cm->file_path);
-    if (cm->type != lf->phys)
-        CHUNK_FAIL(DIP_ERR_DATA, "column chunk type %s differs from the schema's %s",
-                   pq_type_name(cm->type), pq_type_name(lf->phys));
-    if (cm->codec < 0 || cm->codec > PQC_LZ4_RAW)
-        CHUNK_FAIL(DIP_ERR_DATA, "unknown compression codec %d", cm->codec);
-    int64_t start = cm->data_page_offset;
-    if (cm->dictionary_page_offset > 0 && cm->dictionary_page_offset < start)
-        start = cm->dictionary_page_offset;
-    int64_t len = cm->total_compressed_size;
-    if (len == 0 && cm->num_values == 0 && g->num_rows == 0) {
-        free(hs);
-        return true; /* an empty row group: nothing stored */
+    size_t nh = 0;
+    const uint8_t *chunk = NULL;
+    bool ok = chunk_locate(f, g, lf, leaf, &cm, &start, &len, &empty, err);
+    if (ok && empty) return true;
+    ok = ok && read_chunk_bytes(f, (uint64_t)start, (uint64_t)len, s, &chunk, err) &&
+         chunk_scan_headers(lf, g, cm, chunk, start, len, &hs, &nh, &total_values, err) &&
+         chunk_prepare(lf, g, cm, total_values, len, cd, err);
+    /* Step 4: the pages, in order */
+    for (size_t i = 0; ok && i < nh; i++) {
+        ok = decode_page(f, lf, cm, &hs[i], chunk, s, cd, err);
+        if (!ok) dip_error_prefix(err, "page at offset %llu", (unsigned long long)hs[i].offset);
     }
-    if (start < 4 || len <= 0 || (uint64_t)start > f->size ||
-        (uint64_t)len > f->size - (uint64_t)start)
-        CHUNK_FAIL(DIP_ERR_DATA,
-                   "column chunk range [%lld, +%lld) lies outside the file "
-                   "(%llu bytes)",
-                   (long long)start, (long long)len, (unsigned long long)f->size);
-    const uint8_t *chunk;
-    if (!read_chunk_bytes(f, (uint64_t)start, (uint64_t)len, s, &chunk, err)) goto fail;
-
-    /* pass 1: headers */
-    size_t nh = 0, hcap = 0;
-    int64_t total_values = 0;
-    size_t pos = 0;
-    while (pos < (size_t)len) {
-        if (cm->num_values > 0 && total_values >= cm->num_values) break;
-        pq_grow((void **)&hs, &hcap, (nh + 1) * sizeof(PageHdr));
-        PageHdr *h = &hs[nh];
-        ThriftReader r;
-        thrift_init(&r, chunk + pos, (size_t)len - pos, (uint64_t)start + pos, err);
-        if (!parse_page_header(&r, h)) {
-            dip_error_prefix(err, "page header at offset %llu",
-                             (unsigned long long)(start + (int64_t)pos));
-            goto fail;
-        }
-        h->offset = (uint64_t)start + pos;
-        h->body = pos + (size_t)(r.p - r.start);
-        if (h->compressed < 0 || h->uncompressed < 0 ||
-            (size_t)h->compressed > (size_t)len - h->body)
-            CHUNK_FAIL(DIP_ERR_DATA,
-                       "page at offset %llu: compressed size %d runs past the "
-                       "column chunk end",
-                       (unsigned long long)h->offset, h->compressed);
-        if ((size_t)h->uncompressed > pq_limit_page_bytes ||
-            (uint64_t)h->uncompressed > (uint64_t)h->compressed * 4096 + (1u << 20))
-            CHUNK_FAIL(DIP_ERR_DATA,
-                       "page at offset %llu: implausible uncompressed size %d "
-                       "for %d compressed bytes",
-                       (unsigned long long)h->offset, h->uncompressed, h->compressed);
-        if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) {
-            /* nested: a row takes at least one entry (all-null rows exactly one), more
-             * entries need bytes */
-            bool dense_ok = lf->max_rep == 0 ? total_values + h->num_values <= g->num_rows
-                                             : (uint64_t)h->num_values <=
-                                                   (uint64_t)h->uncompressed * 8 +
-                                                       PAGE_VALUE_ALLOWANCE + (uint64_t)g->num_rows;
-            if (h->num_values < 0 || !dense_ok)
-                CHUNK_FAIL(DIP_ERR_DATA,
-                           "page at offset %llu claims %d values in %d bytes (row group has "
-                           "%lld rows)",
-                           (unsigned long long)h->offset, h->num_values, h->uncompressed,
-                           (long long)g->num_rows);
-            total_values += h->num_values;
-        }
-        pos = h->body + (size_t)h->compressed;
-        nh++;
-    }
-    if ((uint64_t)total_values > pq_limit_chunk_values)
-        CHUNK_FAIL(DIP_ERR_DATA,
-                   "column chunk claims %lld values, more than the %zu dip "
-                   "accepts per chunk",
-                   (long long)total_values, pq_limit_chunk_values);
-    if (cm->num_values >= 0 && total_values != cm->num_values)
-        CHUNK_FAIL(DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
-                   (long long)total_values, (long long)cm->num_values);
-    if (lf->max_rep == 0 && total_values != g->num_rows)
-        CHUNK_FAIL(DIP_ERR_DATA, "column has %lld values, row group has %lld rows",
-                   (long long)total_values, (long long)g->num_rows);
-    if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, (size_t)total_values * 2 + 16);
-    if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
-    {
-        /* size the value buffers once for the common case (few nulls), but never beyond
-         * what the chunk's bytes could hold densely: all-null RLE runs cost no bytes */
-        int64_t guess = total_values;
-        if ((uint64_t)guess > (uint64_t)len * 8 + 65536) guess = len * 8 + 65536;
-        if (!pq_values_reserve(&cd->vals, lf, guess, 0, err)) goto fail;
-    }
-    for (size_t i = 0; i < nh; i++) {
-        if (!decode_page(f, lf, cm, &hs[i], chunk, s, cd, err)) {
-            dip_error_prefix(err, "page at offset %llu", (unsigned long long)hs[i].offset);
-            goto fail;
-        }
-    }
-    if (lf->max_rep > 0) {
-        int64_t rows = 0;
-        for (int64_t i = 0; i < cd->nlevels; i++)
-            rows += cd->rep[i] == 0;
-        if (rows != g->num_rows)
-            CHUNK_FAIL(DIP_ERR_DATA, "column has %lld rows, row group has %lld", (long long)rows,
-                       (long long)g->num_rows);
-    }
+    ok = ok && chunk_check_rows(lf, g, cd, err);
     free(hs);
-    return true;
-fail:
-    free(hs);
-    dip_error_prefix(err, "%s: row group %d, column %s", f->name, rg, lf->path);
-    return false;
-#undef CHUNK_FAIL
+    if (!ok) dip_error_prefix(err, "%s: row group %d, column %s", f->name, rg, lf->path);
+    return ok;
 }
