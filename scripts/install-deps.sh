@@ -15,6 +15,7 @@ pkgs=(build-essential cmake pkg-config git
   liblua5.4-dev libhiredis-dev redis-server python3-elasticsearch
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
+  clang-format-14 cppcheck
   python3 time procps util-linux passwd ca-certificates curl coreutils)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

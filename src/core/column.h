@@ -46,20 +46,20 @@ typedef struct DipField DipField;
 
 typedef struct DipType {
     DipTypeId id;
-    int precision;     /* DT_DECIMAL */
-    int scale;         /* DT_DECIMAL */
-    int width;         /* DT_FIXED byte width */
-    DipTimeUnit unit;  /* DT_TIME, DT_TIMESTAMP */
-    bool utc;          /* DT_TIMESTAMP: adjusted to UTC (timestamptz) vs local (ntz) */
-    int nchildren;     /* DT_STRUCT: fields; DT_LIST: 1 (element); DT_MAP: 2 (key, value) */
+    int precision;    /* DT_DECIMAL */
+    int scale;        /* DT_DECIMAL */
+    int width;        /* DT_FIXED byte width */
+    DipTimeUnit unit; /* DT_TIME, DT_TIMESTAMP */
+    bool utc;         /* DT_TIMESTAMP: adjusted to UTC (timestamptz) vs local (ntz) */
+    int nchildren;    /* DT_STRUCT: fields; DT_LIST: 1 (element); DT_MAP: 2 (key, value) */
     DipField *children;
 } DipType;
 
 struct DipField {
-    char *name;        /* logical name (Delta column mapping already applied) */
+    char *name; /* logical name (Delta column mapping already applied) */
     DipType type;
     bool nullable;
-    int32_t field_id;  /* Parquet field_id or Delta column-mapping id; -1 when absent */
+    int32_t field_id; /* Parquet field_id or Delta column-mapping id; -1 when absent */
 };
 
 typedef struct DipSchema {
@@ -69,12 +69,12 @@ typedef struct DipSchema {
 
 typedef struct ColumnVector {
     const DipType *type;
-    int64_t length;      /* rows (for children: elements) */
+    int64_t length; /* rows (for children: elements) */
     int64_t null_count;
-    uint8_t *validity;   /* bit i set = row i valid (LSB first); NULL = all valid */
-    void *values;        /* fixed-width values, `length` of them (see DipTypeId) */
-    int64_t *offsets;    /* variable-length and list/map: length + 1 entries */
-    uint8_t *data;       /* bytes for variable-length values */
+    uint8_t *validity; /* bit i set = row i valid (LSB first); NULL = all valid */
+    void *values;      /* fixed-width values, `length` of them (see DipTypeId) */
+    int64_t *offsets;  /* variable-length and list/map: length + 1 entries */
+    uint8_t *data;     /* bytes for variable-length values */
     int64_t data_len;
     struct ColumnVector *children; /* struct fields, list element, map key + value */
 } ColumnVector;
@@ -84,7 +84,7 @@ typedef struct ColumnBatch {
     int64_t num_rows;
     int ncols;
     ColumnVector *cols;
-    Arena arena;             /* owns every buffer of the vectors */
+    Arena arena; /* owns every buffer of the vectors */
 } ColumnBatch;
 
 static inline bool col_is_valid(const ColumnVector *c, int64_t i)

@@ -103,7 +103,8 @@ static bool sink_push(RowSink *s, uint64_t v)
 static bool decode_roaring32(ByteReader *r, uint64_t high, RowSink *sink, DipError *err)
 {
     uint32_t cookie;
-    if (!br_read_le32(r, &cookie)) return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
+    if (!br_read_le32(r, &cookie))
+        return BAD("truncated at byte %zu (32-bit bitmap cookie)", r->pos);
     uint32_t size;
     bool has_run = (cookie & 0xFFFF) == ROARING_COOKIE_RUN;
     const uint8_t *run_flags = NULL;
@@ -146,7 +147,8 @@ static bool decode_roaring32(ByteReader *r, uint64_t high, RowSink *sink, DipErr
             int64_t last = -1;
             for (uint32_t k = 0; k < nruns; k++) {
                 uint16_t start, lenm1;
-                if (!br_read_le16(r, &start) || !br_read_le16(r, &lenm1)) return BAD("truncated run");
+                if (!br_read_le16(r, &start) || !br_read_le16(r, &lenm1))
+                    return BAD("truncated run");
                 if ((int64_t)start <= last || start + lenm1 > 65535)
                     return BAD("run %u of container %u out of order or past 65535", k, c);
                 for (uint32_t v = start; v <= start + lenm1; v++)

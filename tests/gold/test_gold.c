@@ -112,14 +112,13 @@ static void test_bind_and_hashes(void **state)
     char hd[65];
     gold_row_hdiff(&p, &b, 0, &scratch, hd);
     assert_string_equal(buf_cstr(&scratch), "[\"12.50\",\" acme \",\"K-1\"]");
-    /* printf '["12.50"," acme ","K-1"]' | sha256sum */
-    char expect[65];
-    uint8_t h[32];
-    dip_sha256("[\"12.50\",\" acme \",\"K-1\"]", 24, h);
-    dip_hex(h, 32, expect);
-    assert_string_equal(hd, expect);
+    /* printf '["12.50"," acme ","K-1"]' | sha256sum (a fixed vector: computing it with
+     * dip_sha256 here would test the code under test against itself) */
+    assert_string_equal(hd, "86788989ae1cc0d4638879d7cddd6594204430eee43c7ec9d63a9c99e7b5c12b");
     gold_row_hdiff(&p, &b, 1, &scratch, hd);
     assert_string_equal(buf_cstr(&scratch), "[null,\"x\",\"k\"]");
+    /* printf '[null,"x","k"]' | sha256sum */
+    assert_string_equal(hd, "fafc263e16cea0771cd2da1aac1ef1bff38de13993efda5d442090fd99ae4efe");
     buf_free(&hk);
     buf_free(&scratch);
     column_batch_free(&b);

@@ -195,6 +195,9 @@ def main():
     ap.add_argument('--shared')
     ap.add_argument('--known', help='known-failures file (one case name per line)')
     ap.add_argument('--only', help='run only cases whose name matches REGEX')
+    ap.add_argument('--min-cases', type=int, default=1,
+                    help='fail when fewer cases ran (a generator that wrote nothing, a filter '
+                         'that matched nothing must not pass)')
     args = ap.parse_args()
 
     shared = os.environ.get('DIP_SHARED') or args.shared
@@ -242,6 +245,10 @@ def main():
         print('note: %s passes now; remove it from the known-failures list' % name)
     tail = ', %d known failures' % known_failed if known_failed else ''
     print('%d passed, %d failed%s' % (passed, failed, tail))
+    ran = passed + failed + known_failed
+    if ran < args.min_cases:
+        print('FAIL only %d cases ran, expected at least %d (see --min-cases)' % (ran, args.min_cases))
+        return 1
     return 1 if failed else 0
 
 
