@@ -25,7 +25,7 @@ deps:
 
 # make check: install, build, banned-call check, the whole suite, then the whole suite
 # again under AddressSanitizer + UBSan.
-check: deps banned format-check cppcheck
+check: deps banned format-check cppcheck deps-graph
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest -j2 --output-on-failure --timeout $(CTEST_TIMEOUT)
@@ -61,6 +61,11 @@ format-check:
 .PHONY: cppcheck
 cppcheck:
 	./scripts/check-cppcheck.sh
+
+# the module include graph; fails on an arrow against DESIGN.md or an include cycle
+.PHONY: deps-graph
+deps-graph:
+	/usr/bin/python3 ./scripts/deps-graph.py
 
 bench-parquet: deps build
 	./bench/bench_parquet.sh
