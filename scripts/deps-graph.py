@@ -38,7 +38,6 @@ for top in ('jobs', 'cli'):
 
 # (from, to): why it is tolerated for now. Printed on every run.
 KNOWN_EXCEPTIONS = {
-    ('gold', 'pg'): 'gold.h takes PgType from pg.h; wt-pg removes it (issue 8 item 5)',
     ('es', 'pg'): 'es/deadletter.c writes dead letters to PostgreSQL (the es contract) while '
                   'DESIGN says es -> core, http: DESIGN or the code must change (lead)',
 }
