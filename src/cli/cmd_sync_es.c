@@ -20,7 +20,10 @@ static void usage(FILE *f)
           "  --bootstrap    create publication, replication slot, state tables and the index\n"
           "                 INDEX_v1 behind alias INDEX; idempotent, never resets state\n"
           "  --once         bootstrap when needed, then the initial load (resumes where a\n"
-          "                 killed load stopped), then exit\n"
+          "                 killed load stopped), then the change stream up to the WAL\n"
+          "                 position read at start, then exit\n"
+          "  --daemon       as --once, then keep streaming changes until SIGTERM (drains,\n"
+          "                 exit 0); a second daemon of the index waits as a hot standby\n"
           "  --reindex      build INDEX_v(N+1) from a new slot while INDEX_vN serves, swap the\n"
           "                 alias, drop the old slot and index\n"
           "  --teardown     drop slot, publication and state (the index is kept)\n"
@@ -73,6 +76,9 @@ int cmd_sync_es_main(int argc, char **argv)
         } else if (!strcmp(a, "--once")) {
             o.action = SYNC_ES_ONCE;
             actions++;
+        } else if (!strcmp(a, "--daemon")) {
+            o.action = SYNC_ES_DAEMON;
+            actions++;
         } else if (!strcmp(a, "--reindex")) {
             o.action = SYNC_ES_REINDEX;
             actions++;
@@ -85,7 +91,7 @@ int cmd_sync_es_main(int argc, char **argv)
     }
     if (actions != 1)
         return cli_usage_error("sync-es", "expected exactly one of --validate, --bootstrap, "
-                                          "--once, --reindex, --teardown");
+                                          "--once, --daemon, --reindex, --teardown");
     DipError err = {0};
     if (!sync_es_load_dotenv(".env", &err)) return cli_fail(&err);
     if (!o.config) o.config = config_env_str("SCHEMA", NULL);

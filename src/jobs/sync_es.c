@@ -97,6 +97,11 @@ static char *make_conninfo(const char *database, bool replication)
     return s;
 }
 
+char *sync_es_conninfo(EsJob *j, bool replication)
+{
+    return make_conninfo(j->d->database, replication);
+}
+
 bool sync_es_connect(EsJob *j, PgConn *c, bool replication, DipError *err)
 {
     PgSettings s = j->pgs;
@@ -627,7 +632,7 @@ static bool action_once(EsJob *j, EsState *st, DipError *err)
     if (!st->found) {
         if (!bootstrap(j, st, &slot, &created, err)) return false;
     }
-    if (!run_start(j, "once", st->index_name, err)) {
+    if (!run_start(j, j->o->action == SYNC_ES_DAEMON ? "daemon" : "once", st->index_name, err)) {
         sync_es_slot_close(&slot);
         return false;
     }
@@ -644,9 +649,9 @@ static bool action_once(EsJob *j, EsState *st, DipError *err)
         if (ok)
             dip_info("index %s: initial load complete (%" PRId64 " documents)", st->index_name,
                      j->docs);
-    } else {
-        dip_info("index %s: initial load already complete; nothing to do", st->index_name);
     }
+    /* then the change stream, from the slot's confirmed position (sync_es_stream.c) */
+    if (ok) ok = sync_es_stream(j, st->slot, st->index_name, j->o->action == SYNC_ES_DAEMON, err);
     if (ok && st->next_index)
         dip_warn("index %s: a --reindex into %s is unfinished; run --reindex to complete it",
                  j->d->index, st->next_index);
@@ -859,6 +864,11 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
                 if (!ok) break;
                 held = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
                 PQclear(r);
+                /* a second daemon of the index is a hot standby: it polls the lock */
+                if (!held && o->action == SYNC_ES_DAEMON) {
+                    ok = sync_es_standby_wait(&j.pg, d->index, &held, err);
+                    if (!ok) break;
+                }
                 if (!held && (dip_now_s() >= until || !dip_sleep_interruptible(0.2)))
                     ok = dip_error_set(err, DIP_ERR_TRANSIENT,
                                        "index %s: another dip sync-es run is working on it",
@@ -902,6 +912,7 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
             break;
         }
         case SYNC_ES_ONCE:
+        case SYNC_ES_DAEMON:
             ok = action_once(&j, &st, err);
             break;
         case SYNC_ES_REINDEX:

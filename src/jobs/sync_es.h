@@ -14,6 +14,7 @@ typedef enum {
     SYNC_ES_ONCE,
     SYNC_ES_REINDEX,
     SYNC_ES_TEARDOWN,
+    SYNC_ES_DAEMON, /* --once, then keep streaming until SIGTERM (sync_es_stream.c) */
 } SyncEsAction;
 
 typedef struct SyncEsOptions {

@@ -44,6 +44,14 @@ typedef struct EsJob {
 
 /* Renders an embedded sql/ file with {{schema}} = the state schema. */
 bool sync_es_sql(EsJob *j, const char *name, Buf *out, DipError *err) DIP_MUST_CHECK;
+/* The connection string of the document's database (caller frees). */
+char *sync_es_conninfo(EsJob *j, bool replication);
+/* The change stream (sync_es_stream.c) of slot into index_name: --once (daemon false) up to
+ * the WAL position read at its start, --daemon until SIGTERM/SIGINT (drained, true). */
+bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool daemon,
+                    DipError *err) DIP_MUST_CHECK;
+/* A standby daemon: polls the index's session lock every second until it holds it. */
+bool sync_es_standby_wait(PgConn *c, const char *index, bool *got, DipError *err) DIP_MUST_CHECK;
 /* A connection to the document's database (replication: a walsender in database mode). */
 bool sync_es_connect(EsJob *j, PgConn *c, bool replication, DipError *err) DIP_MUST_CHECK;
 /* LSN text "X/Y" as a 64-bit number (the external version of the load's documents). */

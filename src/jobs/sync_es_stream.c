@@ -1,0 +1,568 @@
+/*
+ * sync_es_stream.c: the change stream of `dip sync-es` (issue 11), after the initial load.
+ *
+ * The slot is consumed from its confirmed position (pgoutput, protocol 2, streaming on).
+ * Committed transactions are grouped into a batch until DIP_ES_STREAM_BATCH row changes
+ * (5,000) or DIP_ES_STREAM_BATCH_MS (100 ms); then, in one REPEATABLE READ transaction that
+ * sees every transaction of the batch (sql/sync_es_stream_visible.sql):
+ *   - the resolver (docs/resolve.h) turns the changed rows into root keys;
+ *   - the batch builder rebuilds those roots from the current state; a root it does not emit
+ *     (gone, or dropped by a plugin) is deleted; a batch needing every root (TRUNCATE, a
+ *     view's base table) rebuilds all and deletes every _id of the index it did not emit;
+ *   - every action carries version_type=external with the batch's last commit end LSN as
+ *     version, so a late or replayed write never overwrites a newer document.
+ * The batch's commit LSN is confirmed to the slot only after the bulk writer has an outcome
+ * for every action (es_bulk_flush): a crash at any moment replays from there.
+ *
+ * Streamed (in-progress) transactions collect their changes apart, per top-level xid, and
+ * join the batch at Stream Commit; Stream Abort of the whole transaction drops them (a
+ * rolled back subtransaction's changes are kept: rebuilding a root reads the current state,
+ * so an extra root costs time, never correctness).
+ *
+ * --once stops once everything committed before the WAL position read at its start is
+ * confirmed; --daemon runs until SIGTERM/SIGINT, then finishes the batch in hand, confirms
+ * it and exits 0. Lost connections (PostgreSQL restart, failover, engine down) end a session
+ * with a transient error: retry_run starts a new one after a backoff, from the slot's
+ * confirmed position, so nothing is lost and nothing is confirmed twice.
+ */
+#include "docs/resolve.h"
+#include "jobs/sync_es_internal.h"
+#include "pg/pgrepl.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct StreamXact {
+    uint32_t xid; /* top-level xid of a streamed transaction */
+    DocsResolver *acc;
+} StreamXact;
+
+typedef struct Stream {
+    EsJob *j;
+    const char *slot, *index;
+    bool daemon;
+    int batch_changes;
+    double batch_s;
+    /* session objects */
+    PgRepl r;
+    PgoDecoder dec;
+    bool dec_open;
+    PgConn bc; /* builder and resolver: one REPEATABLE READ transaction per batch */
+    PgConn dl; /* dead letters and heartbeats */
+    DocsPlugins *plugins;
+    DocsBuilder *b;
+    DocsResolver *res;
+    EsBulk *bulk;
+    /* the batch */
+    int64_t *xids;
+    size_t nxids, capxids;
+    PgLsn batch_lsn; /* end LSN of the batch's last commit; 0 = no commit in the batch */
+    double batch_t0;
+    int64_t changes; /* row changes in the batch */
+    bool in_xact;    /* between Begin and Commit */
+    bool in_stream;  /* between Stream Start and Stream Stop */
+    uint32_t stream_xid;
+    StreamXact *sx;
+    size_t nsx;
+    /* --once */
+    PgLsn target;
+    bool done;
+    /* figures */
+    int64_t docs, deletes, batches, xacts;
+    Buf id, arrays[8];
+} Stream;
+
+/* The daemon's own stop flag: dip's stop request also aborts HTTP transfers, and a drain
+ * must still complete its last bulk requests. */
+static volatile sig_atomic_t stream_stop_sig;
+
+static void stream_on_signal(int sig)
+{
+    stream_stop_sig = sig;
+}
+
+static bool stop_requested(const Stream *s)
+{
+    return s->daemon ? stream_stop_sig != 0 : dip_stop_requested();
+}
+
+/* ---------------------------------------------------------------- streamed transactions */
+
+static StreamXact *sx_find(Stream *s, uint32_t xid, bool create, DipError *err)
+{
+    for (size_t i = 0; i < s->nsx; i++)
+        if (s->sx[i].xid == xid) return &s->sx[i];
+    if (!create) return NULL;
+    DocsResolver *acc;
+    if (!docs_resolver_open(s->j->d, NULL, &acc, err)) return NULL;
+    s->sx = dip_realloc(s->sx, (s->nsx + 1) * sizeof *s->sx);
+    s->sx[s->nsx] = (StreamXact){xid, acc};
+    return &s->sx[s->nsx++];
+}
+
+static void sx_drop(Stream *s, uint32_t xid)
+{
+    for (size_t i = 0; i < s->nsx; i++)
+        if (s->sx[i].xid == xid) {
+            docs_resolver_close(s->sx[i].acc);
+            s->sx[i] = s->sx[--s->nsx];
+            return;
+        }
+}
+
+static void batch_add_xid(Stream *s, uint32_t xid)
+{
+    if (s->nxids == s->capxids) {
+        s->capxids = s->capxids ? s->capxids * 2 : 256;
+        s->xids = dip_realloc(s->xids, s->capxids * sizeof *s->xids);
+    }
+    s->xids[s->nxids++] = xid;
+}
+
+/* ---------------------------------------------------------------- applying a batch */
+
+static bool emit_doc(void *ctx, const DocsBuiltDoc *doc, DipError *err)
+{
+    Stream *s = ctx;
+    EsAction a = {.op = ES_OP_INDEX,
+                  .index = s->index,
+                  .id = doc->id,
+                  .routing = doc->routing,
+                  .pipeline = s->j->d->pipeline,
+                  .version_type = ES_VERSION_EXTERNAL,
+                  .version = (int64_t)s->batch_lsn,
+                  .source = doc->source,
+                  .source_len = doc->source_len};
+    docs_resolver_built(s->res, doc->id, doc->id_len);
+    s->docs++;
+    return es_bulk_add(s->bulk, &a, 0, NULL, err);
+}
+
+static bool delete_doc(Stream *s, const char *id, DipError *err)
+{
+    EsAction a = {.op = ES_OP_DELETE,
+                  .index = s->index,
+                  .id = id,
+                  .version_type = ES_VERSION_EXTERNAL,
+                  .version = (int64_t)s->batch_lsn};
+    s->deletes++;
+    return es_bulk_add(s->bulk, &a, 0, NULL, err);
+}
+
+/* Deletes every _id of the index the batch did not build (a batch needing every root). */
+static bool sweep_doc(void *ctx, const char *id, size_t id_len, const char *source,
+                      size_t source_len, DipError *err)
+{
+    (void)source;
+    (void)source_len;
+    Stream *s = ctx;
+    if (docs_resolver_was_built(s->res, id, id_len)) return true;
+    buf_clear(&s->id);
+    buf_append(&s->id, id, id_len);
+    return delete_doc(s, buf_cstr(&s->id), err);
+}
+
+static bool sql_text(const char *name, const char **out, DipError *err)
+{
+    return pg_sql_get(name, out, err);
+}
+
+/* Waits (bounded) until the snapshot of the transaction just begun sees every transaction
+ * of the batch; restarts the transaction while it does not. */
+static bool begin_visible(Stream *s, DipError *err)
+{
+    const char *vis;
+    if (!sql_text("sql/sync_es_stream_visible.sql", &vis, err)) return false;
+    Buf arr;
+    buf_init(&arr);
+    buf_append_byte(&arr, '{');
+    for (size_t i = 0; i < s->nxids; i++)
+        buf_printf(&arr, "%s%" PRId64, i ? "," : "", s->xids[i]);
+    buf_append_byte(&arr, '}');
+    const char *params[1] = {buf_cstr(&arr)};
+    bool ok = false;
+    for (int attempt = 0; attempt < 5000; attempt++) {
+        if (!pg_exec(&s->bc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) break;
+        PGresult *res;
+        if (!pg_query(&s->bc, vis, 1, params, &res, err)) break;
+        bool all = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+        PQclear(res);
+        if (all) {
+            ok = true;
+            break;
+        }
+        if (!pg_exec(&s->bc, "ROLLBACK", err)) break;
+        if (!dip_sleep_interruptible(0.002)) {
+            dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
+            break;
+        }
+    }
+    if (!ok && !err->msg[0])
+        dip_error_set(err, DIP_ERR_TRANSIENT,
+                      "postgresql: committed transactions of the stream stayed invisible for "
+                      "10 s");
+    buf_free(&arr);
+    return ok;
+}
+
+static bool apply_batch(Stream *s, DipError *err)
+{
+    if (!docs_resolver_pending(s->res) && s->batch_lsn == 0) return true;
+    bool ok = true;
+    if (docs_resolver_pending(s->res)) {
+        double t0 = dip_now_s();
+        ok = begin_visible(s, err) && docs_resolver_run(s->res, &s->bc, err);
+        size_t n = ok ? docs_resolver_nroots(s->res) : 0;
+        size_t nk = s->j->d->root->rel.nkey;
+        const size_t chunk = 2000;
+        for (size_t from = 0; ok && from < n; from += chunk) {
+            size_t m = n - from < chunk ? n - from : chunk;
+            docs_resolver_key_arrays(s->res, from, m, s->arrays);
+            const char *arrays[8];
+            for (size_t k = 0; k < nk; k++)
+                arrays[k] = buf_cstr(&s->arrays[k]);
+            ok = docs_builder_run_keys(s->b, arrays, emit_doc, s, err);
+        }
+        for (size_t i = 0; ok && i < n; i++) {
+            docs_resolver_root_id(s->res, i, &s->id);
+            if (!docs_resolver_was_built(s->res, (const char *)s->id.data, s->id.len))
+                ok = delete_doc(s, buf_cstr(&s->id), err);
+        }
+        if (ok && docs_resolver_full(s->res)) {
+            /* the engine holds what earlier batches wrote before it is swept */
+            ok = es_bulk_flush(s->bulk, err) && es_index_refresh(s->j->es, s->index, err) &&
+                 es_dump(s->j->es, s->index, -1, sweep_doc, s, err);
+        }
+        if (ok)
+            ok = pg_exec(&s->bc, "COMMIT", err);
+        else if (pg_is_alive(&s->bc)) {
+            DipError e2 = {0};
+            if (!pg_exec(&s->bc, "ROLLBACK", &e2)) dip_debug("rollback: %s", e2.msg);
+        }
+        dip_debug("batch: %zu xacts, %" PRId64 " changes, %zu roots, %.1f ms to build", s->nxids,
+                  s->changes, n, (dip_now_s() - t0) * 1e3);
+    }
+    /* every action of every transaction up to batch_lsn has an outcome: confirm */
+    if (ok) ok = es_bulk_flush(s->bulk, err);
+    if (ok && s->batch_lsn) {
+        pgrepl_confirm(&s->r, s->batch_lsn);
+        if (s->target && s->batch_lsn >= s->target && !s->in_xact) s->done = true;
+    }
+    if (ok) {
+        s->batches++;
+        docs_resolver_reset(s->res);
+        s->nxids = 0;
+        s->changes = 0;
+        s->batch_lsn = 0;
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------- the message loop */
+
+static bool idle(const Stream *s)
+{
+    return !s->in_xact && s->nsx == 0 && !docs_resolver_pending(s->res) && s->batch_lsn == 0;
+}
+
+static DocsResolver *change_sink(Stream *s, DipError *err)
+{
+    if (!s->in_stream) return s->res;
+    StreamXact *x = sx_find(s, s->stream_xid, true, err);
+    return x ? x->acc : NULL;
+}
+
+static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
+{
+    switch (m->kind) {
+    case PGO_BEGIN:
+        s->in_xact = true;
+        batch_add_xid(s, m->xid);
+        if (s->nxids == 1) s->batch_t0 = dip_now_s();
+        return true;
+    case PGO_COMMIT:
+        s->in_xact = false;
+        s->batch_lsn = m->u.commit.end_lsn;
+        s->xacts++;
+        return true;
+    case PGO_INSERT:
+    case PGO_UPDATE:
+    case PGO_DELETE: {
+        DocsResolver *sink = change_sink(s, err);
+        if (!sink) return false;
+        docs_resolver_add(sink, m);
+        if (!s->in_stream) s->changes++;
+        return true;
+    }
+    case PGO_TRUNCATE: {
+        DocsResolver *sink = change_sink(s, err);
+        if (!sink) return false;
+        for (int i = 0; i < m->u.truncate.nrels; i++) {
+            const PgoRelation *rel = pgoutput_relation(&s->dec, m->u.truncate.oids[i]);
+            if (rel) docs_resolver_truncate(sink, rel);
+        }
+        return true;
+    }
+    case PGO_STREAM_START:
+        s->in_stream = true;
+        s->stream_xid = m->xid;
+        return true;
+    case PGO_STREAM_STOP:
+        s->in_stream = false;
+        return true;
+    case PGO_STREAM_ABORT:
+        if (m->u.stream_abort.subxid == m->xid) sx_drop(s, m->xid);
+        return true;
+    case PGO_STREAM_COMMIT: {
+        StreamXact *x = sx_find(s, m->xid, false, err);
+        if (s->nxids == 0) s->batch_t0 = dip_now_s();
+        if (x) {
+            docs_resolver_merge(s->res, x->acc);
+            s->changes += docs_resolver_stats(x->acc)->changes;
+            sx_drop(s, m->xid);
+        }
+        batch_add_xid(s, m->xid);
+        s->batch_lsn = m->u.commit.end_lsn;
+        s->xacts++;
+        return true;
+    }
+    case PGO_MESSAGE:
+        /* a heartbeat (ours or anyone's): when nothing is pending, its position is safe */
+        if (!m->u.message.transactional && idle(s)) {
+            pgrepl_confirm(&s->r, m->u.message.lsn);
+            if (s->target && m->u.message.lsn >= s->target) s->done = true;
+        }
+        return true;
+    default: /* Relation, Type, Origin: the decoder keeps what it needs */
+        return true;
+    }
+}
+
+static void session_close(Stream *s)
+{
+    if (s->bulk) es_bulk_close(s->bulk);
+    s->bulk = NULL;
+    docs_builder_close(s->b);
+    s->b = NULL;
+    docs_resolver_close(s->res);
+    s->res = NULL;
+    docs_plugins_close(s->plugins);
+    s->plugins = NULL;
+    for (size_t i = 0; i < s->nsx; i++)
+        docs_resolver_close(s->sx[i].acc);
+    s->nsx = 0;
+    if (s->dec_open) pgoutput_decoder_free(&s->dec);
+    s->dec_open = false;
+    pgrepl_close(&s->r);
+    if (s->bc.conn) pg_close(&s->bc);
+    if (s->dl.conn) pg_close(&s->dl);
+    s->nxids = 0;
+    s->changes = 0;
+    s->batch_lsn = 0;
+    s->in_xact = s->in_stream = false;
+}
+
+static bool session_open(Stream *s, DipError *err)
+{
+    EsJob *j = s->j;
+    PgSettings ps = j->pgs;
+    char *ci = sync_es_conninfo(j, false);
+    ps.conninfo = ci;
+    bool ok = pgrepl_connect(&s->r, &ps, err);
+    free(ci);
+    ok = ok && sync_es_connect(j, &s->bc, false, err) && sync_es_connect(j, &s->dl, false, err);
+    ok = ok && docs_plugins_open(j->schema, j->d, 0, &s->plugins, err);
+    ok = ok && docs_builder_open_keys(j->d, &s->bc, j->tz, s->plugins, &s->b, err);
+    ok = ok && docs_resolver_open(j->d, &s->bc, &s->res, err);
+    if (ok) {
+        EsBulkOptions bo = {.dead_letter = es_dead_letters_store, .dead_letter_ctx = &s->dl};
+        /* CREATE ... IF NOT EXISTS notices would break JSON logs */
+        ok = pg_exec(&s->dl, "SET client_min_messages = warning", err) &&
+             es_dead_letters_init(&s->dl, err) && es_bulk_open(j->es, &bo, &s->bulk, err);
+    }
+    if (ok) {
+        const char *pubs[1] = {j->publication};
+        PgReplStart st = {.slot = s->slot,
+                          .publications = pubs,
+                          .npublications = 1,
+                          .streaming = true,
+                          .messages = true};
+        ok = pgrepl_start(&s->r, &st, err) &&
+             pgoutput_decoder_init(&s->dec, s->r.proto_version, err);
+        s->dec_open = ok;
+    }
+    if (ok) {
+        char at[24];
+        pgrepl_lsn_format(s->r.confirmed_lsn, at);
+        dip_info("index %s: streaming slot %s from %s (protocol %d)", j->d->index, s->slot, at,
+                 s->r.proto_version);
+    }
+    return ok;
+}
+
+/* The WAL guard: retained WAL of the slot, warned above DIP_ES_WAL_WARN_BYTES. */
+static bool wal_guard(Stream *s, int64_t warn_bytes, DipError *err)
+{
+    PgSlotHealth h;
+    if (!pgrepl_slot_check(&s->dl, s->slot, &h, err)) return false;
+    if (warn_bytes > 0 && h.retained_bytes > warn_bytes)
+        dip_warn("slot %s retains %" PRId64 " bytes of WAL (warning above %" PRId64
+                 "; wal_status %s, %s before max_slot_wal_keep_size)",
+                 s->slot, h.retained_bytes, warn_bytes, h.wal_status,
+                 h.safe_wal_size < 0 ? "no limit" : "bytes left");
+    return true;
+}
+
+static bool session_run(void *ctx, int attempt, DipError *err)
+{
+    Stream *s = ctx;
+    (void)attempt;
+    int64_t warn_bytes = 0;
+    double hb_s = 10.0, guard_s = 30.0;
+    if (!config_env_int("DIP_ES_WAL_WARN_BYTES", INT64_C(1) << 30, &warn_bytes, err) ||
+        !config_env_double("DIP_ES_HEARTBEAT_S", 10.0, &hb_s, err))
+        return false;
+    bool ok = session_open(s, err);
+    double last_hb = dip_now_s(), last_guard = 0, last_ask = dip_now_s();
+    while (ok && !s->done) {
+        if (stop_requested(s)) {
+            if (!s->daemon) {
+                ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
+                break;
+            }
+            /* drain: finish the committed transactions in hand, confirm, stop */
+            if (!s->in_xact) {
+                ok = apply_batch(s, err);
+                break;
+            }
+        }
+        bool have_batch = s->batch_lsn != 0 || docs_resolver_pending(s->res);
+        int wait_ms = have_batch ? 5 : 100;
+        PgReplEvent ev;
+        ok = pgrepl_next(&s->r, wait_ms, &ev, err);
+        if (!ok) break;
+        if (ev.kind == PGREPL_EV_DATA) {
+            PgoMessage m;
+            ok = pgoutput_decode(&s->dec, ev.data, ev.len, &m, err) && on_message(s, &m, err);
+        } else if (ev.kind == PGREPL_EV_KEEPALIVE) {
+            if (idle(s)) {
+                pgrepl_confirm(&s->r, ev.wal_end);
+                if (s->target && ev.wal_end >= s->target) s->done = true;
+            }
+        } else if (ev.kind == PGREPL_EV_END) {
+            ok = dip_error_set(err, DIP_ERR_TRANSIENT, "postgresql: the server ended the stream");
+        }
+        if (!ok) break;
+        double now = dip_now_s();
+        if (!s->in_xact && (s->batch_lsn || docs_resolver_pending(s->res)) &&
+            (s->changes >= s->batch_changes || now - s->batch_t0 >= s->batch_s ||
+             ev.kind == PGREPL_EV_TIMEOUT))
+            ok = apply_batch(s, err);
+        if (ok && ev.kind == PGREPL_EV_TIMEOUT && idle(s) && now - last_ask > 0.2) {
+            /* a keepalive answer tells how far the server has sent */
+            ok = pgrepl_send_status(&s->r, true, err);
+            last_ask = now;
+        }
+        if (ok && s->daemon && now - last_hb >= hb_s) {
+            PgLsn lsn;
+            ok = pgrepl_heartbeat(&s->dl, &lsn, err);
+            last_hb = now;
+        }
+        if (ok && s->daemon && now - last_guard >= guard_s) {
+            ok = wal_guard(s, warn_bytes, err);
+            last_guard = now;
+        }
+        if (!ok) break;
+    }
+    if (ok) {
+        DipError e2 = {0};
+        if (!pgrepl_stop(&s->r, 5000, &e2)) dip_debug("stopping the stream: %s", e2.msg);
+        char at[24];
+        pgrepl_lsn_format(s->r.confirmed_lsn, at);
+        dip_info("index %s: stream confirmed through %s (%" PRId64 " transactions, %" PRId64
+                 " documents, %" PRId64 " deletes)",
+                 s->j->d->index, at, s->xacts, s->docs, s->deletes);
+    }
+    session_close(s);
+    return ok;
+}
+
+bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool daemon, DipError *err)
+{
+    Stream s = {.j = j, .slot = slot, .index = index_name, .daemon = daemon};
+    int64_t batch = 5000, retries = daemon ? 1000000 : 10;
+    double batch_ms = 100;
+    if (!config_env_int("DIP_ES_STREAM_BATCH", 5000, &batch, err) ||
+        !config_env_double("DIP_ES_STREAM_BATCH_MS", 100, &batch_ms, err) ||
+        !config_env_int("DIP_ES_STREAM_RETRIES", retries, &retries, err))
+        return false;
+    if (batch < 1 || batch_ms < 0 || retries < 0)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "DIP_ES_STREAM_BATCH, DIP_ES_STREAM_BATCH_MS and "
+                             "DIP_ES_STREAM_RETRIES must be positive");
+    s.batch_changes = (int)batch;
+    s.batch_s = batch_ms / 1000.0;
+    buf_init(&s.id);
+    for (size_t i = 0; i < DIP_ARRAY_LEN(s.arrays); i++)
+        buf_init(&s.arrays[i]);
+    bool ok = true;
+    if (!daemon) {
+        const char *q;
+        PGresult *r;
+        ok = pg_sql_get("sql/sync_es_wal_position.sql", &q, err) &&
+             pg_query(&j->pg, q, 0, NULL, &r, err);
+        if (ok) {
+            ok = pgrepl_lsn_parse(PQgetvalue(r, 0, 0), &s.target) ||
+                 dip_error_set(err, DIP_ERR_DATA, "pg_current_wal_lsn: unexpected %s",
+                               PQgetvalue(r, 0, 0));
+            PQclear(r);
+        }
+    }
+    struct sigaction old_term, old_int;
+    if (daemon) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = stream_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGINT, &sa, &old_int);
+    }
+    if (ok) {
+        RetryPolicy p = {.max_retries = (int)retries, .base_delay_s = 1.0, .max_delay_s = 30.0};
+        ok = retry_run(&p, session_run, &s, "sync-es stream", err);
+    }
+    if (daemon) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+    }
+    free(s.xids);
+    free(s.sx);
+    buf_free(&s.id);
+    for (size_t i = 0; i < DIP_ARRAY_LEN(s.arrays); i++)
+        buf_free(&s.arrays[i]);
+    if (ok && daemon && stream_stop_sig)
+        dip_info("index %s: stopped on signal %d after draining", j->d->index,
+                 (int)stream_stop_sig);
+    return ok;
+}
+
+bool sync_es_standby_wait(PgConn *c, const char *index, bool *got, DipError *err)
+{
+    const char *q;
+    if (!pg_sql_get("sql/sync_es_standby_lock.sql", &q, err)) return false;
+    dip_info("index %s: another dip sync-es holds it; waiting as a hot standby", index);
+    const char *params[1] = {index};
+    *got = false;
+    while (!*got) {
+        if (!dip_sleep_interruptible(1.0))
+            return dip_error_set(err, DIP_ERR_INTERRUPTED, "index %s: standby interrupted", index);
+        PGresult *r;
+        if (!pg_query(c, q, 1, params, &r, err)) return false;
+        *got = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+    }
+    dip_info("index %s: lock acquired; this daemon takes over", index);
+    return true;
+}
