@@ -5,7 +5,8 @@
 # with exit 2 before anything is created, an empty or cut commit file refused with exit 3 and
 # never recorded as synced, a corrupt row group in the middle of a file reported as a partly
 # loaded file in dip_sync_runs, and errors that name the operation instead of a cut slice of
-# SQL. Each case runs in a subshell; the last line counts passed and failed cases.
+# SQL, and a peak RSS that is dip's own. Each case runs in a subshell; the last line counts
+# passed and failed cases.
 DIP=$1
 SRC=$2
 . "$SRC/tests/sync_pg/lib.sh"
@@ -206,6 +207,31 @@ case_error_words() {
   true
 }
 run_case "a SELECT-only user's error names the operation ('a new run row in dip_sync_runs'), no SQL slice" case_error_words
+
+# --- 7. peak RSS is dip's own: started by a process that touched 300 MiB (exec keeps
+# getrusage's ru_maxrss), the summary line and the metric still show dip's few MiB
+case_peak_rss() {
+  local M=$WORK/rss.prom
+  /usr/bin/python3 - "$DIP" "$T" "$M" "$LOG" <<'PY'
+import os, sys
+dip, table, metrics, log = sys.argv[1:]
+big = bytearray(300 << 20)
+for i in range(0, len(big), 4096):
+    big[i] = 1
+fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.dup2(fd, 2)
+os.execv(dip, [dip, "sync-pg", "--source", table, "--table", "rss_gold", "--metrics-file", metrics])
+PY
+  local peak
+  peak=$(awk '/^dip_sync_pg_last_run_peak_rss_bytes/ { print $NF }' "$M")
+  [ -n "$peak" ] || { cat "$M"; fail "no peak RSS metric"; }
+  python3 -c "import sys; p = float('$peak'); sys.exit(0 if 0 < p < 200 * 2**20 else 1)" ||
+    fail "peak RSS metric $peak bytes includes the parent's 300 MiB"
+  local mib
+  mib=$(grep -o 'peak_rss_mib=[0-9]*' "$LOG" | cut -d= -f2)
+  [ -n "$mib" ] && [ "$mib" -lt 200 ] || { cat "$LOG"; fail "summary peak RSS $mib MiB"; }
+}
+run_case "peak RSS of a dip started by a 300 MiB process: metric and summary show dip's own" case_peak_rss
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
