@@ -149,6 +149,7 @@ static void ts_array(const TupleSet *s, int c, size_t from, size_t n, Buf *out)
 
 typedef struct ColTypes {
     char **names, **types;
+    uint32_t *oids;
     size_t n;
 } ColTypes;
 
@@ -181,6 +182,7 @@ static void coltypes_free(ColTypes *t)
     }
     free(t->names);
     free(t->types);
+    free(t->oids);
     memset(t, 0, sizeof *t);
 }
 
@@ -206,9 +208,12 @@ static bool coltypes_read(PgConn *c, const DocsTable *t, ColTypes *out, DipError
     out->n = (size_t)PQntuples(res);
     out->names = dip_calloc(out->n + 1, sizeof *out->names);
     out->types = dip_calloc(out->n + 1, sizeof *out->types);
+    out->oids = dip_calloc(out->n + 1, sizeof *out->oids);
     for (size_t i = 0; i < out->n; i++) {
         out->names[i] = dip_strdup(PQgetvalue(res, (int)i, 0));
         out->types[i] = dip_strdup(PQgetvalue(res, (int)i, 1));
+        int64_t oid = 0;
+        if (dip_parse_i64(PQgetvalue(res, (int)i, 2), &oid)) out->oids[i] = (uint32_t)oid;
     }
     PQclear(res);
     return true;
@@ -219,6 +224,13 @@ static const char *coltype(const ColTypes *t, const char *col)
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->names[i], col) == 0) return t->types[i];
     return "text";
+}
+
+static uint32_t coltype_oid(const ColTypes *t, const char *col)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->names[i], col) == 0) return t->oids[i];
+    return 0;
 }
 
 static void used_add(RNode *rn, char *const *cols, size_t n)
@@ -447,6 +459,92 @@ void docs_resolver_truncate(DocsResolver *r, const PgoRelation *rel)
             r->pending = true;
         }
     }
+}
+
+/* ---------------------------------------------------------------- altered tables */
+
+/* "schema.table: column "col" what" (col NULL: "schema.table: what") into why. */
+static void why_add(Buf *why, const PgoRelation *rel, const char *col, const char *what)
+{
+    if (!why) return;
+    if (why->len) buf_append_str(why, "; ");
+    buf_printf(why, "%s.%s: ", rel->nspname, rel->relname);
+    if (col) buf_printf(why, "column \"%s\" ", col);
+    buf_append_str(why, what);
+}
+
+/* The document column of n reading table column col, NULL when col is only a key or join. */
+static const DocsColumn *output_col(const DocsNode *n, const char *col)
+{
+    for (size_t k = 0; k < n->ncolumns; k++)
+        if (strcmp(n->columns[k].name, col) == 0) return &n->columns[k];
+    return NULL;
+}
+
+/* Columns cols of rel must exist with the types they were resolved with (n: the node whose
+ * own table rel is, for the types of document columns; NULL for a through table). */
+static DocsRelChange check_cols(const PgoRelation *rel, const DocsNode *n, const ColTypes *t,
+                                char *const *cols, size_t ncols, Buf *why)
+{
+    DocsRelChange c = DOCS_REL_SAME;
+    for (size_t k = 0; k < ncols; k++) {
+        int i = rel_col(rel, cols[k]);
+        const DocsColumn *out = n ? output_col(n, cols[k]) : NULL;
+        uint32_t want = out && out->type_oid ? out->type_oid : coltype_oid(t, cols[k]);
+        if (i < 0) {
+            why_add(why, rel, cols[k], "is gone");
+            if (c < DOCS_REL_REPREPARE) c = DOCS_REL_REPREPARE;
+        } else if (want && rel->cols[i].type_oid != want && out) {
+            why_add(why, rel, cols[k], "(in the documents) changed type");
+            c = DOCS_REL_REBUILD;
+        } else if (want && rel->cols[i].type_oid != want) {
+            why_add(why, rel, cols[k], "(a key or join) changed type");
+            if (c < DOCS_REL_REPREPARE) c = DOCS_REL_REPREPARE;
+        }
+    }
+    return c;
+}
+
+DocsRelChange docs_resolver_relation_change(const DocsResolver *r, const PgoRelation *rel, Buf *why)
+{
+    DocsRelChange worst = DOCS_REL_SAME;
+    for (size_t i = 0; i < r->nnodes; i++) {
+        const RNode *rn = &r->nodes[i];
+        const DocsNode *n = rn->node;
+        DocsRelChange c = DOCS_REL_SAME;
+        if (n->through_table && same_table(&n->through, rel)) {
+            DocsRelChange c1 = check_cols(rel, NULL, &rn->through_types, n->parent_join.right_cols,
+                                          n->parent_join.ncols, why);
+            DocsRelChange c2 = check_cols(rel, NULL, &rn->through_types, n->child_join.left_cols,
+                                          n->child_join.ncols, why);
+            c = c1 > c2 ? c1 : c2;
+        }
+        if (same_table(&n->rel, rel)) {
+            DocsRelChange c1 = check_cols(rel, n, &rn->rel_types, rn->used, rn->nused, why);
+            if (c1 > c) c = c1;
+            if (n->columns_all && (size_t)rel->ncols != n->ncolumns) {
+                why_add(why, rel, NULL,
+                        "columns were added or dropped and its node takes them all");
+                c = DOCS_REL_REBUILD;
+            }
+        }
+        if (c > worst) worst = c;
+    }
+    return worst;
+}
+
+void docs_resolver_rebuild_all(DocsResolver *r)
+{
+    r->full = true;
+    r->pending = true;
+}
+
+size_t docs_resolver_keys(const DocsResolver *r)
+{
+    size_t n = r->roots.n;
+    for (size_t i = 0; i < r->nnodes; i++)
+        n += r->nodes[i].up.n + r->nodes[i].down.n;
+    return n;
 }
 
 bool docs_resolver_pending(const DocsResolver *r)

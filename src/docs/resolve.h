@@ -50,6 +50,26 @@ void docs_resolver_close(DocsResolver *r);
 void docs_resolver_add(DocsResolver *r, const PgoMessage *m);
 /* A TRUNCATE of rel: every root is rebuilt (a truncated root table empties the index). */
 void docs_resolver_truncate(DocsResolver *r, const PgoRelation *rel);
+/* A Relation message of a table of the tree, against what the resolver and the document were
+ * resolved with (pgoutput sends one before the first change of a table in a session and
+ * after every ALTER of it; the ALTER itself and any rewrite it does are not in the stream):
+ *   SAME       nothing the documents use changed (a column added or dropped elsewhere);
+ *   REPREPARE  a key or join column changed type, or a used column is gone: re-resolve the
+ *              document (docs_schema_resolve) and reopen the builder and the resolver;
+ *   REBUILD    a column of the documents changed type, or a node taking every column saw
+ *              columns added or dropped: every document may differ without any row change,
+ *              so also rebuild every root (docs_resolver_rebuild_all).
+ * why (may be NULL) receives "schema.table: what", for logs and errors. Tables outside the
+ * tree are SAME. */
+typedef enum { DOCS_REL_SAME = 0, DOCS_REL_REPREPARE, DOCS_REL_REBUILD } DocsRelChange;
+DocsRelChange docs_resolver_relation_change(const DocsResolver *r, const PgoRelation *rel,
+                                            Buf *why);
+/* Makes the batch rebuild every root (as a TRUNCATE does). */
+void docs_resolver_rebuild_all(DocsResolver *r);
+/* Distinct keys collected since the last reset: root keys plus the distinct join values of
+ * changed child and link rows (each reaches at least one root). What a batch counts toward
+ * its root limit before the lookups say how many roots there are. */
+size_t docs_resolver_keys(const DocsResolver *r);
 /* Whether anything was added since the last reset. */
 bool docs_resolver_pending(const DocsResolver *r);
 /* True when the batch needs every root (see the header comment). */

@@ -2,8 +2,9 @@
  * sync_es_stream.c: the change stream of `dip sync-es` (issue 11), after the initial load.
  *
  * The slot is consumed from its confirmed position (pgoutput, protocol 2, streaming on).
- * Committed transactions are grouped into a batch until DIP_ES_STREAM_BATCH row changes
- * (5,000) or DIP_ES_STREAM_BATCH_MS (100 ms); then, in one REPEATABLE READ transaction that
+ * Committed transactions are grouped into a batch until DIP_ES_STREAM_BATCH roots (5,000:
+ * distinct root keys and join values collected, docs_resolver_keys) or DIP_ES_STREAM_BATCH_MS
+ * (100 ms); then, in one REPEATABLE READ transaction that
  * sees every transaction of the batch (sql/sync_es_stream_visible.sql):
  *   - the resolver (docs/resolve.h) turns the changed rows into root keys;
  *   - the batch builder rebuilds those roots from the current state; a root it does not emit
@@ -43,7 +44,7 @@ typedef struct Stream {
     EsJob *j;
     const char *slot, *index;
     bool daemon;
-    int batch_changes;
+    size_t batch_roots;
     double batch_s;
     /* session objects */
     PgRepl r;
@@ -66,6 +67,9 @@ typedef struct Stream {
     uint32_t stream_xid;
     StreamXact *sx;
     size_t nsx;
+    /* a table of the tree was altered (Relation message): handled before the next build */
+    DocsRelChange reshape;
+    Buf reshape_why;
     /* --once */
     PgLsn target;
     bool done;
@@ -207,8 +211,60 @@ static bool begin_visible(Stream *s, DipError *err)
     return ok;
 }
 
+/* A table of the tree was altered (docs_resolver_relation_change): the document is resolved
+ * again against the catalog, the builder and the resolver are reopened (what the batch
+ * collected is kept), and when the documents themselves may differ every root is rebuilt.
+ * When schema.json no longer matches the tables, the stream stops with a data error before
+ * the change: nothing after the slot's confirmed position is confirmed. */
+static bool reshape(Stream *s, DipError *err)
+{
+    EsJob *j = s->j;
+    DipError e = {0};
+    if (!docs_schema_resolve(j->d, &s->bc, &e)) {
+        if (e.kind == DIP_ERR_TRANSIENT || e.kind == DIP_ERR_INTERRUPTED) {
+            *err = e;
+            return false;
+        }
+        char at[24];
+        pgrepl_lsn_format(s->r.confirmed_lsn, at);
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "index %s: a table of the tree was altered while streaming (%s) and "
+                             "schema.json no longer matches the tables: %s; the stream stopped "
+                             "before that change (slot %s stays at %s, nothing after it is "
+                             "confirmed): make schema.json match the tables, then run "
+                             "`dip sync-es --reindex` (or undo the ALTER and restart)",
+                             j->d->index, buf_cstr(&s->reshape_why), e.msg, s->slot, at);
+    }
+    docs_builder_close(s->b);
+    s->b = NULL;
+    DocsResolver *nr;
+    /* the builder's statements are prepared again under the same names */
+    if (!pg_exec(&s->bc, "DEALLOCATE ALL", err) ||
+        !docs_builder_open_keys(j->d, &s->bc, j->tz, s->plugins, &s->b, err) ||
+        !docs_resolver_open(j->d, &s->bc, &nr, err))
+        return false;
+    docs_resolver_merge(nr, s->res);
+    docs_resolver_close(s->res);
+    s->res = nr;
+    for (size_t i = 0; i < s->nsx; i++) {
+        DocsResolver *acc;
+        if (!docs_resolver_open(j->d, NULL, &acc, err)) return false;
+        docs_resolver_merge(acc, s->sx[i].acc);
+        docs_resolver_close(s->sx[i].acc);
+        s->sx[i].acc = acc;
+    }
+    bool all = s->reshape == DOCS_REL_REBUILD;
+    if (all) docs_resolver_rebuild_all(s->res);
+    dip_info("index %s: document resolved again after an ALTER (%s)%s", j->d->index,
+             buf_cstr(&s->reshape_why), all ? "; every document is rebuilt" : "");
+    s->reshape = DOCS_REL_SAME;
+    buf_clear(&s->reshape_why);
+    return true;
+}
+
 static bool apply_batch(Stream *s, DipError *err)
 {
+    if (s->reshape && !reshape(s, err)) return false;
     if (!docs_resolver_pending(s->res) && s->batch_lsn == 0) return true;
     bool ok = true;
     if (docs_resolver_pending(s->res)) {
@@ -335,7 +391,23 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
             if (s->target && m->u.message.lsn >= s->target) s->done = true;
         }
         return true;
-    default: /* Relation, Type, Origin: the decoder keeps what it needs */
+    case PGO_RELATION: {
+        /* sent before a table's first change in a session and after every ALTER of it */
+        Buf why;
+        buf_init(&why);
+        DocsRelChange c = docs_resolver_relation_change(s->res, m->u.relation, &why);
+        if (c != DOCS_REL_SAME) {
+            dip_warn("index %s: table %s.%s differs from the resolved document (%s)",
+                     s->j->d->index, m->u.relation->nspname, m->u.relation->relname,
+                     buf_cstr(&why));
+            if (c > s->reshape) s->reshape = c;
+            if (s->reshape_why.len) buf_append_str(&s->reshape_why, "; ");
+            buf_append(&s->reshape_why, why.data, why.len);
+        }
+        buf_free(&why);
+        return true;
+    }
+    default: /* Type, Origin: the decoder keeps what it needs */
         return true;
     }
 }
@@ -362,6 +434,9 @@ static void session_close(Stream *s)
     s->changes = 0;
     s->batch_lsn = 0;
     s->in_xact = s->in_stream = false;
+    /* a new session's Relation messages say again what changed */
+    s->reshape = DOCS_REL_SAME;
+    buf_clear(&s->reshape_why);
 }
 
 static bool session_open(Stream *s, DipError *err)
@@ -457,7 +532,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
         if (!ok) break;
         double now = dip_now_s();
         if (!s->in_xact && (s->batch_lsn || docs_resolver_pending(s->res)) &&
-            (s->changes >= s->batch_changes || now - s->batch_t0 >= s->batch_s ||
+            (docs_resolver_keys(s->res) >= s->batch_roots || now - s->batch_t0 >= s->batch_s ||
              ev.kind == PGREPL_EV_TIMEOUT))
             ok = apply_batch(s, err);
         if (ok && ev.kind == PGREPL_EV_TIMEOUT && idle(s) && now - last_ask > 0.2) {
@@ -502,9 +577,10 @@ bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool dae
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "DIP_ES_STREAM_BATCH, DIP_ES_STREAM_BATCH_MS and "
                              "DIP_ES_STREAM_RETRIES must be positive");
-    s.batch_changes = (int)batch;
+    s.batch_roots = (size_t)batch;
     s.batch_s = batch_ms / 1000.0;
     buf_init(&s.id);
+    buf_init(&s.reshape_why);
     for (size_t i = 0; i < DIP_ARRAY_LEN(s.arrays); i++)
         buf_init(&s.arrays[i]);
     bool ok = true;
@@ -540,6 +616,7 @@ bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool dae
     free(s.xids);
     free(s.sx);
     buf_free(&s.id);
+    buf_free(&s.reshape_why);
     for (size_t i = 0; i < DIP_ARRAY_LEN(s.arrays); i++)
         buf_free(&s.arrays[i]);
     if (ok && daemon && stream_stop_sig)
