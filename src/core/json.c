@@ -1,12 +1,14 @@
 /*
  * json.c: a streaming JSON writer (RFC 8259) into a Buf. It never produces invalid JSON:
  * strings are escaped and invalid UTF-8 becomes U+FFFD; non-finite numbers become the
- * strings "NaN", "Infinity", "-Infinity" (ROW_FORMAT.md). Doubles print as the shortest
- * %g text (15, 16 or 17 significant digits) that strtod reads back to the same bits.
+ * strings "NaN", "Infinity", "-Infinity" (ROW_FORMAT.md). Floats and doubles print as the
+ * %g text with the fewest significant digits that strtof / strtod reads back to the same
+ * value: 1e-45 for the smallest float32 subnormal, 5e-324 for the smallest double one.
  */
 #include "core/core.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,12 +195,22 @@ void jw_uint(JsonWriter *w, uint64_t v)
     buf_append(w->out, tmp, (size_t)n);
 }
 
+/* The fewest significant digits, found by trying precisions upwards. For a normal value the
+ * search may start at 15 (double) or 6 (float): a text that reads back lies within half the
+ * value's spacing, at most 2^-53 (double) or 2^-24 (float) of the value, far inside half a
+ * unit of the 15th or 6th significant digit (at least 5e-16 or 5e-7 of the value). So when
+ * a text of p <= 15 (6) digits reads back, rounding to 15 (6) digits yields those digits
+ * and %g drops the trailing zeros. Starting there keeps the text of every normal value as it
+ * always was (at that precision %g writes fixed notation below 1e15 or 1e6: "100000", not
+ * "1e+05") and saves the shorter attempts per value. A subnormal has fewer significant bits
+ * (down to one), so its shortest text can have fewer digits: the search starts at 1 there
+ * (exponent notation whatever the precision). tests/core checks the float32 boundaries. */
 int dip_format_double(double v, char out[32])
 {
     if (isnan(v)) return snprintf(out, 32, "NaN");
     if (isinf(v)) return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
     int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
+    for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         n = snprintf(out, 32, "%.*g", prec, v);
         if (strtod(out, NULL) == v) break;
     }
@@ -210,7 +222,7 @@ int dip_format_float(float v, char out[32])
     if (isnan(v)) return snprintf(out, 32, "NaN");
     if (isinf(v)) return snprintf(out, 32, v > 0 ? "Infinity" : "-Infinity");
     int n = 0;
-    for (int prec = 6; prec <= 9; prec++) {
+    for (int prec = fabsf(v) < FLT_MIN ? 1 : 6; prec <= 9; prec++) {
         n = snprintf(out, 32, "%.*g", prec, (double)v);
         if (strtof(out, NULL) == v) break;
     }

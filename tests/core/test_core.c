@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +54,135 @@ static void test_double_roundtrip(void **state)
     char t[32];
     dip_format_double(2.5, t);
     assert_string_equal(t, "2.5");
+}
+
+/* Significant digits of a %g text: the digits before the exponent, leading and trailing
+ * zeros not counted ("100000" has 1, "0.25" has 2). */
+static int sig_digits(const char *t)
+{
+    int first = -1, last = -1, i = 0;
+    for (const char *p = t; *p && *p != 'e'; p++) {
+        if (*p < '0' || *p > '9') continue;
+        if (*p != '0') {
+            if (first < 0) first = i;
+            last = i;
+        }
+        i++;
+    }
+    return first < 0 ? 1 : last - first + 1;
+}
+
+static float float_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* v's text reads back to the same bits, and no %g text with fewer significant digits
+ * does (so it is the shortest); for a subnormal, no shorter text of any notation either. */
+static void check_float_shortest(float v, const char *why)
+{
+    char t[32], u[512];
+    int n = dip_format_float(v, t);
+    assert_int_equal(n, (int)strlen(t));
+    float back = strtof(t, NULL);
+    if (memcmp(&back, &v, 4) != 0)
+        fail_msg("%s: %a prints as %s, which reads back as %a", why, (double)v, t, (double)back);
+    int p = sig_digits(t);
+    for (int q = 1; q < p; q++) {
+        snprintf(u, sizeof u, "%.*g", q, (double)v);
+        if (strtof(u, NULL) == v)
+            fail_msg("%s: %a prints as %s, but %s (%d digits) reads back too", why, (double)v, t, u,
+                     q);
+    }
+    if (v != 0 && fabsf(v) < FLT_MIN) {
+        /* exponent notation is the shorter one for every subnormal: %.Ne with the digits */
+        snprintf(u, sizeof u, "%.*e", p - 1, (double)v);
+        if (strtof(u, NULL) == v && strlen(u) < strlen(t))
+            fail_msg("%s: %s is longer than %s", why, t, u);
+    }
+}
+
+/* Every float32 boundary, both signs: zero, the smallest subnormal and its neighbour, the
+ * largest subnormal and its neighbour below, the smallest normal and its neighbour above,
+ * FLT_MAX and its neighbour below; then a sweep over the subnormals and across the normals
+ * (every 4099th bit pattern), each shortest and read back exactly. */
+static void test_float_shortest(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t bits;
+        const char *text;
+    } fixed[] = {
+        {0x00000000u, "0"},
+        {0x00000001u, "1e-45"}, /* smallest subnormal, 2^-149 */
+        {0x00000002u, "3e-45"}, /* its neighbour */
+        {0x00000003u, "4e-45"},
+        {0x007ffffeu, "1.1754941e-38"}, /* below the largest subnormal */
+        {0x007fffffu, "1.1754942e-38"}, /* largest subnormal */
+        {0x00800000u, "1.1754944e-38"}, /* smallest normal, FLT_MIN */
+        {0x00800001u, "1.1754945e-38"}, /* its neighbour */
+        {0x7f7ffffeu, "3.4028233e+38"}, /* below FLT_MAX */
+        {0x7f7fffffu, "3.4028235e+38"}, /* FLT_MAX */
+        {0x3dcccccdu, "0.1"},
+        {0x47c35000u, "100000"}, /* fixed notation kept below 1e6, as before */
+    };
+    char t[32];
+    for (size_t i = 0; i < DIP_ARRAY_LEN(fixed); i++) {
+        for (int neg = 0; neg < 2; neg++) {
+            float v = float_from_bits(fixed[i].bits | (neg ? 0x80000000u : 0));
+            dip_format_float(v, t);
+            char want[40];
+            snprintf(want, sizeof want, "%s%s", neg ? "-" : "", fixed[i].text);
+            if (strcmp(t, want) != 0)
+                fail_msg("bits %08x: printed %s, expected %s", (unsigned)fixed[i].bits, t, want);
+            check_float_shortest(v, want);
+        }
+    }
+    assert_true(float_from_bits(0x00000001u) == FLT_TRUE_MIN);
+    assert_true(float_from_bits(0x00800000u) == FLT_MIN);
+    assert_true(float_from_bits(0x7f7fffffu) == FLT_MAX);
+    /* the JSON writer uses the same text */
+    Buf b;
+    buf_init(&b);
+    JsonWriter w;
+    jw_init(&w, &b);
+    jw_arr_begin(&w);
+    jw_float(&w, FLT_TRUE_MIN);
+    jw_float(&w, -FLT_TRUE_MIN);
+    jw_arr_end(&w);
+    assert_string_equal(buf_cstr(&b), "[1e-45,-1e-45]");
+    buf_free(&b);
+    /* the first and last 2,000 subnormals, and every 997th in between */
+    for (uint32_t u = 1; u < 0x00800000u;
+         u = (u < 2000 || u >= 0x00800000u - 2000) ? u + 1 : u + 997)
+        check_float_shortest(float_from_bits(u), "subnormal sweep");
+    /* normals across every binade */
+    for (uint32_t u = 0x00800000u; u < 0x7f800000u; u += 4099)
+        check_float_shortest(float_from_bits(u), "normal sweep");
+}
+
+static void test_double_subnormal(void **state)
+{
+    (void)state;
+    char t[32];
+    dip_format_double(DBL_TRUE_MIN, t);
+    assert_string_equal(t, "5e-324");
+    dip_format_double(-DBL_TRUE_MIN, t);
+    assert_string_equal(t, "-5e-324");
+    dip_format_double(2 * DBL_TRUE_MIN, t);
+    assert_string_equal(t, "1e-323");
+    dip_format_double(DBL_MIN, t);
+    assert_string_equal(t, "2.2250738585072014e-308");
+    dip_format_double(nextafter(DBL_MIN, 0), t); /* largest subnormal */
+    assert_string_equal(t, "2.225073858507201e-308");
+    dip_format_double(DBL_MAX, t);
+    assert_string_equal(t, "1.7976931348623157e+308");
+    dip_format_double(1e20, t); /* a normal value keeps its text */
+    assert_string_equal(t, "1e+20");
+    dip_format_double(100000, t);
+    assert_string_equal(t, "100000");
 }
 
 static void test_decimal_format(void **state)
@@ -339,13 +472,14 @@ static void test_json_deep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_writer),    cmocka_unit_test(test_double_roundtrip),
-        cmocka_unit_test(test_decimal_format), cmocka_unit_test(test_dates_and_timestamps),
-        cmocka_unit_test(test_base64_uuid),    cmocka_unit_test(test_arena_buf),
-        cmocka_unit_test(test_retry_delay),    cmocka_unit_test(test_retry_run),
-        cmocka_unit_test(test_config_env),     cmocka_unit_test(test_error_prefix),
-        cmocka_unit_test(test_metrics_text),   cmocka_unit_test(test_byte_reader),
-        cmocka_unit_test(test_json_deep),
+        cmocka_unit_test(test_json_writer),      cmocka_unit_test(test_double_roundtrip),
+        cmocka_unit_test(test_decimal_format),   cmocka_unit_test(test_dates_and_timestamps),
+        cmocka_unit_test(test_base64_uuid),      cmocka_unit_test(test_arena_buf),
+        cmocka_unit_test(test_retry_delay),      cmocka_unit_test(test_retry_run),
+        cmocka_unit_test(test_config_env),       cmocka_unit_test(test_error_prefix),
+        cmocka_unit_test(test_metrics_text),     cmocka_unit_test(test_byte_reader),
+        cmocka_unit_test(test_json_deep),        cmocka_unit_test(test_float_shortest),
+        cmocka_unit_test(test_double_subnormal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
