@@ -3,7 +3,8 @@
  *
  * The first input byte picks the parser, the rest is its input:
  *   0  a commit file (NDJSON actions) replayed, then the protocol check, schemaString
- *      parsing and the typed partition values of every live file (what a snapshot does)
+ *      parsing and the typed partition values of every live file (what a snapshot does);
+ *      then replayed again as a diff's range replay (diff.c)
  *   1  a serialised deletion-vector bitmap (magic + portable 64-bit Roaring, or native)
  *   2  an inline DV: the bytes as a Z85 string with sizeInBytes/cardinality from the input
  *   3  a partition value: byte 1 picks the Delta type, the rest is the string
@@ -60,6 +61,14 @@ static void fuzz_commit(const uint8_t *p, size_t n)
     arena_init(&a, 1024);
     (void)delta_parse_commit_info_line(p, n, &ci, &a);
     arena_free(&a);
+    delta_replay_free(&r);
+    /* the same commit in a diff's range replay (removes kept, with their metadata) */
+    delta_replay_init(&r);
+    r.range = true;
+    dip_error_clear(&err);
+    if (delta_replay_commit_json(&r, "fuzz.json", p, n, NULL, &err))
+        for (size_t i = 0; i < r.nfiles; i++)
+            if (r.files[i].first != 'a' && r.files[i].first != 'r') abort();
     delta_replay_free(&r);
 }
 

@@ -99,6 +99,7 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
 {
     DeltaFileAction a = {0};
     a.is_add = is_add;
+    a.data_change = -1; /* not read: only a range replay (JSON commits) looks at it */
     a.path = vec_str(vec_child(v, "path"), row, tmp);
     if (!a.path)
         return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: %s action without a path", r->source,

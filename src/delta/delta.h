@@ -31,8 +31,8 @@ typedef struct DeltaDeletionVector {
 } DeltaDeletionVector;
 
 typedef struct DeltaAddFile {
-    char *path; /* decoded (not URI-encoded) path, relative to the table root or absolute */
-    int64_t size;
+    char *path;   /* decoded (not URI-encoded) path, relative to the table root or absolute */
+    int64_t size; /* -1 when unknown (a removed file in a DeltaDiff) */
     int64_t modification_time;
     int64_t num_records;     /* from stats, -1 when unknown */
     char **partition_values; /* one per partition column (schema order), NULL = null */
@@ -99,9 +99,15 @@ const char *delta_snapshot_column_mapping_mode(const DeltaSnapshot *s); /* none|
 const char *delta_snapshot_table_id(const DeltaSnapshot *s);
 const char *delta_snapshot_operation(const DeltaSnapshot *s); /* commitInfo.operation or NULL */
 
-/* Files added and removed between two versions v1 < v2 (for incremental sync). Paths are
- * decoded. `added` holds add actions live at v2 that were added after v1; `removed` holds
- * paths (with DV ids) live at v1 that are no longer live at v2. */
+/* Files added and removed between two versions v1 <= v2 (for incremental sync), both
+ * sorted by path. Paths are decoded. `added` holds add actions live at v2 that were not
+ * live at v1; `removed` holds files (path + DV id) live at v1 that are no longer live at v2.
+ * The diff replays only the commits v1+1..v2 when it can (src/delta/diff.c says when it
+ * cannot, and then compares the snapshot at v1 with v2's). A removed file then carries what
+ * its remove action recorded: path, deletion vector and partition values always, size and
+ * stats only when the writer wrote them (extendedFileMetadata; else size and num_records are
+ * -1), modification_time 0; one re-added (statistics) within the range carries that add's
+ * metadata. DIP_DELTA_DIFF=full forces the snapshot comparison (tests, benchmark). */
 typedef struct DeltaDiff {
     DeltaAddFile *added;
     size_t n_added;
@@ -111,7 +117,8 @@ typedef struct DeltaDiff {
 } DeltaDiff;
 bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out,
                          DipError *err) DIP_MUST_CHECK;
-/* The same diff against a snapshot already open (v2 = its version): one log replay saved. */
+/* The same diff against a snapshot already open (v2 = its version): its metadata is used,
+ * and the snapshot at v2 is not opened again. */
 bool delta_snapshot_diff_from(const DeltaSnapshot *v2, Store *table, int64_t v1, DeltaDiff *out,
                               DipError *err) DIP_MUST_CHECK;
 void delta_diff_free(DeltaDiff *d);

@@ -110,6 +110,8 @@ typedef struct DeltaFileAction {
     const char *stats;
     bool has_dv;
     DeltaDeletionVector dv; /* path_or_inline points into caller storage */
+    int data_change;        /* dataChange: 1, 0, or -1 when absent */
+    bool has_pv;            /* partitionValues present (always for an add) */
 } DeltaFileAction;
 
 typedef struct DeltaReplayFile {
@@ -120,6 +122,11 @@ typedef struct DeltaReplayFile {
     char **pv_keys; /* raw partitionValues (physical names) */
     char **pv_vals;
     bool live;
+    /* range replay only (DeltaReplay.range): the key's first action in the range */
+    char first;          /* 'a' add, 'r' remove */
+    bool first_dc_false; /* that first action was an add with dataChange false */
+    bool has_pv;         /* pv_keys/pv_vals known (an add, or a remove that carried them) */
+    uint32_t first_seq;  /* DeltaReplay.seq when the first action was applied */
 } DeltaReplayFile;
 
 typedef struct DeltaReplay {
@@ -135,6 +142,12 @@ typedef struct DeltaReplay {
     DeltaMetadataRaw metadata;
     DeltaCommitInfo commit_info; /* of the last commit applied */
     const char *source;          /* file being applied, for error messages */
+    /* Range replay (diff.c): commits v1+1..v2 only, without the state at v1. A remove of
+     * a key never seen is kept (live = false, with what the remove carries: size, stats,
+     * partitionValues), and each key records its first action in the range. */
+    bool range;
+    uint32_t seq;        /* set by the caller before each commit */
+    bool seq_has_remove; /* set when a remove is applied (the caller clears it) */
 } DeltaReplay;
 
 void delta_replay_init(DeltaReplay *r);
@@ -238,6 +251,27 @@ struct DeltaSnapshot {
     DeltaCommitInfo commit_info;
     Arena *replay_arena; /* strings of files/protocol/metadata (from replay) */
 };
+
+/* Fills f->partition_values (one per partition column of s, schema order, the array from
+ * a) from raw partitionValues, matched by physical name, then by logical name; a column not
+ * found stays NULL. The strings are copied into a when `copy`, else shared. Returns how many
+ * columns were found. */
+int delta_snapshot_fill_partition_values(const DeltaSnapshot *s, DeltaAddFile *f, int npv,
+                                         char *const *keys, char *const *vals, Arena *a, bool copy);
+/* The commit file of version v in a listing, NULL when absent. */
+const DeltaLogFile *delta_log_find_commit(const DeltaLogListing *l, int64_t v);
+
+/* ---------------------------------------------------------------- diff */
+
+typedef enum {
+    DELTA_DIFF_AUTO = 0,    /* incremental unless impossible or estimated dearer */
+    DELTA_DIFF_FULL,        /* open v1 and compare (DIP_DELTA_DIFF=full) */
+    DELTA_DIFF_INCREMENTAL, /* incremental unless impossible (no cost estimate) */
+} DeltaDiffMode;
+/* delta_snapshot_diff_from with the mode given (the public call reads DIP_DELTA_DIFF);
+ * *incremental (optional) tells which path produced the diff. */
+bool delta_diff_run(const DeltaSnapshot *b, Store *table, int64_t v1, DeltaDiffMode mode,
+                    DeltaDiff *out, bool *incremental, DipError *err) DIP_MUST_CHECK;
 
 /* Checks protocol versions and reader features (PROTOCOL.md "Table Features"). */
 bool delta_protocol_check(const DeltaProtocolRaw *p, DipError *err) DIP_MUST_CHECK;

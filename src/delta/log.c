@@ -133,7 +133,7 @@ int64_t delta_log_latest_version(const DeltaLogListing *l)
     return l->n ? l->files[l->n - 1].version : -1;
 }
 
-static const DeltaLogFile *find_commit(const DeltaLogListing *l, int64_t v)
+const DeltaLogFile *delta_log_find_commit(const DeltaLogListing *l, int64_t v)
 {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
@@ -232,7 +232,7 @@ bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegmen
     size_t ncommits = span > l->n ? l->n + 1 : (size_t)span;
     seg->commits = arena_calloc(a, ncommits ? ncommits : 1, sizeof *seg->commits);
     for (int64_t v = from; v <= version; v++) {
-        const DeltaLogFile *c = find_commit(l, v);
+        const DeltaLogFile *c = delta_log_find_commit(l, v);
         if (!c) {
             if (seg->checkpoint_version < 0 && v == 0)
                 return dip_error_set(err, DIP_ERR_DATA,
@@ -250,6 +250,6 @@ bool delta_log_segment(const DeltaLogListing *l, int64_t version, DeltaLogSegmen
             return dip_error_set(err, DIP_ERR_INTERNAL, "log segment larger than the listing");
         seg->commits[seg->ncommits++] = c;
     }
-    seg->last_commit = find_commit(l, version);
+    seg->last_commit = delta_log_find_commit(l, version);
     return true;
 }

@@ -85,6 +85,34 @@ static void table_grow(DeltaReplay *r)
     r->nslots = nslots;
 }
 
+/* The file's metadata from an add (or, in a range replay, from a remove: size -1 and no
+ * partition values when the remove does not carry them). */
+static void set_file(DeltaReplay *r, DeltaReplayFile *rf, const DeltaFileAction *a, char *decoded)
+{
+    DeltaAddFile *f = &rf->f;
+    f->path = decoded;
+    f->size = a->size;
+    f->modification_time = a->modification_time;
+    f->num_records = -1;
+    f->stats_json = a->stats ? arena_strdup(&r->arena, a->stats) : NULL;
+    f->has_dv = a->has_dv;
+    if (a->has_dv) {
+        f->dv = a->dv;
+        f->dv.path_or_inline = arena_strdup(&r->arena, a->dv.path_or_inline);
+    } else {
+        memset(&f->dv, 0, sizeof f->dv);
+        f->dv.offset = -1;
+    }
+    rf->has_pv = a->is_add || a->has_pv;
+    rf->npv = a->npv;
+    rf->pv_keys = arena_calloc(&r->arena, (size_t)a->npv + 1, sizeof(char *));
+    rf->pv_vals = arena_calloc(&r->arena, (size_t)a->npv + 1, sizeof(char *));
+    for (int i = 0; i < a->npv; i++) {
+        rf->pv_keys[i] = arena_strdup(&r->arena, a->pv_keys[i]);
+        rf->pv_vals[i] = a->pv_vals[i] ? arena_strdup(&r->arena, a->pv_vals[i]) : NULL;
+    }
+}
+
 bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a, DipError *err)
 {
     if (!a->path || !a->path[0])
@@ -117,8 +145,11 @@ bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a, DipError
         }
         s = (s + 1) & (r->nslots - 1);
     }
+    bool created = false;
     if (!rf) {
-        if (!a->is_add) { /* tombstone of a file we never saw live: nothing to do */
+        /* a tombstone of a file never seen live: nothing to do, except in a range replay,
+         * where the file may have been live at the version the range starts from */
+        if (!a->is_add && !r->range) {
             buf_free(&key);
             return true;
         }
@@ -134,36 +165,23 @@ bool delta_replay_file_action(DeltaReplay *r, const DeltaFileAction *a, DipError
         memset(rf, 0, sizeof *rf);
         rf->key = arena_strndup(&r->arena, (const char *)key.data, key.len);
         rf->hash = h;
+        rf->first = a->is_add ? 'a' : 'r';
+        rf->first_dc_false = a->is_add && a->data_change == 0;
+        rf->first_seq = r->seq;
         r->slots[s] = (uint32_t)(++r->nfiles);
+        created = true;
     }
     buf_free(&key);
     if (!a->is_add) {
+        r->seq_has_remove = true;
         rf->live = false;
+        /* range replay: what the remove tells about a file first met here */
+        if (created) set_file(r, rf, a, decoded);
         return true;
     }
     /* an add of a known key replaces stats and metadata (PROTOCOL.md: latest wins) */
     rf->live = true;
-    DeltaAddFile *f = &rf->f;
-    f->path = decoded;
-    f->size = a->size;
-    f->modification_time = a->modification_time;
-    f->num_records = -1;
-    f->stats_json = a->stats ? arena_strdup(&r->arena, a->stats) : NULL;
-    f->has_dv = a->has_dv;
-    if (a->has_dv) {
-        f->dv = a->dv;
-        f->dv.path_or_inline = arena_strdup(&r->arena, a->dv.path_or_inline);
-    } else {
-        memset(&f->dv, 0, sizeof f->dv);
-        f->dv.offset = -1;
-    }
-    rf->npv = a->npv;
-    rf->pv_keys = arena_calloc(&r->arena, (size_t)a->npv + 1, sizeof(char *));
-    rf->pv_vals = arena_calloc(&r->arena, (size_t)a->npv + 1, sizeof(char *));
-    for (int i = 0; i < a->npv; i++) {
-        rf->pv_keys[i] = arena_strdup(&r->arena, a->pv_keys[i]);
-        rf->pv_vals[i] = a->pv_vals[i] ? arena_strdup(&r->arena, a->pv_vals[i]) : NULL;
-    }
+    set_file(r, rf, a, decoded);
     return true;
 }
 
@@ -284,6 +302,31 @@ static bool parse_dv(json_t *d, DeltaDeletionVector *dv, const char *src, const 
     return true;
 }
 
+static bool parse_partition_values(DeltaReplay *r, json_t *o, DeltaFileAction *a, DipError *err)
+{
+    json_t *pv = json_object_get(o, "partitionValues");
+    if (!pv || json_is_null(pv)) return true;
+    if (!json_is_object(pv))
+        return dip_error_set(err, DIP_ERR_DATA, "%s: %s %s: partitionValues is not an object",
+                             r->source, a->is_add ? "add" : "remove", a->path);
+    size_t cnt = json_object_size(pv);
+    a->pv_keys = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
+    a->pv_vals = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
+    const char *k;
+    json_t *v;
+    json_object_foreach(pv, k, v)
+    {
+        if (!json_is_string(v) && !json_is_null(v))
+            return dip_error_set(err, DIP_ERR_DATA, "%s: %s %s: partition value %s is not a string",
+                                 r->source, a->is_add ? "add" : "remove", a->path, k);
+        a->pv_keys[a->npv] = k;
+        a->pv_vals[a->npv] = json_is_string(v) ? json_string_value(v) : NULL;
+        a->npv++;
+    }
+    a->has_pv = true;
+    return true;
+}
+
 static bool parse_file_action(DeltaReplay *r, json_t *o, bool is_add, DipError *err)
 {
     DeltaFileAction a = {0};
@@ -292,34 +335,20 @@ static bool parse_file_action(DeltaReplay *r, json_t *o, bool is_add, DipError *
     if (!a.path)
         return dip_error_set(err, DIP_ERR_DATA, "%s: %s action without a string path", r->source,
                              is_add ? "add" : "remove");
+    json_t *dc = json_object_get(o, "dataChange");
+    a.data_change = json_is_boolean(dc) ? json_is_true(dc) : -1;
     if (is_add) {
         if (!json_get_i64(o, "size", &a.size))
             return dip_error_set(err, DIP_ERR_DATA, "%s: add %s: no integer size", r->source,
                                  a.path);
         if (!json_get_i64(o, "modificationTime", &a.modification_time)) a.modification_time = 0;
         a.stats = json_get_str(o, "stats");
-        json_t *pv = json_object_get(o, "partitionValues");
-        if (pv && !json_is_null(pv)) {
-            if (!json_is_object(pv))
-                return dip_error_set(err, DIP_ERR_DATA,
-                                     "%s: add %s: partitionValues is not an object", r->source,
-                                     a.path);
-            size_t cnt = json_object_size(pv);
-            a.pv_keys = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
-            a.pv_vals = arena_calloc(&r->arena, cnt + 1, sizeof(char *));
-            const char *k;
-            json_t *v;
-            json_object_foreach(pv, k, v)
-            {
-                if (!json_is_string(v) && !json_is_null(v))
-                    return dip_error_set(err, DIP_ERR_DATA,
-                                         "%s: add %s: partition value %s is not a string",
-                                         r->source, a.path, k);
-                a.pv_keys[a.npv] = k;
-                a.pv_vals[a.npv] = json_is_string(v) ? json_string_value(v) : NULL;
-                a.npv++;
-            }
-        }
+        if (!parse_partition_values(r, o, &a, err)) return false;
+    } else if (r->range) {
+        /* extendedFileMetadata: a remove may carry size, stats and partitionValues */
+        if (!json_get_i64(o, "size", &a.size) || a.size < 0) a.size = -1;
+        a.stats = json_get_str(o, "stats");
+        if (!parse_partition_values(r, o, &a, err)) return false;
     }
     json_t *dv = json_object_get(o, "deletionVector");
     if (dv && !json_is_null(dv)) {

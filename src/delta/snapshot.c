@@ -1,10 +1,10 @@
 /*
- * snapshot.c: opening a table at a version or timestamp, reader-feature checks, the LDTS,
- * and the file difference between two versions.
+ * snapshot.c: opening a table at a version or timestamp, reader-feature checks, the LDTS.
  *
  * PROTOCOL.md "Table Features", "Reader Version Requirements", "Column Mapping",
  * "In-Commit Timestamps" and "Commit Provenance Information". Unsupported reader features
- * are refused right after replay, before any data file or deletion vector is touched.
+ * are refused right after replay, before any data file or deletion vector is touched. The
+ * difference between two versions is in diff.c.
  */
 #include "delta/delta_internal.h"
 
@@ -112,6 +112,27 @@ static bool version_at_timestamp(Store *st, const DeltaLogListing *l, int64_t ts
     return ok;
 }
 
+int delta_snapshot_fill_partition_values(const DeltaSnapshot *s, DeltaAddFile *f, int npv,
+                                         char *const *keys, char *const *vals, Arena *a, bool copy)
+{
+    f->partition_values = arena_calloc(a, (size_t)s->npart + 1, sizeof(char *));
+    int found = 0;
+    for (int k = 0; k < s->npart; k++) {
+        int si = s->part_index[k];
+        const char *phys = s->fmap[si].physical;
+        const char *logical = s->schema->fields[si].name;
+        int at = -1;
+        for (int j = 0; j < npv && at < 0; j++)
+            if (strcmp(keys[j], phys) == 0) at = j;
+        for (int j = 0; j < npv && at < 0; j++)
+            if (strcmp(keys[j], logical) == 0) at = j;
+        if (at < 0) continue;
+        found++;
+        f->partition_values[k] = vals[at] && copy ? arena_strdup(a, vals[at]) : vals[at];
+    }
+    return found;
+}
+
 static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
 {
     if (!r->has_protocol)
@@ -187,25 +208,8 @@ static bool build_snapshot(DeltaSnapshot *s, DeltaReplay *r, DipError *err)
         DeltaAddFile *f = &s->files[s->nfiles++];
         *f = rf->f;
         f->num_records = delta_stats_num_records(f->stats_json);
-        f->partition_values = arena_calloc(&s->arena, (size_t)s->npart + 1, sizeof(char *));
-        for (int k = 0; k < s->npart; k++) {
-            int si = s->part_index[k];
-            const char *phys = s->fmap[si].physical;
-            const char *logical = s->schema->fields[si].name;
-            bool found = false;
-            for (int j = 0; j < rf->npv && !found; j++) {
-                if (strcmp(rf->pv_keys[j], phys) == 0) {
-                    f->partition_values[k] = rf->pv_vals[j];
-                    found = true;
-                }
-            }
-            for (int j = 0; j < rf->npv && !found; j++) {
-                if (strcmp(rf->pv_keys[j], logical) == 0) {
-                    f->partition_values[k] = rf->pv_vals[j];
-                    found = true;
-                }
-            }
-        }
+        delta_snapshot_fill_partition_values(s, f, rf->npv, rf->pv_keys, rf->pv_vals, &s->arena,
+                                             false);
     }
     qsort(s->files, s->nfiles, sizeof *s->files, cmp_add_path);
     return true;
@@ -419,131 +423,4 @@ const char *delta_snapshot_table_id(const DeltaSnapshot *s)
 const char *delta_snapshot_operation(const DeltaSnapshot *s)
 {
     return s->commit_info.operation;
-}
-
-/* ---------------------------------------------------------------- diff */
-
-static void file_key(const DeltaAddFile *f, Buf *out)
-{
-    buf_clear(out);
-    buf_append_str(out, f->path);
-    buf_append_byte(out, '\n');
-    if (f->has_dv) delta_dv_unique_id(&f->dv, out);
-}
-
-typedef struct KeySet {
-    uint64_t *hashes;
-    char **keys;
-    size_t nslots;
-} KeySet;
-
-static void keyset_build(KeySet *ks, const DeltaSnapshot *s, Arena *a)
-{
-    ks->nslots = 16;
-    while (ks->nslots < s->nfiles * 2 + 2)
-        ks->nslots *= 2;
-    ks->hashes = dip_calloc(ks->nslots, sizeof *ks->hashes);
-    ks->keys = dip_calloc(ks->nslots, sizeof *ks->keys);
-    Buf k;
-    buf_init(&k);
-    for (size_t i = 0; i < s->nfiles; i++) {
-        file_key(&s->files[i], &k);
-        uint64_t h = dip_xxh64(k.data, k.len, 0);
-        size_t slot = h & (ks->nslots - 1);
-        while (ks->keys[slot])
-            slot = (slot + 1) & (ks->nslots - 1);
-        ks->keys[slot] = arena_strndup(a, (const char *)k.data, k.len);
-        ks->hashes[slot] = h;
-    }
-    buf_free(&k);
-}
-
-static bool keyset_has(const KeySet *ks, const Buf *k)
-{
-    uint64_t h = dip_xxh64(k->data, k->len, 0);
-    size_t slot = h & (ks->nslots - 1);
-    while (ks->keys[slot]) {
-        if (ks->hashes[slot] == h && strcmp(ks->keys[slot], (const char *)k->data) == 0)
-            return true;
-        slot = (slot + 1) & (ks->nslots - 1);
-    }
-    return false;
-}
-
-static void keyset_free(KeySet *ks)
-{
-    free(ks->hashes);
-    free(ks->keys);
-}
-
-static void copy_add(Arena *a, DeltaAddFile *dst, const DeltaAddFile *src, int npart)
-{
-    *dst = *src;
-    dst->path = arena_strdup(a, src->path);
-    dst->stats_json = src->stats_json ? arena_strdup(a, src->stats_json) : NULL;
-    if (src->has_dv) dst->dv.path_or_inline = arena_strdup(a, src->dv.path_or_inline);
-    dst->partition_values = arena_calloc(a, (size_t)npart + 1, sizeof(char *));
-    for (int i = 0; i < npart; i++)
-        dst->partition_values[i] =
-            src->partition_values[i] ? arena_strdup(a, src->partition_values[i]) : NULL;
-}
-
-bool delta_snapshot_diff(Store *table, int64_t v1, int64_t v2, DeltaDiff *out, DipError *err)
-{
-    memset(out, 0, sizeof *out);
-    if (v1 < 0 || v2 < v1)
-        return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
-                             (long long)v1, (long long)v2);
-    DeltaSnapshot *b = NULL;
-    if (!delta_snapshot_open(&b, table, v2, -1, err)) return false;
-    bool ok = delta_snapshot_diff_from(b, table, v1, out, err);
-    delta_snapshot_free(b);
-    return ok;
-}
-
-bool delta_snapshot_diff_from(const DeltaSnapshot *b, Store *table, int64_t v1, DeltaDiff *out,
-                              DipError *err)
-{
-    memset(out, 0, sizeof *out);
-    if (v1 < 0 || b->version < v1)
-        return dip_error_set(err, DIP_ERR_CONFIG, "diff: need 0 <= v1 <= v2 (got %lld, %lld)",
-                             (long long)v1, (long long)b->version);
-    DeltaSnapshot *a = NULL;
-    if (!delta_snapshot_open(&a, table, v1, -1, err)) return false;
-    out->arena = dip_calloc(1, sizeof(Arena));
-    arena_init(out->arena, 1 << 16);
-    Arena tmp;
-    arena_init(&tmp, 1 << 16);
-    KeySet ka, kb;
-    keyset_build(&ka, a, &tmp);
-    keyset_build(&kb, b, &tmp);
-    out->added = arena_calloc(out->arena, b->nfiles + 1, sizeof(DeltaAddFile));
-    out->removed = arena_calloc(out->arena, a->nfiles + 1, sizeof(DeltaAddFile));
-    Buf k;
-    buf_init(&k);
-    for (size_t i = 0; i < b->nfiles; i++) {
-        file_key(&b->files[i], &k);
-        if (!keyset_has(&ka, &k))
-            copy_add(out->arena, &out->added[out->n_added++], &b->files[i], b->npart);
-    }
-    for (size_t i = 0; i < a->nfiles; i++) {
-        file_key(&a->files[i], &k);
-        if (!keyset_has(&kb, &k))
-            copy_add(out->arena, &out->removed[out->n_removed++], &a->files[i], a->npart);
-    }
-    buf_free(&k);
-    keyset_free(&ka);
-    keyset_free(&kb);
-    arena_free(&tmp);
-    delta_snapshot_free(a);
-    return true;
-}
-
-void delta_diff_free(DeltaDiff *d)
-{
-    if (d->arena) {
-        arena_free(d->arena);
-        free(d->arena);
-    }
-    memset(d, 0, sizeof *d);
 }
