@@ -5,7 +5,15 @@
 #    after it (bench/delta/gen_tables.mjs big-log; data files are not needed). Prints the
 #    wall time of `dip delta info` (median of 5 runs, whole process), its peak RSS, and the
 #    snapshot phases from dip's debug log. Goal: under 1 s.
-# 2. Scan throughput: a table of 8 Parquet files x 250,000 rows, read with
+# 2. Incremental diff (issue 14): `dip delta diff` over the last 10 commits of that table,
+#    the diff step timed from dip's debug log (the snapshot at the newer version is open
+#    already, as in an incremental sync), median of 5, beside the full diff (the snapshot
+#    at the older version, then a comparison: DIP_DELTA_DIFF=full) measured in the same run.
+#    Twice: on the table above, whose removes carry the path alone (Delta < 1.0; the table is
+#    partitioned, so the removed files' partition values must come from the older snapshot)
+#    and on a copy whose removes carry extendedFileMetadata (Delta >= 1.0, delta-rs). Goal:
+#    under 50 ms. The whole process (which also opens the newer snapshot) is printed too.
+# 3. Scan throughput: a table of 8 Parquet files x 250,000 rows, read with
 #    `dip delta cat --count` (decode only) from local files and from s3rver (scripts/s3rver.sh,
 #    SigV4, loopback) in the same run; prints rows/s, MB/s and the S3/local time ratio.
 #
@@ -31,6 +39,13 @@ if [ ! -f "$BIG/.done" ]; then
   echo "generating $BIG (checkpoint of $FILES files + $COMMITS commits) ..."
   node bench/delta/gen_tables.mjs big-log "$BIG" "$FILES" "$COMMITS"
   touch "$BIG/.done"
+fi
+BIG_EXT=$BENCH_DIR/big-log-ext-$FILES-$COMMITS
+if [ ! -f "$BIG_EXT/.done" ]; then
+  rm -rf "$BIG_EXT"
+  echo "generating $BIG_EXT (the same with extended removes) ..."
+  node bench/delta/gen_tables.mjs big-log "$BIG_EXT" "$FILES" "$COMMITS" extended
+  touch "$BIG_EXT/.done"
 fi
 SCAN=$BENCH_DIR/scan-$SCAN_FILES-$SCAN_ROWS
 if [ ! -f "$SCAN/.done" ]; then
@@ -78,6 +93,49 @@ echo "peak RSS: $((rss / 1024)) MiB"
 "$DIP" --log-level debug delta info "$BIG" 2>&1 >/dev/null | grep -o 'snapshot v.*' || true
 python3 -c "import sys; sys.exit(0 if float('$snap') < 1.0 else 1)" &&
   echo "goal (< 1 s): met" || echo "goal (< 1 s): NOT met"
+
+echo
+echo "== incremental diff: the last 10 commits of $COMMITS (checkpoint of $FILES files)"
+TO=$((100 + COMMITS))
+FROM=$((TO - 10))
+# diff_step MODE TABLE -> "step_s wall_s how" of one run (step from the debug log)
+diff_step() {
+  local t0 t1 line
+  t0=$(date +%s.%N)
+  line=$(DIP_DELTA_DIFF=$1 "$DIP" --log-level debug delta diff "$2" --from "$FROM" --to "$TO" 2>&1 >/dev/null |
+    grep -o 'diff v[0-9]*\.\.v[0-9]*: .*')
+  t1=$(date +%s.%N)
+  [ -n "$line" ] || { echo "bench_delta: no diff line in dip's debug log" >&2; exit 1; }
+  local step how
+  step=$(sed -n 's/.* \([0-9.]*\) s$/\1/p' <<<"$line")
+  how=$(cut -d: -f2 <<<"$line" | cut -c2- | cut -d' ' -f1)
+  echo "$step $(python3 -c "print('%.4f' % ($t1 - $t0))") $how"
+}
+diff_bench() { # LABEL TABLE
+  local label=$1 table=$2 mode steps walls how
+  declare -A med
+  for mode in auto full; do
+    steps=() walls=()
+    for i in 1 2 3 4 5; do
+      read -r s w how < <(diff_step "$mode" "$table")
+      steps+=("$s")
+      walls+=("$w")
+    done
+    med[$mode]=$(printf '%s\n' "${steps[@]}" | median)
+    med[$mode-wall]=$(printf '%s\n' "${walls[@]}" | median)
+    med[$mode-how]=$how
+  done
+  python3 -c "
+a=float('${med[auto]}'); f=float('${med[full]}')
+print('%-34s diff step %8.1f ms (%s)   full diff step %8.1f ms   ratio %6.1fx' % ('$label', a*1e3, '${med[auto-how]}', f*1e3, f/a if a > 0 else 0))
+print('%-34s whole dip delta diff: %.3f s (full: %.3f s; both open the newer snapshot)' % ('', float('${med[auto-wall]}'), float('${med[full-wall]}')))
+print('%-34s goal (< 50 ms): %s' % ('', 'met' if a < 0.05 else 'NOT met'))"
+}
+diff_bench "removes with extendedFileMetadata" "$BIG_EXT"
+diff_bench "bare removes (Delta < 1.0)" "$BIG"
+DIP_DELTA_DIFF=auto "$DIP" --log-level debug delta diff "$BIG" --from "$FROM" --to "$TO" 2>&1 >/dev/null |
+  grep -o 'diff v.*' | sed 's/^/  bare removes: /'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 echo
 echo "== scan throughput: $SCAN_FILES files x $SCAN_ROWS rows"

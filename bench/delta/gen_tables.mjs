@@ -1,12 +1,15 @@
 // gen_tables.mjs: synthetic Delta tables for bench/bench_delta.sh.
 //
-//   node bench/delta/gen_tables.mjs big-log DIR [FILES] [COMMITS]
+//   node bench/delta/gen_tables.mjs big-log DIR [FILES] [COMMITS] [bare|extended]
 //     A table whose log is a classic checkpoint (version 100) of FILES add actions
 //     (default 100,000) plus 1,000 remove tombstones, written by DuckDB as the nested
 //     add/remove/metaData/protocol struct columns of PROTOCOL.md "Checkpoint Schema", then
 //     COMMITS JSON commits (default 10,000) after it, each with commitInfo and one add, every
 //     second one also removing a checkpointed file. Commits 0..100 are absent (as after
 //     metadata cleanup). Data files are not written: the benchmark times the snapshot only.
+//     The removes carry the path alone (bare, the default: as Delta before 1.0 wrote them) or
+//     also extendedFileMetadata, partitionValues and size (extended: Delta 1.0 and later,
+//     delta-rs).
 //   node bench/delta/gen_tables.mjs scan DIR [FILES] [ROWS_PER_FILE]
 //     A one-commit table with FILES real Parquet data files (default 8 x 250,000 rows:
 //     id bigint, s string, d double, ts timestamp, dec decimal(12,2)) for scan throughput.
@@ -14,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [mode, dir, a1, a2] = process.argv.slice(2);
+const [mode, dir, a1, a2, a3] = process.argv.slice(2);
 if (!mode || !dir) {
   console.error('usage: gen_tables.mjs big-log|scan DIR [N] [M]');
   process.exit(2);
@@ -78,7 +81,9 @@ if (mode === 'big-log') {
     const np = `part=${c % 100}/new-${String(c).padStart(8, '0')}.snappy.parquet`;
     lines.push(JSON.stringify({ add: { path: np, partitionValues: { part: String(c % 100) }, size: 2000, modificationTime: 1700000000000 + c * 1000, dataChange: true, stats: '{"numRecords":50}' } }));
     if (c % 2 === 0) {
-      lines.push(JSON.stringify({ remove: { path: fpath(c), deletionTimestamp: 1700000000000 + c * 1000, dataChange: true } }));
+      const rm = { path: fpath(c), deletionTimestamp: 1700000000000 + c * 1000, dataChange: true };
+      if (a3 === 'extended') Object.assign(rm, { extendedFileMetadata: true, partitionValues: { part: String(c % 100) }, size: 1000 + (c % 97) });
+      lines.push(JSON.stringify({ remove: rm }));
     }
     fs.writeFileSync(path.join(log, `${pad(v)}.json`), lines.join('\n') + '\n');
   }
