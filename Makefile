@@ -51,7 +51,7 @@ banned:
 	./scripts/check-banned.sh
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c')
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'fuzz/*.c' 'bench/*.c')
 
 # clang-format pinned to major 14 (scripts/check-format.sh says so when it is not)
 format-check:

@@ -194,8 +194,7 @@ static IncrOutcome weigh_range(Range *g, DipError *err)
     for (int64_t v = g->v1 + 1; v <= g->v2 && o == INCR_DONE; v++) {
         const DeltaLogFile *f = delta_log_find_commit(&l, v);
         if (!f) {
-            buf_printf(g->why, "_delta_log/%020lld.json is missing (log retention?)",
-                       (long long)v);
+            buf_printf(g->why, "_delta_log/%020lld.json is missing (log retention?)", (long long)v);
             o = INCR_FALLBACK;
         } else {
             incr += (double)(f->size + req);
@@ -217,8 +216,8 @@ static IncrOutcome weigh_range(Range *g, DipError *err)
                 buf_printf(g->why,
                            "opening version %lld (checkpoint %lld and %zu commits, cost ~%.0f) "
                            "is cheaper than reading the %lld commits of the range (~%.0f)",
-                           (long long)g->v1, (long long)seg.checkpoint_version, seg.ncommits,
-                           full, (long long)(g->v2 - g->v1), incr);
+                           (long long)g->v1, (long long)seg.checkpoint_version, seg.ncommits, full,
+                           (long long)(g->v2 - g->v1), incr);
                 o = INCR_FALLBACK;
             }
         }
@@ -283,8 +282,9 @@ static IncrOutcome classify(Range *g, DeltaDiff *out)
     const DeltaReplay *r = &g->r;
     const DeltaSnapshot *b = g->b;
     if (r->has_metadata) {
-        buf_printf(g->why, "a metaData action lies in the range: removed files follow the "
-                           "metadata of version %lld",
+        buf_printf(g->why,
+                   "a metaData action lies in the range: removed files follow the "
+                   "metadata of version %lld",
                    (long long)g->v1);
         return INCR_FALLBACK;
     }
@@ -317,8 +317,7 @@ static IncrOutcome classify(Range *g, DeltaDiff *out)
     for (size_t i = 0; i < r->nfiles; i++) {
         const DeltaReplayFile *rf = &r->files[i];
         if (live_at_v1(g, rf) == (int)rf->live) continue;
-        DeltaAddFile *d =
-            rf->live ? &out->added[out->n_added++] : &out->removed[out->n_removed++];
+        DeltaAddFile *d = rf->live ? &out->added[out->n_added++] : &out->removed[out->n_removed++];
         *d = rf->f;
         d->path = arena_strdup(out->arena, rf->f.path);
         d->stats_json = rf->f.stats_json ? arena_strdup(out->arena, rf->f.stats_json) : NULL;
@@ -338,8 +337,8 @@ static IncrOutcome classify(Range *g, DeltaDiff *out)
     return INCR_DONE;
 }
 
-static IncrOutcome diff_incremental(const DeltaSnapshot *b, Store *table, int64_t v1, DeltaDiffMode mode,
-                                    DeltaDiff *out, Buf *why, DipError *err)
+static IncrOutcome diff_incremental(const DeltaSnapshot *b, Store *table, int64_t v1,
+                                    DeltaDiffMode mode, DeltaDiff *out, Buf *why, DipError *err)
 {
     Range g;
     memset(&g, 0, sizeof g);
@@ -418,8 +417,8 @@ bool delta_diff_run(const DeltaSnapshot *b, Store *table, int64_t v1, DeltaDiffM
     if (ok && o == INCR_DONE)
         dip_debug("diff v%lld..v%lld: incremental over %lld commits: %zu added, %zu removed, "
                   "%.4f s",
-                  (long long)v1, (long long)b->version, (long long)(b->version - v1),
-                  out->n_added, out->n_removed, dt);
+                  (long long)v1, (long long)b->version, (long long)(b->version - v1), out->n_added,
+                  out->n_removed, dt);
     else if (ok)
         dip_debug("diff v%lld..v%lld: full (%s): %zu added, %zu removed, %.4f s", (long long)v1,
                   (long long)b->version, buf_cstr(&why), out->n_added, out->n_removed, dt);

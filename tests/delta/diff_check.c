@@ -74,8 +74,8 @@ static void check_table(const char *dir, Counts *c)
     }
     printf("%s %s: %zu pairs, %zu incremental, %zu full-only failures, %zu versions not "
            "openable\n",
-           t.failed ? "FAIL" : "ok  ", dir, t.passed + t.failed, t.incremental,
-           t.full_only_fails, skipped);
+           t.failed ? "FAIL" : "ok  ", dir, t.passed + t.failed, t.incremental, t.full_only_fails,
+           skipped);
     c->passed += t.passed;
     c->failed += t.failed;
     c->incremental += t.incremental;

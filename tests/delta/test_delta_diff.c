@@ -93,12 +93,13 @@ static void t_drop_commit(T *t, int64_t v)
 }
 
 #define PROTO                                                                                      \
-    "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":["           \
-    "\"deletionVectors\",\"v2Checkpoint\"],\"writerFeatures\":[\"deletionVectors\","              \
+    "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,\"readerFeatures\":["            \
+    "\"deletionVectors\",\"v2Checkpoint\"],\"writerFeatures\":[\"deletionVectors\","               \
     "\"v2Checkpoint\"]}}\n"
 #define SCHEMA                                                                                     \
     "{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\",\\\"type\\\":"          \
-    "\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},{\\\"name\\\":\\\"p\\\",\\\"type\\\":" \
+    "\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},{\\\"name\\\":\\\"p\\\","             \
+    "\\\"type\\\":"                                                                                \
     "\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}"
 
 static void meta_line(Buf *b, bool partitioned, int tag)
@@ -171,8 +172,8 @@ static void run_pair(T *t, const DeltaSnapshot *b, int64_t v1, DeltaDiffMode mod
     buf_init(&why);
     if (!diffs_equal(&r->inc, &r->full, r->npart, &why))
         fail_msg("%s: diff %lld..%lld (%s): %s", t->dir, (long long)v1,
-                 (long long)delta_snapshot_version(b),
-                 r->incremental ? "incremental" : "fell back", buf_cstr(&why));
+                 (long long)delta_snapshot_version(b), r->incremental ? "incremental" : "fell back",
+                 buf_cstr(&why));
     buf_free(&why);
 }
 
@@ -187,7 +188,8 @@ static void expect(T *t, int64_t v1, int64_t v2, bool incremental, const char *w
 {
     DeltaSnapshot *b = NULL;
     DipError err = {0};
-    if (!delta_snapshot_open(&b, t->st, v2, -1, &err)) fail_msg("open %lld: %s", (long long)v2, err.msg);
+    if (!delta_snapshot_open(&b, t->st, v2, -1, &err))
+        fail_msg("open %lld: %s", (long long)v2, err.msg);
     Run r;
     run_pair(t, b, v1, DELTA_DIFF_AUTO, &r);
     Buf got;
@@ -198,8 +200,7 @@ static void expect(T *t, int64_t v1, int64_t v2, bool incremental, const char *w
     }
     for (size_t i = 0; i < r.inc.n_removed; i++) {
         buf_printf(&got, "%s-%s", got.len ? " " : "", r.inc.removed[i].path);
-        if (r.inc.removed[i].has_dv)
-            buf_printf(&got, "@%s", r.inc.removed[i].dv.path_or_inline);
+        if (r.inc.removed[i].has_dv) buf_printf(&got, "@%s", r.inc.removed[i].dv.path_or_inline);
     }
     if (strcmp(buf_cstr(&got), want) != 0)
         fail_msg("diff %lld..%lld: got \"%s\", expected \"%s\"", (long long)v1, (long long)v2,
@@ -524,8 +525,8 @@ static void random_table(uint64_t seed, int nv, size_t *pairs, size_t *increment
             for (int i = 0; i < nfiles; i++)
                 if (files[i].live && rng_next(&rs) % 3 == 0) {
                     /* the same file, so the same size and record count */
-                    add_line(&b, files[i].path, partitioned ? files[i].part : NULL,
-                             files[i].size, false, files[i].dv);
+                    add_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size,
+                             false, files[i].dv);
                 }
         } else if (v > 0 && kind < 22 && nfiles + 1 < GMAX && any_live(files, nfiles)) {
             /* compaction: up to two live files into a new one, dataChange false (never
@@ -572,16 +573,16 @@ static void random_table(uint64_t seed, int nv, size_t *pairs, size_t *increment
                 touched[i] = true;
             } else if (what == 2 && !files[i].live) {
                 files[i].dv = 0; /* the same path (no DV) again, in a later transaction */
-                add_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size,
-                         true, 0);
+                add_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size, true,
+                         0);
                 files[i].live = true;
                 touched[i] = true;
             } else if (what == 3 && files[i].live) {
                 remove_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size,
                             true, files[i].dv, (int)(rng_next(&rs) % 100) < extended_pct);
                 files[i].dv = ++dvseq;
-                add_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size,
-                         true, files[i].dv);
+                add_line(&b, files[i].path, partitioned ? files[i].part : NULL, files[i].size, true,
+                         files[i].dv);
                 touched[i] = true;
             }
         }
