@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps check test test-asan asan demo clean format format-check banned \
+.PHONY: all build deps check test test-asan asan demo clean format format-check banned fnlen \
         bench-parquet bench-delta bench-sync-pg bench-sync-es bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
@@ -25,7 +25,7 @@ deps:
 
 # make check: install, build, banned-call check, the whole suite, then the whole suite
 # again under AddressSanitizer + UBSan.
-check: deps banned format-check cppcheck deps-graph
+check: deps banned fnlen format-check cppcheck deps-graph
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIP_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest -j2 --output-on-failure --timeout $(CTEST_TIMEOUT)
@@ -46,6 +46,9 @@ test-asan: asan
 
 demo: deps build
 	./scripts/demo.sh
+
+fnlen:
+	./scripts/check-fnlen.py
 
 banned:
 	./scripts/check-banned.sh

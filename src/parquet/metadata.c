@@ -549,11 +549,142 @@ static bool is_map_annot(const PqSchemaElem *e)
            e->logical.kind == PQL_MAP;
 }
 
+/* Leaf type, decimal: any physical type that can hold the unscaled value. */
+static bool leaf_decimal(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf *lf)
+{
+    const PqLogical *lt = &e->logical;
+    t->id = DT_DECIMAL;
+    t->precision = lt->kind == PQL_DECIMAL ? lt->precision : e->precision;
+    t->scale = lt->kind == PQL_DECIMAL ? lt->scale : e->scale;
+    if (t->scale < 0 || t->precision < 0 || t->precision > 38 || t->scale > 76)
+        return dip_error_set(b->err, DIP_ERR_UNSUPPORTED,
+                             "column %s: decimal(%d,%d) outside what dip supports "
+                             "(precision <= 38)",
+                             e->name, t->precision, t->scale);
+    switch (e->type) {
+    case PQT_INT32:
+        lf->conv = PQV_I32_TO_DEC;
+        break;
+    case PQT_INT64:
+        lf->conv = PQV_I64_TO_DEC;
+        break;
+    case PQT_BYTE_ARRAY:
+    case PQT_FIXED_LEN_BYTE_ARRAY:
+        lf->conv = PQV_BYTES_TO_DEC;
+        break;
+    default:
+        return dip_error_set(b->err, DIP_ERR_DATA, "column %s: decimal on physical type %s",
+                             e->name, pq_type_name(e->type));
+    }
+    lf->width = 16;
+    return true;
+}
+
+/* Leaf type, int32: date, time in milliseconds, or an integer of 8, 16 or 32 bits. */
+static bool leaf_int32(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf *lf)
+{
+    const PqLogical *lt = &e->logical;
+    int ct = e->converted;
+    int bw = 32;
+    bool sgn = true;
+    if (lt->kind == PQL_INTEGER) {
+        bw = lt->bit_width;
+        sgn = lt->is_signed;
+    } else if (lt->kind == PQL_NONE && ct >= PQCT_UINT_8 && ct <= PQCT_INT_64) {
+        static const int bws[] = {8, 16, 32, 64, 8, 16, 32, 64};
+        bw = bws[ct - PQCT_UINT_8];
+        sgn = ct >= PQCT_INT_8;
+    }
+    if (lt->kind == PQL_DATE || (lt->kind == PQL_NONE && ct == PQCT_DATE)) {
+        t->id = DT_DATE;
+        lf->conv = PQV_I32;
+    } else if ((lt->kind == PQL_TIME && lt->unit == 1) ||
+               (lt->kind == PQL_NONE && ct == PQCT_TIME_MILLIS)) {
+        t->id = DT_TIME;
+        t->unit = TU_MILLIS;
+        lf->conv = PQV_I32_TO_I64;
+    } else if (bw == 8) {
+        t->id = sgn ? DT_INT8 : DT_UINT8;
+        lf->conv = PQV_I32_TO_I8;
+    } else if (bw == 16) {
+        t->id = sgn ? DT_INT16 : DT_UINT16;
+        lf->conv = PQV_I32_TO_I16;
+    } else if (bw == 32) {
+        t->id = sgn ? DT_INT32 : DT_UINT32;
+        lf->conv = PQV_I32;
+    } else {
+        return dip_error_set(b->err, DIP_ERR_DATA, "column %s: integer(%d) on int32", e->name, bw);
+    }
+    return true;
+}
+
+/* Leaf type, int64: timestamp, time, or a signed or unsigned 64-bit integer. */
+static void leaf_int64(const PqSchemaElem *e, DipType *t, PqLeaf *lf)
+{
+    const PqLogical *lt = &e->logical;
+    int ct = e->converted;
+    if (lt->kind == PQL_TIMESTAMP) {
+        t->id = DT_TIMESTAMP;
+        t->unit = lt->unit == 1 ? TU_MILLIS : lt->unit == 3 ? TU_NANOS : TU_MICROS;
+        t->utc = lt->utc;
+    } else if (lt->kind == PQL_NONE &&
+               (ct == PQCT_TIMESTAMP_MILLIS || ct == PQCT_TIMESTAMP_MICROS)) {
+        t->id = DT_TIMESTAMP;
+        t->unit = ct == PQCT_TIMESTAMP_MILLIS ? TU_MILLIS : TU_MICROS;
+        t->utc = true;
+    } else if (lt->kind == PQL_TIME) {
+        t->id = DT_TIME;
+        t->unit = lt->unit == 3 ? TU_NANOS : lt->unit == 1 ? TU_MILLIS : TU_MICROS;
+    } else if (lt->kind == PQL_NONE && ct == PQCT_TIME_MICROS) {
+        t->id = DT_TIME;
+        t->unit = TU_MICROS;
+    } else if ((lt->kind == PQL_INTEGER && !lt->is_signed) ||
+               (lt->kind == PQL_NONE && ct == PQCT_UINT_64)) {
+        t->id = DT_UINT64;
+    } else {
+        t->id = DT_INT64;
+    }
+    lf->conv = PQV_I64;
+}
+
+/* Leaf type, byte_array: string, enum, JSON or binary. */
+static void leaf_bytes(const PqSchemaElem *e, DipType *t, PqLeaf *lf)
+{
+    const PqLogical *lt = &e->logical;
+    int ct = e->converted;
+    lf->conv = PQV_BYTES;
+    if (lt->kind == PQL_STRING || (lt->kind == PQL_NONE && ct == PQCT_UTF8))
+        t->id = DT_STRING;
+    else if (lt->kind == PQL_ENUM || (lt->kind == PQL_NONE && ct == PQCT_ENUM))
+        t->id = DT_ENUM;
+    else if (lt->kind == PQL_JSON || (lt->kind == PQL_NONE && ct == PQCT_JSON))
+        t->id = DT_JSON;
+    else
+        t->id = DT_BINARY;
+}
+
+/* Leaf type, fixed_len_byte_array: UUID, float16, string or fixed-width binary. */
+static void leaf_fixed(const PqSchemaElem *e, DipType *t, PqLeaf *lf)
+{
+    const PqLogical *lt = &e->logical;
+    lf->conv = PQV_BYTES;
+    if (lt->kind == PQL_UUID && e->type_length == 16) {
+        t->id = DT_UUID;
+    } else if (lt->kind == PQL_FLOAT16 && e->type_length == 2) {
+        t->id = DT_FLOAT;
+        lf->conv = PQV_F16_TO_F32;
+    } else if (lt->kind == PQL_STRING || (lt->kind == PQL_NONE && e->converted == PQCT_UTF8)) {
+        t->id = DT_STRING;
+    } else {
+        t->id = DT_FIXED;
+        t->width = e->type_length;
+    }
+}
+
 /* Leaf type: the DipType and the conversion from the physical values. */
 static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf *lf)
 {
     const PqLogical *lt = &e->logical;
-    int ct = e->converted;
     int ph = e->type;
     memset(t, 0, sizeof *t);
     lf->phys = ph;
@@ -563,98 +694,19 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
                              "column %s: fixed_len_byte_array with bad "
                              "type_length %d",
                              e->name, e->type_length);
-    bool is_dec = lt->kind == PQL_DECIMAL || (lt->kind == PQL_NONE && ct == PQCT_DECIMAL);
-    if (is_dec) {
-        t->id = DT_DECIMAL;
-        t->precision = lt->kind == PQL_DECIMAL ? lt->precision : e->precision;
-        t->scale = lt->kind == PQL_DECIMAL ? lt->scale : e->scale;
-        if (t->scale < 0 || t->precision < 0 || t->precision > 38 || t->scale > 76)
-            return dip_error_set(b->err, DIP_ERR_UNSUPPORTED,
-                                 "column %s: decimal(%d,%d) outside what dip supports "
-                                 "(precision <= 38)",
-                                 e->name, t->precision, t->scale);
-        switch (ph) {
-        case PQT_INT32:
-            lf->conv = PQV_I32_TO_DEC;
-            break;
-        case PQT_INT64:
-            lf->conv = PQV_I64_TO_DEC;
-            break;
-        case PQT_BYTE_ARRAY:
-        case PQT_FIXED_LEN_BYTE_ARRAY:
-            lf->conv = PQV_BYTES_TO_DEC;
-            break;
-        default:
-            return dip_error_set(b->err, DIP_ERR_DATA, "column %s: decimal on physical type %s",
-                                 e->name, pq_type_name(ph));
-        }
-        lf->width = 16;
-        return true;
-    }
+    if (lt->kind == PQL_DECIMAL || (lt->kind == PQL_NONE && e->converted == PQCT_DECIMAL))
+        return leaf_decimal(b, e, t, lf);
     switch (ph) {
     case PQT_BOOLEAN:
         t->id = DT_BOOL;
         lf->conv = PQV_BOOL;
         break;
-    case PQT_INT32: {
-        int bw = 32;
-        bool sgn = true;
-        if (lt->kind == PQL_INTEGER) {
-            bw = lt->bit_width;
-            sgn = lt->is_signed;
-        } else if (lt->kind == PQL_NONE && ct >= PQCT_UINT_8 && ct <= PQCT_INT_64) {
-            static const int bws[] = {8, 16, 32, 64, 8, 16, 32, 64};
-            bw = bws[ct - PQCT_UINT_8];
-            sgn = ct >= PQCT_INT_8;
-        }
-        if (lt->kind == PQL_DATE || (lt->kind == PQL_NONE && ct == PQCT_DATE)) {
-            t->id = DT_DATE;
-            lf->conv = PQV_I32;
-        } else if ((lt->kind == PQL_TIME && lt->unit == 1) ||
-                   (lt->kind == PQL_NONE && ct == PQCT_TIME_MILLIS)) {
-            t->id = DT_TIME;
-            t->unit = TU_MILLIS;
-            lf->conv = PQV_I32_TO_I64;
-        } else if (bw == 8) {
-            t->id = sgn ? DT_INT8 : DT_UINT8;
-            lf->conv = PQV_I32_TO_I8;
-        } else if (bw == 16) {
-            t->id = sgn ? DT_INT16 : DT_UINT16;
-            lf->conv = PQV_I32_TO_I16;
-        } else if (bw == 32) {
-            t->id = sgn ? DT_INT32 : DT_UINT32;
-            lf->conv = PQV_I32;
-        } else {
-            return dip_error_set(b->err, DIP_ERR_DATA, "column %s: integer(%d) on int32", e->name,
-                                 bw);
-        }
+    case PQT_INT32:
+        if (!leaf_int32(b, e, t, lf)) return false;
         break;
-    }
-    case PQT_INT64: {
-        if (lt->kind == PQL_TIMESTAMP) {
-            t->id = DT_TIMESTAMP;
-            t->unit = lt->unit == 1 ? TU_MILLIS : lt->unit == 3 ? TU_NANOS : TU_MICROS;
-            t->utc = lt->utc;
-        } else if (lt->kind == PQL_NONE &&
-                   (ct == PQCT_TIMESTAMP_MILLIS || ct == PQCT_TIMESTAMP_MICROS)) {
-            t->id = DT_TIMESTAMP;
-            t->unit = ct == PQCT_TIMESTAMP_MILLIS ? TU_MILLIS : TU_MICROS;
-            t->utc = true;
-        } else if (lt->kind == PQL_TIME) {
-            t->id = DT_TIME;
-            t->unit = lt->unit == 3 ? TU_NANOS : lt->unit == 1 ? TU_MILLIS : TU_MICROS;
-        } else if (lt->kind == PQL_NONE && ct == PQCT_TIME_MICROS) {
-            t->id = DT_TIME;
-            t->unit = TU_MICROS;
-        } else if ((lt->kind == PQL_INTEGER && !lt->is_signed) ||
-                   (lt->kind == PQL_NONE && ct == PQCT_UINT_64)) {
-            t->id = DT_UINT64;
-        } else {
-            t->id = DT_INT64;
-        }
-        lf->conv = PQV_I64;
+    case PQT_INT64:
+        leaf_int64(e, t, lf);
         break;
-    }
     case PQT_INT96:
         t->id = DT_TIMESTAMP;
         t->unit = TU_NANOS;
@@ -670,31 +722,10 @@ static bool leaf_type(SchemaBuild *b, const PqSchemaElem *e, DipType *t, PqLeaf 
         lf->conv = PQV_F64;
         break;
     case PQT_BYTE_ARRAY:
-        lf->conv = PQV_BYTES;
-        if (lt->kind == PQL_STRING || (lt->kind == PQL_NONE && ct == PQCT_UTF8))
-            t->id = DT_STRING;
-        else if (lt->kind == PQL_ENUM || (lt->kind == PQL_NONE && ct == PQCT_ENUM))
-            t->id = DT_ENUM;
-        else if (lt->kind == PQL_JSON || (lt->kind == PQL_NONE && ct == PQCT_JSON))
-            t->id = DT_JSON;
-        else
-            t->id = DT_BINARY;
+        leaf_bytes(e, t, lf);
         break;
     case PQT_FIXED_LEN_BYTE_ARRAY:
-        if (lt->kind == PQL_UUID && e->type_length == 16) {
-            t->id = DT_UUID;
-            lf->conv = PQV_BYTES;
-        } else if (lt->kind == PQL_FLOAT16 && e->type_length == 2) {
-            t->id = DT_FLOAT;
-            lf->conv = PQV_F16_TO_F32;
-        } else if (lt->kind == PQL_STRING || (lt->kind == PQL_NONE && ct == PQCT_UTF8)) {
-            t->id = DT_STRING;
-            lf->conv = PQV_BYTES;
-        } else {
-            t->id = DT_FIXED;
-            t->width = e->type_length;
-            lf->conv = PQV_BYTES;
-        }
+        leaf_fixed(e, t, lf);
         break;
     default:
         return dip_error_set(b->err, DIP_ERR_DATA, "column %s: unknown physical type %d", e->name,

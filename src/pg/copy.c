@@ -245,6 +245,126 @@ static bool mismatch(DipError *err, const PgType *t, const ColumnVector *c)
     return false;
 }
 
+/* smallint, integer, bigint: from any integer column, range-checked */
+static inline bool copy_int(Buf *b, const PgType *t, const ColumnVector *c, int64_t row,
+                            DipError *err)
+{
+    int64_t iv;
+    if (!column_value_int64(c, row, &iv)) return mismatch(err, t, c);
+    if (t->id == PGT_INT2) {
+        if (iv < INT16_MIN || iv > INT16_MAX)
+            return dip_error_set(err, DIP_ERR_DATA, "value %lld out of smallint range",
+                                 (long long)iv);
+        buf_append_be32(b, 2);
+        buf_append_be16(b, (uint16_t)(int16_t)iv);
+    } else if (t->id == PGT_INT4) {
+        if (iv < INT32_MIN || iv > INT32_MAX)
+            return dip_error_set(err, DIP_ERR_DATA, "value %lld out of integer range",
+                                 (long long)iv);
+        buf_append_be32(b, 4);
+        buf_append_be32(b, (uint32_t)(int32_t)iv);
+    } else {
+        buf_append_be32(b, 8);
+        buf_append_be64(b, (uint64_t)iv);
+    }
+    return true;
+}
+
+/* real and double precision, bit for bit */
+static inline bool copy_float(Buf *b, const PgType *t, const ColumnVector *c, int64_t row,
+                              DipError *err)
+{
+    if (t->id == PGT_FLOAT4) {
+        if (c->type->id != DT_FLOAT) return mismatch(err, t, c);
+        uint32_t u;
+        memcpy(&u, (const float *)c->values + row, 4);
+        buf_append_be32(b, 4);
+        buf_append_be32(b, u);
+        return true;
+    }
+    double d;
+    if (c->type->id == DT_DOUBLE)
+        d = ((const double *)c->values)[row];
+    else if (c->type->id == DT_FLOAT)
+        d = ((const float *)c->values)[row];
+    else
+        return mismatch(err, t, c);
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    buf_append_be32(b, 8);
+    buf_append_be64(b, u);
+    return true;
+}
+
+/* numeric: from a decimal (its scale) or any integer column (scale 0) */
+static inline bool copy_numeric(Buf *b, const PgType *t, const ColumnVector *c, int64_t row,
+                                DipError *err)
+{
+    __int128 v;
+    int scale;
+    int64_t iv;
+    if (c->type->id == DT_DECIMAL) {
+        memcpy(&v, (const uint8_t *)c->values + 16 * row, 16);
+        scale = c->type->scale;
+    } else if (column_value_int64(c, row, &iv)) {
+        v = iv;
+        scale = 0;
+    } else {
+        return mismatch(err, t, c);
+    }
+    pg_copy_numeric(b, v, scale);
+    return true;
+}
+
+/* text and bytea: the bytes as they are, from the column types each accepts */
+static inline bool copy_bytes(Buf *b, const PgType *t, const ColumnVector *c, int64_t row,
+                              DipError *err)
+{
+    DipTypeId id = c->type->id;
+    bool ok = t->id == PGT_TEXT ? id == DT_STRING || id == DT_ENUM || id == DT_JSON
+                                : id == DT_BINARY || id == DT_FIXED || id == DT_STRING;
+    if (!ok) return mismatch(err, t, c);
+    pg_copy_text(b, (const char *)c->data + c->offsets[row],
+                 (size_t)(c->offsets[row + 1] - c->offsets[row]));
+    return true;
+}
+
+/* timestamp and timestamptz: from a timestamp in any unit, or a date at midnight */
+static inline bool copy_timestamp(Buf *b, const PgType *t, const ColumnVector *c, int64_t row,
+                                  DipError *err)
+{
+    if (c->type->id == DT_TIMESTAMP) {
+        int64_t v = ((const int64_t *)c->values)[row];
+        if (c->type->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000))
+            return dip_error_set(err, DIP_ERR_DATA, "timestamp %lld ms is out of range",
+                                 (long long)v);
+        pg_copy_timestamp_us(b, ts_to_us(v, c->type->unit));
+        return true;
+    }
+    if (c->type->id == DT_DATE) {
+        pg_copy_timestamp_us(b, (int64_t)((const int32_t *)c->values)[row] * 86400000000LL);
+        return true;
+    }
+    return mismatch(err, t, c);
+}
+
+/* jsonb: JSON text as it is (PostgreSQL validates it), any other value written as JSON */
+static void copy_jsonb(Buf *b, const ColumnVector *c, int64_t row, Buf *scratch)
+{
+    buf_clear(scratch);
+    if (c->type->id == DT_JSON || c->type->id == DT_STRING) {
+        buf_append(scratch, c->data + c->offsets[row],
+                   (size_t)(c->offsets[row + 1] - c->offsets[row]));
+    } else {
+        JsonWriter w;
+        jw_init(&w, scratch);
+        column_value_write_json(&w, c, row);
+    }
+    buf_append_be32(b, (uint32_t)(scratch->len + 1));
+    buf_append_byte(b, 1);
+    buf_append(b, scratch->data, scratch->len);
+}
+
 bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, Buf *scratch,
                    DipError *err)
 {
@@ -252,7 +372,6 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         pg_copy_null(b);
         return true;
     }
-    int64_t iv;
     switch (t->id) {
     case PGT_BOOL:
         if (c->type->id != DT_BOOL) return mismatch(err, t, c);
@@ -262,75 +381,15 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
     case PGT_INT2:
     case PGT_INT4:
     case PGT_INT8:
-        if (!column_value_int64(c, row, &iv)) return mismatch(err, t, c);
-        if (t->id == PGT_INT2) {
-            if (iv < INT16_MIN || iv > INT16_MAX)
-                return dip_error_set(err, DIP_ERR_DATA, "value %lld out of smallint range",
-                                     (long long)iv);
-            buf_append_be32(b, 2);
-            buf_append_be16(b, (uint16_t)(int16_t)iv);
-        } else if (t->id == PGT_INT4) {
-            if (iv < INT32_MIN || iv > INT32_MAX)
-                return dip_error_set(err, DIP_ERR_DATA, "value %lld out of integer range",
-                                     (long long)iv);
-            buf_append_be32(b, 4);
-            buf_append_be32(b, (uint32_t)(int32_t)iv);
-        } else {
-            buf_append_be32(b, 8);
-            buf_append_be64(b, (uint64_t)iv);
-        }
-        return true;
-    case PGT_FLOAT4: {
-        if (c->type->id != DT_FLOAT) return mismatch(err, t, c);
-        uint32_t u;
-        memcpy(&u, (const float *)c->values + row, 4);
-        buf_append_be32(b, 4);
-        buf_append_be32(b, u);
-        return true;
-    }
-    case PGT_FLOAT8: {
-        double d;
-        if (c->type->id == DT_DOUBLE)
-            d = ((const double *)c->values)[row];
-        else if (c->type->id == DT_FLOAT)
-            d = ((const float *)c->values)[row];
-        else
-            return mismatch(err, t, c);
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        buf_append_be32(b, 8);
-        buf_append_be64(b, u);
-        return true;
-    }
-    case PGT_NUMERIC: {
-        __int128 v;
-        int scale;
-        if (c->type->id == DT_DECIMAL) {
-            memcpy(&v, (const uint8_t *)c->values + 16 * row, 16);
-            scale = c->type->scale;
-        } else if (column_value_int64(c, row, &iv)) {
-            v = iv;
-            scale = 0;
-        } else {
-            return mismatch(err, t, c);
-        }
-        pg_copy_numeric(b, v, scale);
-        return true;
-    }
+        return copy_int(b, t, c, row, err);
+    case PGT_FLOAT4:
+    case PGT_FLOAT8:
+        return copy_float(b, t, c, row, err);
+    case PGT_NUMERIC:
+        return copy_numeric(b, t, c, row, err);
     case PGT_TEXT:
-        if (c->type->id == DT_STRING || c->type->id == DT_ENUM || c->type->id == DT_JSON) {
-            pg_copy_text(b, (const char *)c->data + c->offsets[row],
-                         (size_t)(c->offsets[row + 1] - c->offsets[row]));
-            return true;
-        }
-        return mismatch(err, t, c);
     case PGT_BYTEA:
-        if (c->type->id == DT_BINARY || c->type->id == DT_FIXED || c->type->id == DT_STRING) {
-            pg_copy_text(b, (const char *)c->data + c->offsets[row],
-                         (size_t)(c->offsets[row + 1] - c->offsets[row]));
-            return true;
-        }
-        return mismatch(err, t, c);
+        return copy_bytes(b, t, c, row, err);
     case PGT_DATE:
         if (c->type->id != DT_DATE) return mismatch(err, t, c);
         buf_append_be32(b, 4);
@@ -338,35 +397,10 @@ bool pg_copy_value(Buf *b, const PgType *t, const ColumnVector *c, int64_t row, 
         return true;
     case PGT_TIMESTAMP:
     case PGT_TIMESTAMPTZ:
-        if (c->type->id == DT_TIMESTAMP) {
-            int64_t v = ((const int64_t *)c->values)[row];
-            if (c->type->unit == TU_MILLIS && (v > INT64_MAX / 1000 || v < INT64_MIN / 1000))
-                return dip_error_set(err, DIP_ERR_DATA, "timestamp %lld ms is out of range",
-                                     (long long)v);
-            pg_copy_timestamp_us(b, ts_to_us(((const int64_t *)c->values)[row], c->type->unit));
-            return true;
-        }
-        if (c->type->id == DT_DATE) {
-            pg_copy_timestamp_us(b, (int64_t)((const int32_t *)c->values)[row] * 86400000000LL);
-            return true;
-        }
-        return mismatch(err, t, c);
-    case PGT_JSONB: {
-        buf_clear(scratch);
-        if (c->type->id == DT_JSON || c->type->id == DT_STRING) {
-            /* already JSON text: PostgreSQL validates it */
-            buf_append(scratch, c->data + c->offsets[row],
-                       (size_t)(c->offsets[row + 1] - c->offsets[row]));
-        } else {
-            JsonWriter w;
-            jw_init(&w, scratch);
-            column_value_write_json(&w, c, row);
-        }
-        buf_append_be32(b, (uint32_t)(scratch->len + 1));
-        buf_append_byte(b, 1);
-        buf_append(b, scratch->data, scratch->len);
+        return copy_timestamp(b, t, c, row, err);
+    case PGT_JSONB:
+        copy_jsonb(b, c, row, scratch);
         return true;
-    }
     case PGT_NONE:
         break;
     }
