@@ -37,10 +37,7 @@ for top in ('jobs', 'cli'):
     ALLOWED[top] = {m for m in RANK if RANK[m] < RANK[top]}
 
 # (from, to): why it is tolerated for now. Printed on every run.
-KNOWN_EXCEPTIONS = {
-    ('es', 'pg'): 'es/deadletter.c writes dead letters to PostgreSQL (the es contract) while '
-                  'DESIGN says es -> core, http: DESIGN or the code must change (lead)',
-}
+KNOWN_EXCEPTIONS = {}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

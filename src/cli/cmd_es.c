@@ -6,6 +6,7 @@
  */
 #include "cli/cli.h"
 #include "es/es.h"
+#include "jobs/es_dead_letters.h"
 #include "pg/pg.h"
 
 #include <jansson.h>

@@ -16,7 +16,7 @@
  *   acknowledged (what a caller may checkpoint). When retries run out the writer fails with a
  *   DIP_ERR_TRANSIENT error (exit 4) and acknowledges nothing more.
  * - Dead letters: items the engine refuses as bad data (400 and other final 4xx) go to a
- *   sink; es_dead_letters_* provide the PostgreSQL one (table dip_es_dead_letters).
+ *   sink; jobs/es_dead_letters.h provides the PostgreSQL one (table dip_es_dead_letters).
  *
  * No secret (password, API key, token, AWS secret) ever appears in a log line or an error:
  * es_config_auth_describe() is the only way auth is shown, and it names the method and the
@@ -262,33 +262,4 @@ typedef struct EsLoadDoc {
 
 bool es_load_line_parse(const char *line, size_t len, const char *id_field, Arena *scratch,
                         EsLoadDoc *out, DipError *err) DIP_MUST_CHECK;
-/* ---------------------------------------------------------------- dead letters (PostgreSQL) */
-
-struct PgConn;
-
-/* Creates dip_es_dead_letters if missing (sql/es_dead_letters_create.sql). */
-bool es_dead_letters_init(struct PgConn *pg, DipError *err) DIP_MUST_CHECK;
-/* An EsDeadLetterFn whose ctx is a PgConn *: one INSERT per letter (committed). */
-bool es_dead_letters_store(void *pg_conn, const EsDeadLetter *dl, DipError *err) DIP_MUST_CHECK;
-
-typedef struct EsDeadLetterRow {
-    int64_t id;
-    const char *created_at, *index, *doc_id, *op, *reason, *error_type;
-    int status;
-    int attempts;
-} EsDeadLetterRow;
-typedef bool (*EsDeadLetterRowFn)(void *ctx, const EsDeadLetterRow *row, DipError *err);
-/* Lists the letters (oldest first). */
-bool es_dead_letters_list(struct PgConn *pg, EsDeadLetterRowFn fn, void *ctx,
-                          DipError *err) DIP_MUST_CHECK;
-
-typedef struct EsRetryResult {
-    int64_t resent;  /* accepted by the engine now: removed from the table */
-    int64_t refused; /* refused again: kept, attempts and reason updated */
-} EsRetryResult;
-/* Re-sends every letter through a bulk writer; accepted ones are deleted from the table,
- * refused ones stay with the new reason. */
-bool es_dead_letters_retry(struct PgConn *pg, EsClient *c, EsRetryResult *res,
-                           DipError *err) DIP_MUST_CHECK;
-
 #endif /* DIP_ES_H */

@@ -8,6 +8,7 @@
 #include "docs/build.h"
 #include "docs/docs.h"
 #include "es/es.h"
+#include "jobs/es_dead_letters.h"
 #include "jobs/sync_es.h"
 #include "pg/pg.h"
 

@@ -7,6 +7,7 @@
  * variables). Exit code as dip's (cli_fail's mapping).
  */
 #include "es/es.h"
+#include "jobs/es_dead_letters.h"
 #include "pg/pg.h"
 
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /*
- * deadletter.c: the PostgreSQL dead-letter table dip_es_dead_letters (sql/es_dead_letters_*).
+ * es_dead_letters.c: the PostgreSQL dead-letter table dip_es_dead_letters (sql/es_dead_letters_*).
  *
  * An action the engine refuses as bad data is written here, whole (action metadata, the
  * document, the status, the engine's error type and reason, the time), before the bulk
@@ -8,9 +8,7 @@
  * the mapping or the data was fixed: an accepted letter is deleted, a refused one stays with
  * the engine's newest answer and an attempt counter.
  */
-#include "es/es_internal.h"
-
-#include "pg/pg.h"
+#include "jobs/es_dead_letters.h"
 
 #include <stdlib.h>
 #include <string.h>
