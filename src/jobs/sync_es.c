@@ -283,9 +283,9 @@ static bool publication_sync(EsJob *j, bool add, DipError *err)
     buf_init(&name);
     for (size_t i = 0; ok && i < n; i++) {
         buf_clear(&name);
-        pg_quote_ident(tables[i]->schema, &name);
+        pg_quote_name(tables[i]->schema, &name);
         buf_append_byte(&name, '.');
-        pg_quote_ident(tables[i]->name, &name);
+        pg_quote_name(tables[i]->name, &name);
         bool have = false;
         for (int row = 0; row < PQntuples(r) && !have; row++)
             have = !PQgetisnull(r, row, 1) &&
@@ -339,23 +339,16 @@ bool sync_es_slot_create(EsJob *j, const char *name, bool temporary, EsSlot *s, 
 {
     memset(s, 0, sizeof *s);
     dip_strlcpy(s->name, name, sizeof s->name);
-    if (!sync_es_connect(j, &s->repl, true, err)) return false;
-    Buf q;
-    buf_init(&q);
-    buf_printf(&q, "CREATE_REPLICATION_SLOT \"%s\" %sLOGICAL pgoutput (SNAPSHOT 'export')", name,
-               temporary ? "TEMPORARY " : "");
-    PGresult *r = PQexec(s->repl.conn, buf_cstr(&q));
-    buf_free(&q);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQnfields(r) < 3) {
-        pg_error_from_result(err, &s->repl, r, "CREATE_REPLICATION_SLOT");
-        dip_error_prefix(err, "slot %s", name);
-        PQclear(r);
-        pg_close(&s->repl);
+    if (!sync_es_connect(j, &s->repl.pc, true, err)) return false;
+    PgReplSlot ps;
+    if (!pgrepl_slot_create(&s->repl, name, temporary, &ps, err)) {
+        pgrepl_close(&s->repl);
         return false;
     }
-    dip_strlcpy(s->lsn, PQgetvalue(r, 0, 1), sizeof s->lsn);
-    dip_strlcpy(s->snapshot, PQgetvalue(r, 0, 2), sizeof s->snapshot);
-    PQclear(r);
+    char lsn[24];
+    pgrepl_lsn_format(ps.consistent_point, lsn);
+    dip_strlcpy(s->lsn, lsn, sizeof s->lsn);
+    dip_strlcpy(s->snapshot, ps.snapshot_name, sizeof s->snapshot);
     dip_info("slot %s%s created at %s, snapshot %s exported", name, temporary ? " (temporary)" : "",
              s->lsn, s->snapshot);
     return true;
@@ -363,7 +356,7 @@ bool sync_es_slot_create(EsJob *j, const char *name, bool temporary, EsSlot *s, 
 
 void sync_es_slot_close(EsSlot *s)
 {
-    if (s->repl.conn) pg_close(&s->repl);
+    if (s->repl.pc.conn) pgrepl_close(&s->repl);
 }
 
 static bool slot_drop(EsJob *j, const char *name, DipError *err)
@@ -475,17 +468,17 @@ static bool publication_create(EsJob *j, DipError *err)
     buf_printf(&sql, "BEGIN; CREATE PUBLICATION \"%s\" FOR TABLE ", j->publication);
     for (size_t i = 0; i < n; i++) {
         if (i) buf_append_str(&sql, ", ");
-        pg_quote_ident(tables[i]->schema, &sql);
+        pg_quote_name(tables[i]->schema, &sql);
         buf_append_byte(&sql, '.');
-        pg_quote_ident(tables[i]->name, &sql);
+        pg_quote_name(tables[i]->name, &sql);
     }
     buf_append_str(&sql, ";");
     for (size_t i = 0; i < n; i++) {
         if (!tables[i]->needs_full || tables[i]->replident == 'f') continue;
         buf_append_str(&sql, " ALTER TABLE ");
-        pg_quote_ident(tables[i]->schema, &sql);
+        pg_quote_name(tables[i]->schema, &sql);
         buf_append_byte(&sql, '.');
-        pg_quote_ident(tables[i]->name, &sql);
+        pg_quote_name(tables[i]->name, &sql);
         buf_append_str(&sql, " REPLICA IDENTITY FULL;");
         dip_info("table %s.%s: REPLICA IDENTITY FULL (the stream needs old values of its "
                  "non-key columns)",

@@ -11,6 +11,7 @@
 #include "jobs/es_dead_letters.h"
 #include "jobs/sync_es.h"
 #include "pg/pg.h"
+#include "pg/pgrepl.h"
 
 typedef struct EsState {
     bool found;
@@ -67,7 +68,7 @@ bool sync_es_load(EsJob *j, const char *index_name, const char *snapshot, const 
 
 /* A replication connection and a slot created on it with an exported snapshot. */
 typedef struct EsSlot {
-    PgConn repl;
+    PgRepl repl; /* the replication connection that holds the exported snapshot */
     char name[64];
     char lsn[32];
     char snapshot[64];

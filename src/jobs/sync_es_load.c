@@ -225,7 +225,7 @@ static void key_list(const DocsNode *root, bool as_text, Buf *out)
 {
     for (size_t i = 0; i < root->rel.nkey; i++) {
         if (i) buf_append_str(out, ", ");
-        pg_quote_ident(root->rel.key[i], out);
+        pg_quote_name(root->rel.key[i], out);
         if (as_text) buf_append_str(out, "::text");
     }
 }
@@ -260,9 +260,9 @@ static bool ranges_create(LoadShared *sh, DipError *err)
     buf_init(&batch);
     key_list(root, false, &keys);
     key_list(root, true, &ktext);
-    pg_quote_ident(root->rel.schema, &table);
+    pg_quote_name(root->rel.schema, &table);
     buf_append_byte(&table, '.');
-    pg_quote_ident(root->rel.name, &table);
+    pg_quote_name(root->rel.name, &table);
     buf_printf(&batch, "%d", j->o->batch > 0 ? j->o->batch : 2000);
     buf_printf(&sql,
                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
