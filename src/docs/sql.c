@@ -132,7 +132,7 @@ static bool column_types(PgConn *c, const DocsTable *t, char **names, size_t n, 
     const char *params[1] = {oid};
     PGresult *r;
     if (!pg_query(c, sql, 1, params, &r, err)) return false;
-    char **types = dip_calloc(n ? n : 1, sizeof *types);
+    char **types = dip_calloc(n + 1, sizeof *types); /* NULL-terminated: see free_strv */
     for (size_t i = 0; i < n; i++) {
         for (int row = 0; row < PQntuples(r); row++)
             if (strcmp(PQgetvalue(r, row, 0), names[i]) == 0)
@@ -510,10 +510,12 @@ bool build_plan_prepare(BuildPlan *p, const DocsDocument *d, PgConn *c, bool by_
     return true;
 }
 
-static void free_strv(char **v, size_t n)
+/* Frees a NULL-terminated string vector. The count is not taken from the DocsNode: an ALTER
+ * resolves the document again and may change it while a builder made from it is still open. */
+static void free_strv(char **v)
 {
     if (!v) return;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; v[i]; i++)
         free(v[i]);
     free(v);
 }
@@ -522,8 +524,7 @@ void build_plan_free(BuildPlan *p)
 {
     for (size_t i = 0; i < p->nnodes; i++) {
         BuildNode *bn = &p->nodes[i];
-        const DocsNode *n = bn->node;
-        free_strv(bn->out_keys, n ? n->ncolumns : 0);
+        free_strv(bn->out_keys);
         free(bn->types);
         free(bn->server_json);
         free(bn->label_key);
@@ -532,11 +533,10 @@ void build_plan_free(BuildPlan *p)
                 free(bn->child_cols[c]);
         free(bn->child_cols);
         free(bn->children);
-        free_strv(bn->param_types,
-                  n ? (n->through_table ? n->child_join.ncols : n->parent_join.ncols) : 0);
-        free_strv(bn->link_types, n ? n->parent_join.ncols : 0);
+        free_strv(bn->param_types);
+        free_strv(bn->link_types);
         free(bn->link_sql);
-        free_strv(bn->key_types, n ? n->rel.nkey : 0);
+        free_strv(bn->key_types);
         free(bn->id_is_bool);
         free(bn->key_numeric);
         free(bn->link_key_numeric);

@@ -708,8 +708,9 @@ static bool action_reindex(EsJob *j, EsState *st, DipError *err)
         sync_es_load(j, st->next_index, fresh ? slot.snapshot : NULL, fresh ? slot.lsn : NULL, err);
     sync_es_slot_close(&slot);
     if (!ok) return false;
-    /* catch-up of the new slot belongs to the change stream; until it exists there is
-     * nothing between the load's snapshot and now to apply */
+    /* what was committed after the load's snapshot is in the new slot: applied to the new
+     * index before the alias moves, so readers never see it step back */
+    if (!sync_es_stream(j, st->next_slot, st->next_index, false, err)) return false;
     if (!es_alias_swap(j->es, j->d->index, st->next_index, err)) return false;
     dip_info("alias %s now points at %s", j->d->index, st->next_index);
     const char *params[1] = {j->d->index};
