@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps check test test-asan asan demo clean format format-check banned fnlen \
+.PHONY: all build deps install man check test test-asan asan demo clean format format-check banned fnlen \
         bench-parquet bench-delta bench-sync-pg bench-sync-es bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
@@ -22,6 +22,15 @@ build: $(BUILD)/Makefile
 
 deps:
 	./scripts/install-deps.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: bin/dip, man1/dip.1, share/dip/
+PREFIX ?= /usr/local
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# man/dip.1 is made from the --help texts (dip help --man); cli.ux fails when it is stale
+man: build
+	$(BUILD)/dip help --man > man/dip.1
 
 # make check: install, build, banned-call check, the whole suite, then the whole suite
 # again under AddressSanitizer + UBSan.

@@ -16,7 +16,7 @@ pkgs=(build-essential cmake pkg-config git
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev
   clang-format-14 cppcheck
-  python3 time procps util-linux passwd ca-certificates curl coreutils)
+  python3 time procps util-linux passwd ca-certificates curl coreutils man-db groff-base)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 

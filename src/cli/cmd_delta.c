@@ -22,20 +22,23 @@ typedef struct DeltaArgs {
     int64_t to;   /* diff: V2 (-1 latest) */
 } DeltaArgs;
 
+/* The command's help: `dip delta --help`, `dip help delta` and the man page (main.c). */
+const char cli_help_delta[] =
+    "usage: dip delta info URI [--version N | --timestamp T] [--json]\n"
+    "       dip delta files URI [--version N | --timestamp T] [--json]\n"
+    "       dip delta history URI [--json]\n"
+    "       dip delta diff URI --from V1 [--to V2] [--json]\n"
+    "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
+    "[--limit N] [--count]\n"
+    "\n"
+    "URI is a local path, file://PATH or s3://bucket/prefix. T is milliseconds since the\n"
+    "epoch or 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z]' (UTC). cat prints one JSON object per\n"
+    "row (logical column names, partition columns included, deleted rows removed);\n"
+    "--count reads and decodes the same rows but prints only their number.\n";
+
 static void usage(FILE *f)
 {
-    fputs("usage: dip delta info URI [--version N | --timestamp T] [--json]\n"
-          "       dip delta files URI [--version N | --timestamp T] [--json]\n"
-          "       dip delta history URI [--json]\n"
-          "       dip delta diff URI --from V1 [--to V2] [--json]\n"
-          "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
-          "[--limit N] [--count]\n"
-          "\n"
-          "URI is a local path, file://PATH or s3://bucket/prefix. T is milliseconds since the\n"
-          "epoch or 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z]' (UTC). cat prints one JSON object per\n"
-          "row (logical column names, partition columns included, deleted rows removed);\n"
-          "--count reads and decodes the same rows but prints only their number.\n",
-          f);
+    cli_help_print(f, "delta");
 }
 
 static bool parse_timestamp_arg(const char *s, int64_t *ms)
@@ -57,7 +60,10 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
     a->limit = -1;
     a->from = -1;
     a->to = -1;
-    if (argc < 2) return cli_usage_error("delta", "missing subcommand (info, files, history, cat)");
+    if (argc < 2) {
+        usage(stderr); /* as `dip parquet` alone does */
+        return 2;
+    }
     a->sub = argv[1];
     if (!strcmp(a->sub, "--help") || !strcmp(a->sub, "-h") || !strcmp(a->sub, "help")) {
         usage(stdout);
@@ -519,7 +525,13 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
         for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             int idx = dip_schema_find(schema, tok);
             if (idx < 0) {
-                dip_error_set(&err, DIP_ERR_CONFIG, "--columns: no column named %s", tok);
+                Buf names;
+                buf_init(&names);
+                dip_schema_names(schema, &names);
+                dip_error_set(&err, DIP_ERR_CONFIG,
+                              "--columns: no column named '%s'; the table has: %s", tok,
+                              buf_cstr(&names));
+                buf_free(&names);
                 free(list);
                 free(cols);
                 delta_snapshot_free(s);
@@ -606,7 +618,8 @@ int cmd_delta_main(int argc, char **argv)
     else if (!strcmp(a.sub, "diff"))
         fn = cmd_diff;
     else
-        return cli_usage_error("delta", "unknown subcommand %s", a.sub);
+        return cli_usage_error("delta", "unknown subcommand '%s' (info, files, history, diff, cat)",
+                               a.sub);
     DipError err = {0};
     Store *st;
     if (!store_open(&st, a.uri, &err)) return cli_fail(&err);

@@ -9,6 +9,7 @@
 #include "jobs/es_dead_letters.h"
 #include "pg/pg.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,30 +32,33 @@ typedef struct EsArgs {
     int compress; /* -1 env, 0 off, 1 on */
 } EsArgs;
 
+/* The command's help: `dip es --help`, `dip help es` and the man page (main.c). */
+const char cli_help_es[] =
+    "usage: dip es [OPTIONS] COMMAND ...\n"
+    "\n"
+    "  ping                         engine, version, cluster health, auth in use\n"
+    "  indices                      indices and aliases with document counts and sizes\n"
+    "  count INDEX                  number of documents\n"
+    "  dump INDEX [--limit N]       NDJSON, one {\"_id\":...,\"_source\":...} a line\n"
+    "  load INDEX [--id-field F] [--op index|create] [--refresh true|wait_for]\n"
+    "       [--dead-letters]        bulk-load NDJSON from stdin: dump lines, or raw\n"
+    "                               documents (_id from field F, or engine-chosen)\n"
+    "  dead-letters [--retry]       list refused documents (PostgreSQL), or re-send them\n"
+    "  index-create INDEX [--body FILE|-]   create with settings / mappings / aliases\n"
+    "  index-delete INDEX | refresh INDEX | exists INDEX\n"
+    "  mapping-put INDEX --body FILE|-      add fields to a mapping\n"
+    "  alias-swap ALIAS INDEX       point ALIAS at INDEX atomically (POST /_aliases)\n"
+    "\n"
+    "options (win over the environment, see docs/es.md):\n"
+    "  --url URL  --timeout S  --chunk-size N  --max-chunk-bytes N  --concurrency N\n"
+    "  --max-retries N  --compress | --no-compress\n"
+    "\n"
+    "PostgreSQL for dead letters: libpq's PG* variables. A document the engine refused\n"
+    "exits 3.\n";
+
 static void usage(FILE *f)
 {
-    fputs("usage: dip es [OPTIONS] COMMAND ...\n"
-          "\n"
-          "  ping                         engine, version, cluster health, auth in use\n"
-          "  indices                      indices and aliases with document counts and sizes\n"
-          "  count INDEX                  number of documents\n"
-          "  dump INDEX [--limit N]       NDJSON, one {\"_id\":...,\"_source\":...} a line\n"
-          "  load INDEX [--id-field F] [--op index|create] [--refresh true|wait_for]\n"
-          "       [--dead-letters]        bulk-load NDJSON from stdin: dump lines, or raw\n"
-          "                               documents (_id from field F, or engine-chosen)\n"
-          "  dead-letters [--retry]       list refused documents (PostgreSQL), or re-send them\n"
-          "  index-create INDEX [--body FILE|-]   create with settings / mappings / aliases\n"
-          "  index-delete INDEX | refresh INDEX | exists INDEX\n"
-          "  mapping-put INDEX --body FILE|-      add fields to a mapping\n"
-          "  alias-swap ALIAS INDEX       point ALIAS at INDEX atomically (POST /_aliases)\n"
-          "\n"
-          "options (win over the environment, see docs/es.md):\n"
-          "  --url URL  --timeout S  --chunk-size N  --max-chunk-bytes N  --concurrency N\n"
-          "  --max-retries N  --compress | --no-compress\n"
-          "\n"
-          "PostgreSQL for dead letters: libpq's PG* variables. Exit codes: 0 ok, 2 usage or\n"
-          "config, 3 bad data or refused, 4 transient failure after retries, 5 not found.\n",
-          f);
+    cli_help_print(f, "es");
 }
 
 static int parse_args(int argc, char **argv, EsArgs *a)
@@ -150,7 +154,7 @@ static bool need_pos(const EsArgs *a, int n, const char *what)
 static bool read_body(const char *path, Buf *out, DipError *err)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return dip_error_set(err, DIP_ERR_IO, "%s: cannot open: %m", path);
+    if (!f) return dip_error_set(err, dip_errno_kind(errno), "%s: cannot open: %m", path);
     char tmp[65536];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)

@@ -14,20 +14,23 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The command's help: `dip parquet --help`, `dip help parquet` and the man page (main.c). */
+const char cli_help_parquet[] =
+    "usage: dip parquet schema FILE\n"
+    "       dip parquet meta FILE\n"
+    "       dip parquet cat FILE [--columns a,b,...] [--limit N] [--row-group N] [--threads "
+    "N]\n"
+    "       dip parquet check FILE [--threads N] [--row-group N] [--json]\n"
+    "\n"
+    "FILE is a local path or s3://bucket/key. cat prints one JSON object per row\n"
+    "(canonical row format); check decodes every page of every column, verifies page\n"
+    "CRCs where present, and exits non-zero on the first problem.\n"
+    "check --threads defaults to the number of CPUs (DIP_THREADS overrides); cat uses 1\n"
+    "unless --threads is given.\n";
+
 static void usage(FILE *out)
 {
-    fputs("usage: dip parquet schema FILE\n"
-          "       dip parquet meta FILE\n"
-          "       dip parquet cat FILE [--columns a,b,...] [--limit N] [--row-group N] [--threads "
-          "N]\n"
-          "       dip parquet check FILE [--threads N] [--row-group N] [--json]\n"
-          "\n"
-          "FILE is a local path or s3://bucket/key. cat prints one JSON object per row\n"
-          "(canonical row format); check decodes every page of every column, verifies page\n"
-          "CRCs where present, and exits non-zero on the first problem.\n"
-          "check --threads defaults to the number of CPUs (DIP_THREADS overrides); cat uses 1\n"
-          "unless --threads is given.\n",
-          out);
+    cli_help_print(out, "parquet");
 }
 
 /* Splits FILE into a store root and an object name. */
@@ -80,8 +83,13 @@ static int cmd_cat(PqFile *f, const char *columns, int64_t limit, int only_rg)
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             int i = dip_schema_find(s, tok);
             if (i < 0) {
-                dip_error_set(&err, DIP_ERR_CONFIG, "%s: no column named '%s'", pq_file_name(f),
-                              tok);
+                Buf names;
+                buf_init(&names);
+                dip_schema_names(s, &names);
+                dip_error_set(&err, DIP_ERR_CONFIG,
+                              "--columns: %s has no column named '%s'; it has: %s", pq_file_name(f),
+                              tok, buf_cstr(&names));
+                buf_free(&names);
                 free(copy);
                 free(cols);
                 return cli_fail(&err);
@@ -224,7 +232,8 @@ int cmd_parquet_main(int argc, char **argv)
         }
     }
     if (strcmp(sub, "schema") && strcmp(sub, "meta") && strcmp(sub, "cat") && strcmp(sub, "check"))
-        return cli_usage_error("parquet", "unknown subcommand '%s'", sub);
+        return cli_usage_error("parquet", "unknown subcommand '%s' (schema, meta, cat, check)",
+                               sub);
     if (!file) return cli_usage_error("parquet", "%s: missing FILE", sub);
     DipError err = {0};
     Store *st = NULL;

@@ -9,41 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The command's help: `dip sync-es --help`, `dip help sync-es` and the man page (main.c). */
+const char cli_help_sync_es[] =
+    "usage: dip sync-es [--config schema.json] ACTION [options]\n"
+    "\n"
+    "PostgreSQL -> Elasticsearch/OpenSearch with PGSync's schema.json.\n"
+    "\n"
+    "actions (one):\n"
+    "  --validate     check the file against the database, print the plan and statements\n"
+    "  --bootstrap    create publication, replication slot, state tables and the index\n"
+    "                 INDEX_v1 behind alias INDEX; idempotent, never resets state\n"
+    "  --once         bootstrap when needed, then the initial load (resumes where a\n"
+    "                 killed load stopped), then the change stream up to the WAL\n"
+    "                 position read at start, then exit\n"
+    "  --daemon       as --once, then keep streaming changes until SIGTERM (drains,\n"
+    "                 exit 0); a second daemon of the index waits as a hot standby\n"
+    "  --reindex      build INDEX_v(N+1) from a new slot while INDEX_vN serves, swap the\n"
+    "                 alias, drop the old slot and index\n"
+    "  --teardown     drop slot, publication and state (the index is kept)\n"
+    "\n"
+    "options:\n"
+    "  --config FILE  schema.json (default: $SCHEMA)\n"
+    "  --workers N    load workers (default: the CPU count)\n"
+    "  --url URL      search engine (default: ELASTICSEARCH_URL or its parts)\n"
+    "  --pgsync-meta  add PGSync's _meta field (the key values of every row a document\n"
+    "                 uses, per table) to every document; off by default\n"
+    "\n"
+    "environment: .env in the working directory is read first (PGSync's rules; set\n"
+    "variables win). PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_SSLMODE, PG_SSLROOTCERT,\n"
+    "libpq's PG* variables, DIP_PG_CONNINFO; the database is each document's `database`.\n"
+    "DIP_STATE_SCHEMA (dip), DIP_ES_BATCH (2000 roots per range), DIP_ES_TIMEZONE (UTC:\n"
+    "the session TimeZone timestamptz values are rendered in). Search engine: see\n"
+    "docs/es.md (ELASTICSEARCH_URL, ELASTICSEARCH_USER, ...).\n"
+    "Exit code 4 also when another run holds the index.\n";
+
 static void usage(FILE *f)
 {
-    fputs("usage: dip sync-es [--config schema.json] ACTION [options]\n"
-          "\n"
-          "PostgreSQL -> Elasticsearch/OpenSearch with PGSync's schema.json.\n"
-          "\n"
-          "actions (one):\n"
-          "  --validate     check the file against the database, print the plan and statements\n"
-          "  --bootstrap    create publication, replication slot, state tables and the index\n"
-          "                 INDEX_v1 behind alias INDEX; idempotent, never resets state\n"
-          "  --once         bootstrap when needed, then the initial load (resumes where a\n"
-          "                 killed load stopped), then the change stream up to the WAL\n"
-          "                 position read at start, then exit\n"
-          "  --daemon       as --once, then keep streaming changes until SIGTERM (drains,\n"
-          "                 exit 0); a second daemon of the index waits as a hot standby\n"
-          "  --reindex      build INDEX_v(N+1) from a new slot while INDEX_vN serves, swap the\n"
-          "                 alias, drop the old slot and index\n"
-          "  --teardown     drop slot, publication and state (the index is kept)\n"
-          "\n"
-          "options:\n"
-          "  --config FILE  schema.json (default: $SCHEMA)\n"
-          "  --workers N    load workers (default: the CPU count)\n"
-          "  --url URL      search engine (default: ELASTICSEARCH_URL or its parts)\n"
-          "  --pgsync-meta  add PGSync's _meta field (the key values of every row a document\n"
-          "                 uses, per table) to every document; off by default\n"
-          "\n"
-          "environment: .env in the working directory is read first (PGSync's rules; set\n"
-          "variables win). PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_SSLMODE, PG_SSLROOTCERT,\n"
-          "libpq's PG* variables, DIP_PG_CONNINFO; the database is each document's `database`.\n"
-          "DIP_STATE_SCHEMA (dip), DIP_ES_BATCH (2000 roots per range), DIP_ES_TIMEZONE (UTC:\n"
-          "the session TimeZone timestamptz values are rendered in). Search engine: see\n"
-          "docs/es.md (ELASTICSEARCH_URL, ELASTICSEARCH_USER, ...).\n"
-          "exit codes: 0 done, 1 internal, 2 usage/config, 3 bad data, 4 transient failure\n"
-          "after retries (or another run holds the index), 5 not found, 130 interrupted.\n",
-          f);
+    cli_help_print(f, "sync-es");
 }
 
 int cmd_sync_es_main(int argc, char **argv)

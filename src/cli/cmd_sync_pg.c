@@ -10,36 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The command's help: `dip sync-pg --help`, `dip help sync-pg` and the man page (main.c). */
+const char cli_help_sync_pg[] =
+    "usage: dip sync-pg --source URI [--table NAME] [options]\n"
+    "       dip sync-pg --plan --source URI [--table NAME] [options]\n"
+    "       dip sync-pg --task JSON [options]\n"
+    "\n"
+    "Syncs a Delta table (local path, file:// or s3://) into a PostgreSQL gold table\n"
+    "(connection from the PG* environment: PGHOST, PGPORT, PGUSER, PGDATABASE, ...).\n"
+    "\n"
+    "options:\n"
+    "  --source URI          the Delta table\n"
+    "  --table NAME          gold table (default: the model's `table`)\n"
+    "  --model FILE          gold model file (default: the built-in integrated_records)\n"
+    "  --schemas DIR         run DIR/*.sql (SchemaManager) before syncing\n"
+    "  --force               sync even when the gold table looks up to date\n"
+    "  --full                read every file, not only those added since the last run\n"
+    "  --propagate-deletes   delete gold rows whose hk left the table\n"
+    "  --batch-size N        rows per load batch (POSTGRES_CLIENT_BATCH_SIZE, 10000)\n"
+    "  --metrics-file PATH   after the run, write its Prometheus metrics to PATH\n"
+    "                        (node_exporter textfile collector; DIP_METRICS_FILE)\n"
+    "  --plan                print the task list as JSON ([] when nothing to do)\n"
+    "  --task JSON           run one task from --plan\n"
+    "\n"
+    "environment: POSTGRES_CLIENT_BATCH_SIZE 10000, POSTGRES_MAX_RETRIES 10,\n"
+    "POSTGRES_RETRY_DELAY 1.0, POSTGRES_CONNECTION_TIMEOUT 10, DELTA_CLIENT_BATCH_SIZE\n"
+    "100000, DELTA_CLIENT_WRITE_RETRIES 5, DELTA_CLIENT_WRITE_RETRY_DELAY 10,\n"
+    "SYNC_CHECKPOINT_INTERVAL 600.\n";
+
 static void usage(FILE *f)
 {
-    fputs("usage: dip sync-pg --source URI [--table NAME] [options]\n"
-          "       dip sync-pg --plan --source URI [--table NAME] [options]\n"
-          "       dip sync-pg --task JSON [options]\n"
-          "\n"
-          "Syncs a Delta table (local path, file:// or s3://) into a PostgreSQL gold table\n"
-          "(connection from the PG* environment: PGHOST, PGPORT, PGUSER, PGDATABASE, ...).\n"
-          "\n"
-          "options:\n"
-          "  --source URI          the Delta table\n"
-          "  --table NAME          gold table (default: the model's `table`)\n"
-          "  --model FILE          gold model file (default: the built-in integrated_records)\n"
-          "  --schemas DIR         run DIR/*.sql (SchemaManager) before syncing\n"
-          "  --force               sync even when the gold table looks up to date\n"
-          "  --full                read every file, not only those added since the last run\n"
-          "  --propagate-deletes   delete gold rows whose hk left the table\n"
-          "  --batch-size N        rows per load batch (POSTGRES_CLIENT_BATCH_SIZE, 10000)\n"
-          "  --metrics-file PATH   after the run, write its Prometheus metrics to PATH\n"
-          "                        (node_exporter textfile collector; DIP_METRICS_FILE)\n"
-          "  --plan                print the task list as JSON ([] when nothing to do)\n"
-          "  --task JSON           run one task from --plan\n"
-          "\n"
-          "environment: POSTGRES_CLIENT_BATCH_SIZE 10000, POSTGRES_MAX_RETRIES 10,\n"
-          "POSTGRES_RETRY_DELAY 1.0, POSTGRES_CONNECTION_TIMEOUT 10, DELTA_CLIENT_BATCH_SIZE\n"
-          "100000, DELTA_CLIENT_WRITE_RETRIES 5, DELTA_CLIENT_WRITE_RETRY_DELAY 10,\n"
-          "SYNC_CHECKPOINT_INTERVAL 600.\n"
-          "exit codes: 0 done or up to date, 1 internal, 2 usage/config, 3 bad data,\n"
-          "4 transient failure after retries, 5 not found, 130 interrupted.\n",
-          f);
+    cli_help_print(f, "sync-pg");
 }
 
 int cmd_sync_pg_main(int argc, char **argv)

@@ -138,6 +138,17 @@ DipSchema *dip_schema_copy(Arena *a, const DipSchema *src)
     return s;
 }
 
+void dip_schema_names(const DipSchema *s, Buf *out)
+{
+    for (int k = 0; k < s->nfields; k++) {
+        if (k == 40) {
+            buf_printf(out, ", ... (%d in all)", s->nfields);
+            return;
+        }
+        buf_printf(out, "%s%s", k ? ", " : "", s->fields[k].name);
+    }
+}
+
 int dip_schema_find(const DipSchema *s, const char *name)
 {
     for (int i = 0; i < s->nfields; i++)

@@ -110,6 +110,9 @@ void dip_type_format(const DipType *t, Buf *out);
 void dip_field_copy(Arena *a, DipField *dst, const DipField *src);
 DipSchema *dip_schema_copy(Arena *a, const DipSchema *src);
 int dip_schema_find(const DipSchema *s, const char *name); /* index or -1 */
+/* Appends the top-level column names, ", "-separated (the first 40, then the count), for
+ * errors that should say what exists. */
+void dip_schema_names(const DipSchema *s, Buf *out);
 
 void column_batch_init(ColumnBatch *b);
 void column_batch_free(ColumnBatch *b);

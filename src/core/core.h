@@ -49,6 +49,11 @@ void dip_error_clear(DipError *err);
 const char *dip_error_kind_name(DipErrorKind kind);
 /* Exit code for an error kind (documented in README): data 3, config 2, transient 4, ... */
 int dip_error_exit_code(const DipError *err);
+/* The kind of a failed local file operation's errno, so that the exit code tells a scheduler
+ * whether retrying can help: a missing path is not found (5); a directory, a non-regular file,
+ * a permission or a name problem is the caller's to fix (config, 2); only what the system may
+ * heal by itself (EIO, ENOSPC, EMFILE, EAGAIN, ...) is I/O (4). */
+DipErrorKind dip_errno_kind(int e);
 
 /* ---------------------------------------------------------------- allocation (mem.c) */
 
@@ -193,7 +198,7 @@ typedef bool (*RetryFn)(void *ctx, int attempt, DipError *err);
 /* The one retry loop of dip: runs fn until it succeeds, fails with a non-transient error, or
  * p->max_retries retries are spent (then err keeps the last transient error as
  * "what: <error> (giving up after N attempts)"). Each retry is logged as a warning counting
- * up to the limit ("what: <error>; retry 2 of 5 in 1.30s"), and the waits sleep
+ * up to the limit ("what: <error>; retry 2 of 5 in 1.30s (3 left after it)"), and the waits sleep
  * interruptibly: a stop request ends the loop with DIP_ERR_INTERRUPTED. A non-transient
  * error is returned as fn recorded it (fn names its own context). */
 bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what,

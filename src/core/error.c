@@ -4,6 +4,8 @@
  */
 #include "core/core.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +68,28 @@ const char *dip_error_kind_name(DipErrorKind kind)
         return "interrupted";
     }
     return "unknown";
+}
+
+DipErrorKind dip_errno_kind(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return DIP_ERR_NOT_FOUND;
+    case EISDIR:
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+    case ENAMETOOLONG:
+    case ENXIO:
+    case ESPIPE:
+    case EINVAL:
+    case EROFS:
+    case ENODEV:
+        return DIP_ERR_CONFIG;
+    default:
+        return DIP_ERR_IO;
+    }
 }
 
 int dip_error_exit_code(const DipError *err)

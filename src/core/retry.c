@@ -61,7 +61,8 @@ bool retry_run(const RetryPolicy *p, RetryFn fn, void *ctx, const char *what, Di
                                  what, cause, total, total == 1 ? "" : "s");
         }
         double d = retry_delay_s(p, attempt, &rng);
-        dip_warn("%s: %s; retry %d of %d in %.2fs", what, err->msg, attempt, max_retries, d);
+        dip_warn("%s: %s; retry %d of %d in %.2fs (%d left after it)", what, err->msg, attempt,
+                 max_retries, d, max_retries - attempt);
         if (!dip_sleep_interruptible(d)) {
             dip_error_clear(err);
             return dip_error_set(err, DIP_ERR_INTERRUPTED,

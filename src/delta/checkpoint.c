@@ -103,11 +103,11 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
     a.path = vec_str(vec_child(v, "path"), row, tmp);
     if (!a.path)
         return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: %s action without a path", r->source,
-                             (long long)row, is_add ? "add" : "remove");
+                             (long long)row + 1, is_add ? "add" : "remove");
     if (is_add) {
         if (!vec_i64(vec_child(v, "size"), row, &a.size))
             return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: add %s without a size",
-                                 r->source, (long long)row, a.path);
+                                 r->source, (long long)row + 1, a.path);
         if (!vec_i64(vec_child(v, "modificationTime"), row, &a.modification_time))
             a.modification_time = 0;
         a.stats = vec_str(vec_child(v, "stats"), row, tmp);
@@ -115,7 +115,7 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
             return dip_error_set(err, DIP_ERR_DATA,
                                  "%s: row %lld: add %s: bad "
                                  "partitionValues map",
-                                 r->source, (long long)row, a.path);
+                                 r->source, (long long)row + 1, a.path);
     }
     const ColumnVector *dv = vec_child(v, "deletionVector");
     if (dv && dv->type->id == DT_STRUCT && col_is_valid(dv, row)) {
@@ -129,7 +129,7 @@ static bool file_action_row(DeltaReplay *r, const ColumnVector *v, int64_t row, 
             off > INT32_MAX)
             return dip_error_set(err, DIP_ERR_DATA,
                                  "%s: row %lld: %s: incomplete deletionVector struct", r->source,
-                                 (long long)row, a.path);
+                                 (long long)row + 1, a.path);
         a.has_dv = true;
         a.dv.storage_type = st[0];
         a.dv.path_or_inline = (char *)p;
@@ -149,11 +149,11 @@ static bool metadata_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
     if (!vec_str_list(vec_child(v, "partitionColumns"), row, a, &md.partition_columns,
                       &md.n_partition_columns))
         return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: bad metaData.partitionColumns",
-                             r->source, (long long)row);
+                             r->source, (long long)row + 1);
     const char **k, **val;
     if (!vec_str_map(vec_child(v, "configuration"), row, a, &k, &val, &md.nconfig))
         return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: bad metaData.configuration",
-                             r->source, (long long)row);
+                             r->source, (long long)row + 1);
     md.config_keys = (char **)k;
     md.config_vals = (char **)val;
     r->metadata = md;
@@ -169,7 +169,7 @@ static bool protocol_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
         return dip_error_set(err, DIP_ERR_DATA,
                              "%s: row %lld: protocol without "
                              "minReaderVersion",
-                             r->source, (long long)row);
+                             r->source, (long long)row + 1);
     p.min_reader = (int)x;
     if (vec_i64(vec_child(v, "minWriterVersion"), row, &x) && x >= 0 && x <= 1000000)
         p.min_writer = (int)x;
@@ -178,7 +178,7 @@ static bool protocol_row(DeltaReplay *r, const ColumnVector *v, int64_t row, Dip
         !vec_str_list(vec_child(v, "writerFeatures"), row, &r->arena, &p.writer_features,
                       &p.n_writer_features))
         return dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: bad protocol features", r->source,
-                             (long long)row);
+                             (long long)row + 1);
     r->protocol = p;
     r->has_protocol = true;
     return true;
@@ -232,14 +232,14 @@ bool delta_checkpoint_apply_parquet(PqFile *f, const char *name, DeltaReplay *r,
                         ok = dip_error_set(err, DIP_ERR_DATA,
                                            "%s: row %lld: sidecar action in a sidecar or "
                                            "multi-part checkpoint",
-                                           name, (long long)row);
+                                           name, (long long)row + 1);
                         break;
                     }
                     const char *p = vec_str(vec_child(v, "path"), row, &tmp);
                     if (!p) {
                         ok =
                             dip_error_set(err, DIP_ERR_DATA, "%s: row %lld: sidecar without a path",
-                                          name, (long long)row);
+                                          name, (long long)row + 1);
                         break;
                     }
                     *sidecars = dip_realloc(*sidecars, (*nsidecars + 1) * sizeof(char *));

@@ -115,8 +115,20 @@ bool delta_log_list(Store *st, DeltaLogListing *out, DipError *err)
                                  "%s: not a Delta table: _delta_log/ holds no commit or "
                                  "checkpoint files",
                                  store_uri(st));
+        if (strncmp(store_uri(st), "s3://", 5) != 0) {
+            /* a local path: say whether the path itself is there */
+            StoreEntry root = {0};
+            bool exists = true;
+            DipError se = {0};
+            if (store_stat(st, "", &root, &exists, &se) && !exists)
+                return dip_error_set(err, DIP_ERR_NOT_FOUND, "%s: no such file or directory",
+                                     store_uri(st));
+            free(root.name);
+        }
         return dip_error_set(err, DIP_ERR_NOT_FOUND,
-                             "%s: not a Delta table: no _delta_log/ directory", store_uri(st));
+                             "%s: not a Delta table: no _delta_log/ directory (a Delta table is "
+                             "a directory holding _delta_log/ with its commit files)",
+                             store_uri(st));
     }
     qsort(out->files, out->n, sizeof *out->files, cmp_log_file);
     return true;

@@ -218,9 +218,11 @@ static bool cast_primitive(ColumnVector *dst, const DipType *t, const ColumnVect
             int64_t v = get_int(src, i);
             bool big_u64 = st->id == DT_UINT64 && ((const uint64_t *)src->values)[i] > INT64_MAX;
             if (big_u64 || !int_fits(t->id, v)) {
-                dip_error_set(err, DIP_ERR_DATA,
-                              "column %s: row %lld: value %lld does not fit the table type %s", col,
-                              (long long)i, (long long)v, dip_type_name(t->id));
+                dip_error_set(
+                    err, DIP_ERR_DATA,
+                    "column %s: row %lld of the row group: value %lld does not fit the table "
+                    "type %s",
+                    col, (long long)i + 1, (long long)v, dip_type_name(t->id));
                 return false;
             }
             put_int(dst, i, v);
@@ -405,6 +407,42 @@ static int find_file_column(const DipSchema *fs, const DipField *tf, const Delta
     return match_child(&top, tf, fm, mode);
 }
 
+/* A data file that would not open: a missing file or one whose size is not the log's is
+ * reported as such (the table, the file, both sizes) rather than as the corrupt Parquet it
+ * then looks like. Costs a stat only on failure. */
+static void data_file_diagnose(const DeltaSnapshot *s, const DeltaAddFile *f, DipError *err)
+{
+    if (err->kind == DIP_ERR_TRANSIENT || err->kind == DIP_ERR_INTERRUPTED) return;
+    StoreEntry e = {0};
+    bool exists = true;
+    DipError se = {0};
+    if (!store_stat(s->store, f->path, &e, &exists, &se)) return;
+    if (!exists) {
+        char cause[sizeof err->msg];
+        dip_strlcpy(cause, err->msg, sizeof cause);
+        dip_error_clear(err);
+        dip_error_set(err, DIP_ERR_NOT_FOUND,
+                      "table %s, version %lld: data file %s is missing (the log's add action "
+                      "names it with size %lld; deleted by hand, or by a VACUUM while this "
+                      "version was still read?): %s",
+                      store_uri(s->store), (long long)s->version, f->path, (long long)f->size,
+                      cause);
+    } else if (f->size > 0 && e.size != (uint64_t)f->size) {
+        char cause[sizeof err->msg];
+        dip_strlcpy(cause, err->msg, sizeof cause);
+        dip_error_clear(err);
+        dip_error_set(err, DIP_ERR_DATA,
+                      "table %s, version %lld: data file %s is %llu bytes, the log says %lld "
+                      "(the file was replaced or truncated): %s",
+                      store_uri(s->store), (long long)s->version, f->path,
+                      (unsigned long long)e.size, (long long)f->size, cause);
+    } else {
+        dip_error_prefix(err, "table %s, version %lld: data file", store_uri(s->store),
+                         (long long)s->version);
+    }
+    free(e.name);
+}
+
 bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const DeltaAddFile *f,
                           const int *cols, int ncols, DipError *err)
 {
@@ -458,8 +496,7 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
     }
     if (ok) {
         ok = pq_file_open(&sc->pf, s->store, f->path, f->size > 0 ? (uint64_t)f->size : 0, err);
-        if (!ok && err->kind == DIP_ERR_NOT_FOUND)
-            dip_error_prefix(err, "data file of the snapshot is missing");
+        if (!ok) data_file_diagnose(s, f, err);
     }
     if (ok) {
         const DipSchema *fs = pq_file_schema(sc->pf);

@@ -1250,8 +1250,8 @@ bool docs_schema_load(const char *path, DocsSchema *out, DipError *err)
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return dip_error_set(err, errno == ENOENT ? DIP_ERR_NOT_FOUND : DIP_ERR_IO,
-                             "%s: cannot open: %s", path, strerror(errno));
+        return dip_error_set(err, dip_errno_kind(errno), "%s: cannot open: %s", path,
+                             strerror(errno));
     Buf b;
     buf_init(&b);
     char chunk[65536];

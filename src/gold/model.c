@@ -16,6 +16,7 @@
 
 #include "core/embedded.h"
 
+#include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +162,9 @@ bool gold_model_load(GoldModel *m, const char *path, DipError *err)
         return gold_model_parse(m, "embedded:models/integrated_records.model", text, err);
     }
     FILE *f = fopen(path, "rb");
-    if (f == NULL) return dip_error_set(err, DIP_ERR_CONFIG, "--model %s: cannot open", path);
+    if (f == NULL)
+        return dip_error_set(err, DIP_ERR_CONFIG, "--model %s: cannot open: %s", path,
+                             strerror(errno));
     Buf b;
     buf_init(&b);
     char chunk[8192];
@@ -216,6 +219,31 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A model column the table does not have: names the table's columns, and points a user of
+ * the built-in model (made for one silver layout) to --model for any other table. */
+static bool missing_column(const GoldModel *m, const DipSchema *silver, int line, const char *what,
+                           const char *name, DipError *err)
+{
+    Buf cols;
+    buf_init(&cols);
+    dip_schema_names(silver, &cols);
+    bool builtin = strncmp(m->source, "embedded:", 9) == 0;
+    char where[512];
+    if (line > 0)
+        dip_snprintf(where, sizeof where, "%s:%d", m->source, line);
+    else
+        dip_snprintf(where, sizeof where, "%s", m->source);
+    dip_error_set(err, DIP_ERR_DATA,
+                  "%s: %s '%s' is not in the table's schema; the table has: %s. %s", where, what,
+                  name, buf_cstr(&cols),
+                  builtin ? "The built-in model fits one silver layout (integrated_records): "
+                            "to sync another table, write a model for it and pass --model FILE "
+                            "(docs/sync-pg.md, \"Model files\")"
+                          : "Fix the model file, or check --source");
+    buf_free(&cols);
+    return false;
+}
+
 bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, DipError *err)
 {
     memset(p, 0, sizeof *p);
@@ -243,9 +271,8 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
         int f = dip_schema_find(silver, m->cols[i].silver);
         if (f < 0) {
             free(cols);
-            return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s:%d: silver column '%s' is not in the table's schema",
-                                 m->source, m->cols[i].line, m->cols[i].silver);
+            return missing_column(m, silver, m->cols[i].line, "silver column", m->cols[i].silver,
+                                  err);
         }
         if (reserved(m->cols[i].gold)) {
             free(cols);
@@ -286,9 +313,7 @@ bool gold_plan_bind(GoldPlan *p, const GoldModel *m, const DipSchema *silver, Di
         if (hk_src[i] < 0) {
             free(cols);
             free(hk_src);
-            return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: hk column '%s' is not in the table's schema", m->source,
-                                 m->hk_columns[i]);
+            return missing_column(m, silver, 0, "hk column", m->hk_columns[i], err);
         }
         DipTypeId id = silver->fields[hk_src[i]].type.id;
         if (id == DT_STRUCT || id == DT_LIST || id == DT_MAP || id == DT_NULL) {

@@ -156,7 +156,7 @@ bool sync_es_load_dotenv(const char *path, DipError *err)
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) return true;
-        return dip_error_set(err, DIP_ERR_IO, "%s: %s", path, strerror(errno));
+        return dip_error_set(err, dip_errno_kind(errno), "%s: %s", path, strerror(errno));
     }
     Buf all;
     buf_init(&all);

@@ -241,7 +241,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_
         int64_t r = start + i;
         d->hk_off[i] = (int64_t)d->hk_data.len;
         if (!gold_row_hk(&j->plan, b, r, &d->scratch2, &d->scratch, err)) {
-            dip_error_prefix(err, "%s: row %lld", f->path, (long long)r);
+            dip_error_prefix(err, "%s: row %lld", f->path, (long long)r + 1);
             return false;
         }
         buf_append(&d->hk_data, d->scratch2.data, d->scratch2.len);
@@ -276,14 +276,14 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_
         if (!present) {
             hkset_put(&j->set, key, hv);
             if (!encode_row(d, &lb->new_rows, b, start + i, hk, hklen, hd, err)) {
-                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i));
+                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i) + 1);
                 return false;
             }
             lb->n_new++;
         } else {
             hkset_put(&j->set, key, hv);
             if (!encode_row(d, &lb->chg_rows, b, start + i, hk, hklen, hd, err)) {
-                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i));
+                dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i) + 1);
                 return false;
             }
             lb->n_chg++;

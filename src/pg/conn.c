@@ -10,6 +10,7 @@
 #include "pg/pg.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +61,41 @@ bool pg_sqlstate_is_transient(const char *st)
            strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
 }
 
-static void trim_newlines(char *s)
+/* libpq's messages end in a newline and continue lines with "\n\t": one log line instead,
+ * the continuation joined with "; ", tabs and newlines gone. */
+static void trim_newlines(char *s, size_t cap)
 {
     size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
         s[--n] = '\0';
-    for (char *p = s; *p; p++)
-        if (*p == '\n') *p = ' ';
+    Buf b;
+    buf_init(&b);
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n' || *p == '\r') {
+            while (p[1] == '\n' || p[1] == '\r' || p[1] == '\t' || p[1] == ' ')
+                p++;
+            buf_append_str(&b, "; ");
+        } else {
+            buf_append_byte(&b, *p == '\t' ? ' ' : *p);
+        }
+    }
+    dip_strlcpy(s, buf_cstr(&b), cap);
+    buf_free(&b);
+}
+
+/* Where a failed connection went, and where that came from: "host H (PGHOST), port P
+ * (default)". A user who did not know dip reads PG* variables learns it here. */
+static void describe_target(const PgSettings *s, const PgConn *c, char *out, size_t cap)
+{
+    bool cs = s->conninfo && s->conninfo[0];
+    const char *host_src = cs && strstr(s->conninfo, "host") ? "connection string"
+                           : getenv("PGHOST")                ? "PGHOST"
+                                                             : "libpq's default";
+    const char *port_src = cs && strstr(s->conninfo, "port") ? "connection string"
+                           : getenv("PGPORT")                ? "PGPORT"
+                                                             : "default";
+    dip_snprintf(out, cap, "host %s (%s), port %s (%s)", c->host[0] ? c->host : "local socket",
+                 host_src, c->port[0] ? c->port : "5432", port_src);
 }
 
 bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, const char *what)
@@ -78,7 +107,7 @@ bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, c
                 : c && c->conn                      ? PQerrorMessage(c->conn)
                                                     : "no connection",
                 sizeof msg);
-    trim_newlines(msg);
+    trim_newlines(msg, sizeof msg);
     dip_strlcpy(last_sqlstate, st ? st : "", sizeof last_sqlstate);
     bool lost = c == NULL || c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD;
     DipErrorKind kind =
@@ -120,14 +149,18 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
     if (PQstatus(c->conn) != CONNECTION_OK) {
         char msg[1024];
         dip_strlcpy(msg, PQerrorMessage(c->conn), sizeof msg);
-        trim_newlines(msg);
+        trim_newlines(msg, sizeof msg);
         /* authentication or a missing database will not heal by waiting */
         bool permanent = strstr(msg, "password authentication failed") ||
                          (strstr(msg, "database \"") && strstr(msg, "does not exist")) ||
                          (strstr(msg, "role \"") && strstr(msg, "does not exist")) ||
                          strstr(msg, "invalid connection option") || strstr(msg, "invalid URI");
+        char where[600];
+        describe_target(s, c, where, sizeof where);
         dip_error_set(err, permanent ? DIP_ERR_CONFIG : DIP_ERR_TRANSIENT,
-                      "postgresql %s:%s: connect: %s", c->host, c->port, msg);
+                      "postgresql %s:%s: connect: %s [tried %s; point dip elsewhere with PGHOST, "
+                      "PGPORT, PGUSER, PGDATABASE (libpq's variables) or DIP_PG_CONNINFO]",
+                      c->host, c->port, msg, where);
         PQfinish(c->conn);
         c->conn = NULL;
         return false;
@@ -156,11 +189,27 @@ static bool connect_attempt(void *arg, int attempt, DipError *err)
     return pg_connect(a->c, a->s, err);
 }
 
+/* Set once any connection of this process succeeded. */
+static atomic_bool g_server_answered;
+
 bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err)
 {
     RetryPolicy p = pg_retry_policy(s);
+    bool answered = atomic_load(&g_server_answered);
+    /* a server that never answered in this run is most likely not there or misaddressed:
+     * a short budget (PG_FIRST_CONTACT_RETRIES) says so in seconds; a server lost mid-run gets
+     * the whole POSTGRES_MAX_RETRIES budget to come back */
+    if (!answered && p.max_retries > PG_FIRST_CONTACT_RETRIES) {
+        p.max_retries = PG_FIRST_CONTACT_RETRIES;
+        if (p.max_delay_s > 4.0) p.max_delay_s = 4.0;
+    }
     ConnectAttempt a = {c, s};
-    return retry_run(&p, connect_attempt, &a, "connecting to PostgreSQL", err);
+    bool ok = retry_run(&p, connect_attempt, &a,
+                        answered ? "reconnecting to PostgreSQL"
+                                 : "connecting to PostgreSQL (first contact of this run)",
+                        err);
+    if (ok) atomic_store(&g_server_answered, true);
+    return ok;
 }
 
 void pg_close(PgConn *c)

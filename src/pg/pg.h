@@ -42,7 +42,11 @@ typedef struct PgConn {
 
 /* One connection attempt; a failure to connect is transient (the server may be starting). */
 bool pg_connect(PgConn *c, const PgSettings *s, DipError *err) DIP_MUST_CHECK;
-/* Connects with retries (backoff + jitter), giving up after s->max_retries. */
+/* Retries of the first connection of a process (no server has answered yet): a missing or
+ * misaddressed server is reported within seconds, not after the whole budget. */
+#define PG_FIRST_CONTACT_RETRIES 3
+/* Connects with retries (backoff + jitter), giving up after s->max_retries, or after
+ * PG_FIRST_CONTACT_RETRIES while no connection of this process has succeeded yet. */
 bool pg_connect_retry(PgConn *c, const PgSettings *s, DipError *err) DIP_MUST_CHECK;
 void pg_close(PgConn *c);
 bool pg_is_alive(const PgConn *c);

@@ -9,6 +9,7 @@
 
 #include "core/embedded.h"
 
+#include <errno.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -296,7 +297,8 @@ bool pg_schema_apply(PgConn *c, const char *dir, int *ran, DipError *err)
         dip_snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         FILE *f = fopen(path, "rb");
         if (f == NULL) {
-            ok = dip_error_set(err, DIP_ERR_IO, "%s: cannot open", path);
+            ok = dip_error_set(err, dip_errno_kind(errno), "%s: cannot open: %s", path,
+                               strerror(errno));
             break;
         }
         Buf text;

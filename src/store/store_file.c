@@ -48,7 +48,7 @@ static bool file_list(Store *st, const char *prefix, StoreList *out, DipError *e
         int e = errno;
         bool ok = true;
         if (e != ENOENT && e != ENOTDIR)
-            ok = dip_error_set(err, DIP_ERR_IO, "%s: cannot list: %s", dir, strerror(e));
+            ok = dip_error_set(err, dip_errno_kind(e), "%s: cannot list: %s", dir, strerror(e));
         free(dir);
         free(dirrel);
         return ok;
@@ -94,8 +94,16 @@ static bool file_stat(Store *st, const char *name, StoreEntry *out, bool *exists
             *exists = false;
             return true;
         }
-        return dip_error_set(err, DIP_ERR_IO, "%s/%s: cannot stat: %s", fs->root, name,
+        return dip_error_set(err, dip_errno_kind(e), "%s/%s: cannot stat: %s", fs->root, name,
                              strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        bool r = dip_error_set(err, DIP_ERR_CONFIG,
+                               "%s: is not a regular file (a FIFO, socket or device cannot be read "
+                               "at offsets)",
+                               p);
+        free(p);
+        return r;
     }
     free(p);
     *exists = true;
@@ -117,8 +125,24 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
         fs->cached_fd = open(p, O_RDONLY | O_CLOEXEC);
         if (fs->cached_fd < 0) {
             int e = errno;
-            bool r = dip_error_set(err, e == ENOENT ? DIP_ERR_NOT_FOUND : DIP_ERR_IO,
-                                   "%s: cannot open: %s", p, strerror(e));
+            bool r = dip_error_set(err, dip_errno_kind(e), "%s: cannot open: %s%s", p, strerror(e),
+                                   e == ENOENT ? " (no such path)" : "");
+            free(p);
+            return r;
+        }
+        /* a directory or a FIFO opens fine and fails later on the first read: say what it is */
+        struct stat sb;
+        const char *what = NULL;
+        if (fstat(fs->cached_fd, &sb) != 0)
+            what = "cannot stat";
+        else if (S_ISDIR(sb.st_mode))
+            what = "is a directory, not a file";
+        else if (!S_ISREG(sb.st_mode))
+            what = "is not a regular file (a FIFO, socket or device cannot be read at offsets)";
+        if (what) {
+            bool r = dip_error_set(err, DIP_ERR_CONFIG, "%s: %s", p, what);
+            close(fs->cached_fd);
+            fs->cached_fd = -1;
             free(p);
             return r;
         }
@@ -131,7 +155,7 @@ static bool file_read_range(Store *st, const char *name, uint64_t off, uint64_t 
         ssize_t n = pread(fs->cached_fd, d + done, (size_t)(len - done), (off_t)(off + done));
         if (n < 0) {
             if (errno == EINTR) continue;
-            return dip_error_set(err, DIP_ERR_IO, "%s: read at offset %llu: %s", name,
+            return dip_error_set(err, dip_errno_kind(errno), "%s: read at offset %llu: %s", name,
                                  (unsigned long long)(off + done), strerror(errno));
         }
         if (n == 0)

@@ -69,7 +69,7 @@ expect_fail "versions not contiguous" 3 "00000000000000000001.json: missing" -- 
   "$DIP" delta info "$(table versions-not-contiguous)"
 expect_fail "no _delta_log" 5 "not a Delta table" -- \
   "$DIP" delta info "$(table no-delta-log-folder)"
-expect_fail "missing table" 5 "not a Delta table" -- "$DIP" delta info "$WORK/does-not-exist"
+expect_fail "missing table" 5 "does-not-exist: no such file or directory" -- "$DIP" delta info "$WORK/does-not-exist"
 
 # checkpoints (read through the Parquet reader)
 ckinfo() { "$DIP" delta info "$1" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["checkpoint_version"], d["checkpoint_kind"], d["num_files"], d["rows"])'; }

@@ -26,7 +26,7 @@ expect_eq "--columns order and --limit" "$("$DIP" delta cat "$WORK/syn/dv-kinds"
   "$(printf '%s\n%s' '{"id":0,"f":"a"}' '{"id":1,"f":"a"}')"
 expect_eq "--count equals the rows" "$("$DIP" delta cat "$WORK/syn/dv-kinds" --count)" 69
 expect_eq "--count with --limit" "$("$DIP" delta cat "$WORK/syn/dv-kinds" --count --limit 25)" 25
-expect_fail "--columns with an unknown column" 2 "no column named nope" -- \
+expect_fail "--columns with an unknown column" 2 "no column named 'nope'" -- \
   "$DIP" delta cat "$WORK/syn/dv-kinds" --columns id,nope
 
 # diff: the DVs attached at v1 make each file a different logical file
@@ -49,7 +49,7 @@ expect_fail "string data read as long" 3 "column n: the file stores string, whic
 # decimal scale decrease is refused (no silent truncation)
 t="$WORK/syn/widening"
 sed -i 's/\\"name\\":\\"a\\",\\"type\\":\\"long\\"/\\"name\\":\\"a\\",\\"type\\":\\"byte\\"/' "$t/_delta_log/00000000000000000001.json"
-expect_fail "wide int values read as byte" 3 "column a: row [0-9]+: value [0-9]+ does not fit the table type int8" -- \
+expect_fail "wide int values read as byte" 3 "column a: row [0-9]+ of the row group: value [0-9]+ does not fit the table type int8" -- \
   "$DIP" delta cat "$t" --columns a
 sed -i 's/\\"name\\":\\"d\\",\\"type\\":\\"decimal(10,4)\\"/\\"name\\":\\"d\\",\\"type\\":\\"decimal(10,1)\\"/' "$t/_delta_log/00000000000000000001.json"
 expect_fail "decimal scale decrease" 3 "column d: the file stores decimal\([0-9]+,[24]\), which cannot be read as the table type decimal\(10,1\)" -- \
