@@ -34,13 +34,18 @@ const char cli_help_sync_es[] =
     "  --url URL      search engine (default: ELASTICSEARCH_URL or its parts)\n"
     "  --pgsync-meta  add PGSync's _meta field (the key values of every row a document\n"
     "                 uses, per table) to every document; off by default\n"
+    "  --metrics-addr HOST:PORT\n"
+    "                 --daemon serves /metrics (Prometheus) and /healthz there (default:\n"
+    "                 $DIP_METRICS_ADDR, else 127.0.0.1:9187; 0.0.0.0:9187 for every\n"
+    "                 interface; `off` disables); a port in use exits 2\n"
     "\n"
     "environment: .env in the working directory is read first (PGSync's rules; set\n"
     "variables win). PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_SSLMODE, PG_SSLROOTCERT,\n"
     "libpq's PG* variables, DIP_PG_CONNINFO; the database is each document's `database`.\n"
     "DIP_STATE_SCHEMA (dip), DIP_ES_BATCH (2000 roots per range), DIP_ES_TIMEZONE (UTC:\n"
-    "the session TimeZone timestamptz values are rendered in). Search engine: see\n"
-    "docs/es.md (ELASTICSEARCH_URL, ELASTICSEARCH_USER, ...).\n"
+    "the session TimeZone timestamptz values are rendered in), DIP_ES_HEALTHZ_STALE_S\n"
+    "(30: /healthz answers 503 when the stream has not polled PostgreSQL for that long).\n"
+    "Search engine: see docs/es.md (ELASTICSEARCH_URL, ELASTICSEARCH_USER, ...).\n"
     "Exit code 4 also when another run holds the index.\n";
 
 static void usage(FILE *f)
@@ -67,6 +72,8 @@ int cmd_sync_es_main(int argc, char **argv)
             if (!dip_parse_i64(argv[++i], &v) || v < 1 || v > 256)
                 return cli_usage_error("sync-es", "--workers %s: expected 1..256", argv[i]);
             o.workers = (int)v;
+        } else if (!strcmp(a, "--metrics-addr") && has_val) {
+            o.metrics_addr = argv[++i];
         } else if (!strcmp(a, "--pgsync-meta")) {
             o.pgsync_meta = true;
         } else if (!strcmp(a, "--validate")) {
@@ -94,6 +101,8 @@ int cmd_sync_es_main(int argc, char **argv)
     if (actions != 1)
         return cli_usage_error("sync-es", "expected exactly one of --validate, --bootstrap, "
                                           "--once, --daemon, --reindex, --teardown");
+    if (o.metrics_addr && o.action != SYNC_ES_DAEMON)
+        return cli_usage_error("sync-es", "--metrics-addr is for --daemon only");
     DipError err = {0};
     if (!sync_es_load_dotenv(".env", &err)) return cli_fail(&err);
     if (!o.config) o.config = config_env_str("SCHEMA", NULL);

@@ -98,8 +98,11 @@ static void ts_add(TupleSet *s, const char *const *v, const uint32_t *len)
     uint64_t h = dip_xxh64(s->data.data + start, n, 0);
     size_t m = s->nslots - 1;
     for (size_t at = h & m; s->slots[at]; at = (at + 1) & m) {
-        size_t i = s->slots[at] - 1, ol;
-        const uint8_t *o = ts_bytes(s, i, &ol);
+        /* not ts_bytes: data already holds the candidate, so the last tuple ends at start
+         * (ts_bytes would measure it up to data.len and never find it equal) */
+        size_t i = s->slots[at] - 1;
+        size_t ol = (i + 1 < s->n ? s->offs[i + 1] : start) - s->offs[i];
+        const uint8_t *o = s->data.data + s->offs[i];
         if (s->hashes[i] == h && ol == n && memcmp(o, s->data.data + start, n) == 0) {
             s->data.len = start;
             return;

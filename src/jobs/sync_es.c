@@ -631,6 +631,7 @@ static bool action_once(EsJob *j, EsState *st, DipError *err)
     }
     bool ok = true;
     if (!st->load_done) {
+        sync_es_metrics_phase(j->metrics, SYNC_ES_PHASE_LOADING);
         /* the exported snapshot exists only while the slot's connection is open */
         ok = sync_es_load(j, st->index_name, created ? slot.snapshot : NULL,
                           created ? slot.lsn : NULL, err);
@@ -812,9 +813,11 @@ static bool action_validate(EsJob *j, EsState *st, DipError *err)
 /* ---------------------------------------------------------------- entry */
 
 static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsDocument *d,
-                         const EsConfig *escfg, DipError *err)
+                         const EsConfig *escfg, SyncEsMetrics *metrics, DipError *err)
 {
-    EsJob j = {.o = o, .schema = schema, .d = d, .es_cfg = escfg};
+    EsJob j = {.o = o, .schema = schema, .d = d, .es_cfg = escfg, .metrics = metrics};
+    sync_es_metrics_index(metrics, d->index);
+    sync_es_metrics_phase(metrics, SYNC_ES_PHASE_STARTING);
     if (!pg_settings_from_env(&j.pgs, err)) return false;
     const char *ss = config_env_str("DIP_STATE_SCHEMA", "dip");
     quote_ident_into(j.state_schema, sizeof j.state_schema, ss);
@@ -860,7 +863,7 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
                 PQclear(r);
                 /* a second daemon of the index is a hot standby: it polls the lock */
                 if (!held && o->action == SYNC_ES_DAEMON) {
-                    ok = sync_es_standby_wait(&j.pg, d->index, &held, err);
+                    ok = sync_es_standby_wait(&j.pg, d->index, j.metrics, &held, err);
                     if (!ok) break;
                 }
                 if (!held && (dip_now_s() >= until || !dip_sleep_interruptible(0.2)))
@@ -936,8 +939,23 @@ bool sync_es_run(const SyncEsOptions *o, DipError *err)
         ok = es_config_from_env(&escfg, err);
         if (ok && o->es_url) ok = es_config_set_url(&escfg, o->es_url, err);
     }
+    /* --daemon serves /metrics and /healthz before anything else: a port in use is said
+     * before any connection is made */
+    SyncEsMetrics *metrics = NULL;
+    if (ok && o->action == SYNC_ES_DAEMON) {
+        const char *addr = o->metrics_addr
+                               ? o->metrics_addr
+                               : config_env_str("DIP_METRICS_ADDR", SYNC_ES_METRICS_DEFAULT_ADDR);
+        double stale_s;
+        ok = config_env_double("DIP_ES_HEALTHZ_STALE_S", 30.0, &stale_s, err) &&
+             (stale_s > 0 ||
+              dip_error_set(err, DIP_ERR_CONFIG, "DIP_ES_HEALTHZ_STALE_S: expected seconds > 0")) &&
+             sync_es_metrics_start(addr, o->metrics_addr ? "--metrics-addr" : "DIP_METRICS_ADDR",
+                                   stale_s, &metrics, err);
+    }
     for (size_t i = 0; ok && i < schema.ndocs; i++)
-        ok = run_document(o, &schema, &schema.docs[i], &escfg, err);
+        ok = run_document(o, &schema, &schema.docs[i], &escfg, metrics, err);
+    sync_es_metrics_stop(metrics);
     if (o->action != SYNC_ES_VALIDATE) es_config_free(&escfg);
     docs_schema_free(&schema);
     return ok;

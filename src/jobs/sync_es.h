@@ -20,10 +20,12 @@ typedef enum {
 typedef struct SyncEsOptions {
     const char *config; /* schema.json path (--config, else $SCHEMA) */
     SyncEsAction action;
-    int workers;        /* --workers: 0 = the CPU count */
-    int batch;          /* roots per key range (DIP_ES_BATCH, default 2000) */
-    bool pgsync_meta;   /* --pgsync-meta: PGSync's _meta field in every document */
-    const char *es_url; /* --url: overrides ELASTICSEARCH_URL */
+    int workers;              /* --workers: 0 = the CPU count */
+    int batch;                /* roots per key range (DIP_ES_BATCH, default 2000) */
+    bool pgsync_meta;         /* --pgsync-meta: PGSync's _meta field in every document */
+    const char *es_url;       /* --url: overrides ELASTICSEARCH_URL */
+    const char *metrics_addr; /* --daemon: --metrics-addr HOST:PORT or "off" (NULL: the
+                                 DIP_METRICS_ADDR environment, else 127.0.0.1:9187) */
 } SyncEsOptions;
 
 /* Reads .env in the working directory as PGSync does (python-dotenv: KEY=VALUE lines,

@@ -10,6 +10,7 @@
 #include "es/es.h"
 #include "jobs/es_dead_letters.h"
 #include "jobs/sync_es.h"
+#include "jobs/sync_es_metrics.h"
 #include "pg/pg.h"
 #include "pg/pgrepl.h"
 
@@ -39,6 +40,7 @@ typedef struct EsJob {
     int64_t run_id;
     int workers;
     const char *tz;
+    SyncEsMetrics *metrics; /* --daemon's /metrics and /healthz; NULL when off */
     /* figures of the run */
     int64_t docs, bytes, errors, ranges_done;
     double sql_s, render_s;
@@ -52,8 +54,10 @@ char *sync_es_conninfo(EsJob *j, bool replication);
  * the WAL position read at its start, --daemon until SIGTERM/SIGINT (drained, true). */
 bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool daemon,
                     DipError *err) DIP_MUST_CHECK;
-/* A standby daemon: polls the index's session lock every second until it holds it. */
-bool sync_es_standby_wait(PgConn *c, const char *index, bool *got, DipError *err) DIP_MUST_CHECK;
+/* A standby daemon: polls the index's session lock every second until it holds it (phase
+ * standby in m meanwhile). */
+bool sync_es_standby_wait(PgConn *c, const char *index, SyncEsMetrics *m, bool *got,
+                          DipError *err) DIP_MUST_CHECK;
 /* A connection to the document's database (replication: a walsender in database mode). */
 bool sync_es_connect(EsJob *j, PgConn *c, bool replication, DipError *err) DIP_MUST_CHECK;
 /* LSN text "X/Y" as a 64-bit number (the external version of the load's documents). */

@@ -25,6 +25,9 @@
  * it and exits 0. Lost connections (PostgreSQL restart, failover, engine down) end a session
  * with a transient error: retry_run starts a new one after a backoff, from the slot's
  * confirmed position, so nothing is lost and nothing is confirmed twice.
+ *
+ * --daemon reports its figures to /metrics and /healthz (sync_es_metrics.c) once per loop
+ * turn: a copy under a mutex, formatted by the server's own thread.
  */
 #include "docs/resolve.h"
 #include "jobs/sync_es_internal.h"
@@ -74,7 +77,13 @@ typedef struct Stream {
     PgLsn target;
     bool done;
     /* figures */
-    int64_t docs, deletes, batches, xacts;
+    int64_t docs, deletes, batches, xacts, heartbeats, session_retries;
+    int64_t batch_first_commit_us, batch_commit_us; /* commit times in the batch; 0 none */
+    int64_t applied_commit_us; /* commit time of the last confirmed transaction */
+    EsBulkStats bulk_done;     /* retries and dead letters of the sessions closed so far */
+    PgLsn guard_wal_lsn;       /* pg_current_wal_lsn() as the WAL guard last read it */
+    int64_t retained_bytes;    /* the slot's retained WAL (WAL guard); -1 unknown */
+    SyncEsMetrics *m;          /* --daemon's /metrics and /healthz; NULL otherwise */
     Buf id, arrays[8];
 } Stream;
 
@@ -269,6 +278,7 @@ static bool apply_batch(Stream *s, DipError *err)
     bool ok = true;
     if (docs_resolver_pending(s->res)) {
         double t0 = dip_now_s();
+        sync_es_metrics_doing(s->m, "building documents and sending them to the search engine");
         ok = begin_visible(s, err) && docs_resolver_run(s->res, &s->bc, err);
         size_t n = ok ? docs_resolver_nroots(s->res) : 0;
         size_t nk = s->j->d->root->rel.nkey;
@@ -301,9 +311,11 @@ static bool apply_batch(Stream *s, DipError *err)
                   s->changes, n, (dip_now_s() - t0) * 1e3);
     }
     /* every action of every transaction up to batch_lsn has an outcome: confirm */
+    sync_es_metrics_doing(s->m, "waiting for the search engine to acknowledge a batch");
     if (ok) ok = es_bulk_flush(s->bulk, err);
     if (ok && s->batch_lsn) {
         pgrepl_confirm(&s->r, s->batch_lsn);
+        if (s->batch_commit_us) s->applied_commit_us = s->batch_commit_us;
         if (s->target && s->batch_lsn >= s->target && !s->in_xact) s->done = true;
     }
     if (ok) {
@@ -312,6 +324,7 @@ static bool apply_batch(Stream *s, DipError *err)
         s->nxids = 0;
         s->changes = 0;
         s->batch_lsn = 0;
+        s->batch_first_commit_us = s->batch_commit_us = 0;
     }
     return ok;
 }
@@ -321,6 +334,12 @@ static bool apply_batch(Stream *s, DipError *err)
 static bool idle(const Stream *s)
 {
     return !s->in_xact && s->nsx == 0 && !docs_resolver_pending(s->res) && s->batch_lsn == 0;
+}
+
+static void batch_note_commit(Stream *s, int64_t commit_time_us)
+{
+    if (s->batch_first_commit_us == 0) s->batch_first_commit_us = commit_time_us;
+    s->batch_commit_us = commit_time_us;
 }
 
 static DocsResolver *change_sink(Stream *s, DipError *err)
@@ -341,6 +360,7 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
     case PGO_COMMIT:
         s->in_xact = false;
         s->batch_lsn = m->u.commit.end_lsn;
+        batch_note_commit(s, m->u.commit.commit_time_us);
         s->xacts++;
         return true;
     case PGO_INSERT:
@@ -381,6 +401,7 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
         }
         batch_add_xid(s, m->xid);
         s->batch_lsn = m->u.commit.end_lsn;
+        batch_note_commit(s, m->u.commit.commit_time_us);
         s->xacts++;
         return true;
     }
@@ -412,9 +433,42 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
     }
 }
 
+/* The figures of the stream as of now, for /metrics and /healthz. */
+static void report(Stream *s)
+{
+    if (s->m == NULL) return;
+    const EsBulkStats *bs = s->bulk ? es_bulk_stats(s->bulk) : NULL;
+    PgLsn wal_end = s->r.received_lsn > s->guard_wal_lsn ? s->r.received_lsn : s->guard_wal_lsn;
+    SyncEsFigures f = {
+        .docs = s->docs,
+        .deletes = s->deletes,
+        .transactions = s->xacts,
+        .batches = s->batches,
+        .heartbeats = s->heartbeats,
+        .es_request_retries =
+            (int64_t)(s->bulk_done.request_retries + (bs ? bs->request_retries : 0)),
+        .es_item_retries = (int64_t)(s->bulk_done.item_retries + (bs ? bs->item_retries : 0)),
+        .session_retries = s->session_retries,
+        .dead_letters = (int64_t)(s->bulk_done.dead_letters + (bs ? bs->dead_letters : 0)),
+        .confirmed_lsn = s->r.confirmed_lsn,
+        .wal_end_lsn = wal_end,
+        .retained_bytes = s->retained_bytes,
+        .applied_commit_us = s->applied_commit_us,
+        .pending_commit_us = s->batch_first_commit_us,
+        .idle = s->res == NULL || idle(s),
+    };
+    sync_es_metrics_progress(s->m, &f);
+}
+
 static void session_close(Stream *s)
 {
-    if (s->bulk) es_bulk_close(s->bulk);
+    if (s->bulk) {
+        const EsBulkStats *bs = es_bulk_stats(s->bulk);
+        s->bulk_done.request_retries += bs->request_retries;
+        s->bulk_done.item_retries += bs->item_retries;
+        s->bulk_done.dead_letters += bs->dead_letters;
+        es_bulk_close(s->bulk);
+    }
     s->bulk = NULL;
     docs_builder_close(s->b);
     s->b = NULL;
@@ -433,6 +487,7 @@ static void session_close(Stream *s)
     s->nxids = 0;
     s->changes = 0;
     s->batch_lsn = 0;
+    s->batch_first_commit_us = s->batch_commit_us = 0;
     s->in_xact = s->in_stream = false;
     /* a new session's Relation messages say again what changed */
     s->reshape = DOCS_REL_SAME;
@@ -481,7 +536,10 @@ static bool session_open(Stream *s, DipError *err)
 static bool wal_guard(Stream *s, int64_t warn_bytes, DipError *err)
 {
     PgSlotHealth h;
+    sync_es_metrics_doing(s->m, "checking the slot's retained WAL");
     if (!pgrepl_slot_check(&s->dl, s->slot, &h, err)) return false;
+    s->retained_bytes = h.retained_bytes;
+    s->guard_wal_lsn = h.restart_lsn + (PgLsn)(h.retained_bytes > 0 ? h.retained_bytes : 0);
     if (warn_bytes > 0 && h.retained_bytes > warn_bytes)
         dip_warn("slot %s retains %" PRId64 " bytes of WAL (warning above %" PRId64
                  "; wal_status %s, %s before max_slot_wal_keep_size)",
@@ -493,13 +551,14 @@ static bool wal_guard(Stream *s, int64_t warn_bytes, DipError *err)
 static bool session_run(void *ctx, int attempt, DipError *err)
 {
     Stream *s = ctx;
-    (void)attempt;
+    if (attempt > 1) s->session_retries++;
     int64_t warn_bytes = 0;
     double hb_s = 10.0, guard_s = 30.0;
     if (!config_env_int("DIP_ES_WAL_WARN_BYTES", INT64_C(1) << 30, &warn_bytes, err) ||
         !config_env_double("DIP_ES_HEARTBEAT_S", 10.0, &hb_s, err))
         return false;
     bool ok = session_open(s, err);
+    if (ok) sync_es_metrics_phase(s->m, SYNC_ES_PHASE_STREAMING);
     double last_hb = dip_now_s(), last_guard = 0, last_ask = dip_now_s();
     while (ok && !s->done) {
         if (stop_requested(s)) {
@@ -508,6 +567,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
                 break;
             }
             /* drain: finish the committed transactions in hand, confirm, stop */
+            sync_es_metrics_phase(s->m, SYNC_ES_PHASE_DRAINING);
             if (!s->in_xact) {
                 ok = apply_batch(s, err);
                 break;
@@ -542,7 +602,9 @@ static bool session_run(void *ctx, int attempt, DipError *err)
         }
         if (ok && s->daemon && now - last_hb >= hb_s) {
             PgLsn lsn;
+            sync_es_metrics_doing(s->m, "writing a heartbeat to PostgreSQL");
             ok = pgrepl_heartbeat(&s->dl, &lsn, err);
+            s->heartbeats += ok;
             last_hb = now;
         }
         if (ok && s->daemon && now - last_guard >= guard_s) {
@@ -550,6 +612,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
             last_guard = now;
         }
         if (!ok) break;
+        report(s);
     }
     if (ok) {
         DipError e2 = {0};
@@ -560,13 +623,23 @@ static bool session_run(void *ctx, int attempt, DipError *err)
                  " documents, %" PRId64 " deletes)",
                  s->j->d->index, at, s->xacts, s->docs, s->deletes);
     }
+    if (!ok && err->kind == DIP_ERR_TRANSIENT) {
+        sync_es_metrics_trouble(s->m, err->msg);
+        sync_es_metrics_phase(s->m, SYNC_ES_PHASE_RETRYING);
+    }
+    report(s);
     session_close(s);
     return ok;
 }
 
 bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool daemon, DipError *err)
 {
-    Stream s = {.j = j, .slot = slot, .index = index_name, .daemon = daemon};
+    Stream s = {.j = j,
+                .slot = slot,
+                .index = index_name,
+                .daemon = daemon,
+                .retained_bytes = -1,
+                .m = daemon ? j->metrics : NULL};
     int64_t batch = 5000, retries = daemon ? 1000000 : 10;
     double batch_ms = 100;
     if (!config_env_int("DIP_ES_STREAM_BATCH", 5000, &batch, err) ||
@@ -625,11 +698,12 @@ bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool dae
     return ok;
 }
 
-bool sync_es_standby_wait(PgConn *c, const char *index, bool *got, DipError *err)
+bool sync_es_standby_wait(PgConn *c, const char *index, SyncEsMetrics *m, bool *got, DipError *err)
 {
     const char *q;
     if (!pg_sql_get("sql/sync_es_standby_lock.sql", &q, err)) return false;
     dip_info("index %s: another dip sync-es holds it; waiting as a hot standby", index);
+    sync_es_metrics_phase(m, SYNC_ES_PHASE_STANDBY);
     const char *params[1] = {index};
     *got = false;
     while (!*got) {
@@ -641,5 +715,6 @@ bool sync_es_standby_wait(PgConn *c, const char *index, bool *got, DipError *err
         PQclear(r);
     }
     dip_info("index %s: lock acquired; this daemon takes over", index);
+    sync_es_metrics_phase(m, SYNC_ES_PHASE_STARTING);
     return true;
 }

@@ -77,6 +77,9 @@ class Env:
         e.update(self.pgenv)
         e["ELASTICSEARCH_URL"] = self.es_url
         e["PGTZ"] = "UTC"
+        # a --daemon serves /metrics on 127.0.0.1:9187 by default: daemons of tests running
+        # side by side would fight for that port; a test that scrapes picks a free one
+        e["DIP_METRICS_ADDR"] = "off"
         for k, v in extra.items():
             if v is None:
                 e.pop(k, None)
