@@ -10,7 +10,7 @@ CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
 .PHONY: all build deps install man check test test-asan asan demo clean format format-check banned fnlen \
-        bench-parquet bench-delta bench-sync-pg bench-sync-es bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
+        bench-parquet bench-delta bench-sync-pg bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
 
@@ -90,6 +90,9 @@ bench-sync-pg: deps build
 
 bench-sync-es: deps build
 	./bench/bench_sync_es.sh
+
+bench-sync-es-cdc: deps build
+	./bench/bench_sync_es_cdc.sh
 
 # dip es load vs python parallel_bulk (4 threads), BENCH_DOCS one-KB documents (1,000,000)
 bench-es: deps build
