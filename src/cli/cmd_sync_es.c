@@ -44,7 +44,7 @@ const char cli_help_sync_es[] =
     "libpq's PG* variables, DIP_PG_CONNINFO; the database is each document's `database`.\n"
     "DIP_STATE_SCHEMA (dip), DIP_ES_BATCH (2000 roots per range), DIP_ES_TIMEZONE (UTC:\n"
     "the session TimeZone timestamptz values are rendered in), DIP_ES_HEALTHZ_STALE_S\n"
-    "(30: /healthz answers 503 when the stream has not polled PostgreSQL for that long).\n"
+    "(30: /healthz answers 503 when the stream made no progress for that long).\n"
     "Search engine: see docs/es.md (ELASTICSEARCH_URL, ELASTICSEARCH_USER, ...).\n"
     "Exit code 4 also when another run holds the index.\n";
 

@@ -10,10 +10,12 @@
  *     commit time of the last applied transaction (of the oldest received one when none
  *     has been applied yet);
  *   - documents per second: over the last ~10 s of one-second samples taken by the stream.
- * /healthz answers 503 while the stream has not polled the replication connection for
- * stale_s (a batch stuck on the search engine or PostgreSQL) or a failed session has not
- * been recovered from (a batch applied, or caught up, since); 200 otherwise, standby
- * included. Text formats: core's metrics_* (Prometheus) and jw_* (the JSON body).
+ * /healthz answers 503 while the stream has made no progress for stale_s (progress: its
+ * loop polled the replication connection, or a long batch handed another 1,024 actions to
+ * the bulk writer; none while a batch is stuck on the search engine or PostgreSQL) or a
+ * failed session has not been recovered from (a batch applied, or caught up, since); 200
+ * otherwise, standby included. Text formats: core's metrics_* (Prometheus) and jw_* (the JSON
+ * body).
  */
 #include "jobs/sync_es_metrics.h"
 #include "jobs/metrics_http.h"
@@ -82,7 +84,7 @@ static bool caught_up(const SyncEsFigures *f)
     return f->idle && f->confirmed_lsn >= f->wal_end_lsn;
 }
 
-void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f)
+void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f, const char *doing)
 {
     if (m == NULL) return;
     double now = dip_now_s();
@@ -90,7 +92,7 @@ void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f)
     m->f = *f;
     m->have_figures = true;
     m->last_progress_s = now;
-    m->doing = NULL;
+    m->doing = doing;
     if (m->trouble[0] && (f->batches > m->trouble_batches || caught_up(f))) m->trouble[0] = '\0';
     size_t last = (m->rate_next + RATE_SAMPLES - 1) % RATE_SAMPLES;
     if (m->nrate == 0 || now - m->rate[last].t >= 1.0) {
@@ -178,8 +180,8 @@ static bool healthy(const SyncEsMetrics *m, const Snapshot *s, Buf *why)
     }
     bool streaming = s->phase == SYNC_ES_PHASE_STREAMING || s->phase == SYNC_ES_PHASE_DRAINING;
     if (streaming && s->since_progress_s > m->stale_s) {
-        buf_printf(why, "no poll of the replication connection for %.0f s (limit %.0f s)",
-                   s->since_progress_s, m->stale_s);
+        buf_printf(why, "no progress of the stream for %.0f s (limit %.0f s)", s->since_progress_s,
+                   m->stale_s);
         if (s->doing) buf_printf(why, " while %s", s->doing);
         return false;
     }
@@ -259,8 +261,8 @@ static void render_state(Buf *out, Buf *lb, const SyncEsMetrics *m, const Snapsh
             "1 when /healthz answers 200, 0 when it answers 503.", healthy(m, s, &why) ? 1 : 0);
     buf_free(&why);
     family1(out, lb, s, "dip_sync_es_last_progress_seconds", "gauge",
-            "Seconds since the stream last polled the replication connection (0 before the "
-            "stream starts).",
+            "Seconds since the stream last made progress (polled PostgreSQL or handed actions "
+            "to the search engine; 0 before the stream starts).",
             s->since_progress_s > 0 ? s->since_progress_s : 0);
 }
 

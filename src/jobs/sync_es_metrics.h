@@ -52,7 +52,7 @@ typedef struct SyncEsMetrics SyncEsMetrics;
 
 /* Starts the server on addr ("off" or NULL: *out = NULL, true). what names where addr came
  * from (--metrics-addr, DIP_METRICS_ADDR). stale_s: /healthz answers 503 when the stream
- * loop has not polled the replication connection for that long. A bind failure is a
+ * has made no progress for that long. A bind failure is a
  * DIP_ERR_CONFIG error naming the address and `what`. */
 bool sync_es_metrics_start(const char *addr, const char *what, double stale_s, SyncEsMetrics **out,
                            DipError *err) DIP_MUST_CHECK;
@@ -63,9 +63,11 @@ int sync_es_metrics_port(const SyncEsMetrics *m);
 /* The index alias every sample is labelled with; resets the figures (a new document). */
 void sync_es_metrics_index(SyncEsMetrics *m, const char *index);
 void sync_es_metrics_phase(SyncEsMetrics *m, SyncEsPhase phase);
-/* The stream loop polled the replication connection: the figures as of now. Clears a
- * recorded trouble once a batch was applied since it, or the stream is caught up. */
-void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f);
+/* The stream made progress (its loop polled the replication connection, or a long batch
+ * handed more documents to the bulk writer): the figures as of now; doing as for
+ * sync_es_metrics_doing. Clears a recorded trouble once a batch was applied since it, or the
+ * stream is caught up. */
+void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f, const char *doing);
 /* What the stream is about to wait for ("writing to the search engine"; static text),
  * named by /healthz when that wait outlasts the stale limit. NULL: nothing in particular. */
 void sync_es_metrics_doing(SyncEsMetrics *m, const char *what);

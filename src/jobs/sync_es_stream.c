@@ -96,6 +96,8 @@ static void stream_on_signal(int sig)
     stream_stop_sig = sig;
 }
 
+static void report(Stream *s, const char *doing);
+
 static bool stop_requested(const Stream *s)
 {
     return s->daemon ? stream_stop_sig != 0 : dip_stop_requested();
@@ -149,7 +151,9 @@ static bool emit_doc(void *ctx, const DocsBuiltDoc *doc, DipError *err)
                   .source = doc->source,
                   .source_len = doc->source_len};
     docs_resolver_built(s->res, doc->id, doc->id_len);
-    s->docs++;
+    /* a long batch (every root rebuilt) is progress too, as long as the engine takes it */
+    if ((++s->docs & 1023) == 0)
+        report(s, "building documents and sending them to the search engine");
     return es_bulk_add(s->bulk, &a, 0, NULL, err);
 }
 
@@ -160,7 +164,8 @@ static bool delete_doc(Stream *s, const char *id, DipError *err)
                   .id = id,
                   .version_type = ES_VERSION_EXTERNAL,
                   .version = (int64_t)s->batch_lsn};
-    s->deletes++;
+    if ((++s->deletes & 1023) == 0)
+        report(s, "building documents and sending them to the search engine");
     return es_bulk_add(s->bulk, &a, 0, NULL, err);
 }
 
@@ -433,8 +438,9 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
     }
 }
 
-/* The figures of the stream as of now, for /metrics and /healthz. */
-static void report(Stream *s)
+/* The figures of the stream as of now, for /metrics and /healthz; doing: what comes next
+ * (NULL: the loop's next poll). */
+static void report(Stream *s, const char *doing)
 {
     if (s->m == NULL) return;
     const EsBulkStats *bs = s->bulk ? es_bulk_stats(s->bulk) : NULL;
@@ -457,7 +463,7 @@ static void report(Stream *s)
         .pending_commit_us = s->batch_first_commit_us,
         .idle = s->res == NULL || idle(s),
     };
-    sync_es_metrics_progress(s->m, &f);
+    sync_es_metrics_progress(s->m, &f, doing);
 }
 
 static void session_close(Stream *s)
@@ -612,7 +618,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
             last_guard = now;
         }
         if (!ok) break;
-        report(s);
+        report(s, NULL);
     }
     if (ok) {
         DipError e2 = {0};
@@ -627,7 +633,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
         sync_es_metrics_trouble(s->m, err->msg);
         sync_es_metrics_phase(s->m, SYNC_ES_PHASE_RETRYING);
     }
-    report(s);
+    report(s, NULL);
     session_close(s);
     return ok;
 }

@@ -249,7 +249,7 @@ static void test_sync_es_metrics(void **state)
     DipError err = {0};
     assert_true(sync_es_metrics_start("off", "--metrics-addr", 30, &m, &err));
     assert_null(m);
-    sync_es_metrics_progress(NULL, NULL); /* NULL is a no-op */
+    sync_es_metrics_progress(NULL, NULL, NULL); /* NULL is a no-op */
     assert_true(sync_es_metrics_start("127.0.0.1:0", "--metrics-addr", 30, &m, &err));
     assert_true(sync_es_metrics_port(m) > 0);
     sync_es_metrics_index(m, "books");
@@ -267,7 +267,7 @@ static void test_sync_es_metrics(void **state)
                        .retained_bytes = 4096,
                        .applied_commit_us = 1,
                        .idle = true};
-    sync_es_metrics_progress(m, &f);
+    sync_es_metrics_progress(m, &f, NULL);
     Buf out;
     buf_init(&out);
     sync_es_metrics_render(m, &out);
@@ -283,7 +283,7 @@ static void test_sync_es_metrics(void **state)
     assert_true(sample(t, "dip_sync_es_healthy{index=\"books\"}") == 1);
     /* behind: lag bytes and seconds (the applied commit is 1 us after the epoch) */
     f.wal_end_lsn += 1000;
-    sync_es_metrics_progress(m, &f);
+    sync_es_metrics_progress(m, &f, NULL);
     buf_clear(&out);
     sync_es_metrics_render(m, &out);
     t = buf_cstr(&out);
@@ -294,11 +294,11 @@ static void test_sync_es_metrics(void **state)
     buf_clear(&out);
     assert_int_equal(sync_es_metrics_health(m, &out), 503);
     assert_non_null(strstr(buf_cstr(&out), "connection lost"));
-    sync_es_metrics_progress(m, &f);
+    sync_es_metrics_progress(m, &f, NULL);
     buf_clear(&out);
     assert_int_equal(sync_es_metrics_health(m, &out), 503);
     f.batches++;
-    sync_es_metrics_progress(m, &f);
+    sync_es_metrics_progress(m, &f, NULL);
     buf_clear(&out);
     assert_int_equal(sync_es_metrics_health(m, &out), 200);
     assert_non_null(strstr(buf_cstr(&out), "\"state\":\"streaming\""));
