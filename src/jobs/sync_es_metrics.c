@@ -81,7 +81,7 @@ void sync_es_metrics_phase(SyncEsMetrics *m, SyncEsPhase phase)
 
 static bool caught_up(const SyncEsFigures *f)
 {
-    return f->idle && f->confirmed_lsn >= f->wal_end_lsn;
+    return f->caught_up && f->confirmed_lsn >= f->wal_end_lsn;
 }
 
 void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f, const char *doing)

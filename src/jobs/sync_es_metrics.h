@@ -45,7 +45,8 @@ typedef struct SyncEsFigures {
                                    microseconds); 0 none yet */
     int64_t pending_commit_us;  /* commit time of the oldest received transaction not applied
                                    yet; 0 none */
-    bool idle;                  /* nothing received that is not applied yet */
+    bool caught_up;             /* nothing pending, the server heard from in this session, and
+                                   the confirmed LSN at wal_end_lsn */
 } SyncEsFigures;
 
 typedef struct SyncEsMetrics SyncEsMetrics;

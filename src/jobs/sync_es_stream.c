@@ -84,6 +84,7 @@ typedef struct Stream {
     PgLsn guard_wal_lsn;       /* pg_current_wal_lsn() as the WAL guard last read it */
     int64_t retained_bytes;    /* the slot's retained WAL (WAL guard); -1 unknown */
     SyncEsMetrics *m;          /* --daemon's /metrics and /healthz; NULL otherwise */
+    bool heard;                /* the server sent something in this session */
     Buf id, arrays[8];
 } Stream;
 
@@ -461,7 +462,7 @@ static void report(Stream *s, const char *doing)
         .retained_bytes = s->retained_bytes,
         .applied_commit_us = s->applied_commit_us,
         .pending_commit_us = s->batch_first_commit_us,
-        .idle = s->res == NULL || idle(s),
+        .caught_up = s->heard && s->res != NULL && idle(s) && s->r.confirmed_lsn >= wal_end,
     };
     sync_es_metrics_progress(s->m, &f, doing);
 }
@@ -563,6 +564,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
     if (!config_env_int("DIP_ES_WAL_WARN_BYTES", INT64_C(1) << 30, &warn_bytes, err) ||
         !config_env_double("DIP_ES_HEARTBEAT_S", 10.0, &hb_s, err))
         return false;
+    s->heard = false;
     bool ok = session_open(s, err);
     if (ok) sync_es_metrics_phase(s->m, SYNC_ES_PHASE_STREAMING);
     double last_hb = dip_now_s(), last_guard = 0, last_ask = dip_now_s();
@@ -584,6 +586,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
         PgReplEvent ev;
         ok = pgrepl_next(&s->r, wait_ms, &ev, err);
         if (!ok) break;
+        if (ev.kind == PGREPL_EV_DATA || ev.kind == PGREPL_EV_KEEPALIVE) s->heard = true;
         if (ev.kind == PGREPL_EV_DATA) {
             PgoMessage m;
             ok = pgoutput_decode(&s->dec, ev.data, ev.len, &m, err) && on_message(s, &m, err);
@@ -629,11 +632,11 @@ static bool session_run(void *ctx, int attempt, DipError *err)
                  " documents, %" PRId64 " deletes)",
                  s->j->d->index, at, s->xacts, s->docs, s->deletes);
     }
+    report(s, NULL);
     if (!ok && err->kind == DIP_ERR_TRANSIENT) {
         sync_es_metrics_trouble(s->m, err->msg);
         sync_es_metrics_phase(s->m, SYNC_ES_PHASE_RETRYING);
     }
-    report(s, NULL);
     session_close(s);
     return ok;
 }

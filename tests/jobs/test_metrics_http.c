@@ -266,7 +266,7 @@ static void test_sync_es_metrics(void **state)
                        .wal_end_lsn = 0x100000020ull,
                        .retained_bytes = 4096,
                        .applied_commit_us = 1,
-                       .idle = true};
+                       .caught_up = true};
     sync_es_metrics_progress(m, &f, NULL);
     Buf out;
     buf_init(&out);

@@ -12,6 +12,8 @@ A daemon serves on --metrics-addr (a free loopback port). The test:
     and the confirmed-LSN gauge equals pg_replication_slots.confirmed_flush_lsn;
   - /healthz is 200 while streaming, a second daemon of the index answers 200 in state
     standby with dip_sync_es_active 0; other paths 404, other methods 405, garbage 400;
+  - terminates the daemon's walsender while a lock holds its next session back: /healthz
+    503 (recovering, with the error) until the lock goes, then 200;
   - stops the ES test server and makes a change: /healthz turns 503 (the batch cannot be
     acknowledged) within a bounded time while /metrics still answers; restarts the server on
     the same port: /healthz is 200 again and the change is in the index;
@@ -365,6 +367,35 @@ try:
               str(sb) + standby.text()[-800:])
     env.check(get(scrape(port2), "dip_sync_es_active") == 0,
               "the standby's dip_sync_es_active is 0")
+
+    # PostgreSQL drops the replication connection while a lock keeps the next session from
+    # preparing its statements: the daemon is reconnecting, /healthz says so until it is
+    # streaming and caught up again
+    locker = subprocess.Popen(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-d", DB],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env.env())
+    locker.stdin.write("BEGIN; LOCK TABLE item IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+    locker.stdin.flush()
+    env.check(locker.stdout.readline().strip() == "locked", "a session holds item's lock")
+    killed = env.psql("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots "
+                      "WHERE slot_name = '%s' AND active_pid IS NOT NULL" % SLOT, DB).strip()
+    env.check(killed == "1", "the daemon's walsender is terminated", killed)
+    rec = wait_for("503 pg", lambda: (lambda h: h if h[0] == 503 else None)(health(port)), 30)
+    env.check(bool(rec) and "recovering from: " in rec[1].get("reason", "") and
+              "?" != rec[1]["reason"][-1:],
+              "PostgreSQL reconnecting: /healthz 503 with the error as reason: %s" %
+              (rec[1].get("reason", "")[:160] if rec else None), d.text()[-1500:])
+    s = scrape(port)
+    env.check(get(s, "dip_sync_es_phase", phase="streaming") == 0 and
+              get(s, "dip_sync_es_healthy") == 0, "/metrics: not streaming, healthy 0")
+    locker.stdin.write("COMMIT;\n")
+    locker.stdin.close()
+    locker.wait(30)
+    back = wait_for("200 pg", lambda: (lambda h: h if h[0] == 200 else None)(health(port)), 90)
+    env.check(bool(back) and back[1].get("state") == "streaming",
+              "reconnected: /healthz 200, state streaming", d.text()[-1500:])
+    env.check((get(scrape(port), "dip_sync_es_retries_total", kind="stream_session") or 0) >= 1,
+              "retries_total{kind=stream_session} counted the new session")
 
     # the search engine stops: the batch of the next change cannot be acknowledged
     es_port = int(env.es_url.rsplit(":", 1)[1])
