@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct Conn {
@@ -150,11 +151,16 @@ static const char *reason_phrase(int status)
 static void conn_answer(Conn *c, int status, const char *content_type, const Buf *body,
                         bool head_only)
 {
+    /* RFC 9110 6.6.1: a server with a clock sends Date, in IMF-fixdate */
+    char date[40] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm)) strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     buf_clear(&c->out);
     buf_printf(&c->out,
-               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                "Cache-Control: no-store\r\nConnection: close\r\n",
-               status, reason_phrase(status), content_type, body->len);
+               status, reason_phrase(status), date, content_type, body->len);
     if (status == 405) buf_append_str(&c->out, "Allow: GET, HEAD\r\n");
     buf_append_str(&c->out, "\r\n");
     if (!head_only) buf_append(&c->out, body->data, body->len);

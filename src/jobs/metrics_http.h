@@ -19,8 +19,8 @@
     5 /* a connection that has not been answered by then is                                        \
          closed (slow or idle clients cannot pin a slot) */
 
-/* What a handler answers. The server adds Content-Length, Connection: close and Date-free
- * headers; a HEAD request gets the headers only. */
+/* What a handler answers. The server adds Date, Content-Length, Cache-Control: no-store and
+ * Connection: close; a HEAD request gets the headers only. */
 typedef struct MetricsHttpResponse {
     int status;               /* 200, 404, 503, ... */
     const char *content_type; /* static text */

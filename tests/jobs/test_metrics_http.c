@@ -152,6 +152,8 @@ static void test_server(void **state)
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(out, "Content-Length: 4\r\n"));
     assert_non_null(strstr(out, "\r\n\r\nx 1\n"));
+    assert_non_null(strstr(out, " GMT\r\n")); /* Date: Thu, 03 Dec 2026 01:02:03 GMT */
+    assert_non_null(strstr(out, "\r\nDate: "));
     ask(port, "HEAD /metrics HTTP/1.1\r\n\r\n", 26, out, sizeof out);
     assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
     assert_non_null(strstr(out, "Content-Length: 4\r\n"));
