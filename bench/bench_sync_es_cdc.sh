@@ -50,6 +50,8 @@ ES_PORT=$(awk '/^listening /{print $2}' "$WORK/es.out")
 [ -n "$ES_PORT" ] || { echo "bench-sync-es-cdc: the test server did not start" >&2; exit 1; }
 export ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT
 export ELASTICSEARCH_HTTP_COMPRESS=${ELASTICSEARCH_HTTP_COMPRESS:-false}
+# no /metrics listener: two benches (or a daemon already on 9187) must not collide
+export DIP_METRICS_ADDR=${DIP_METRICS_ADDR:-off}
 
 echo "books database: $BOOKS books (gen.sql) ..."
 createdb books
