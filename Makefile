@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps install man check test test-asan asan demo clean format format-check banned fnlen \
+.PHONY: all build deps install man soak-sync-es-load check test test-asan asan demo clean format format-check banned fnlen \
         bench-parquet bench-delta bench-sync-pg bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
@@ -90,6 +90,11 @@ bench-sync-pg: deps build
 
 bench-sync-es: deps build
 	./bench/bench_sync_es.sh
+
+# the initial load's SIGKILL trials at the issue's full counts (make check runs fewer)
+soak-sync-es-load: deps build
+	python3 tests/sync_es/test_crash.py $(BUILD)/dip $(CURDIR) 20 200000
+	python3 tests/sync_es/test_crash.py $(BUILD)/dip $(CURDIR) 20 20000 writes
 
 bench-sync-es-cdc: deps build
 	./bench/bench_sync_es_cdc.sh
