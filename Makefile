@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps install man soak-sync-es-load check test test-asan asan demo clean format format-check banned fnlen \
+.PHONY: all build deps install man soak-sync-es-load soak-sync-es check test test-asan asan demo clean format format-check banned fnlen \
         bench-parquet bench-delta bench-sync-pg bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
@@ -95,6 +95,10 @@ bench-sync-es: deps build
 soak-sync-es-load: deps build
 	python3 tests/sync_es/test_crash.py $(BUILD)/dip $(CURDIR) 20 200000
 	python3 tests/sync_es/test_crash.py $(BUILD)/dip $(CURDIR) 20 20000 writes
+
+# the change stream's SIGKILL trials at the issue's count (make check runs 8)
+soak-sync-es: deps build
+	DIP_CRASH_TRIALS=$${DIP_CRASH_TRIALS:-100} python3 tests/sync_es_stream/test_kill.py $(BUILD)/dip $(CURDIR)
 
 bench-sync-es-cdc: deps build
 	./bench/bench_sync_es_cdc.sh
