@@ -19,7 +19,7 @@ import sys
 
 # DESIGN.md "Modules": what each module may include. cli and jobs sit on top ("jobs: all
 # above"; cli drives commands of every module), so they may include any module below them.
-LAYERS = [['core'], ['store', 'http'], ['parquet', 'pg', 'es'], ['delta', 'gold', 'docs'],
+LAYERS = [['core'], ['store', 'http'], ['parquet', 'pg', 'es', 'redis'], ['delta', 'gold', 'docs'],
           ['jobs'], ['cli']]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 ALLOWED = {
@@ -29,6 +29,7 @@ ALLOWED = {
     'parquet': {'core', 'store'},
     'pg': {'core'},
     'es': {'core', 'http'},
+    'redis': {'core'},
     'delta': {'core', 'store', 'parquet'},
     'gold': {'core'},
     'docs': {'core', 'pg'},

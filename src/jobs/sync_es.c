@@ -853,7 +853,12 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
              * it notices, so wait up to the connection timeout before saying who is in the way */
             const char *params[1] = {d->index};
             double until = dip_now_s() + j.pgs.connect_timeout_s;
-            for (bool held = false; ok && !held;) {
+            /* REDIS_CHECKPOINT=true: the lock is in Redis (sync_es_redis.c) */
+            ok = sync_es_redis_open(d->index, &j.redis, err);
+            if (ok && j.redis)
+                ok = sync_es_redis_lock(j.redis, o->action == SYNC_ES_DAEMON,
+                                        j.pgs.connect_timeout_s, j.metrics, err);
+            for (bool held = j.redis != NULL; ok && !held;) {
                 PGresult *r;
                 ok = pg_query(&j.pg,
                               "SELECT pg_try_advisory_lock(hashtext('dip sync-es'), hashtext($1))",
@@ -922,6 +927,7 @@ static bool run_document(const SyncEsOptions *o, const DocsSchema *schema, DocsD
         run_finish(&j, ok, st.found ? st.index_name : NULL, err);
     }
     state_free(&st);
+    sync_es_redis_close(j.redis);
     if (j.es) es_close(j.es);
     pg_close(&j.pg);
     if (!ok) dip_error_prefix(err, "%s", d->path);

@@ -25,6 +25,9 @@ typedef struct EsState {
     int next_version;
 } EsState;
 
+/* REDIS_CHECKPOINT=true: checkpoint and lock in Redis (sync_es_redis.c); NULL otherwise. */
+typedef struct SyncEsRedis SyncEsRedis;
+
 typedef struct EsJob {
     const SyncEsOptions *o;
     const DocsSchema *schema;
@@ -41,6 +44,7 @@ typedef struct EsJob {
     int workers;
     const char *tz;
     SyncEsMetrics *metrics; /* --daemon's /metrics and /healthz; NULL when off */
+    SyncEsRedis *redis;     /* REDIS_CHECKPOINT=true; NULL otherwise */
     /* figures of the run */
     int64_t docs, bytes, errors, ranges_done;
     double sql_s, render_s;
@@ -58,6 +62,20 @@ bool sync_es_stream(EsJob *j, const char *slot, const char *index_name, bool dae
  * standby in m meanwhile). */
 bool sync_es_standby_wait(PgConn *c, const char *index, SyncEsMetrics *m, bool *got,
                           DipError *err) DIP_MUST_CHECK;
+/* Redis (sync_es_redis.c). open: *out NULL when REDIS_CHECKPOINT is not true. lock: takes the
+ * index's lock, as a hot standby polling every second (standby) or waiting up to wait_s. */
+bool sync_es_redis_open(const char *index, SyncEsRedis **out, DipError *err) DIP_MUST_CHECK;
+bool sync_es_redis_lock(SyncEsRedis *r, bool standby, double wait_s, SyncEsMetrics *m,
+                        DipError *err) DIP_MUST_CHECK;
+/* The renewal found the lock gone: the stream must stop. */
+bool sync_es_redis_lock_lost(const SyncEsRedis *r);
+/* The slot's checkpoint (0 when none). */
+bool sync_es_redis_checkpoint_get(SyncEsRedis *r, const char *slot, PgLsn *lsn,
+                                  DipError *err) DIP_MUST_CHECK;
+bool sync_es_redis_checkpoint_set(SyncEsRedis *r, const char *slot, PgLsn lsn,
+                                  DipError *err) DIP_MUST_CHECK;
+/* Stops the renewal, releases the lock (when still held), closes. */
+void sync_es_redis_close(SyncEsRedis *r);
 /* A connection to the document's database (replication: a walsender in database mode). */
 bool sync_es_connect(EsJob *j, PgConn *c, bool replication, DipError *err) DIP_MUST_CHECK;
 /* LSN text "X/Y" as a 64-bit number (the external version of the load's documents). */

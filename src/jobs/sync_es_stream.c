@@ -319,6 +319,9 @@ static bool apply_batch(Stream *s, DipError *err)
     /* every action of every transaction up to batch_lsn has an outcome: confirm */
     sync_es_metrics_doing(s->m, "waiting for the search engine to acknowledge a batch");
     if (ok) ok = es_bulk_flush(s->bulk, err);
+    /* REDIS_CHECKPOINT=true: the checkpoint is written before the slot moves */
+    if (ok && s->batch_lsn && s->j->redis)
+        ok = sync_es_redis_checkpoint_set(s->j->redis, s->slot, s->batch_lsn, err);
     if (ok && s->batch_lsn) {
         pgrepl_confirm(&s->r, s->batch_lsn);
         if (s->batch_commit_us) s->applied_commit_us = s->batch_commit_us;
@@ -519,9 +522,12 @@ static bool session_open(Stream *s, DipError *err)
         ok = pg_exec(&s->dl, "SET client_min_messages = warning", err) &&
              es_dead_letters_init(&s->dl, err) && es_bulk_open(j->es, &bo, &s->bulk, err);
     }
+    PgLsn from = 0;
+    if (ok && j->redis) ok = sync_es_redis_checkpoint_get(j->redis, s->slot, &from, err);
     if (ok) {
         const char *pubs[1] = {j->publication};
         PgReplStart st = {.slot = s->slot,
+                          .start_lsn = from, /* the greater of it and the slot's is used */
                           .publications = pubs,
                           .npublications = 1,
                           .streaming = true,
@@ -569,6 +575,15 @@ static bool session_run(void *ctx, int attempt, DipError *err)
     if (ok) sync_es_metrics_phase(s->m, SYNC_ES_PHASE_STREAMING);
     double last_hb = dip_now_s(), last_guard = 0, last_ask = dip_now_s();
     while (ok && !s->done) {
+        if (sync_es_redis_lock_lost(s->j->redis)) {
+            /* not retried here: an orchestrator restarts the process, which then queues
+             * behind the lock's holder */
+            ok = dip_error_set(err, DIP_ERR_IO,
+                               "index %s: the Redis lock was lost (expired while Redis was "
+                               "unreachable, or taken): stopping without confirming more",
+                               s->j->d->index);
+            break;
+        }
         if (stop_requested(s)) {
             if (!s->daemon) {
                 ok = dip_error_set(err, DIP_ERR_INTERRUPTED, "interrupted");
