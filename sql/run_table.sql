@@ -2,7 +2,9 @@
 -- sync run. The latest row for (input_delta_table, output_postgres_table) is what resume
 -- reads; last_synced_item is the resume point: the table version, the path of the last file
 -- fully loaded at that version (files are identified by path, not by an index a compaction
--- can shift) and the table's LDTS.
+-- can shift) and the table's LDTS. A sharded run (`--plan --shards N`) is a row with
+-- `shards` set and one row per shard linked to it by parent_run_id (sql/run_table_shards.sql
+-- adds those columns to a table made before them).
 CREATE TABLE IF NOT EXISTS dip_sync_runs (
     run_id                   bigserial PRIMARY KEY,
     job                      text NOT NULL DEFAULT 'sync-pg',
@@ -22,7 +24,11 @@ CREATE TABLE IF NOT EXISTS dip_sync_runs (
     sync_finished            boolean NOT NULL DEFAULT false,
     error                    text,
     started_at               timestamptz NOT NULL DEFAULT now(),
-    finished_at              timestamptz
+    finished_at              timestamptz,
+    parent_run_id            bigint,                 -- a shard's row: its sharded run
+    shard                    integer,                -- a shard's row: 0 .. shards-1
+    shards                   integer,                -- a sharded run and its shards: N
+    shard_plan               jsonb                   -- a sharded run: its plan (docs/sync-pg.md)
 );
 CREATE INDEX IF NOT EXISTS dip_sync_runs_io_idx
     ON dip_sync_runs (input_delta_table, output_postgres_table, run_id);

@@ -35,6 +35,8 @@ bool sync_pg_options_from_env(SyncPgOptions *o, DipError *err)
     if (!(ckpt >= 0 && ckpt <= 86400))
         return dip_error_set(err, DIP_ERR_CONFIG, "SYNC_CHECKPOINT_INTERVAL=%g: expected 0..86400",
                              ckpt);
+    o->version = -1;
+    o->workers = 1;
     o->delta_batch_size = dbs;
     o->delta_retries = (int)dr;
     o->delta_retry_delay_s = ddelay;
@@ -48,7 +50,7 @@ static int cmp_file_path(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-static void job_free(SyncJob *j)
+void sync_pg_job_free(SyncJob *j)
 {
     pg_close(&j->conn);
     pg_close(&j->lookup_conn);
@@ -67,6 +69,7 @@ static void job_free(SyncJob *j)
     buf_free(&j->sql_merge);
     buf_free(&j->sql_stage_create);
     buf_free(&j->sql_lookup);
+    free(j->shard_lock);
     pg_run_free(&j->run); /* zeroed or owned: also a run row that could not be inserted */
 }
 
@@ -93,7 +96,7 @@ static bool map_types(SyncJob *j, DipError *err)
 }
 
 /* Opens the table and binds the model: everything that can be refused before connecting. */
-static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
+bool sync_pg_job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
 {
     j->opt = o;
     buf_init(&j->q_table);
@@ -118,8 +121,12 @@ static bool job_open(SyncJob *j, const SyncPgOptions *o, DipError *err)
     }
     /* transient S3 failures are retried per request inside the store (DELTA_CLIENT_*): an
      * error here is final */
-    if (!delta_snapshot_open(&j->snap, j->store, -1, -1, err)) {
-        dip_error_prefix(err, "Delta table %s", o->source);
+    if (!delta_snapshot_open(&j->snap, j->store, o->version, -1, err)) {
+        if (o->version >= 0)
+            dip_error_prefix(err, "Delta table %s at version %lld", o->source,
+                             (long long)o->version);
+        else
+            dip_error_prefix(err, "Delta table %s", o->source);
         return false;
     }
     j->version = delta_snapshot_version(j->snap);
@@ -252,7 +259,7 @@ static bool gold_table_check_columns(SyncJob *j, PGresult *r, DipError *err)
 
 /* Creates the gold table (schema files, else from the model) and checks it against the model.
  * A mismatch is a data error before anything is written. */
-static bool ensure_gold_table(SyncJob *j, DipError *err)
+bool sync_pg_ensure_gold_table(SyncJob *j, DipError *err)
 {
     int ran = 0;
     if (j->opt->schemas_dir) {
@@ -291,7 +298,7 @@ static bool ensure_gold_table(SyncJob *j, DipError *err)
     return true;
 }
 
-static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipError *err)
+bool sync_pg_gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipError *err)
 {
     const char *t;
     Buf sql;
@@ -308,7 +315,7 @@ static bool gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows, DipErro
     return true;
 }
 
-static void backend_json(const SyncJob *j, Buf *out)
+void sync_pg_backend_json(const SyncJob *j, Buf *out)
 {
     JsonWriter w;
     jw_init(&w, out);
@@ -332,32 +339,19 @@ static void backend_json(const SyncJob *j, Buf *out)
     jw_obj_end(&w);
 }
 
-typedef struct Decision {
-    bool up_to_date;
-    bool resume;
-    bool incremental;
-    int64_t base_version; /* incremental: from this version */
-    int64_t resume_run_id;
-    char *resume_after; /* last fully loaded file of the run resumed */
-    PgRun resume_run;
-    bool have_resume_run;
-    int64_t max_ldts_us;
-    bool gold_has_rows;
-} Decision;
-
-static void decision_free(Decision *d)
+void sync_pg_decision_free(Decision *d)
 {
     free(d->resume_after);
     if (d->have_resume_run) pg_run_free(&d->resume_run);
 }
 
 /* Staleness, resume and mode; logs why. */
-static bool decide(SyncJob *j, Decision *d, DipError *err)
+bool sync_pg_decide(SyncJob *j, Decision *d, DipError *err)
 {
     const SyncPgOptions *o = j->opt;
     memset(d, 0, sizeof *d);
     d->base_version = -1;
-    if (!gold_state(j, &d->max_ldts_us, &d->gold_has_rows, err)) return false;
+    if (!sync_pg_gold_state(j, &d->max_ldts_us, &d->gold_has_rows, err)) return false;
     PgRun latest, fin;
     bool have_latest, have_fin;
     if (!pg_run_latest(&j->conn, o->source, j->gold_table, false, &latest, &have_latest, err))
@@ -367,7 +361,13 @@ static bool decide(SyncJob *j, Decision *d, DipError *err)
         return false;
     }
     bool model_same_fin = have_fin && strcmp(fin.model_sha256, j->model.sha256) == 0;
-    if (have_latest && !latest.sync_finished) {
+    if (have_latest && !latest.sync_finished && latest.shards > 0) {
+        /* its shards' rows are in gold and count as unchanged; a run without --shards does
+         * not take over their resume points */
+        dip_info("unfinished sharded run %lld (%d shards, table version %lld) is not resumed by "
+                 "a run without --shards: resume state reset",
+                 (long long)latest.run_id, latest.shards, (long long)latest.version);
+    } else if (have_latest && !latest.sync_finished) {
         if (latest.version == j->version && strcmp(latest.model_sha256, j->model.sha256) == 0 &&
             !(o->full && strcmp(latest.mode, "incremental") == 0)) {
             d->resume = true;
@@ -414,7 +414,7 @@ static bool decide(SyncJob *j, Decision *d, DipError *err)
 }
 
 /* The file list of the run: the snapshot's files, or those added since base_version. */
-static bool collect_files(SyncJob *j, Decision *d, DipError *err)
+bool sync_pg_collect_files(SyncJob *j, Decision *d, DipError *err)
 {
     if (d->incremental) {
         DipError e = {0};
@@ -462,10 +462,15 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
             j->files[i] = delta_snapshot_file(j->snap, i);
     }
     qsort(j->files, j->nfiles, sizeof *j->files, cmp_file_path);
+    sync_pg_files_resume_after(j, d->resume ? d->resume_after : NULL);
+    return true;
+}
+
+void sync_pg_files_resume_after(SyncJob *j, const char *last_file)
+{
     j->first_file = 0;
-    if (d->resume && d->resume_after) {
-        while (j->first_file < j->nfiles &&
-               strcmp(j->files[j->first_file]->path, d->resume_after) <= 0)
+    if (last_file) {
+        while (j->first_file < j->nfiles && strcmp(j->files[j->first_file]->path, last_file) <= 0)
             j->first_file++;
     }
     j->rows_expected = 0;
@@ -476,7 +481,6 @@ static bool collect_files(SyncJob *j, Decision *d, DipError *err)
         }
         j->rows_expected += j->files[i]->num_records;
     }
-    return true;
 }
 
 /* The schema of a SCHEMA.TABLE name must exist: checked before dip's first DDL, so a run
@@ -502,7 +506,7 @@ static bool gold_schema_check(SyncJob *j, DipError *err)
     return ok;
 }
 
-static bool connect_and_prepare(SyncJob *j, DipError *err)
+bool sync_pg_job_connect(SyncJob *j, DipError *err)
 {
     return sync_pg_connect(j, err) && gold_schema_check(j, err) &&
            pg_run_ensure_table(&j->conn, err);
@@ -534,20 +538,20 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)
     memset(&j, 0, sizeof j);
     Decision d;
     memset(&d, 0, sizeof d);
-    bool ok = job_open(&j, o, err) && connect_and_prepare(&j, err) && ensure_gold_table(&j, err) &&
-              decide(&j, &d, err);
+    bool ok = sync_pg_job_open(&j, o, err) && sync_pg_job_connect(&j, err) && sync_pg_ensure_gold_table(&j, err) &&
+              sync_pg_decide(&j, &d, err);
     if (ok) {
         if (d.up_to_date)
             dip_info("%s is up to date with %s at version %lld: nothing to do", j.gold_table,
                      o->source, (long long)j.version);
         task_json(&j, &d, out);
     }
-    decision_free(&d);
-    job_free(&j);
+    sync_pg_decision_free(&d);
+    sync_pg_job_free(&j);
     return ok;
 }
 
-static bool finish_run(SyncJob *j, bool finished, const DipError *cause)
+bool sync_pg_finish_run(SyncJob *j, bool finished, const DipError *cause)
 {
     if (!j->run_started) return true;
     if (!finished && j->run.partial_file)
@@ -577,7 +581,7 @@ static void record_refused_run(SyncJob *j, const DipError *cause)
     r.model_sha256 = dip_strdup(j->model.sha256);
     Buf bj;
     buf_init(&bj);
-    backend_json(j, &bj);
+    sync_pg_backend_json(j, &bj);
     DipError e = {0};
     if (pg_run_start(&j->conn, &r, buf_cstr(&bj), &e) &&
         !pg_run_finish(&j->conn, &r, false, cause->msg, &e))
@@ -609,7 +613,7 @@ static bool run_row_start(SyncJob *j, Decision *d, DipError *err)
     j->run.model_sha256 = dip_strdup(j->model.sha256);
     Buf bj;
     buf_init(&bj);
-    backend_json(j, &bj);
+    sync_pg_backend_json(j, &bj);
     bool ok = pg_run_start(&j->conn, &j->run, buf_cstr(&bj), err);
     buf_free(&bj);
     if (!ok) j->run_started = false;
@@ -643,8 +647,8 @@ static bool run_load(SyncJob *j, const Decision *d, DipError *err)
  * true with *d set. A second run refused by the lock records nothing. */
 static bool run_prepare(SyncJob *j, Decision *d, DipError *err)
 {
-    if (!connect_and_prepare(j, err) || !sync_pg_lock(j, err)) return false;
-    if (ensure_gold_table(j, err) && decide(j, d, err)) return true;
+    if (!sync_pg_job_connect(j, err) || !sync_pg_lock(j, err)) return false;
+    if (sync_pg_ensure_gold_table(j, err) && sync_pg_decide(j, d, err)) return true;
     record_refused_run(j, err);
     return false;
 }
@@ -659,7 +663,7 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
     j.stats = stats;
     Decision d;
     memset(&d, 0, sizeof d);
-    bool ok = job_open(&j, o, err);
+    bool ok = sync_pg_job_open(&j, o, err);
     dip_strlcpy(stats->output,
                 j.gold_table ? j.gold_table
                 : o->table   ? o->table
@@ -676,7 +680,7 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
                  "or run already finished at this version): nothing to do",
                  j.gold_table, o->source, (long long)j.version);
         stats->up_to_date = true;
-    } else if (ok && (ok = collect_files(&j, &d, err))) {
+    } else if (ok && (ok = sync_pg_collect_files(&j, &d, err))) {
         dip_strlcpy(stats->mode, d.incremental ? "incremental" : "full", sizeof stats->mode);
         stats->resumed = d.resume;
         stats->files_total = j.nfiles - j.first_file;
@@ -689,13 +693,13 @@ bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err)
         stats->n_updated = j.run.n_updated;
         stats->n_unchanged = j.run.n_unchanged;
         stats->n_deleted = j.run.n_deleted;
-        if (!finish_run(&j, ok, ok ? NULL : err) && ok)
+        if (!sync_pg_finish_run(&j, ok, ok ? NULL : err) && ok)
             ok = dip_error_set(err, DIP_ERR_TRANSIENT, "could not mark run %lld finished",
                                (long long)j.run.run_id);
     }
     stats->seconds = dip_now_s() - t0;
     stats->peak_rss = dip_peak_rss_bytes();
-    decision_free(&d);
-    job_free(&j);
+    sync_pg_decision_free(&d);
+    sync_pg_job_free(&j);
     return ok;
 }

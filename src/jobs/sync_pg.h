@@ -8,6 +8,7 @@
 #define DIP_JOBS_SYNC_PG_H
 
 #include "core/core.h"
+#include "jobs/task_json.h"
 #include "pg/pg.h"
 
 typedef struct SyncPgOptions {
@@ -23,6 +24,8 @@ typedef struct SyncPgOptions {
     double delta_retry_delay_s;   /* DELTA_CLIENT_WRITE_RETRY_DELAY */
     double checkpoint_interval_s; /* SYNC_CHECKPOINT_INTERVAL */
     PgSettings pg;                /* POSTGRES_* (batch_size = rows per load batch) */
+    int64_t version;              /* table version to open; -1 = the latest (a task pins it) */
+    int workers;                  /* loader connections of this process (--workers), >= 1 */
 } SyncPgOptions;
 
 typedef struct SyncPgStats {
@@ -48,6 +51,28 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err) DIP_MUST_CHEC
 
 /* Runs one sync (a task). On error the run is marked unfinished with its resume point. */
 bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err) DIP_MUST_CHECK;
+
+/* ---- sharded runs (sync_pg_shard.c; docs/sync-pg.md, "Shards") */
+
+
+/* `--plan --shards N`: joins the unfinished sharded run of (source, table) with N shards and
+ * the same model, or (when the table is not up to date) makes a new one at the latest
+ * version; writes its N tasks as a JSON list ("[]" when up to date), or only task
+ * `only_shard` (>= 0) as a one-element list. Files are split by bytes, deterministically. */
+bool sync_pg_plan_shards(const SyncPgOptions *o, int shards, int only_shard, Buf *out,
+                         DipError *err) DIP_MUST_CHECK;
+/* `--task JSON` of a shard: loads that shard's files under its own lock and run row (resumed
+ * when unfinished); when it is the last shard to finish, finalizes the sharded run. */
+bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
+                       DipError *err) DIP_MUST_CHECK;
+/* `--shards N --shard-index K` (Kubernetes Indexed Job): plan (or join), then shard K. */
+bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, SyncPgStats *stats,
+                             DipError *err) DIP_MUST_CHECK;
+/* `--finalize --task JSON`: marks the sharded run finished (deletes first when planned with
+ * --propagate-deletes) once every shard finished; a transient error naming the unfinished
+ * shards otherwise. A finished run is left alone (true). */
+bool sync_pg_finalize(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
+                      DipError *err) DIP_MUST_CHECK;
 
 /* Writes the run as Prometheus text (node_exporter's textfile collector), labelled with input
  * and output, to path atomically. The last success time is this run's end when exit_code is

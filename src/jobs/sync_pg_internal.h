@@ -49,7 +49,50 @@ typedef struct SyncJob {
     SyncPgStats *stats;
     double last_checkpoint_s;
     bool lock_lost; /* a reconnect found the run lock taken: never retried */
+    /* a shard (sync_pg_shard.c) holds the gold table's run lock shared, with the other
+     * shards, and its own lock (shard_lock, owned) exclusively; shard_what names it */
+    bool lock_shared;
+    char *shard_lock;
+    char shard_what[96];
 } SyncJob;
+
+/* What a run does: staleness, resume and mode (sync_pg_decide). */
+typedef struct Decision {
+    bool up_to_date;
+    bool resume;
+    bool incremental;
+    int64_t base_version; /* incremental: from this version */
+    int64_t resume_run_id;
+    char *resume_after; /* last fully loaded file of the run resumed */
+    PgRun resume_run;
+    bool have_resume_run;
+    int64_t max_ldts_us;
+    bool gold_has_rows;
+} Decision;
+
+/* ---- sync_pg.c: the job's common steps (also used by sync_pg_shard.c) */
+/* Opens the Delta table (at o->version, -1 = latest) and binds the model; no connection. */
+bool sync_pg_job_open(SyncJob *j, const SyncPgOptions *o, DipError *err) DIP_MUST_CHECK;
+void sync_pg_job_free(SyncJob *j);
+/* Connects the loader, checks the gold table's schema exists, ensures dip_sync_runs. */
+bool sync_pg_job_connect(SyncJob *j, DipError *err) DIP_MUST_CHECK;
+/* Creates the gold table when missing and checks it against the model. */
+bool sync_pg_ensure_gold_table(SyncJob *j, DipError *err) DIP_MUST_CHECK;
+bool sync_pg_gold_state(SyncJob *j, int64_t *max_ldts_us, bool *has_rows,
+                        DipError *err) DIP_MUST_CHECK;
+/* Staleness, resume and mode from the runs of (input, output); logs why. */
+bool sync_pg_decide(SyncJob *j, Decision *d, DipError *err) DIP_MUST_CHECK;
+void sync_pg_decision_free(Decision *d);
+/* j->files: the snapshot's files, or those added since d->base_version (falling back to
+ * full, d->incremental cleared, when the diff cannot be had), sorted by path; resume skip
+ * after d->resume_after when d->resume. */
+bool sync_pg_collect_files(SyncJob *j, Decision *d, DipError *err) DIP_MUST_CHECK;
+/* j->first_file: the first file after last_file (NULL = from the start); rows_expected. */
+void sync_pg_files_resume_after(SyncJob *j, const char *last_file);
+void sync_pg_backend_json(const SyncJob *j, Buf *out);
+/* Records the end of the run (counters, resume point, finished or not); false when even
+ * that failed (warned). */
+bool sync_pg_finish_run(SyncJob *j, bool finished, const DipError *cause);
 
 /* ---- sync_pg_load.c and sync_pg_delete.c: the job's steps (called by sync_pg.c) */
 bool sync_pg_load_files(SyncJob *j, DipError *err) DIP_MUST_CHECK;
@@ -67,7 +110,7 @@ bool sync_pg_tx(SyncJob *j, SyncTxFn fn, void *ctx, const char *what, DipError *
 bool sync_pg_session_setup(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 /* The run lock on the loader connection (pg_advisory_lock on "dip sync-pg <quoted table>"),
  * taken before anything is decided and again after every reconnect: a transient error
- * naming the holder when another run has it. */
+ * naming the holder when another run has it. A shard takes it shared, then its own lock. */
 bool sync_pg_lock(SyncJob *j, DipError *err) DIP_MUST_CHECK;
 /* Rolls back what the loader left open, then persists the run's counters and resume point
  * and marks it finished or not, reconnecting under the PostgreSQL retry policy. */

@@ -35,14 +35,32 @@ bool sync_pg_lock(SyncJob *j, DipError *err)
     double wait_s = j->opt->pg.connect_timeout_s > 0 ? j->opt->pg.connect_timeout_s : 10;
     bool got = false;
     char who[256];
-    bool ok = pg_advisory_lock(&j->conn, buf_cstr(&name), wait_s, &got, who, sizeof who, err);
+    bool ok = j->lock_shared ? pg_advisory_lock_shared(&j->conn, buf_cstr(&name), wait_s, &got, who,
+                                                       sizeof who, err)
+                             : pg_advisory_lock(&j->conn, buf_cstr(&name), wait_s, &got, who,
+                                                sizeof who, err);
     buf_free(&name);
-    if (!ok || got) return ok;
+    if (!ok) return false;
     /* transient: the other run will end; an orchestrator may try again later */
-    return dip_error_set(err, DIP_ERR_TRANSIENT,
-                         "another dip sync-pg is syncing into %s (run lock held by %s): not "
-                         "starting a second one",
-                         j->gold_table, who);
+    if (!got && j->lock_shared)
+        return dip_error_set(err, DIP_ERR_TRANSIENT,
+                             "a dip sync-pg without shards (or a new sharded run being planned) "
+                             "holds %s (run lock held by %s): %s not started",
+                             j->gold_table, who, j->shard_what);
+    if (!got)
+        return dip_error_set(err, DIP_ERR_TRANSIENT,
+                             "another dip sync-pg is syncing into %s (run lock held by %s): not "
+                             "starting a second one",
+                             j->gold_table, who);
+    if (j->shard_lock == NULL) return true;
+    /* a shard's own lock: the same shard never runs twice at once */
+    if (!pg_advisory_lock(&j->conn, j->shard_lock, wait_s, &got, who, sizeof who, err))
+        return false;
+    if (!got)
+        return dip_error_set(err, DIP_ERR_TRANSIENT,
+                             "%s is already running (its lock held by %s): not starting it twice",
+                             j->shard_what, who);
+    return true;
 }
 
 bool sync_pg_connect(SyncJob *j, DipError *err)

@@ -154,7 +154,13 @@ bool pg_in_transaction(const PgConn *c);
  * backend pid N (application 'a', client c, connected since t)"). False only on an error. */
 bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
                       size_t holder_cap, DipError *err) DIP_MUST_CHECK;
+/* The shared form of the same lock (pg_try_advisory_lock_shared): any number of sessions hold
+ * it together, none while one holds it exclusively (pg_advisory_lock), and the other way
+ * round. Same waiting and holder report. */
+bool pg_advisory_lock_shared(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
+                             size_t holder_cap, DipError *err) DIP_MUST_CHECK;
 bool pg_advisory_unlock(PgConn *c, const char *name, DipError *err) DIP_MUST_CHECK;
+bool pg_advisory_unlock_shared(PgConn *c, const char *name, DipError *err) DIP_MUST_CHECK;
 
 /* ---------------------------------------------------------------- types and binary COPY */
 
@@ -252,17 +258,26 @@ typedef struct PgRun {
     int64_t n_output_records;
     int64_t n_inserted, n_updated, n_unchanged, n_deleted;
     bool sync_finished;
-    char *model_sha256; /* the model the run used (a changed model forces full) */
+    char *model_sha256;    /* the model the run used (a changed model forces full) */
+    int64_t parent_run_id; /* a shard's row: its sharded run; 0 = not a shard */
+    int shard;             /* a shard's row: its id (meaningful when parent_run_id > 0) */
+    int shards;            /* a sharded run and its shards: the shard count; 0 = not sharded */
 } PgRun;
 
 void pg_run_free(PgRun *r);
 void pg_run_copy(PgRun *dst, const PgRun *src);
 bool pg_run_ensure_table(PgConn *c, DipError *err) DIP_MUST_CHECK;
-/* The latest run for (input, output), finished or not; *found false when none. */
+/* The latest run for (input, output), finished or not; *found false when none. A shard's own
+ * row is never the latest run (its sharded run's row stands for it). */
 bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only, PgRun *out,
                    bool *found, DipError *err) DIP_MUST_CHECK;
+/* The run with this id; *found false when none. */
+bool pg_run_get(PgConn *c, int64_t run_id, PgRun *out, bool *found, DipError *err) DIP_MUST_CHECK;
+/* The latest row of shard `shard` of sharded run `parent`; *found false when none. */
+bool pg_run_shard_latest(PgConn *c, int64_t parent, int shard, PgRun *out, bool *found,
+                         DipError *err) DIP_MUST_CHECK;
 /* Inserts a new run row; backend_json holds host, port, user, database, batch size (never
- * a password). Sets r->run_id. */
+ * a password). Sets r->run_id. A shard's row (parent_run_id > 0) is linked to its run. */
 bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err) DIP_MUST_CHECK;
 /* Persists counters and the resume point (last_file) of r; inside the caller's transaction
  * when one is open. */

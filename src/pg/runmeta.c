@@ -40,8 +40,11 @@ bool pg_run_ensure_table(PgConn *c, DipError *err)
 {
     const char *sql;
     bool ran;
+    /* the second file adds the columns of sharded runs to a table made before them */
     return pg_sql_get("sql/run_table.sql", &sql, err) &&
-           pg_schema_apply_text(c, "sql/run_table.sql", sql, &ran, err);
+           pg_schema_apply_text(c, "sql/run_table.sql", sql, &ran, err) &&
+           pg_sql_get("sql/run_table_shards.sql", &sql, err) &&
+           pg_schema_apply_text(c, "sql/run_table_shards.sql", sql, &ran, err);
 }
 
 static int64_t i64_at(PGresult *r, int col)
@@ -51,43 +54,76 @@ static int64_t i64_at(PGresult *r, int col)
     return v;
 }
 
-bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only, PgRun *out,
-                   bool *found, DipError *err)
+/* One row of run_latest.sql / run_get.sql / run_shard_latest.sql (same columns) into out. */
+static void run_from_row(PGresult *r, PgRun *out)
+{
+    out->run_id = i64_at(r, 0);
+    out->mode = dip_strdup(PQgetvalue(r, 0, 1));
+    out->base_version = i64_at(r, 2);
+    out->version = PQgetisnull(r, 0, 3) ? -1 : i64_at(r, 3);
+    out->last_file = PQgetisnull(r, 0, 4) ? NULL : dip_strdup(PQgetvalue(r, 0, 4));
+    out->ldts_us = i64_at(r, 5);
+    out->n_input_records = i64_at(r, 6);
+    out->n_output_records = i64_at(r, 7);
+    out->n_inserted = i64_at(r, 8);
+    out->n_updated = i64_at(r, 9);
+    out->n_unchanged = i64_at(r, 10);
+    out->n_deleted = i64_at(r, 11);
+    out->sync_finished = PQgetvalue(r, 0, 12)[0] == 't';
+    out->model_sha256 = dip_strdup(PQgetvalue(r, 0, 13));
+    out->shards = (int)i64_at(r, 14);
+    out->parent_run_id = i64_at(r, 15);
+    out->shard = (int)i64_at(r, 16);
+    out->input = dip_strdup(PQgetvalue(r, 0, 17));
+    out->output = dip_strdup(PQgetvalue(r, 0, 18));
+}
+
+static bool run_query(PgConn *c, const char *file, int nparams, const char *const *params,
+                      PgRun *out, bool *found, DipError *err)
 {
     memset(out, 0, sizeof *out);
     *found = false;
     const char *sql;
-    if (!pg_sql_get("sql/run_latest.sql", &sql, err)) return false;
-    const char *params[3] = {input, output, finished_only ? "t" : "f"};
     PGresult *r;
-    if (!pg_query(c, sql, 3, params, &r, err)) return false;
+    if (!pg_sql_get(file, &sql, err) || !pg_query(c, sql, nparams, params, &r, err)) return false;
     if (PQntuples(r) == 1) {
         *found = true;
-        out->run_id = i64_at(r, 0);
-        out->input = dip_strdup(input);
-        out->output = dip_strdup(output);
-        out->mode = dip_strdup(PQgetvalue(r, 0, 1));
-        out->base_version = i64_at(r, 2);
-        out->version = PQgetisnull(r, 0, 3) ? -1 : i64_at(r, 3);
-        out->last_file = PQgetisnull(r, 0, 4) ? NULL : dip_strdup(PQgetvalue(r, 0, 4));
-        out->ldts_us = i64_at(r, 5);
-        out->n_input_records = i64_at(r, 6);
-        out->n_output_records = i64_at(r, 7);
-        out->n_inserted = i64_at(r, 8);
-        out->n_updated = i64_at(r, 9);
-        out->n_unchanged = i64_at(r, 10);
-        out->n_deleted = i64_at(r, 11);
-        out->sync_finished = PQgetvalue(r, 0, 12)[0] == 't';
-        out->model_sha256 = dip_strdup(PQgetvalue(r, 0, 13));
+        run_from_row(r, out);
     }
     PQclear(r);
     return true;
 }
 
+bool pg_run_latest(PgConn *c, const char *input, const char *output, bool finished_only, PgRun *out,
+                   bool *found, DipError *err)
+{
+    const char *params[3] = {input, output, finished_only ? "t" : "f"};
+    return run_query(c, "sql/run_latest.sql", 3, params, out, found, err);
+}
+
+bool pg_run_get(PgConn *c, int64_t run_id, PgRun *out, bool *found, DipError *err)
+{
+    char id[24];
+    dip_snprintf(id, sizeof id, "%lld", (long long)run_id);
+    const char *params[1] = {id};
+    return run_query(c, "sql/run_get.sql", 1, params, out, found, err);
+}
+
+bool pg_run_shard_latest(PgConn *c, int64_t parent, int shard, PgRun *out, bool *found,
+                         DipError *err)
+{
+    char id[24], sh[16];
+    dip_snprintf(id, sizeof id, "%lld", (long long)parent);
+    dip_snprintf(sh, sizeof sh, "%d", shard);
+    const char *params[2] = {id, sh};
+    return run_query(c, "sql/run_shard_latest.sql", 2, params, out, found, err);
+}
+
 /* The run's numbers as text parameters: counters, version, LDTS and partial rows. */
 typedef struct RunText {
     char base_version[24], run_id[24], n_input[24], n_output[24], n_inserted[24], n_updated[24],
-        n_unchanged[24], n_deleted[24], version[24], partial_rows[24];
+        n_unchanged[24], n_deleted[24], version[24], partial_rows[24], parent[24], shard[16],
+        shards[16];
     char ldts[40];
 } RunText;
 
@@ -105,6 +141,12 @@ static void run_text(const PgRun *r, RunText *t)
     RUN_NUM(version, r->version);
     RUN_NUM(partial_rows, r->partial_rows);
 #undef RUN_NUM
+    t->parent[0] = t->shard[0] = t->shards[0] = '\0';
+    if (r->parent_run_id > 0) {
+        dip_snprintf(t->parent, sizeof t->parent, "%lld", (long long)r->parent_run_id);
+        dip_snprintf(t->shard, sizeof t->shard, "%d", r->shard);
+    }
+    if (r->shards > 0) dip_snprintf(t->shards, sizeof t->shards, "%d", r->shards);
     dip_format_ts_us(r->ldts_us, t->ldts);
 }
 
@@ -114,7 +156,7 @@ bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err)
     if (!pg_sql_get("sql/run_start.sql", &sql, err)) return false;
     RunText t;
     run_text(r, &t);
-    const char *params[15] = {r->input,
+    const char *params[18] = {r->input,
                               r->output,
                               backend_json,
                               r->mode,
@@ -128,9 +170,12 @@ bool pg_run_start(PgConn *c, PgRun *r, const char *backend_json, DipError *err)
                               t.n_deleted,
                               t.version,
                               r->last_file ? r->last_file : "",
-                              t.ldts};
+                              t.ldts,
+                              t.parent,
+                              t.shard,
+                              t.shards};
     PGresult *res;
-    if (!pg_query(c, sql, 15, params, &res, err)) return false;
+    if (!pg_query(c, sql, 18, params, &res, err)) return false;
     bool ok = PQntuples(res) == 1 && dip_parse_i64(PQgetvalue(res, 0, 0), &r->run_id);
     PQclear(res);
     if (!ok) return dip_error_set(err, DIP_ERR_INTERNAL, "run_start: no run_id returned");

@@ -122,8 +122,8 @@ static void lock_holder(PgConn *c, const char *key, char *holder, size_t cap)
     pg_result_free(r);
 }
 
-bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
-                      size_t holder_cap, DipError *err)
+static bool advisory_lock(PgConn *c, const char *name, bool shared, double wait_s, bool *got,
+                          char *holder, size_t holder_cap, DipError *err)
 {
     *got = false;
     if (holder_cap) holder[0] = '\0';
@@ -131,7 +131,8 @@ bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, cha
     lock_key(name, key);
     const char *params[1] = {key};
     const char *sql;
-    if (!pg_sql_get("sql/advisory_lock.sql", &sql, err)) return false;
+    if (!pg_sql_get(shared ? "sql/advisory_lock_shared.sql" : "sql/advisory_lock.sql", &sql, err))
+        return false;
     double t0 = dip_now_s();
     for (int attempt = 0;; attempt++) {
         PGresult *r = NULL;
@@ -149,20 +150,43 @@ bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, cha
     return true;
 }
 
-bool pg_advisory_unlock(PgConn *c, const char *name, DipError *err)
+bool pg_advisory_lock(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
+                      size_t holder_cap, DipError *err)
+{
+    return advisory_lock(c, name, false, wait_s, got, holder, holder_cap, err);
+}
+
+bool pg_advisory_lock_shared(PgConn *c, const char *name, double wait_s, bool *got, char *holder,
+                             size_t holder_cap, DipError *err)
+{
+    return advisory_lock(c, name, true, wait_s, got, holder, holder_cap, err);
+}
+
+static bool advisory_unlock(PgConn *c, const char *name, bool shared, DipError *err)
 {
     char key[24];
     lock_key(name, key);
     const char *params[1] = {key};
     const char *sql;
     PGresult *r = NULL;
-    if (!pg_sql_get("sql/advisory_unlock.sql", &sql, err) || !pg_query(c, sql, 1, params, &r, err))
+    if (!pg_sql_get(shared ? "sql/advisory_unlock_shared.sql" : "sql/advisory_unlock.sql", &sql,
+                    err) || !pg_query(c, sql, 1, params, &r, err))
         return false;
     bool released = pg_nrows(r) == 1 && pg_value_bool(r, 0, 0);
     pg_result_free(r);
     if (!released)
         return dip_error_set(err, DIP_ERR_INTERNAL, "lock '%s' was not held by this session", name);
     return true;
+}
+
+bool pg_advisory_unlock(PgConn *c, const char *name, DipError *err)
+{
+    return advisory_unlock(c, name, false, err);
+}
+
+bool pg_advisory_unlock_shared(PgConn *c, const char *name, DipError *err)
+{
+    return advisory_unlock(c, name, true, err);
 }
 
 /* ------------------------------------------------------------ rows */
