@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build deps install man soak-sync-es-load soak-sync-es check test test-asan asan demo clean format format-check banned fnlen \
+.PHONY: all build deps install man soak-sync-es-load soak-sync-es soak-sync-pg-shards check test test-asan asan demo clean format format-check banned fnlen \
         bench-parquet bench-delta bench-sync-pg bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
@@ -99,6 +99,10 @@ soak-sync-es-load: deps build
 # the change stream's SIGKILL trials at the issue's count (make check runs 8)
 soak-sync-es: deps build
 	DIP_CRASH_TRIALS=$${DIP_CRASH_TRIALS:-100} python3 tests/sync_es_stream/test_kill.py $(BUILD)/dip $(CURDIR)
+
+# sharded sync-pg with SIGKILLed shards, at the issue's 30 rounds (make check runs 4)
+soak-sync-pg-shards: deps build
+	tests/sync_pg/test_shards.sh $(BUILD)/dip $(CURDIR) 30
 
 bench-sync-es-cdc: deps build
 	./bench/bench_sync_es_cdc.sh

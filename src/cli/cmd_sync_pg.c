@@ -15,6 +15,9 @@ const char cli_help_sync_pg[] =
     "usage: dip sync-pg --source URI [--table NAME] [options]\n"
     "       dip sync-pg --plan --source URI [--table NAME] [options]\n"
     "       dip sync-pg --task JSON [options]\n"
+    "       dip sync-pg --plan --shards N --source URI [--table NAME] [options]\n"
+    "       dip sync-pg --finalize --task JSON\n"
+    "       dip sync-pg --shards N --shard-index K --source URI [options]\n"
     "\n"
     "Syncs a Delta table (local path, file:// or s3://) into a PostgreSQL gold table\n"
     "(connection from the PG* environment: PGHOST, PGPORT, PGUSER, PGDATABASE, ...).\n"
@@ -31,7 +34,13 @@ const char cli_help_sync_pg[] =
     "  --metrics-file PATH   after the run, write its Prometheus metrics to PATH\n"
     "                        (node_exporter textfile collector; DIP_METRICS_FILE)\n"
     "  --plan                print the task list as JSON ([] when nothing to do)\n"
-    "  --task JSON           run one task from --plan\n"
+    "  --task JSON           run one task from --plan (a shard task runs that shard)\n"
+    "  --shards N            with --plan: N tasks of one table version, files split\n"
+    "                        by bytes (docs/sync-pg.md, \"Shards\")\n"
+    "  --shard-index K       with --shards N: plan (or join) and run shard K (a\n"
+    "                        Kubernetes Indexed Job's JOB_COMPLETION_INDEX)\n"
+    "  --finalize            with --task: mark the sharded run synced once every\n"
+    "                        shard finished (refused before: exit 4)\n"
     "\n"
     "environment: POSTGRES_CLIENT_BATCH_SIZE 10000, POSTGRES_MAX_RETRIES 10,\n"
     "POSTGRES_RETRY_DELAY 1.0, POSTGRES_CONNECTION_TIMEOUT 10, DELTA_CLIENT_BATCH_SIZE\n"
@@ -43,12 +52,41 @@ static void usage(FILE *f)
     cli_help_print(f, "sync-pg");
 }
 
+/* The closing log line of a run (key=value fields in JSON logs). */
+static void log_done(const SyncPgStats *st)
+{
+    if (st->up_to_date) return;
+    char v[24], in[24], ins[24], upd[24], unch[24], del[24], secs[24], rss[24];
+    dip_snprintf(v, sizeof v, "%lld", (long long)st->version);
+    dip_snprintf(in, sizeof in, "%lld", (long long)st->n_input);
+    dip_snprintf(ins, sizeof ins, "%lld", (long long)st->n_inserted);
+    dip_snprintf(upd, sizeof upd, "%lld", (long long)st->n_updated);
+    dip_snprintf(unch, sizeof unch, "%lld", (long long)st->n_unchanged);
+    dip_snprintf(del, sizeof del, "%lld", (long long)st->n_deleted);
+    dip_snprintf(secs, sizeof secs, "%.3f", st->seconds);
+    dip_snprintf(rss, sizeof rss, "%llu", (unsigned long long)(st->peak_rss >> 20));
+    const char *kv[] = {"mode",      st->mode,       "version", v,         "rows_read",
+                        in,          "inserted",     ins,       "updated", upd,
+                        "unchanged", unch,           "deleted", del,       "seconds",
+                        secs,        "peak_rss_mib", rss,       NULL};
+    dip_log_kv(DIP_LOG_INFO, kv,
+               "sync-pg done: %s sync of version %lld%s: %lld rows read, %lld "
+               "inserted, %lld updated, %lld unchanged, %lld deleted in %.1fs "
+               "(%.0f rows/s, peak RSS %llu MiB)",
+               st->mode, (long long)st->version, st->resumed ? " (resumed)" : "",
+               (long long)st->n_input, (long long)st->n_inserted, (long long)st->n_updated,
+               (long long)st->n_unchanged, (long long)st->n_deleted, st->seconds,
+               st->seconds > 0 ? st->n_input / st->seconds : 0.0,
+               (unsigned long long)(st->peak_rss >> 20));
+}
+
 int cmd_sync_pg_main(int argc, char **argv)
 {
     SyncPgOptions o;
     DipError err = {0};
     if (!sync_pg_options_from_env(&o, &err)) return cli_fail(&err);
-    bool plan = false;
+    bool plan = false, finalize = false;
+    int64_t shards = 0, shard_index = -1;
     const char *task = NULL;
     const char *metrics_file = config_env_str("DIP_METRICS_FILE", NULL);
     for (int i = 1; i < argc; i++) {
@@ -82,20 +120,47 @@ int cmd_sync_pg_main(int argc, char **argv)
             o.propagate_deletes = true;
         } else if (!strcmp(a, "--plan")) {
             plan = true;
+        } else if (!strcmp(a, "--finalize")) {
+            finalize = true;
+        } else if (!strcmp(a, "--shards") && has_val) {
+            if (!dip_parse_i64(argv[++i], &shards) || shards < 1 || shards > 1024)
+                return cli_usage_error("sync-pg", "--shards %s: expected 1..1024", argv[i]);
+        } else if (!strcmp(a, "--shard-index") && has_val) {
+            if (!dip_parse_i64(argv[++i], &shard_index) || shard_index < 0 || shard_index > 1023)
+                return cli_usage_error("sync-pg", "--shard-index %s: expected 0..1023", argv[i]);
         } else {
             return cli_usage_error("sync-pg", "unknown or incomplete option '%s'", a);
         }
     }
-    char *task_source = NULL, *task_table = NULL;
+    if (shard_index >= 0 && !shards)
+        return cli_usage_error("sync-pg", "--shard-index needs --shards N");
+    if (shard_index >= shards && shards)
+        return cli_usage_error("sync-pg", "--shard-index %lld: expected 0..%lld",
+                               (long long)shard_index, (long long)shards - 1);
+    if (shards && !plan && shard_index < 0)
+        return cli_usage_error("sync-pg", "--shards N goes with --plan, or with --shard-index K");
+    if (finalize && !task)
+        return cli_usage_error("sync-pg", "--finalize needs --task JSON (a task of the sharded "
+                                          "run, or the whole --plan --shards output)");
+    SyncPgTask t;
+    memset(&t, 0, sizeof t);
     if (task) {
         if (plan) return cli_usage_error("sync-pg", "--plan and --task exclude each other");
+        if (shards)
+            return cli_usage_error("sync-pg", "--shards and --task exclude each other (the task "
+                                              "names its shard)");
         char why[256];
-        if (!sync_pg_task_parse(task, &task_source, &task_table, why, sizeof why)) {
+        if (!sync_pg_task_parse_full(task, finalize, &t, why, sizeof why)) {
             dip_error_set(&err, DIP_ERR_CONFIG, "--task: %s", why);
             return cli_fail(&err);
         }
-        o.source = task_source;
-        o.table = task_table;
+        if (finalize && t.parent_run_id <= 0) {
+            sync_pg_task_free(&t);
+            return cli_usage_error("sync-pg", "--finalize: the task is not a shard task (no "
+                                              "parent_run_id)");
+        }
+        o.source = t.input;
+        o.table = t.output;
     }
     if (o.source == NULL || !o.source[0])
         return cli_usage_error("sync-pg", "--source URI is required");
@@ -103,7 +168,8 @@ int cmd_sync_pg_main(int argc, char **argv)
     if (plan) {
         Buf out;
         buf_init(&out);
-        if (sync_pg_plan(&o, &out, &err)) {
+        if (shards ? sync_pg_plan_shards(&o, (int)shards, -1, &out, &err)
+                   : sync_pg_plan(&o, &out, &err)) {
             fputs(buf_cstr(&out), stdout);
             fputc('\n', stdout);
         } else {
@@ -113,31 +179,17 @@ int cmd_sync_pg_main(int argc, char **argv)
     } else {
         SyncPgStats st;
         double started = (double)dip_wall_us() / 1e6;
-        if (sync_pg_run(&o, &st, &err)) {
-            if (!st.up_to_date) {
-                char v[24], in[24], ins[24], upd[24], unch[24], del[24], secs[24], rss[24];
-                dip_snprintf(v, sizeof v, "%lld", (long long)st.version);
-                dip_snprintf(in, sizeof in, "%lld", (long long)st.n_input);
-                dip_snprintf(ins, sizeof ins, "%lld", (long long)st.n_inserted);
-                dip_snprintf(upd, sizeof upd, "%lld", (long long)st.n_updated);
-                dip_snprintf(unch, sizeof unch, "%lld", (long long)st.n_unchanged);
-                dip_snprintf(del, sizeof del, "%lld", (long long)st.n_deleted);
-                dip_snprintf(secs, sizeof secs, "%.3f", st.seconds);
-                dip_snprintf(rss, sizeof rss, "%llu", (unsigned long long)(st.peak_rss >> 20));
-                const char *kv[] = {"mode",      st.mode,        "version", v,         "rows_read",
-                                    in,          "inserted",     ins,       "updated", upd,
-                                    "unchanged", unch,           "deleted", del,       "seconds",
-                                    secs,        "peak_rss_mib", rss,       NULL};
-                dip_log_kv(DIP_LOG_INFO, kv,
-                           "sync-pg done: %s sync of version %lld%s: %lld rows read, %lld "
-                           "inserted, %lld updated, %lld unchanged, %lld deleted in %.1fs "
-                           "(%.0f rows/s, peak RSS %llu MiB)",
-                           st.mode, (long long)st.version, st.resumed ? " (resumed)" : "",
-                           (long long)st.n_input, (long long)st.n_inserted, (long long)st.n_updated,
-                           (long long)st.n_unchanged, (long long)st.n_deleted, st.seconds,
-                           st.seconds > 0 ? st.n_input / st.seconds : 0.0,
-                           (unsigned long long)(st.peak_rss >> 20));
-            }
+        bool ran;
+        if (finalize)
+            ran = sync_pg_finalize(&o, &t, &st, &err);
+        else if (task && t.parent_run_id > 0)
+            ran = sync_pg_run_shard(&o, &t, &st, &err);
+        else if (shards)
+            ran = sync_pg_run_shard_index(&o, (int)shards, (int)shard_index, &st, &err);
+        else
+            ran = sync_pg_run(&o, &st, &err);
+        if (ran) {
+            log_done(&st);
         } else {
             rc = cli_fail(&err);
         }
@@ -147,7 +199,6 @@ int cmd_sync_pg_main(int argc, char **argv)
                 dip_warn("%s", me.msg); /* the run's own outcome stands */
         }
     }
-    free(task_source);
-    free(task_table);
+    sync_pg_task_free(&t);
     return rc;
 }

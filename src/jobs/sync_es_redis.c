@@ -97,8 +97,8 @@ static void *renew_main(void *arg)
                 continue;
             }
             dip_errorf("index %s: the Redis lock %s is no longer this process's (it expired or "
-                      "was taken): stopping",
-                      r->index, r->lock_key);
+                       "was taken): stopping",
+                       r->index, r->lock_key);
             atomic_store(&r->lost, true);
             return NULL;
         }

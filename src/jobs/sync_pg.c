@@ -538,8 +538,8 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err)
     memset(&j, 0, sizeof j);
     Decision d;
     memset(&d, 0, sizeof d);
-    bool ok = sync_pg_job_open(&j, o, err) && sync_pg_job_connect(&j, err) && sync_pg_ensure_gold_table(&j, err) &&
-              sync_pg_decide(&j, &d, err);
+    bool ok = sync_pg_job_open(&j, o, err) && sync_pg_job_connect(&j, err) &&
+              sync_pg_ensure_gold_table(&j, err) && sync_pg_decide(&j, &d, err);
     if (ok) {
         if (d.up_to_date)
             dip_info("%s is up to date with %s at version %lld: nothing to do", j.gold_table,

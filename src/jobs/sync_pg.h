@@ -41,6 +41,11 @@ typedef struct SyncPgStats {
     int64_t n_input, n_inserted, n_updated, n_unchanged, n_deleted;
     double seconds;
     uint64_t peak_rss;
+    /* sharded runs: the shard (-1 for the finalize step or a run without shards), the
+     * sharded run it belongs to (0 none), and whether this process finalized it */
+    int shard;
+    int64_t parent_run_id;
+    bool finalized;
 } SyncPgStats;
 
 /* Defaults from the environment (the seed's variables). */
@@ -53,7 +58,6 @@ bool sync_pg_plan(const SyncPgOptions *o, Buf *out, DipError *err) DIP_MUST_CHEC
 bool sync_pg_run(const SyncPgOptions *o, SyncPgStats *stats, DipError *err) DIP_MUST_CHECK;
 
 /* ---- sharded runs (sync_pg_shard.c; docs/sync-pg.md, "Shards") */
-
 
 /* `--plan --shards N`: joins the unfinished sharded run of (source, table) with N shards and
  * the same model, or (when the table is not up to date) makes a new one at the latest

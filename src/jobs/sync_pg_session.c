@@ -35,10 +35,10 @@ bool sync_pg_lock(SyncJob *j, DipError *err)
     double wait_s = j->opt->pg.connect_timeout_s > 0 ? j->opt->pg.connect_timeout_s : 10;
     bool got = false;
     char who[256];
-    bool ok = j->lock_shared ? pg_advisory_lock_shared(&j->conn, buf_cstr(&name), wait_s, &got, who,
-                                                       sizeof who, err)
-                             : pg_advisory_lock(&j->conn, buf_cstr(&name), wait_s, &got, who,
-                                                sizeof who, err);
+    bool ok =
+        j->lock_shared
+            ? pg_advisory_lock_shared(&j->conn, buf_cstr(&name), wait_s, &got, who, sizeof who, err)
+            : pg_advisory_lock(&j->conn, buf_cstr(&name), wait_s, &got, who, sizeof who, err);
     buf_free(&name);
     if (!ok) return false;
     /* transient: the other run will end; an orchestrator may try again later */

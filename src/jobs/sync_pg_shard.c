@@ -184,7 +184,8 @@ static bool new_run_tx(PgConn *c, void *ctx, DipError *err)
     if (ok) {
         dip_snprintf(id, sizeof id, "%lld", (long long)n->sh->run.run_id);
         const char *params[2] = {id, buf_cstr(&plan)};
-        ok = pg_sql_get("sql/run_shard_plan_set.sql", &t, err) && pg_query(c, t, 2, params, &r, err);
+        ok =
+            pg_sql_get("sql/run_shard_plan_set.sql", &t, err) && pg_query(c, t, 2, params, &r, err);
         if (r) pg_result_free(r);
     }
     buf_free(&bj);
@@ -199,8 +200,8 @@ static double lock_wait_s(const SyncJob *j)
 
 /* An exclusive lock on the job's connection; a transient error naming the holder when
  * another session keeps it (*got false and true returned when `quiet`). */
-static bool lock_or_fail(SyncJob *j, const char *name, double wait_s, const char *what,
-                         bool quiet, bool *got, DipError *err)
+static bool lock_or_fail(SyncJob *j, const char *name, double wait_s, const char *what, bool quiet,
+                         bool *got, DipError *err)
 {
     char who[256];
     if (!pg_advisory_lock(&j->conn, name, wait_s, got, who, sizeof who, err)) return false;
@@ -469,8 +470,8 @@ static void job_as_shard(SyncJob *j, const SyncPgTask *t, bool finalize)
         buf_printf(&n, "dip sync-pg %s run %lld shard %d/%d", buf_cstr(&j->q_table),
                    (long long)t->parent_run_id, t->shard, t->shards);
         j->shard_lock = dip_strdup(buf_cstr(&n));
-        dip_snprintf(j->shard_what, sizeof j->shard_what, "shard %d of sharded run %lld",
-                     t->shard, (long long)t->parent_run_id);
+        dip_snprintf(j->shard_what, sizeof j->shard_what, "shard %d of sharded run %lld", t->shard,
+                     (long long)t->parent_run_id);
     } else {
         dip_snprintf(j->shard_what, sizeof j->shard_what, "finalizing sharded run %lld",
                      (long long)t->parent_run_id);
@@ -574,9 +575,9 @@ static bool finalize_run(SyncJob *j, Sharded *sh, bool automatic, DipError *err)
     buf_printf(&name, "dip sync-pg finalize %s run %lld", buf_cstr(&j->q_table),
                (long long)sh->run.run_id);
     bool got = false;
-    bool ok = lock_or_fail(j, buf_cstr(&name), automatic ? 0 : lock_wait_s(j),
-                           "another dip sync-pg is finalizing this sharded run", automatic, &got,
-                           err);
+    bool ok =
+        lock_or_fail(j, buf_cstr(&name), automatic ? 0 : lock_wait_s(j),
+                     "another dip sync-pg is finalizing this sharded run", automatic, &got, err);
     if (ok && !got) {
         dip_info("another process is finalizing sharded run %lld", (long long)sh->run.run_id);
         buf_free(&name);
@@ -686,9 +687,9 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
         dip_info("sharded run %lld is finished: nothing to do for shard %d",
                  (long long)sh.run.run_id, t->shard);
         stats->up_to_date = true;
-    } else if (ok && (ok = sync_pg_ensure_gold_table(&j, err) &&
-                           pg_run_shard_latest(&j.conn, sh.run.run_id, t->shard, &row, &have_row,
-                                               err))) {
+    } else if (ok &&
+               (ok = sync_pg_ensure_gold_table(&j, err) &&
+                     pg_run_shard_latest(&j.conn, sh.run.run_id, t->shard, &row, &have_row, err))) {
         if (have_row && row.sync_finished) {
             dip_info("shard %d of sharded run %lld finished already", t->shard,
                      (long long)sh.run.run_id);
@@ -716,9 +717,9 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
                 dip_info("sync-pg %s -> %s: shard %d of %d of sharded run %lld: %s sync of "
                          "version %lld, %zu of the run's %zu files (%lld bytes), %zu to load, "
                          "pre-filter %s",
-                         j.opt->source, j.gold_table, t->shard, t->shards,
-                         (long long)sh.run.run_id, sh.run.mode, (long long)j.version, j.nfiles,
-                         all, (long long)p.bytes[t->shard], j.nfiles - j.first_file,
+                         j.opt->source, j.gold_table, t->shard, t->shards, (long long)sh.run.run_id,
+                         sh.run.mode, (long long)j.version, j.nfiles, all,
+                         (long long)p.bytes[t->shard], j.nfiles - j.first_file,
                          sh.gold_empty ? "none (gold was empty when planned: COPY straight in)"
                                        : "per-batch hk lookup");
                 ok = shard_row_start(&j, &sh, t, &row, have_row, err);

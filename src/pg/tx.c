@@ -170,7 +170,8 @@ static bool advisory_unlock(PgConn *c, const char *name, bool shared, DipError *
     const char *sql;
     PGresult *r = NULL;
     if (!pg_sql_get(shared ? "sql/advisory_unlock_shared.sql" : "sql/advisory_unlock.sql", &sql,
-                    err) || !pg_query(c, sql, 1, params, &r, err))
+                    err) ||
+        !pg_query(c, sql, 1, params, &r, err))
         return false;
     bool released = pg_nrows(r) == 1 && pg_value_bool(r, 0, 0);
     pg_result_free(r);

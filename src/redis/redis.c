@@ -65,8 +65,8 @@ bool redis_config_parse_url(RedisConfig *c, const char *url, DipError *err)
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *uend = colon ? colon : at;
         if (!pct_copy(c->user, sizeof c->user, p, (size_t)(uend - p)) ||
-            (colon && !pct_copy(c->password, sizeof c->password, colon + 1,
-                                (size_t)(at - colon - 1))))
+            (colon &&
+             !pct_copy(c->password, sizeof c->password, colon + 1, (size_t)(at - colon - 1))))
             return dip_error_set(err, DIP_ERR_CONFIG, "REDIS_URL: bad user or password part");
         p = at + 1;
     }
@@ -131,8 +131,7 @@ bool redis_config_from_env(RedisConfig *c, bool *enabled, DipError *err)
                              scheme);
     dip_strlcpy(c->host, config_env_str("REDIS_HOST", "localhost"), sizeof c->host);
     int64_t port, db;
-    if (!config_env_int("REDIS_PORT", 6379, &port, err) ||
-        !config_env_int("REDIS_DB", 0, &db, err))
+    if (!config_env_int("REDIS_PORT", 6379, &port, err) || !config_env_int("REDIS_DB", 0, &db, err))
         return false;
     if (port < 1 || port > 65535)
         return dip_error_set(err, DIP_ERR_CONFIG, "REDIS_PORT=%lld: expected 1..65535",
@@ -175,13 +174,13 @@ static bool reply_error(RedisConn *r, const redisReply *rep, const char *what, D
         }
     bool auth = strncmp(m, "WRONGPASS", 9) == 0 || strncmp(m, "NOAUTH", 6) == 0 ||
                 strstr(m, "invalid password") || strstr(m, "invalid username");
-    return dip_error_set(err, auth ? DIP_ERR_CONFIG : DIP_ERR_DATA, "%s: %s: %s%s", where, what,
-                         m, auth ? " (check REDIS_AUTH / REDIS_USER or the URL's user:password)" : "");
+    return dip_error_set(err, auth ? DIP_ERR_CONFIG : DIP_ERR_DATA, "%s: %s: %s%s", where, what, m,
+                         auth ? " (check REDIS_AUTH / REDIS_USER or the URL's user:password)" : "");
 }
 
 /* Runs one command on the open connection; *out gets the reply (caller frees). */
-static bool run_argv(RedisConn *r, int argc, const char **argv, const char *what,
-                     redisReply **out, DipError *err)
+static bool run_argv(RedisConn *r, int argc, const char **argv, const char *what, redisReply **out,
+                     DipError *err)
 {
     char where[400];
     redis_config_describe(&r->cfg, where, sizeof where);
@@ -205,9 +204,9 @@ static bool connect_once(RedisConn *r, DipError *err)
 {
     char where[400];
     redis_config_describe(&r->cfg, where, sizeof where);
-    struct timeval tv = {.tv_sec = (time_t)r->cfg.timeout_s,
-                         .tv_usec = (suseconds_t)((r->cfg.timeout_s - (double)(time_t)r->cfg.timeout_s) *
-                                                  1e6)};
+    struct timeval tv = {
+        .tv_sec = (time_t)r->cfg.timeout_s,
+        .tv_usec = (suseconds_t)((r->cfg.timeout_s - (double)(time_t)r->cfg.timeout_s) * 1e6)};
     r->ctx = redisConnectWithTimeout(r->cfg.host, r->cfg.port, tv);
     if (!r->ctx) return dip_error_set(err, DIP_ERR_INTERNAL, "%s: out of memory", where);
     if (r->ctx->err) {

@@ -10,8 +10,8 @@
 
 static void clear_env(void)
 {
-    const char *names[] = {"REDIS_CHECKPOINT", "REDIS_URL",  "REDIS_SCHEME", "REDIS_HOST",
-                           "REDIS_PORT",       "REDIS_DB",   "REDIS_USER",   "REDIS_AUTH",
+    const char *names[] = {"REDIS_CHECKPOINT",     "REDIS_URL",        "REDIS_SCHEME", "REDIS_HOST",
+                           "REDIS_PORT",           "REDIS_DB",         "REDIS_USER",   "REDIS_AUTH",
                            "REDIS_SOCKET_TIMEOUT", "REDIS_MAX_RETRIES"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unsetenv(names[i]);
@@ -53,7 +53,7 @@ static void test_url_minimal_and_password_only(void **state)
 static void test_url_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"rediss://h:6380", "http://h", "redis://", "redis://h:0",
+    const char *bad[] = {"rediss://h:6380", "http://h",      "redis://",    "redis://h:0",
                          "redis://h:99999", "redis://h:12x", "redis://h/x", "redis://u:p%4@h"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         RedisConfig c = {.port = 6379};
