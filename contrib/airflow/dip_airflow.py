@@ -8,7 +8,9 @@ Kubernetes), by calling the dip binary. Standard library only.
 
 get_tasks() runs `dip sync-pg --plan` and returns its task list: at most one dict with
 "input_delta_table" and "output_postgres_table" (an empty list when the gold table is up
-to date). process_task(task) runs `dip sync-pg --task JSON`. The PostgreSQL connection comes
+to date); get_tasks(shards=N) returns the N shard tasks of one table version.
+process_task(task) runs `dip sync-pg --task JSON`; finalize(tasks) marks a sharded run
+synced once every shard finished (dip_sync_pg_sharded_dag.py shows the Airflow DAG). The PostgreSQL connection comes
 from the PG* environment (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD) and the tuning from
 the seed's variables (POSTGRES_CLIENT_BATCH_SIZE, ...), as for dip itself.
 
@@ -20,7 +22,7 @@ import json
 import os
 import subprocess
 
-__all__ = ["get_tasks", "process_task", "DipError", "DipTransientError"]
+__all__ = ["get_tasks", "process_task", "finalize", "DipError", "DipTransientError"]
 
 EXIT_TRANSIENT = 4
 
@@ -52,9 +54,11 @@ def _run(cmd, env, timeout):
     return proc
 
 
-def get_tasks(source=None, table=None, *, model=None, dip=None, env=None, extra_args=(),
-              timeout=None):
-    """Task list for a Delta table (default: $DIP_SYNC_PG_SOURCE): [] or [task]."""
+def get_tasks(source=None, table=None, *, model=None, shards=None, dip=None, env=None,
+              extra_args=(), timeout=None):
+    """Task list for a Delta table (default: $DIP_SYNC_PG_SOURCE): [] or [task]; with
+    shards=N, [] or the N shard tasks of one table version (docs/sync-pg.md, "Shards"): run
+    them in parallel (Airflow's task.expand), then finalize(tasks)."""
     source = source or os.environ.get("DIP_SYNC_PG_SOURCE")
     if not source:
         raise ValueError("get_tasks: no source (argument or DIP_SYNC_PG_SOURCE)")
@@ -63,12 +67,25 @@ def get_tasks(source=None, table=None, *, model=None, dip=None, env=None, extra_
         cmd += ["--table", table]
     if model:
         cmd += ["--model", model]
+    if shards:
+        cmd += ["--shards", str(int(shards))]
     cmd += list(extra_args)
     proc = _run(cmd, env, timeout)
     tasks = json.loads(proc.stdout)
-    if not isinstance(tasks, list) or len(tasks) > 1:
+    if not isinstance(tasks, list) or len(tasks) > (int(shards) if shards else 1):
         raise DipError(cmd, 0, f"unexpected --plan output: {proc.stdout!r}")
     return tasks
+
+
+def finalize(tasks, *, dip=None, env=None, timeout=None):
+    """Marks a sharded run synced once every shard finished (`dip sync-pg --finalize`).
+    Raises DipTransientError (exit 4) while a shard is unfinished: rerun the failed shards
+    (only those), then finalize again. No-op for [] and for tasks without shards."""
+    tasks = [t for t in (tasks or []) if isinstance(t, dict) and t.get("parent_run_id")]
+    if not tasks:
+        return ""
+    cmd = [_dip_binary(dip), "sync-pg", "--finalize", "--task", json.dumps(tasks)]
+    return _run(cmd, env, timeout).stderr
 
 
 def process_task(task, *, model=None, dip=None, env=None, extra_args=(), timeout=None):
