@@ -10,7 +10,7 @@ CTEST_TIMEOUT ?= 1500
 FUZZ_SECONDS ?= 600
 
 .PHONY: all build deps install man soak-sync-es-load soak-sync-es soak-sync-pg-shards check test test-asan asan demo clean format format-check banned fnlen \
-        bench-parquet bench-delta bench-sync-pg bench-sync-pg-shards bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
+        bench-parquet bench-memory bench-delta bench-sync-pg bench-sync-pg-shards bench-sync-es bench-sync-es-cdc bench-es fuzz fuzz-parquet fuzz-delta fuzz-sync-pg fuzz-build
 
 all: build
 
@@ -81,6 +81,9 @@ deps-graph:
 
 bench-parquet: deps build
 	./bench/bench_parquet.sh
+
+bench-memory: deps build
+	./bench/bench_memory.sh
 
 bench-delta: deps build
 	./bench/bench_delta.sh
