@@ -304,7 +304,9 @@ bool redis_get(RedisConn *r, const char *key, char *out, size_t cap, bool *found
 {
     const char *a[] = {"GET", key};
     redisReply *rep;
-    if (!command_retry(r, 2, a, "GET", &rep, err)) return false;
+    char what[600];
+    dip_snprintf(what, sizeof what, "GET %s", key);
+    if (!command_retry(r, 2, a, what, &rep, err)) return false;
     *found = rep->type == REDIS_REPLY_STRING;
     bool ok = true;
     if (*found) {
@@ -325,7 +327,9 @@ bool redis_set(RedisConn *r, const char *key, const char *value, DipError *err)
 {
     const char *a[] = {"SET", key, value};
     redisReply *rep;
-    if (!command_retry(r, 3, a, "SET", &rep, err)) return false;
+    char what[600];
+    dip_snprintf(what, sizeof what, "SET %s", key);
+    if (!command_retry(r, 3, a, what, &rep, err)) return false;
     freeReplyObject(rep);
     return true;
 }

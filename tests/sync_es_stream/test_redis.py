@@ -124,6 +124,27 @@ try:
               and "REDIS_HOST" in r.stderr, "Redis not there: exit 4 naming host:port",
               "exit %d: %s" % (r.returncode, r.stderr[-600:]))
 
+    # Redis answering with an error that is not transient (the checkpoint key holds a list):
+    # exit 3 naming the key and Redis's reply, nothing confirmed; the key put back, it resumes
+    key = "dip:sync-es:%s:checkpoint" % SLOT
+    redis_cli("RENAME", key, key + ":saved")
+    redis_cli("LPUSH", key, "not-an-lsn")
+    before = env.psql("SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                      "WHERE slot_name = '%s'" % SLOT, DB).strip()
+    env.psql("UPDATE shelf SET name = 'while redis errs' WHERE code = 's4'", DB)
+    r = env.run_dip(["sync-es", "--config", path, "--once"], **REDIS)
+    after = env.psql("SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                     "WHERE slot_name = '%s'" % SLOT, DB).strip()
+    env.check(r.returncode == 3 and "WRONGTYPE" in r.stderr and key in r.stderr
+              and before == after, "a WRONGTYPE reply: exit 3 naming the key, the slot not "
+              "confirmed past %s" % before,
+              "exit %d, slot %s -> %s: %s" % (r.returncode, before, after, r.stderr[-600:]))
+    redis_cli("DEL", key)
+    redis_cli("RENAME", key + ":saved", key)
+    r = env.run_dip(["sync-es", "--config", path, "--once"], **REDIS)
+    env.check(r.returncode == 0, "the key repaired, --once exits 0", r.stderr[-1500:])
+    streamtest.compare_index(env, "after the WRONGTYPE run", DB, DB, EXPECTED)
+
     # a daemon while Redis restarts without persistence
     d = streamtest.Daemon(env, path, "redis-daemon", **REDIS)
     time.sleep(2.0)
