@@ -451,10 +451,19 @@ static bool chunk_locate(const PqFile *f, const PqRowGroupMeta *g, const PqLeaf 
     return true;
 }
 
+/* The largest uncompressed/compressed ratio a page header may claim: deflate tops out near
+ * 1032:1, snappy and LZ4 lower; zstd (RLE blocks) and brotli go far beyond 4096:1 on valid
+ * pages (DuckDB writes periodic repetition levels at ~9500:1). pq_limit_page_bytes still caps
+ * the allocation. */
+static uint64_t codec_max_ratio(int codec)
+{
+    return codec == PQC_ZSTD || codec == PQC_BROTLI ? 65536 : 4096;
+}
+
 /* A page header's sizes and value count are plausible for its chunk and row group, before
  * any byte of its body is trusted. */
 static bool chunk_check_page(const PqLeaf *lf, const PqRowGroupMeta *g, const PageHdr *h,
-                             int64_t len, int64_t total_values, DipError *err)
+                             int64_t len, int64_t total_values, int codec, DipError *err)
 {
     if (h->compressed < 0 || h->uncompressed < 0 || (size_t)h->compressed > (size_t)len - h->body)
         return dip_error_set(err, DIP_ERR_DATA,
@@ -462,7 +471,7 @@ static bool chunk_check_page(const PqLeaf *lf, const PqRowGroupMeta *g, const Pa
                              "column chunk end",
                              (unsigned long long)h->offset, h->compressed);
     if ((size_t)h->uncompressed > pq_limit_page_bytes ||
-        (uint64_t)h->uncompressed > (uint64_t)h->compressed * 4096 + (1u << 20))
+        (uint64_t)h->uncompressed > (uint64_t)h->compressed * codec_max_ratio(codec) + (1u << 20))
         return dip_error_set(err, DIP_ERR_DATA,
                              "page at offset %llu: implausible uncompressed size %d "
                              "for %d compressed bytes",
@@ -506,7 +515,7 @@ static bool chunk_scan_headers(const PqLeaf *lf, const PqRowGroupMeta *g, const 
         }
         h->offset = (uint64_t)start + pos;
         h->body = pos + (size_t)(r.p - r.start);
-        if (!chunk_check_page(lf, g, h, len, total_values, err)) return false;
+        if (!chunk_check_page(lf, g, h, len, total_values, cm->codec, err)) return false;
         if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) total_values += h->num_values;
         pos = h->body + (size_t)h->compressed;
         nh++;
