@@ -13,6 +13,12 @@ DIP=$1
 SRC=$2
 TRIALS=${3:-4}
 . "$SRC/tests/sync_pg/lib.sh"
+# random choices of the kill trials come from SEED (printed; SHARDS_SEED=N repeats a run)
+SEED=${SHARDS_SEED:-$RANDOM}
+echo "sync_pg.shards: seed $SEED (SHARDS_SEED=$SEED repeats the trials' choices)"
+PASSED=0
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+trap 'rc=$?; [ $rc -ne 0 ] && echo "$PASSED passed, 1 failed"; cleanup' EXIT
 export POSTGRES_CLIENT_BATCH_SIZE=500 POSTGRES_RETRY_DELAY=0.2
 T=$WORK/t.delta
 $MT create "$T" --rows 60000 --files 12 >/dev/null
@@ -33,6 +39,7 @@ assert all(t["shards"] == 4 for t in tasks)
 print("ok - --plan --shards 4: 4 tasks of one sharded run (run %d, version %d)"
       % (tasks[0]["parent_run_id"], tasks[0]["table_version"]))
 PY
+PASSED=$((PASSED + 1)) # the ok printed by the python check above
 "$DIP" sync-pg --plan --shards 4 --source "$T" >"$WORK/plan2.json" 2>"$LOG" || { cat "$LOG"; fail "second plan"; }
 cmp -s "$WORK/plan.json" "$WORK/plan2.json" || fail "a second plan of the unfinished run did not join it"
 ok "a second plan joins the unfinished sharded run (same tasks)"
@@ -70,8 +77,8 @@ for trial in $(seq 1 "$TRIALS"); do
   "$DIP" sync-pg --plan --shards 4 --source "$T" >"$WORK/plan.json" 2>"$LOG" || { cat "$LOG"; fail "trial $trial: plan"; }
   mapfile -t tasks < <(shard_tasks "$WORK/plan.json")
   # decided before the shards start, so the delay is the delay
-  victims=$(python3 -c "import random; print(' '.join(str(i) for i in sorted(random.sample(range(4), random.randint(1, 3)))))")
-  kill_at=$(python3 -c "import random; print(round(random.uniform(0.01, 0.3), 3))")
+  read -r kill_at victims < <(python3 -c "import random; r = random.Random($SEED * 1000 + $trial)
+print(round(r.uniform(0.01, 0.3), 3), ' '.join(str(i) for i in sorted(r.sample(range(4), r.randint(1, 3)))))")
   [ "${#tasks[@]}" -eq 4 ] || fail "trial $trial: expected 4 tasks, got ${#tasks[@]}"
   pids=()
   for task in "${tasks[@]}"; do
@@ -114,4 +121,4 @@ check_equal "$T"
 plain=$("$DIP" sync-pg --plan --source "$T" 2>"$LOG") || { cat "$LOG"; fail "plain plan"; }
 expect_eq "$plain" "[]" "after both --shard-index runs (the last shard finalizes)"
 ok "--shards 2 --shard-index 0/1: gold equals the snapshot and the version is synced"
-echo "sync_pg.shards: all passed"
+echo "$PASSED passed, 0 failed"
