@@ -1,12 +1,6 @@
 -- run_shard_latest.sql: a shard's own row of a sharded run ($1 the run, $2 the shard id),
--- the latest when there are several; columns as run_latest.sql.
-SELECT run_id, mode, coalesce(base_version, -1),
-       (last_synced_item->>'version')::bigint,
-       last_synced_item->>'file',
-       coalesce((extract(epoch FROM (last_synced_item->>'ldts')::timestamptz) * 1000000)::bigint, 0),
-       n_input_records, n_output_records, n_inserted, n_updated, n_unchanged, n_deleted,
-       sync_finished, model_sha256, coalesce(shards, 0), coalesce(parent_run_id, 0),
-       coalesce(shard, -1), input_delta_table, output_postgres_table
+-- the latest when there are several; columns of run_columns.sql.
+SELECT {{columns}}
   FROM dip_sync_runs
  WHERE parent_run_id = $1 AND shard = $2
  ORDER BY run_id DESC

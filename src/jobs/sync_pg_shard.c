@@ -396,12 +396,9 @@ static bool plan_tasks(const SyncPgOptions *o, int shards, Sharded *sh, ShardPla
 bool sync_pg_plan_shards(const SyncPgOptions *o, int shards, int only_shard, Buf *out,
                          DipError *err)
 {
-    SyncJob j;
-    memset(&j, 0, sizeof j);
-    Sharded sh;
-    memset(&sh, 0, sizeof sh);
-    ShardPlan p;
-    memset(&p, 0, sizeof p);
+    SyncJob j = {0};
+    Sharded sh = {0};
+    ShardPlan p = {0};
     bool up_to_date = false;
     bool ok = plan_tasks(o, shards, &sh, &p, &up_to_date, &j, err);
     if (ok) {
@@ -672,13 +669,10 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
                        DipError *err)
 {
     double t0 = dip_now_s();
-    SyncJob j;
-    memset(&j, 0, sizeof j);
+    SyncJob j = {0};
     SyncPgOptions o2;
-    Sharded sh;
-    memset(&sh, 0, sizeof sh);
-    ShardPlan p;
-    memset(&p, 0, sizeof p);
+    Sharded sh = {0};
+    ShardPlan p = {0};
     PgRun row;
     memset(&row, 0, sizeof row);
     bool have_row = false;
@@ -753,11 +747,9 @@ bool sync_pg_finalize(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *
                       DipError *err)
 {
     double t0 = dip_now_s();
-    SyncJob j;
-    memset(&j, 0, sizeof j);
+    SyncJob j = {0};
     SyncPgOptions o2;
-    Sharded sh;
-    memset(&sh, 0, sizeof sh);
+    Sharded sh = {0};
     bool ok = shard_job_open(&j, &o2, o, t, true, stats, err) && sharded_load(&j, t, &sh, err);
     if (ok && sh.run.sync_finished) {
         dip_info("sharded run %lld is finalized already: nothing to do", (long long)sh.run.run_id);
@@ -788,12 +780,9 @@ bool sync_pg_finalize(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *
 bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, SyncPgStats *stats,
                              DipError *err)
 {
-    SyncJob j;
-    memset(&j, 0, sizeof j);
-    Sharded sh;
-    memset(&sh, 0, sizeof sh);
-    ShardPlan p;
-    memset(&p, 0, sizeof p);
+    SyncJob j = {0};
+    Sharded sh = {0};
+    ShardPlan p = {0};
     bool up_to_date = false;
     memset(stats, 0, sizeof *stats);
     dip_strlcpy(stats->mode, "none", sizeof stats->mode);

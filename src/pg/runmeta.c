@@ -83,9 +83,18 @@ static bool run_query(PgConn *c, const char *file, int nparams, const char *cons
 {
     memset(out, 0, sizeof *out);
     *found = false;
-    const char *sql;
+    /* the three lookups share one column list (run_columns.sql, read by run_from_row) */
+    const char *tmpl, *cols;
+    if (!pg_sql_get(file, &tmpl, err) || !pg_sql_get("sql/run_columns.sql", &cols, err))
+        return false;
+    const char *kv[] = {"columns", cols, NULL};
+    Buf sql;
+    buf_init(&sql);
     PGresult *r;
-    if (!pg_sql_get(file, &sql, err) || !pg_query(c, sql, nparams, params, &r, err)) return false;
+    bool ok =
+        pg_sql_render(tmpl, kv, &sql, err) && pg_query(c, buf_cstr(&sql), nparams, params, &r, err);
+    buf_free(&sql);
+    if (!ok) return false;
     if (PQntuples(r) == 1) {
         *found = true;
         run_from_row(r, out);
