@@ -10,6 +10,8 @@
 #   (e) PostgreSQL's floor for writing that change (the same rows rewritten by one
 #       INSERT .. ON CONFLICT from a table inside the server), which both sides of (d) pay:
 #       full/floor bounds what (d) can reach
+#   (f) the initial sync with 2 loader workers (--workers 2) and as 2 shard processes
+#       (--plan --shards 2, both tasks at once), each next to (a)'s COPY (issue 15)
 #   peak RSS of every dip run (target < 512 MiB)
 # BENCH_ROWS (default 5000000) and BENCH_FILES (40) size the table; BENCH_SEED_ROWS limits
 # (b) to a prefix of the rows (default: all). Needs node_modules (npm ci) and build/dip.
@@ -145,6 +147,42 @@ C_FLOOR="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
 WAL_FLOOR=$(q "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0'))")
 q "DROP TABLE floor_stage"
 
+# (f) more than one loader (issue 15), each from an empty gold table like (a): --workers 2
+# (two shards of one sharded run as threads of one process) and two shard processes
+# (--plan --shards 2, then both --task at once); (a) is the one-loader figure.
+fresh_gold() { q "DROP TABLE IF EXISTS integrated_records; DROP TABLE IF EXISTS dip_sync_runs"; }
+echo "(f) initial sync with 2 loader workers in one process, and as 2 shard processes"
+fresh_gold
+dip_timed --workers 2
+T_W2=$SECS
+C_W2="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+# the table grew in (d): every (f) run loads its latest version, N_F rows (the rows the
+# --workers run read, as its closing line says; the shard processes must load as many)
+N_F=$(tail -1 "$WORK/dip.log" | grep -o '[0-9]* rows read' | cut -d' ' -f1)
+expect_rows() {
+  local n
+  n=$(q "SELECT count(*) FROM integrated_records")
+  [ "$n" = "$N_F" ] || { echo "bench-sync-pg: $1 loaded $n rows, not $N_F" >&2; exit 1; }
+}
+expect_rows "--workers 2"
+fresh_gold
+"$DIP" sync-pg --plan --shards 2 --source "$T" >"$WORK/plan.json" 2>>"$WORK/dip.log"
+python3 -c 'import json,sys; [print(json.dumps(t)) for t in json.load(open(sys.argv[1]))]' "$WORK/plan.json" >"$WORK/tasks.txt"
+cat >"$WORK/shards.sh" <<SH
+#!/usr/bin/env bash
+set -e
+pids=()
+while read -r task; do "$DIP" sync-pg --task "\$task" 2>>"$WORK/dip.log" & pids+=(\$!); done <"$WORK/tasks.txt"
+for p in "\${pids[@]}"; do wait "\$p"; done
+SH
+chmod +x "$WORK/shards.sh"
+timed "$WORK/shards.sh"
+T_S2=$SECS
+C_S2="client CPU ${CPU}s, server CPU ${SRV}s, load $LOAD"
+expect_rows "2 shard processes"
+[ "$(q "SELECT bool_and(sync_finished) FROM dip_sync_runs WHERE shards = 2")" = "t" ] ||
+  { echo "bench-sync-pg: the 2-shard run was not finalized" >&2; exit 1; }
+
 PEAK_MIB=$((PEAK_KB / 1024))
 echo
 echo "results ($ROWS rows; seconds are wall time of the whole command):"
@@ -167,6 +205,14 @@ printf "  (e) PostgreSQL floor     %8.2fs  %s rows rewritten by one statement in
   "$T_FLOOR" "$N_FLOOR" "$WAL_FLOOR"
 printf "      best possible full/incremental = full/floor = %s; incremental/floor = %s (dip's overhead)\n" \
   "$(ratio "$T_FULL" "$T_FLOOR")" "$(ratio "$T_INC" "$T_FLOOR")"
+printf "  (f) 1 loader (= (a))     %8.1fs  %10s rows/s   dip/COPY = %s\n" \
+  "$T_INIT" "$(rate "$ROWS" "$T_INIT")" "$(ratio "$T_COPY" "$T_INIT")"
+printf "      --workers 2          %8.1fs  %10s rows/s   dip/COPY = %s, x%s of 1 loader\n" \
+  "$T_W2" "$(rate "$N_F" "$T_W2")" "$(ratio "$T_COPY" "$T_W2")" "$(ratio "$T_INIT" "$T_W2")"
+printf "      2 shard processes    %8.1fs  %10s rows/s   dip/COPY = %s, x%s of 1 loader\n" \
+  "$T_S2" "$(rate "$N_F" "$T_S2")" "$(ratio "$T_COPY" "$T_S2")" "$(ratio "$T_INIT" "$T_S2")"
+printf "      (f) loads the table's latest version, %s rows (it grew in (d)): 1%% more than (a)\n" "$N_F"
+printf "      (one COPY is one backend; more loaders can pass it when the server has idle cores)\n"
 printf "  peak RSS of dip          %8d MiB (target < 512)\n" "$PEAK_MIB"
 echo "CPU and load during each step (2 cores shared with other work; wall-time ratios move with the load):"
 echo "  (a) dip initial:  $C_INIT"
@@ -176,3 +222,5 @@ echo "  (c) re-sync:      $C_RESYNC"
 echo "  (d) full:         $C_FULL"
 echo "      incremental:  $C_INC"
 echo "  (e) floor:        $C_FLOOR"
+echo "  (f) --workers 2:  $C_W2"
+echo "      2 shards:     $C_S2"

@@ -18,6 +18,7 @@ const char cli_help_sync_pg[] =
     "       dip sync-pg --plan --shards N --source URI [--table NAME] [options]\n"
     "       dip sync-pg --finalize --task JSON\n"
     "       dip sync-pg --shards N --shard-index K --source URI [options]\n"
+    "       dip sync-pg --workers N --source URI [options]\n"
     "\n"
     "Syncs a Delta table (local path, file:// or s3://) into a PostgreSQL gold table\n"
     "(connection from the PG* environment: PGHOST, PGPORT, PGUSER, PGDATABASE, ...).\n"
@@ -41,6 +42,8 @@ const char cli_help_sync_pg[] =
     "                        Kubernetes Indexed Job's JOB_COMPLETION_INDEX)\n"
     "  --finalize            with --task: mark the sharded run synced once every\n"
     "                        shard finished (refused before: exit 4)\n"
+    "  --workers N           N loader connections in this process: a sharded run of\n"
+    "                        N shards run by N threads, then finalized (default 1)\n"
     "\n"
     "environment: POSTGRES_CLIENT_BATCH_SIZE 10000, POSTGRES_MAX_RETRIES 10,\n"
     "POSTGRES_RETRY_DELAY 1.0, POSTGRES_CONNECTION_TIMEOUT 10, DELTA_CLIENT_BATCH_SIZE\n"
@@ -78,6 +81,38 @@ static void log_done(const SyncPgStats *st)
                (long long)st->n_unchanged, (long long)st->n_deleted, st->seconds,
                st->seconds > 0 ? st->n_input / st->seconds : 0.0,
                (unsigned long long)(st->peak_rss >> 20));
+}
+
+/* Runs what the options ask (a finalize, a shard task, a shard index, N workers, or one
+ * run), logs its closing line and writes its metrics; the exit code. */
+static int run_sync(const SyncPgOptions *o, const SyncPgTask *t, bool finalize, int shards,
+                    int shard_index, const char *metrics_file)
+{
+    SyncPgStats st;
+    DipError err = {0};
+    int rc = 0;
+    double started = (double)dip_wall_us() / 1e6;
+    bool ran;
+    if (finalize)
+        ran = sync_pg_finalize(o, t, &st, &err);
+    else if (t && t->parent_run_id > 0)
+        ran = sync_pg_run_shard(o, t, &st, &err);
+    else if (shards)
+        ran = sync_pg_run_shard_index(o, shards, shard_index, &st, &err);
+    else if (o->workers > 1)
+        ran = sync_pg_run_workers(o, o->workers, &st, &err);
+    else
+        ran = sync_pg_run(o, &st, &err);
+    if (ran)
+        log_done(&st);
+    else
+        rc = cli_fail(&err);
+    if (metrics_file && metrics_file[0]) {
+        DipError me = {0};
+        if (!sync_pg_metrics_write(metrics_file, o, &st, rc, started, &me))
+            dip_warn("%s", me.msg); /* the run's own outcome stands */
+    }
+    return rc;
 }
 
 int cmd_sync_pg_main(int argc, char **argv)
@@ -125,6 +160,11 @@ int cmd_sync_pg_main(int argc, char **argv)
         } else if (!strcmp(a, "--shards") && has_val) {
             if (!dip_parse_i64(argv[++i], &shards) || shards < 1 || shards > 1024)
                 return cli_usage_error("sync-pg", "--shards %s: expected 1..1024", argv[i]);
+        } else if (!strcmp(a, "--workers") && has_val) {
+            int64_t v;
+            if (!dip_parse_i64(argv[++i], &v) || v < 1 || v > 64)
+                return cli_usage_error("sync-pg", "--workers %s: expected 1..64", argv[i]);
+            o.workers = (int)v;
         } else if (!strcmp(a, "--shard-index") && has_val) {
             if (!dip_parse_i64(argv[++i], &shard_index) || shard_index < 0 || shard_index > 1023)
                 return cli_usage_error("sync-pg", "--shard-index %s: expected 0..1023", argv[i]);
@@ -142,6 +182,9 @@ int cmd_sync_pg_main(int argc, char **argv)
     if (finalize && !task)
         return cli_usage_error("sync-pg", "--finalize needs --task JSON (a task of the sharded "
                                           "run, or the whole --plan --shards output)");
+    if (o.workers > 1 && (plan || shards || finalize))
+        return cli_usage_error("sync-pg", "--workers N runs the sync in this process: not with "
+                                          "--plan, --shards or --finalize");
     SyncPgTask t;
     memset(&t, 0, sizeof t);
     if (task) {
@@ -153,6 +196,11 @@ int cmd_sync_pg_main(int argc, char **argv)
         if (!sync_pg_task_parse_full(task, finalize, &t, why, sizeof why)) {
             dip_error_set(&err, DIP_ERR_CONFIG, "--task: %s", why);
             return cli_fail(&err);
+        }
+        if (o.workers > 1 && t.parent_run_id > 0) {
+            sync_pg_task_free(&t);
+            return cli_usage_error("sync-pg", "--workers N: the task is a shard task (one "
+                                              "shard runs on one connection)");
         }
         if (finalize && t.parent_run_id <= 0) {
             sync_pg_task_free(&t);
@@ -177,27 +225,7 @@ int cmd_sync_pg_main(int argc, char **argv)
         }
         buf_free(&out);
     } else {
-        SyncPgStats st;
-        double started = (double)dip_wall_us() / 1e6;
-        bool ran;
-        if (finalize)
-            ran = sync_pg_finalize(&o, &t, &st, &err);
-        else if (task && t.parent_run_id > 0)
-            ran = sync_pg_run_shard(&o, &t, &st, &err);
-        else if (shards)
-            ran = sync_pg_run_shard_index(&o, (int)shards, (int)shard_index, &st, &err);
-        else
-            ran = sync_pg_run(&o, &st, &err);
-        if (ran) {
-            log_done(&st);
-        } else {
-            rc = cli_fail(&err);
-        }
-        if (metrics_file && metrics_file[0]) {
-            DipError me = {0};
-            if (!sync_pg_metrics_write(metrics_file, &o, &st, rc, started, &me))
-                dip_warn("%s", me.msg); /* the run's own outcome stands */
-        }
+        rc = run_sync(&o, task ? &t : NULL, finalize, (int)shards, (int)shard_index, metrics_file);
     }
     sync_pg_task_free(&t);
     return rc;

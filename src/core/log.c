@@ -1,10 +1,12 @@
 /*
  * log.c: log lines for humans on a terminal ("2026-11-22 04:10:11 INFO  message k=v") or as
  * JSON lines ({"ts":..,"level":..,"msg":..,k:v}) with --log-format json, always on stderr so
- * stdout stays the command's data. A progress line is drawn on a TTY only.
+ * stdout stays the command's data. A progress line is drawn on a TTY only. Threads may log:
+ * one mutex keeps each line (and the progress line's erase) whole.
  */
 #include "core/core.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +14,8 @@
 
 static DipLogFormat g_format = DIP_LOG_HUMAN;
 static DipLogLevel g_min = DIP_LOG_INFO;
-static bool g_progress_active = false;
+static bool g_progress_active = false; /* under g_mu */
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void dip_log_init(DipLogFormat format, DipLogLevel min_level)
 {
@@ -93,11 +96,11 @@ static void log_emit(DipLogLevel level, const char *const *kv, const char *fmt, 
             buf_printf(&line, " %s=%s", kv[i], kv[i + 1]);
     }
     buf_append_byte(&line, '\n');
-    if (g_progress_active) {
-        fputs("\r\033[K", stderr);
-    }
+    pthread_mutex_lock(&g_mu);
+    if (g_progress_active) fputs("\r\033[K", stderr);
     fwrite(line.data, 1, line.len, stderr);
     fflush(stderr);
+    pthread_mutex_unlock(&g_mu);
     buf_free(&line);
     buf_free(&msg);
 }
@@ -126,16 +129,20 @@ void dip_progress(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&g_mu);
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     g_progress_active = true;
+    pthread_mutex_unlock(&g_mu);
 }
 
 void dip_progress_done(void)
 {
+    pthread_mutex_lock(&g_mu);
     if (g_progress_active) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
         g_progress_active = false;
     }
+    pthread_mutex_unlock(&g_mu);
 }

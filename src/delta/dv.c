@@ -31,14 +31,10 @@ static const char Z85_CHARS[] =
 
 bool delta_z85_decode(const char *s, size_t len, uint8_t *out)
 {
-    static int8_t rev[256];
-    static bool init;
-    if (!init) {
-        memset(rev, -1, sizeof rev);
-        for (int i = 0; i < 85; i++)
-            rev[(unsigned char)Z85_CHARS[i]] = (int8_t)i;
-        init = true;
-    }
+    int8_t rev[256]; /* built per call (cheap, and no shared state between threads) */
+    memset(rev, -1, sizeof rev);
+    for (int i = 0; i < 85; i++)
+        rev[(unsigned char)Z85_CHARS[i]] = (int8_t)i;
     if (len % 5 != 0) return false;
     for (size_t i = 0; i < len; i += 5) {
         uint64_t v = 0;

@@ -72,6 +72,13 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
 /* `--shards N --shard-index K` (Kubernetes Indexed Job): plan (or join), then shard K. */
 bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, SyncPgStats *stats,
                              DipError *err) DIP_MUST_CHECK;
+/* `--workers N` (N >= 2): plans (or joins) a sharded run of N shards, as --plan --shards N
+ * would, runs its shards in N threads of this process (each its own decoder thread and
+ * loader connection, lock, run row and resume point), and finalizes it. Rerun after a
+ * failure or a kill with the same N, it joins the unfinished run: finished shards are
+ * skipped, the others resume from their last whole file. stats holds the sums. */
+bool sync_pg_run_workers(const SyncPgOptions *o, int workers, SyncPgStats *stats,
+                         DipError *err) DIP_MUST_CHECK;
 /* `--finalize --task JSON`: marks the sharded run finished (deletes first when planned with
  * --propagate-deletes) once every shard finished; a transient error naming the unfinished
  * shards otherwise. A finished run is left alone (true). */

@@ -13,11 +13,20 @@
 #include "jobs/sync_pg.h"
 #include "pg/pg.h"
 
+#include <stdatomic.h>
+
 typedef enum {
     PREFILTER_NONE = 0, /* gold empty at start: every row is new, COPY straight in */
     PREFILTER_EXPORT,   /* all (hk, hdiff) of gold exported into the HkSet at start */
     PREFILTER_LOOKUP,   /* incremental: (hk, hdiff) looked up per batch by key */
 } PrefilterMode;
+
+/* The progress of the workers of one process (--workers, sync_pg_shard.c): every loader adds
+ * what it did, and its progress line shows the sums. */
+typedef struct SyncPgProgress {
+    double t0;
+    _Atomic int64_t files_total, files_done, rows_expected, rows_done, written;
+} SyncPgProgress;
 
 typedef struct SyncJob {
     const SyncPgOptions *opt;
@@ -54,6 +63,7 @@ typedef struct SyncJob {
     bool lock_shared;
     char *shard_lock;
     char shard_what[96];
+    SyncPgProgress *progress; /* a worker of --workers: the process's sums (NULL: alone) */
 } SyncJob;
 
 /* What a run does: staleness, resume and mode (sync_pg_decide). */

@@ -16,6 +16,7 @@
 #include "jobs/sync_pg_internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,6 +516,7 @@ typedef struct Loader {
     double t0;
     int64_t rows_done;
     size_t files_done;
+    int64_t written; /* inserted + updated of j->run at the last commit (for the sums) */
 } Loader;
 
 static void decoder_init(Decoder *d, SyncJob *j, Pipe *pipe)
@@ -581,22 +583,40 @@ static void loader_committed(Loader *l, bool due)
     run_after_group(j, g, &next);
     pg_run_free(&j->run);
     j->run = next;
+    int64_t files = 0, rows = 0;
     for (int i = 0; i < g->n; i++) {
         LoadBatch *gb = g->t[i].b;
-        l->files_done += gb->file_done;
-        l->rows_done += gb->n_input;
+        files += gb->file_done;
+        rows += gb->n_input;
         batch_free(gb);
     }
+    l->files_done += (size_t)files;
+    l->rows_done += rows;
     g->n = 0;
     g->rows = 0;
     if (due) j->last_checkpoint_s = dip_now_s();
-    double el = dip_now_s() - l->t0;
-    double rate = el > 0 ? l->rows_done / el : 0;
+    int64_t written = j->run.n_inserted + j->run.n_updated;
+    /* this loader's figures, or the sums of the process's workers */
+    int64_t f_done = (int64_t)l->files_done, f_total = (int64_t)(j->nfiles - j->first_file);
+    int64_t r_done = l->rows_done, r_expected = j->rows_expected, w = written;
+    double t0 = l->t0;
+    SyncPgProgress *p = j->progress;
+    if (p) {
+        f_done = atomic_fetch_add(&p->files_done, files) + files;
+        r_done = atomic_fetch_add(&p->rows_done, rows) + rows;
+        w = atomic_fetch_add(&p->written, written - l->written) + written - l->written;
+        f_total = atomic_load(&p->files_total);
+        r_expected = atomic_load(&p->rows_expected);
+        t0 = p->t0;
+    }
+    l->written = written;
+    double el = dip_now_s() - t0;
+    double rate = el > 0 ? r_done / el : 0;
     char eta[32];
-    fmt_eta(j->rows_expected > 0 && rate > 0 ? (j->rows_expected - l->rows_done) / rate : -1, eta);
-    dip_progress("sync-pg: files %zu/%zu  rows %lld  written %lld  %.0f rows/s  ETA %s",
-                 l->files_done, j->nfiles - j->first_file, (long long)l->rows_done,
-                 (long long)(j->run.n_inserted + j->run.n_updated), rate, eta);
+    fmt_eta(r_expected > 0 && rate > 0 ? (r_expected - r_done) / rate : -1, eta);
+    dip_progress("sync-pg: files %lld/%lld  rows %lld  written %lld  %.0f rows/s  ETA %s%s",
+                 (long long)f_done, (long long)f_total, (long long)r_done, (long long)w, rate, eta,
+                 p ? "  (all workers)" : "");
 }
 
 /* Takes batches off the queue until it is empty or something failed: each joins the open
@@ -678,7 +698,14 @@ bool sync_pg_load_files(SyncJob *j, DipError *err)
         j->first_file = j->nfiles;
     }
     bool started = ok && j->first_file < j->nfiles;
-    Loader l = {.j = j, .g = dip_calloc(1, sizeof(Group)), .t0 = dip_now_s()};
+    Loader l = {.j = j,
+                .g = dip_calloc(1, sizeof(Group)),
+                .t0 = dip_now_s(),
+                .written = j->run.n_inserted + j->run.n_updated};
+    if (j->progress) {
+        atomic_fetch_add(&j->progress->files_total, (int64_t)(j->nfiles - j->first_file));
+        atomic_fetch_add(&j->progress->rows_expected, j->rows_expected > 0 ? j->rows_expected : 0);
+    }
     if (started) ok = loader_run(&l, &pipe, err);
     /* batches of an uncommitted group (an error above): their work is rolled back */
     if (l.tx_open) pg_rollback_or_close(&j->conn);

@@ -23,6 +23,7 @@
  */
 #include "jobs/sync_pg_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,8 +573,10 @@ static bool finalize_run(SyncJob *j, Sharded *sh, bool automatic, DipError *err)
     buf_printf(&name, "dip sync-pg finalize %s run %lld", buf_cstr(&j->q_table),
                (long long)sh->run.run_id);
     bool got = false;
+    /* an automatic finalize waits too: the holder may have read the shards' states before
+     * this shard's end was committed, and then leaves the run to this one */
     bool ok =
-        lock_or_fail(j, buf_cstr(&name), automatic ? 0 : lock_wait_s(j),
+        lock_or_fail(j, buf_cstr(&name), lock_wait_s(j),
                      "another dip sync-pg is finalizing this sharded run", automatic, &got, err);
     if (ok && !got) {
         dip_info("another process is finalizing sharded run %lld", (long long)sh->run.run_id);
@@ -665,8 +668,9 @@ static bool shard_job_open(SyncJob *j, SyncPgOptions *o2, const SyncPgOptions *o
     return sync_pg_job_connect(j, err) && sync_pg_lock(j, err);
 }
 
-bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
-                       DipError *err)
+/* A shard; `progress` (NULL: alone) when it is a worker of --workers. */
+static bool shard_run(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
+                      SyncPgProgress *progress, DipError *err)
 {
     double t0 = dip_now_s();
     SyncJob j = {0};
@@ -716,6 +720,7 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
                          (long long)p.bytes[t->shard], j.nfiles - j.first_file,
                          sh.gold_empty ? "none (gold was empty when planned: COPY straight in)"
                                        : "per-batch hk lookup");
+                j.progress = progress;
                 ok = shard_row_start(&j, &sh, t, &row, have_row, err);
                 if (ok) {
                     j.last_checkpoint_s = dip_now_s();
@@ -741,6 +746,12 @@ bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats 
     stats->seconds = dip_now_s() - t0;
     stats->peak_rss = dip_peak_rss_bytes();
     return ok;
+}
+
+bool sync_pg_run_shard(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
+                       DipError *err)
+{
+    return shard_run(o, t, stats, NULL, err);
 }
 
 bool sync_pg_finalize(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *stats,
@@ -777,8 +788,11 @@ bool sync_pg_finalize(const SyncPgOptions *o, const SyncPgTask *t, SyncPgStats *
     return ok;
 }
 
-bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, SyncPgStats *stats,
-                             DipError *err)
+/* Plans (or joins) the sharded run of `shards` shards and fills its tasks t[0..shards)
+ * (left empty when the table is up to date). The plan's connection and locks are gone on
+ * return, before any shard takes its own. */
+static bool plan_to_tasks(const SyncPgOptions *o, int shards, SyncPgTask *t, SyncPgStats *stats,
+                          DipError *err)
 {
     SyncJob j = {0};
     Sharded sh = {0};
@@ -786,29 +800,130 @@ bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, Sync
     bool up_to_date = false;
     memset(stats, 0, sizeof *stats);
     dip_strlcpy(stats->mode, "none", sizeof stats->mode);
+    stats->shard = -1;
     bool ok = plan_tasks(o, shards, &sh, &p, &up_to_date, &j, err);
-    SyncPgTask t;
-    memset(&t, 0, sizeof t);
+    for (int k = 0; ok && !up_to_date && k < shards; k++) {
+        memset(&t[k], 0, sizeof t[k]);
+        t[k].input = dip_strdup(o->source);
+        t[k].output = dip_strdup(j.gold_table);
+        t[k].table_version = sh.run.version;
+        t[k].parent_run_id = sh.run.run_id;
+        t[k].shard = k;
+        t[k].shards = shards;
+        dip_strlcpy(t[k].plan_sha256, p.sha256, sizeof t[k].plan_sha256);
+    }
     if (ok && !up_to_date) {
-        t.input = dip_strdup(o->source);
-        t.output = dip_strdup(j.gold_table);
-        t.table_version = sh.run.version;
-        t.parent_run_id = sh.run.run_id;
-        t.shard = index;
-        t.shards = shards;
-        dip_strlcpy(t.plan_sha256, p.sha256, sizeof t.plan_sha256);
+        dip_strlcpy(stats->mode, sh.run.mode, sizeof stats->mode);
+        stats->parent_run_id = sh.run.run_id;
+    }
+    stats->up_to_date = ok && up_to_date;
+    dip_strlcpy(stats->output, j.gold_table ? j.gold_table : "", sizeof stats->output);
+    if (j.snap) {
+        stats->have_version = true;
+        stats->version = j.version;
+        stats->ldts_us = j.ldts_us;
     }
     shard_plan_free(&p);
     sharded_free(&sh);
-    dip_strlcpy(stats->output, j.gold_table ? j.gold_table : "", sizeof stats->output);
-    sync_pg_job_free(&j); /* the plan's connection (and locks) go before the shard's */
-    if (ok && up_to_date) {
-        stats->up_to_date = true;
-    } else if (ok) {
+    sync_pg_job_free(&j);
+    return ok;
+}
+
+bool sync_pg_run_shard_index(const SyncPgOptions *o, int shards, int index, SyncPgStats *stats,
+                             DipError *err)
+{
+    SyncPgTask *t = dip_calloc((size_t)shards, sizeof *t);
+    bool ok = plan_to_tasks(o, shards, t, stats, err);
+    if (ok && !stats->up_to_date) {
         dip_info("shard index %d: task %d of %d of sharded run %lld", index, index, shards,
-                 (long long)t.parent_run_id);
-        ok = sync_pg_run_shard(o, &t, stats, err);
+                 (long long)t[index].parent_run_id);
+        ok = sync_pg_run_shard(o, &t[index], stats, err);
     }
-    sync_pg_task_free(&t);
+    for (int k = 0; k < shards; k++)
+        sync_pg_task_free(&t[k]);
+    free(t);
+    return ok;
+}
+
+/* ------------------------------------------------------------ --workers N */
+
+typedef struct Worker {
+    const SyncPgOptions *o;
+    const SyncPgTask *t;
+    SyncPgProgress *progress;
+    SyncPgStats stats;
+    DipError err;
+    bool ok;
+    bool started;
+    pthread_t th;
+} Worker;
+
+static void *worker_main(void *arg)
+{
+    Worker *w = arg;
+    w->ok = shard_run(w->o, w->t, &w->stats, w->progress, &w->err);
+    return NULL;
+}
+
+/* The workers' figures summed into the process's; the first failure is the process's error
+ * (a stop request's, when one came, so that the exit says "stopped"). */
+static bool workers_sum(Worker *w, int n, SyncPgStats *stats, DipError *err)
+{
+    bool ok = true;
+    for (int k = 0; k < n; k++) {
+        const SyncPgStats *s = &w[k].stats;
+        stats->resumed |= s->resumed;
+        stats->files_total += s->files_total;
+        stats->files_skipped += s->files_skipped;
+        stats->n_input += s->n_input;
+        stats->n_inserted += s->n_inserted;
+        stats->n_updated += s->n_updated;
+        stats->n_unchanged += s->n_unchanged;
+        stats->n_deleted += s->n_deleted;
+        stats->finalized |= s->finalized;
+        if (!w[k].ok &&
+            (ok || (w[k].err.kind == DIP_ERR_INTERRUPTED && err->kind != DIP_ERR_INTERRUPTED))) {
+            *err = w[k].err;
+            if (ok) dip_error_prefix(err, "worker %d (shard %d)", k, w[k].t->shard);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool sync_pg_run_workers(const SyncPgOptions *o, int workers, SyncPgStats *stats, DipError *err)
+{
+    double t0 = dip_now_s();
+    SyncPgTask *t = dip_calloc((size_t)workers, sizeof *t);
+    bool ok = plan_to_tasks(o, workers, t, stats, err);
+    if (ok && !stats->up_to_date) {
+        dip_info("%d workers: shards 0..%d of sharded run %lld, one loader connection each",
+                 workers, workers - 1, (long long)t[0].parent_run_id);
+        SyncPgProgress progress = {.t0 = dip_now_s()};
+        Worker *w = dip_calloc((size_t)workers, sizeof *w);
+        for (int k = 0; k < workers; k++) {
+            w[k] = (Worker){.o = o, .t = &t[k], .progress = &progress};
+            w[k].started = pthread_create(&w[k].th, NULL, worker_main, &w[k]) == 0;
+            if (!w[k].started)
+                dip_error_set(&w[k].err, DIP_ERR_INTERNAL, "cannot start worker thread %d", k);
+        }
+        for (int k = 0; k < workers; k++)
+            if (w[k].started) pthread_join(w[k].th, NULL);
+        ok = workers_sum(w, workers, stats, err);
+        /* every shard finished and yet none finalized (each saw another finalizer): do it */
+        if (ok && !stats->finalized) {
+            SyncPgStats fs;
+            ok = sync_pg_finalize(o, &t[0], &fs, err);
+            stats->finalized = fs.finalized;
+            stats->n_deleted = fs.n_deleted;
+        }
+        free(w);
+    }
+    for (int k = 0; k < workers; k++)
+        sync_pg_task_free(&t[k]);
+    free(t);
+    stats->shard = -1;
+    stats->seconds = dip_now_s() - t0;
+    stats->peak_rss = dip_peak_rss_bytes();
     return ok;
 }
