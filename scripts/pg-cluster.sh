@@ -4,6 +4,8 @@
 #   eval "$(scripts/pg-cluster.sh start [--no-fsync])"   # prints PGHOST PGPORT PGUSER PGDATABASE DIP_PG_DIR
 #   scripts/pg-cluster.sh restart "$DIP_PG_DIR"           # fast stop + start on the same port
 #   scripts/pg-cluster.sh stop "$DIP_PG_DIR"              # fast stop, removes the directory
+#   eval "$(scripts/pg-cluster.sh failover "$DIP_PG_DIR" PORT)"  # the primary dies; its storage
+#                                                         # comes up as a new primary on PORT
 #
 # Everything lives under one unique temp directory (several helpers and test runs start
 # clusters at the same time on this machine). initdb refuses to run as root, so the cluster
@@ -132,13 +134,45 @@ cmd_restart() {
 # immediate mode (no shutdown checkpoint, crash recovery at next start).
 cmd_crash_restart() { cmd_restart "${1:-}" immediate; }
 
+# failover DIR PORT: the primary in DIR dies (immediate stop: no shutdown checkpoint) and a new
+# primary takes over its storage on another port, as a storage-level failover does (Amazon RDS
+# Multi-AZ, a cloud disk re-attached to a standby host, shared storage): same data, same
+# replication slots at their last persisted state, crash recovery at start, a new address.
+# Prints the new cluster's exports like start; DIR (the dead host) is removed.
+cmd_failover() {
+  local dir port new
+  dir=$(check_dir "${1:-}")
+  port=${2:?usage: pg-cluster.sh failover DIR PORT}
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 || true
+  new=$(mktemp -d "${TMPDIR:-/tmp}/dip-pg.XXXXXXXX")
+  chmod 755 "$new"
+  mkdir -p "$new/sock"
+  cp -a "$dir/data" "$new/data"
+  rm -f "$new/data/postmaster.pid"
+  sed -i "s|^unix_socket_directories = .*|unix_socket_directories = '$new/sock'|" "$new/data/postgresql.conf"
+  if [ "$(id -u)" = 0 ]; then chown -R "$DBUSER" "$new"; fi
+  echo "port = $port" >"$new/port.conf"
+  as_db "$PGBIN/pg_ctl" -D "$new/data" -l "$new/server.log" -w -t 120 -o "-p $port" start >/dev/null || {
+    cat "$new/server.log" >&2; exit 1; }
+  echo "$port" >"$new/port"
+  case "$dir" in
+    */dip-pg.*) rm -rf "$dir" ;;
+  esac
+  echo "export PGHOST=127.0.0.1"
+  echo "export PGPORT=$port"
+  echo "export PGUSER=postgres"
+  echo "export PGDATABASE=postgres"
+  echo "export DIP_PG_DIR=$new"
+}
+
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   restart) shift; cmd_restart "${1:-}" ;;
   crash-restart) shift; cmd_crash_restart "${1:-}" ;;
+  failover) shift; cmd_failover "${1:-}" "${2:-}" ;;
   *)
-    echo "usage: $0 start [--no-fsync] | stop DIR | restart DIR | crash-restart DIR" >&2
+    echo "usage: $0 start [--no-fsync] | stop DIR | restart DIR | crash-restart DIR | failover DIR PORT" >&2
     exit 2
     ;;
 esac

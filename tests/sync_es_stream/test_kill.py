@@ -13,6 +13,10 @@
 4. A 429 storm: whole bulk requests refused with 429, then a share of the items.
 5. A hot standby taking over: a second daemon waits; the first is SIGKILLed; the second takes
    over (the time is printed) and goes on.
+6. (run before 5) A failover to a new primary with the slot: the primary dies (immediate
+   stop) and its storage comes up as a new primary on another port (scripts/pg-cluster.sh
+   failover); the daemon, given both addresses as a libpq host list, reconnects there,
+   resumes from the slot and loses nothing.
 After each part the workload stops, a --once catches up, and the whole index must equal the
 documents the test computes in SQL from the database as it is: no lost, stale or extra
 document. Keys are not named id. Every loop is bounded in count and time.
@@ -192,11 +196,11 @@ env.check(not stopped_early, "%d SIGKILLs of the daemon at random moments (%.0f 
 catch_up_and_compare("after %d SIGKILL trials" % TRIALS)
 
 
-def under_load(what, action, seconds=6.0):
+def under_load(what, action, seconds=6.0, **extra):
     """A daemon and the writer run; action() happens in the middle; then both stop and the
     index is compared."""
     w = Writer(rng.random())
-    d = streamtest.Daemon(env, path, what.split()[0], DIP_ES_STREAM_RETRIES="50")
+    d = streamtest.Daemon(env, path, what.split()[0], DIP_ES_STREAM_RETRIES="50", **extra)
     time.sleep(seconds / 2)
     note = action(d)
     time.sleep(seconds / 2)
@@ -266,6 +270,42 @@ under_load("429 storm under load", storm, seconds=4.0)
 st, stats = env.http("GET", "/_test/stats")
 env.check((stats or {}).get("faults_injected", 0) >= 3, "the storm refused requests and items",
           str(stats))
+
+# ---------------------------------------------------------------- 6. failover to a new primary
+# The primary dies (immediate stop) and a new primary comes up on its storage at another
+# address, with the slot as last persisted (a storage-level failover: RDS Multi-AZ, a disk
+# re-attached elsewhere). The daemon was given both addresses (a libpq host list, as for any
+# HA pair) and must reconnect to the new one, resume from the slot and lose nothing.
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+NEW_PORT = free_port()
+
+
+def failover(d):
+    r = subprocess.run([os.path.join(env.src, "scripts/pg-cluster.sh"), "failover",
+                        env.pgenv["DIP_PG_DIR"], str(NEW_PORT)], capture_output=True, text=True,
+                       timeout=300)
+    env.check(r.returncode == 0, "the primary died and a new primary took over its storage on "
+              "port %d" % NEW_PORT, r.stderr[-800:])
+    for line in r.stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            k, v = line[len("export "):].split("=", 1)
+            env.pgenv[k] = v
+    return "failover from port %s to %d" % (OLD_PORT, NEW_PORT)
+
+
+OLD_PORT = env.pgenv["PGPORT"]
+under_load("failover to a new primary under load", failover, seconds=8.0,
+           PGHOST="127.0.0.1,127.0.0.1", PGPORT="%s,%d" % (OLD_PORT, NEW_PORT))
+env.check(env.pgenv["PGPORT"] == str(NEW_PORT), "the tests now talk to the new primary",
+          env.pgenv["PGPORT"])
 
 # ---------------------------------------------------------------- 5. a standby takes over
 w = Writer(rng.random())
