@@ -6,6 +6,8 @@
 #   scripts/pg-cluster.sh stop "$DIP_PG_DIR"              # fast stop, removes the directory
 #   eval "$(scripts/pg-cluster.sh failover "$DIP_PG_DIR" PORT)"  # the primary dies; its storage
 #                                                         # comes up as a new primary on PORT
+#   eval "$(scripts/pg-cluster.sh standby "$DIP_PG_DIR" PORT)"   # a streaming standby (slots copied)
+#   scripts/pg-cluster.sh halt DIR [fast|immediate] | resume DIR | promote DIR
 #
 # Everything lives under one unique temp directory (several helpers and test runs start
 # clusters at the same time on this machine). initdb refuses to run as root, so the cluster
@@ -165,14 +167,72 @@ cmd_failover() {
   echo "export DIP_PG_DIR=$new"
 }
 
+# standby DIR PORT: a streaming physical standby of the cluster in DIR, on PORT. Its data is a
+# copy of DIR's taken while DIR's server is stopped (fast; started again at once), so the
+# standby also holds DIR's replication slots as they were (what an HA manager that copies
+# logical slots to its replicas gives); it then follows DIR by streaming replication.
+# Prints the standby's exports like start.
+cmd_standby() {
+  local dir port new pport
+  dir=$(check_dir "${1:-}")
+  port=${2:?usage: pg-cluster.sh standby DIR PORT}
+  pport=$(cat "$dir/port")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+  new=$(mktemp -d "${TMPDIR:-/tmp}/dip-pg.XXXXXXXX")
+  chmod 755 "$new"
+  mkdir -p "$new/sock"
+  cp -a "$dir/data" "$new/data"
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "-p $pport" start >/dev/null
+  rm -f "$new/data/postmaster.pid"
+  sed -i "s|^unix_socket_directories = .*|unix_socket_directories = '$new/sock'|" "$new/data/postgresql.conf"
+  {
+    echo "primary_conninfo = 'host=127.0.0.1 port=$pport user=postgres application_name=standby'"
+    echo "hot_standby = on"
+  } >>"$new/data/postgresql.conf"
+  touch "$new/data/standby.signal"
+  if [ "$(id -u)" = 0 ]; then chown -R "$DBUSER" "$new"; fi
+  as_db "$PGBIN/pg_ctl" -D "$new/data" -l "$new/server.log" -w -t 120 -o "-p $port" start >/dev/null || {
+    cat "$new/server.log" >&2; exit 1; }
+  echo "$port" >"$new/port"
+  echo "export PGHOST=127.0.0.1"
+  echo "export PGPORT=$port"
+  echo "export PGUSER=postgres"
+  echo "export PGDATABASE=postgres"
+  echo "export DIP_PG_DIR=$new"
+}
+
+# halt DIR [fast|immediate]: stops the server, keeps the directory (resume starts it again).
+cmd_halt() {
+  local dir
+  dir=$(check_dir "${1:-}")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+cmd_resume() {
+  local dir
+  dir=$(check_dir "${1:-}")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 -o "-p $(cat "$dir/port")" start >/dev/null
+}
+
+# promote DIR: a standby becomes a primary on a new timeline (pg_ctl promote, waits).
+cmd_promote() {
+  local dir
+  dir=$(check_dir "${1:-}")
+  as_db "$PGBIN/pg_ctl" -D "$dir/data" -w -t 120 promote >/dev/null
+}
+
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
+  standby) shift; cmd_standby "${1:-}" "${2:-}" ;;
+  halt) shift; cmd_halt "${1:-}" "${2:-}" ;;
+  resume) shift; cmd_resume "${1:-}" ;;
+  promote) shift; cmd_promote "${1:-}" ;;
   stop) shift; cmd_stop "$@" ;;
   restart) shift; cmd_restart "${1:-}" ;;
   crash-restart) shift; cmd_crash_restart "${1:-}" ;;
   failover) shift; cmd_failover "${1:-}" "${2:-}" ;;
   *)
-    echo "usage: $0 start [--no-fsync] | stop DIR | restart DIR | crash-restart DIR | failover DIR PORT" >&2
+    echo "usage: $0 start [--no-fsync] | stop DIR | restart DIR | crash-restart DIR | failover DIR PORT | standby DIR PORT | halt DIR [MODE] | resume DIR | promote DIR" >&2
     exit 2
     ;;
 esac

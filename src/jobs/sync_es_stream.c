@@ -85,6 +85,10 @@ typedef struct Stream {
     int64_t retained_bytes;    /* the slot's retained WAL (WAL guard); -1 unknown */
     SyncEsMetrics *m;          /* --daemon's /metrics and /healthz; NULL otherwise */
     bool heard;                /* the server sent something in this session */
+    /* the server streamed from, across sessions (failover detection, timeline_check) */
+    char sysid[32];
+    int tli;
+    PgLsn sent_lsn; /* the highest version dip sent to the engine (it may have landed) */
     Buf id, arrays[8];
 } Stream;
 
@@ -284,6 +288,7 @@ static bool apply_batch(Stream *s, DipError *err)
     bool ok = true;
     if (docs_resolver_pending(s->res)) {
         double t0 = dip_now_s();
+        if (s->batch_lsn > s->sent_lsn) s->sent_lsn = s->batch_lsn;
         sync_es_metrics_doing(s->m, "building documents and sending them to the search engine");
         ok = begin_visible(s, err) && docs_resolver_run(s->res, &s->bc, err);
         size_t n = ok ? docs_resolver_nroots(s->res) : 0;
@@ -504,13 +509,61 @@ static void session_close(Stream *s)
     buf_clear(&s->reshape_why);
 }
 
+/* After a reconnect: the server must continue the history dip streamed. A failover to a new
+ * primary shows as a new timeline; when it branched off before a change whose documents dip
+ * already sent, the new primary lacks those transactions (an asynchronous standby promoted)
+ * while the index may hold their documents, with versions above what the new primary will
+ * write: nothing but a rebuild makes the index right again, so the stream stops (exit 3). */
+static bool timeline_check(Stream *s, DipError *err)
+{
+    PgReplSystem sys;
+    if (!pgrepl_identify_system(&s->r, &sys, err)) return false;
+    const char *host = s->r.pc.host, *port = s->r.pc.port;
+    if (s->sysid[0] && strcmp(s->sysid, sys.systemid) != 0)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "postgresql %s:%s is another cluster (system identifier %s; dip "
+                             "streamed from %s until now): its slot %s has another history; "
+                             "rebuild index %s from it with `dip sync-es --reindex`",
+                             host, port, sys.systemid, s->sysid, s->slot, s->index);
+    if (s->tli && sys.timeline != s->tli) {
+        PgLsn sw = 0;
+        bool found = false;
+        if (sys.timeline > s->tli &&
+            !pgrepl_timeline_switch(&s->r, sys.timeline, s->tli, &sw, &found, err))
+            return false;
+        char at[24], sent[24];
+        pgrepl_lsn_format(sw, at);
+        pgrepl_lsn_format(s->sent_lsn, sent);
+        if (!found)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "postgresql %s:%s is on timeline %d, whose history does not "
+                                 "contain timeline %d that dip streamed until now: rebuild "
+                                 "index %s with `dip sync-es --reindex`",
+                                 host, port, sys.timeline, s->tli, s->index);
+        if (s->sent_lsn > sw)
+            return dip_error_set(
+                err, DIP_ERR_DATA,
+                "a failover lost transactions: the new primary %s:%s (timeline %d) branched off "
+                "timeline %d at %s, but dip had already sent index %s documents of changes up to "
+                "%s; the transactions in between are not on the new primary and their documents "
+                "may be in the index: rebuild it with `dip sync-es --reindex`",
+                host, port, sys.timeline, s->tli, at, s->index, sent);
+        dip_warn("postgresql %s:%s: timeline %d -> %d (a failover, at %s): every change dip sent "
+                 "to the index (up to %s) is on the new primary; streaming goes on",
+                 host, port, s->tli, sys.timeline, at, sent);
+    }
+    dip_strlcpy(s->sysid, sys.systemid, sizeof s->sysid);
+    s->tli = sys.timeline;
+    return true;
+}
+
 static bool session_open(Stream *s, DipError *err)
 {
     EsJob *j = s->j;
     PgSettings ps = j->pgs;
     char *ci = sync_es_conninfo(j, false);
     ps.conninfo = ci;
-    bool ok = pgrepl_connect(&s->r, &ps, err);
+    bool ok = pgrepl_connect(&s->r, &ps, err) && timeline_check(s, err);
     free(ci);
     ok = ok && sync_es_connect(j, &s->bc, false, err) && sync_es_connect(j, &s->dl, false, err);
     ok = ok && docs_plugins_open(j->schema, j->d, 0, &s->plugins, err);

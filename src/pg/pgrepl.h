@@ -84,6 +84,14 @@ void pgrepl_close(PgRepl *r);
 /* IDENTIFY_SYSTEM. */
 bool pgrepl_identify_system(PgRepl *r, PgReplSystem *out, DipError *err) DIP_MUST_CHECK;
 
+/* TIMELINE_HISTORY tli: the LSN at which timeline from_tli ended (where the history of tli
+ * branched off it); *found false when from_tli is not in tli's history (a timeline of
+ * another lineage, or tli <= from_tli). */
+bool pgrepl_timeline_switch(PgRepl *r, int tli, int from_tli, PgLsn *switch_lsn, bool *found,
+                            DipError *err) DIP_MUST_CHECK;
+/* The switch point of from_tli in a timeline history file's text (exposed for tests). */
+bool pgrepl_history_switch(const char *history, int tli, PgLsn *switch_lsn);
+
 /* A slot name PostgreSQL accepts: 1..63 of [a-z0-9_]. False with a config error otherwise. */
 bool pgrepl_slot_name_check(const char *slot, DipError *err) DIP_MUST_CHECK;
 /* CREATE_REPLICATION_SLOT slot [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT: a slot whose

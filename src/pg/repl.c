@@ -171,6 +171,51 @@ bool pgrepl_identify_system(PgRepl *r, PgReplSystem *out, DipError *err)
     return ok;
 }
 
+bool pgrepl_history_switch(const char *history, int tli, PgLsn *switch_lsn)
+{
+    /* lines "parentTLI <tab> switchpoint <tab> reason"; comments start with '#' */
+    for (const char *p = history; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[256];
+        if (len < sizeof line && *p != '#') {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            char *tab = strchr(line, '\t');
+            char *tab2 = tab ? strchr(tab + 1, '\t') : NULL;
+            if (tab2) *tab2 = '\0';
+            int64_t parent;
+            if (tab) {
+                *tab = '\0';
+                if (dip_parse_i64(line, &parent) && parent == tli &&
+                    pgrepl_lsn_parse(tab + 1, switch_lsn))
+                    return true;
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return false;
+}
+
+bool pgrepl_timeline_switch(PgRepl *r, int tli, int from_tli, PgLsn *switch_lsn, bool *found,
+                            DipError *err)
+{
+    *found = false;
+    *switch_lsn = 0;
+    char cmd[48];
+    dip_snprintf(cmd, sizeof cmd, "TIMELINE_HISTORY %d", tli);
+    PGresult *res;
+    if (!repl_exec(&r->pc, cmd, "TIMELINE_HISTORY", PGRES_TUPLES_OK, &res, err)) return false;
+    bool ok = true;
+    if (PQntuples(res) != 1 || PQnfields(res) < 2)
+        ok = dip_error_set(err, DIP_ERR_DATA, "%s: %d rows of %d columns, expected 1 of 2", cmd,
+                           PQntuples(res), PQnfields(res));
+    else
+        *found = pgrepl_history_switch(PQgetvalue(res, 0, 1), from_tli, switch_lsn);
+    PQclear(res);
+    return ok;
+}
+
 bool pgrepl_slot_name_check(const char *slot, DipError *err)
 {
     size_t n = slot ? strlen(slot) : 0;

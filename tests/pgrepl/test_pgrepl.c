@@ -303,6 +303,34 @@ static void step(const char *name, const char *const *sqls, int ends, const char
 
 /* ------------------------------------------------------------ scenarios */
 
+/* Timeline history files as PostgreSQL writes them (xlog.c writeTimeLineHistory): one line
+ * per ancestor, "parentTLI<TAB>switchpoint<TAB>reason"; and TIMELINE_HISTORY on timeline 1,
+ * which has no history file, is an error naming the command. */
+static void test_timeline_history(void)
+{
+    const char *h = "1\t0/5000060\tno recovery target specified\n"
+                    "\n"
+                    "2\t1/A0000000\tat restore point \"x\"\n"
+                    "# a comment\n"
+                    "3\t1/A0001F28\tno recovery target specified\n";
+    PgLsn sw = 0;
+    CHECK(pgrepl_history_switch(h, 1, &sw) && sw == UINT64_C(0x5000060), "timeline 1 ended at %llx",
+          (unsigned long long)sw);
+    CHECK(pgrepl_history_switch(h, 2, &sw) && sw == UINT64_C(0x1A0000000), "timeline 2: %llx",
+          (unsigned long long)sw);
+    CHECK(pgrepl_history_switch(h, 3, &sw) && sw == UINT64_C(0x1A0001F28), "timeline 3: %llx",
+          (unsigned long long)sw);
+    CHECK(!pgrepl_history_switch(h, 4, &sw), "timeline 4 is not an ancestor");
+    CHECK(!pgrepl_history_switch("", 1, &sw) &&
+              !pgrepl_history_switch("1\tnot-an-lsn\tx\n", 1, &sw),
+          "empty or malformed history");
+    DipError err = {0};
+    bool found = true;
+    CHECK(!pgrepl_timeline_switch(&repl, 1, 1, &sw, &found, &err) &&
+              strstr(err.msg, "TIMELINE_HISTORY") != NULL,
+          "TIMELINE_HISTORY 1 on a server that never failed over: %s", err.msg);
+}
+
 static void test_slot_and_snapshot(void)
 {
     DipError err = {0};
@@ -805,6 +833,7 @@ int main(void)
              "CREATE TABLE bulk_t (id int PRIMARY KEY, pad text);"
              "CREATE PUBLICATION dip_pub FOR TABLE items, full_t, bulk_t;"
              "CREATE PUBLICATION \"Pub \"\"Two\"\"\" FOR TABLE parent_t, child_t, typed_t");
+    test_timeline_history();
     test_slot_and_snapshot();
     test_messages();
     test_streaming();
