@@ -120,6 +120,15 @@ bool pg_error_from_result(DipError *err, const PgConn *c, const PGresult *res, c
                          c ? c->port : "?", what, msg, state);
 }
 
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    char msg[512];
+    dip_strlcpy(msg, message, sizeof msg);
+    trim_newlines(msg, sizeof msg);
+    dip_debug("postgresql: %s", msg);
+}
+
 bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
 {
     memset(c, 0, sizeof *c);
@@ -165,6 +174,9 @@ bool pg_connect(PgConn *c, const PgSettings *s, DipError *err)
         c->conn = NULL;
         return false;
     }
+    /* NOTICEs (CREATE .. IF NOT EXISTS and the like) go to the debug log, not raw to stderr
+     * where they would break JSON logs and clutter the human ones */
+    PQsetNoticeProcessor(c->conn, notice_to_log, NULL);
     /* sessions of dip always talk UTC and ISO dates, whatever the server defaults are */
     PGresult *r = PQexec(c->conn, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; "
                                   "SET client_encoding = 'UTF8'");
