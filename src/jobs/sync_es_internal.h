@@ -74,6 +74,14 @@ bool sync_es_redis_checkpoint_get(SyncEsRedis *r, const char *slot, PgLsn *lsn,
                                   DipError *err) DIP_MUST_CHECK;
 bool sync_es_redis_checkpoint_set(SyncEsRedis *r, const char *slot, PgLsn lsn,
                                   DipError *err) DIP_MUST_CHECK;
+/* Which server history the checkpoint belongs to: key dip:sync-es:<slot>:origin holds
+ * "<system identifier> <timeline>", written when a session starts on a server (so that a
+ * daemon started after a failover can tell whether the new primary lost what the checkpoint
+ * says is in the index). get: *found false when absent. */
+bool sync_es_redis_origin_get(SyncEsRedis *r, const char *slot, char sysid[32], int *tli,
+                              bool *found, DipError *err) DIP_MUST_CHECK;
+bool sync_es_redis_origin_set(SyncEsRedis *r, const char *slot, const char *sysid, int tli,
+                              DipError *err) DIP_MUST_CHECK;
 /* Stops the renewal, releases the lock (when still held), closes. */
 void sync_es_redis_close(SyncEsRedis *r);
 /* A connection to the document's database (replication: a walsender in database mode). */

@@ -174,6 +174,37 @@ bool sync_es_redis_checkpoint_set(SyncEsRedis *r, const char *slot, PgLsn lsn, D
     return redis_set(r->conn, key, val, err);
 }
 
+bool sync_es_redis_origin_get(SyncEsRedis *r, const char *slot, char sysid[32], int *tli,
+                              bool *found, DipError *err)
+{
+    char key[400], val[96];
+    dip_snprintf(key, sizeof key, "dip:sync-es:%s:origin", slot);
+    *tli = 0;
+    sysid[0] = '\0';
+    if (!redis_get(r->conn, key, val, sizeof val, found, err)) return false;
+    if (!*found) return true;
+    char *sp = strchr(val, ' ');
+    int64_t t = 0;
+    if (!sp || sp == val || (size_t)(sp - val) >= 32 || !dip_parse_i64(sp + 1, &t) || t < 1 ||
+        t > INT32_MAX)
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "redis key %s: \"%s\" is not \"<system identifier> <timeline>\"", key,
+                             val);
+    memcpy(sysid, val, (size_t)(sp - val));
+    sysid[sp - val] = '\0';
+    *tli = (int)t;
+    return true;
+}
+
+bool sync_es_redis_origin_set(SyncEsRedis *r, const char *slot, const char *sysid, int tli,
+                              DipError *err)
+{
+    char key[400], val[96];
+    dip_snprintf(key, sizeof key, "dip:sync-es:%s:origin", slot);
+    dip_snprintf(val, sizeof val, "%s %d", sysid, tli);
+    return redis_set(r->conn, key, val, err);
+}
+
 void sync_es_redis_close(SyncEsRedis *r)
 {
     if (!r) return;

@@ -557,13 +557,26 @@ static bool timeline_check(Stream *s, DipError *err)
     return true;
 }
 
+/* A process that has not streamed yet (s->tli 0) takes the server history its Redis
+ * checkpoint belongs to from Redis, and the checkpoint as what it has sent: timeline_check
+ * then judges a failover that happened while no daemon ran. */
+static bool redis_origin_seed(Stream *s, PgLsn checkpoint, DipError *err)
+{
+    if (!s->j->redis || s->tli) return true;
+    bool found = false;
+    if (!sync_es_redis_origin_get(s->j->redis, s->slot, s->sysid, &s->tli, &found, err))
+        return false;
+    if (found && checkpoint > s->sent_lsn) s->sent_lsn = checkpoint;
+    return true;
+}
+
 static bool session_open(Stream *s, DipError *err)
 {
     EsJob *j = s->j;
     PgSettings ps = j->pgs;
     char *ci = sync_es_conninfo(j, false);
     ps.conninfo = ci;
-    bool ok = pgrepl_connect(&s->r, &ps, err) && timeline_check(s, err);
+    bool ok = pgrepl_connect(&s->r, &ps, err);
     free(ci);
     ok = ok && sync_es_connect(j, &s->bc, false, err) && sync_es_connect(j, &s->dl, false, err);
     ok = ok && docs_plugins_open(j->schema, j->d, 0, &s->plugins, err);
@@ -577,6 +590,8 @@ static bool session_open(Stream *s, DipError *err)
     }
     PgLsn from = 0;
     if (ok && j->redis) ok = sync_es_redis_checkpoint_get(j->redis, s->slot, &from, err);
+    ok = ok && redis_origin_seed(s, from, err) && timeline_check(s, err);
+    if (ok && j->redis) ok = sync_es_redis_origin_set(j->redis, s->slot, s->sysid, s->tli, err);
     if (ok) {
         const char *pubs[1] = {j->publication};
         PgReplStart st = {.slot = s->slot,

@@ -14,6 +14,9 @@ with target_session_attrs=read-write, as one configures it for an HA pair.
    index holds documents the new primary does not have, with versions above its LSNs): it
    stops with exit 3 naming the failover and `--reindex`. Then `--reindex` against C makes
    the index equal to C's documents.
+3. The same lossy failover while no daemon runs, with REDIS_CHECKPOINT=true: a `--once`
+   started afterwards reads the checkpoint's origin (system identifier, timeline) from Redis
+   and stops with exit 3 as well; `--reindex` then makes the index right.
 Every wait is bounded.
 """
 import atexit
@@ -188,4 +191,47 @@ write(5, "after-reindex")
 r = env.run_dip(["sync-es", "--config", path, "--once"])
 env.check(r.returncode == 0, "--once streams on from the new primary", r.stderr[-1500:])
 streamtest.compare_index(env, "after changes on the new primary", DB, DB, EXPECTED)
+
+# ---------------------------------------------------------------- 3. no daemon ran meanwhile
+# With REDIS_CHECKPOINT=true the checkpoint's server history (system identifier, timeline) is
+# in Redis too: a dip started only after a lossy failover still sees it.
+RPORT = free_port()
+rdir = os.path.join(env.work, "redis")
+os.makedirs(rdir)
+redis = subprocess.Popen(["redis-server", "--port", str(RPORT), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--dir", rdir], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+atexit.register(lambda: redis.poll() is None and (redis.terminate(), redis.wait(30)))
+for _ in range(100):
+    r = subprocess.run(["redis-cli", "-p", str(RPORT), "PING"], capture_output=True, text=True)
+    if r.stdout.strip() == "PONG":
+        break
+    time.sleep(0.05)
+REDIS = {"REDIS_CHECKPOINT": "true", "REDIS_URL": "redis://127.0.0.1:%d/0" % RPORT}
+PORT_D = free_port()
+D = pgc("standby", C["DIP_PG_DIR"], PORT_D)
+dirs.append(D["DIP_PG_DIR"])
+wait_streaming("C -> D")
+write(5, "redis-replicated")
+r = env.run_dip(["sync-es", "--config", path, "--once"], **REDIS)
+env.check(r.returncode == 0, "--once with the checkpoint in Redis", r.stderr[-1500:])
+origin = subprocess.run(["redis-cli", "-p", str(RPORT), "KEYS", "dip:sync-es:*:origin"],
+                        capture_output=True, text=True).stdout.split()
+env.check(len(origin) == 1, "Redis holds the checkpoint's origin key", str(origin))
+standby_caught_up(D, streamtest.insert_lsn(env, DB), "C -> D")
+pgc("halt", D["DIP_PG_DIR"], "fast")
+write(10, "lost-again")
+r = env.run_dip(["sync-es", "--config", path, "--once"], **REDIS)
+env.check(r.returncode == 0, "--once indexes the transactions D will not have", r.stderr[-1500:])
+pgc("halt", C["DIP_PG_DIR"], "immediate")
+pgc("resume", D["DIP_PG_DIR"])
+pgc("promote", D["DIP_PG_DIR"])
+use(D)
+r = env.run_dip(["sync-es", "--config", path, "--once"], **REDIS)
+env.check(r.returncode == 3 and "a failover lost transactions" in r.stderr and "timeline 3" in r.stderr,
+          "a dip started after a lossy failover stops too (exit %d), from Redis's origin and "
+          "checkpoint" % r.returncode, r.stderr[-1500:])
+r = env.run_dip(["sync-es", "--config", path, "--reindex"], **REDIS)
+env.check(r.returncode == 0, "--reindex against the newest primary", r.stderr[-1500:])
+streamtest.compare_index(env, "after --reindex on the newest primary", DB, DB, EXPECTED)
 env.finish()
