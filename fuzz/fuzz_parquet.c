@@ -2,9 +2,10 @@
  * fuzz_parquet.c: libFuzzer target over the whole Parquet read path: footer (Thrift compact
  * protocol), schema tree, page headers, codecs, encodings and level assembly. Each input is
  * opened as a memory image; every row group is decoded into a batch and its rows rendered
- * as canonical JSON (which walks every offset and validity bit the assembler produced), then
- * pq_check runs over the same file, and the schema/meta descriptions are written.
- * Run: make fuzz-parquet FUZZ_SECONDS=600 (seed corpus: fuzz/corpus/parquet/).
+ * as canonical JSON (which walks every offset and validity bit the assembler produced), once
+ * whole and once through a row-group cursor in windows of 3 rows, then pq_check runs over the same
+ * file, and the schema/meta descriptions are written. Run: make fuzz-parquet FUZZ_SECONDS=600 (seed
+ * corpus: fuzz/corpus/parquet/).
  */
 #include "parquet/parquet.h"
 
@@ -41,6 +42,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             column_batch_write_row_json(&w, &b, r);
         }
         column_batch_free(&b);
+    }
+    /* the same row groups in windows of 3 rows: boundaries inside pages and lists */
+    for (int g = 0; g < pq_file_num_row_groups(f) && g < 16; g++) {
+        PqRowGroupCursor *c;
+        dip_error_clear(&err);
+        if (!pq_rg_cursor_open(&c, f, g, NULL, 0, 3, &err)) continue;
+        for (int k = 0; k < 1000; k++) {
+            ColumnBatch b;
+            bool done;
+            if (!pq_rg_cursor_next(c, &b, &done, &err)) {
+                if (err.msg[0] == '\0') abort();
+                break;
+            }
+            if (done) break;
+            JsonWriter w;
+            for (int64_t r = 0; r < b.num_rows; r++) {
+                buf_clear(&out);
+                jw_init(&w, &out);
+                column_batch_write_row_json(&w, &b, r);
+            }
+            column_batch_free(&b);
+        }
+        pq_rg_cursor_close(c);
     }
     PqCheckStats st;
     dip_error_clear(&err);

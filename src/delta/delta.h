@@ -123,12 +123,17 @@ bool delta_snapshot_diff_from(const DeltaSnapshot *v2, Store *table, int64_t v1,
                               DipError *err) DIP_MUST_CHECK;
 void delta_diff_free(DeltaDiff *d);
 
-/* Scanning one active file: yields batches of at most `batch_rows` rows in the snapshot's
- * logical schema (projected to cols when cols != NULL), partition values filled in and rows
- * deleted by the file's deletion vector removed. */
+/* Scanning one active file: yields batches of at most the scan's window of rows (default
+ * DELTA_SCAN_WINDOW_ROWS, the DELTA_CLIENT_BATCH_SIZE default) in the snapshot's logical
+ * schema (projected to cols when cols != NULL), partition values filled in and rows deleted by
+ * the file's deletion vector removed. The file is read through a Parquet row-group cursor, so
+ * memory follows the window, not the row group. */
+#define DELTA_SCAN_WINDOW_ROWS 100000
 typedef struct DeltaFileScan DeltaFileScan;
 bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const DeltaAddFile *f,
                           const int *cols, int ncols, DipError *err) DIP_MUST_CHECK;
+/* Rows per batch from now on (<= 0: the default). DIP_PARQUET_WINDOW_ROWS overrides it. */
+void delta_file_scan_set_window(DeltaFileScan *scan, int64_t rows);
 /* *done = true when the file is exhausted (out then untouched). */
 bool delta_file_scan_next(DeltaFileScan *scan, ColumnBatch *out, bool *done,
                           DipError *err) DIP_MUST_CHECK;

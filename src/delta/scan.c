@@ -39,7 +39,10 @@ struct DeltaFileScan {
     size_t dv_pos;
     int rg;
     int nrg;
-    int64_t row_base; /* file row index of the current row group's first row */
+    int64_t row_base;      /* file row index of the next window's first row */
+    int64_t window;        /* rows per batch */
+    PqRowGroupCursor *cur; /* the row group being read (NULL between row groups) */
+    int64_t rg_left;       /* rows of the current row group not yet yielded */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -449,6 +452,7 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
     *out = NULL;
     DeltaFileScan *sc = dip_calloc(1, sizeof *sc);
     arena_init(&sc->arena, 1 << 14);
+    sc->window = DELTA_SCAN_WINDOW_ROWS;
     sc->s = s;
     sc->f = f;
     const DipSchema *ts = s->schema;
@@ -531,35 +535,91 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
     return true;
 }
 
+void delta_file_scan_set_window(DeltaFileScan *sc, int64_t rows)
+{
+    sc->window = rows > 0 ? rows : DELTA_SCAN_WINDOW_ROWS;
+}
+
+/* The next window of raw rows: the next row group is opened when the current one is done;
+ * row groups whose rows the DV deletes entirely are skipped unread. *nrows = 0 with *done
+ * false: an empty window (a row group of 0 rows). */
+static bool scan_window(DeltaFileScan *sc, ColumnBatch *pb, int64_t *nrows, bool *done,
+                        DipError *err)
+{
+    *done = false;
+    for (;;) {
+        if (sc->rg_left == 0 && !sc->cur) {
+            if (sc->rg >= sc->nrg) {
+                *done = true;
+                return true;
+            }
+            int rg = sc->rg++;
+            int64_t n = pq_row_group_num_rows(sc->pf, rg);
+            int64_t base = sc->row_base;
+            size_t d = sc->dv_pos;
+            while (d < sc->ndv && sc->dv_rows[d] < (uint64_t)(base + n))
+                d++;
+            if ((int64_t)(d - sc->dv_pos) >= n && n > 0) { /* every row deleted */
+                sc->dv_pos = d;
+                sc->row_base += n;
+                continue;
+            }
+            sc->rg_left = n;
+            if (sc->npq > 0 &&
+                !pq_rg_cursor_open(&sc->cur, sc->pf, rg, sc->pq_cols, sc->npq, sc->window, err)) {
+                dip_error_prefix(err, "%s: row group %d", sc->f->path, rg);
+                return false;
+            }
+        }
+        if (sc->npq == 0) { /* partition values and missing columns only */
+            *nrows = sc->rg_left < sc->window ? sc->rg_left : sc->window;
+            sc->rg_left -= *nrows;
+            return true;
+        }
+        bool end;
+        if (!pq_rg_cursor_next(sc->cur, pb, &end, err)) {
+            dip_error_prefix(err, "%s: row group %d", sc->f->path, sc->rg - 1);
+            return false;
+        }
+        if (end) {
+            column_batch_free(pb);
+            column_batch_init(pb);
+            pq_rg_cursor_close(sc->cur);
+            sc->cur = NULL;
+            sc->rg_left = 0; /* the cursor yields exactly the footer's rows */
+            continue;
+        }
+        *nrows = pb->num_rows;
+        sc->rg_left -= *nrows;
+        return true;
+    }
+}
+
 bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipError *err)
 {
     *done = false;
-    while (sc->rg < sc->nrg) {
-        int rg = sc->rg++;
-        int64_t nrows = pq_row_group_num_rows(sc->pf, rg);
+    for (;;) {
+        ColumnBatch pb;
+        column_batch_init(&pb);
+        int64_t nrows = 0;
+        bool end = false;
+        if (!scan_window(sc, &pb, &nrows, &end, err)) {
+            column_batch_free(&pb);
+            return false;
+        }
+        if (end) break;
         int64_t base = sc->row_base;
         sc->row_base += nrows;
-        /* rows of this row group deleted by the DV */
+        /* rows of this window deleted by the DV */
         size_t dv_first = sc->dv_pos;
         while (sc->dv_pos < sc->ndv && sc->dv_rows[sc->dv_pos] < (uint64_t)(base + nrows))
             sc->dv_pos++;
         size_t ndel = sc->dv_pos - dv_first;
-        if ((int64_t)ndel >= nrows && nrows > 0) continue; /* every row deleted */
-        ColumnBatch pb;
-        column_batch_init(&pb);
-        if (sc->npq > 0 && !pq_read_row_group(sc->pf, rg, sc->pq_cols, sc->npq, &pb, err)) {
+        if ((int64_t)ndel >= nrows) { /* every row deleted (or none there) */
             column_batch_free(&pb);
-            dip_error_prefix(err, "%s: row group %d", sc->f->path, rg);
-            return false;
+            continue;
         }
-        if (sc->npq > 0 && pb.num_rows != nrows) {
-            column_batch_free(&pb);
-            return dip_error_set(err, DIP_ERR_DATA,
-                                 "%s: row group %d: decoded %lld rows, "
-                                 "footer says %lld",
-                                 sc->f->path, rg, (long long)pb.num_rows, (long long)nrows);
-        }
-        /* adopt the decoded buffers: the output batch takes over the row group's arena */
+        /* adopt the decoded buffers: the output batch takes over the window's arena */
         arena_free(&out->arena);
         out->arena = pb.arena;
         Arena *a = &out->arena;
@@ -604,7 +664,6 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
         out->ncols = sc->nout;
         out->cols = cols;
         out->num_rows = keep;
-        if (keep == 0) continue;
         return true;
     }
     *done = true;
@@ -614,6 +673,7 @@ bool delta_file_scan_next(DeltaFileScan *sc, ColumnBatch *out, bool *done, DipEr
 void delta_file_scan_close(DeltaFileScan *sc)
 {
     if (!sc) return;
+    pq_rg_cursor_close(sc->cur);
     if (sc->pf) pq_file_close(sc->pf);
     free(sc->dv_rows);
     arena_free(&sc->arena);

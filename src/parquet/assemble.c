@@ -47,22 +47,25 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
     }
     if (len != expect) return mismatch(f, n, len, expect, err);
     out->length = len;
+    /* variable-length values: a window's offsets start where the previous window's ended */
+    int64_t base = !w && v->n > 0 ? v->offsets[0] : 0;
+    size_t data_len = !w && v->n > 0 ? (size_t)(v->offsets[v->n] - base) : 0;
     if (lf->max_def == 0 || v->n == len) {
         /* no nulls among the slots: dense values are the vector */
         out->validity = NULL;
         out->null_count = 0;
         if (w) {
             out->values = arena_alloc(a, (size_t)len * w + 1);
-            memcpy(out->values, v->fixed, (size_t)len * w);
+            if (len > 0) memcpy(out->values, v->fixed, (size_t)len * w);
         } else {
-            out->offsets = arena_alloc(a, (size_t)(len + 1) * sizeof(int64_t));
-            if (len > 0)
-                memcpy(out->offsets, v->offsets, (size_t)(len + 1) * sizeof(int64_t));
-            else
-                out->offsets[0] = 0;
-            out->data = arena_alloc(a, v->data_len + 1);
-            memcpy(out->data, v->data, v->data_len);
-            out->data_len = (int64_t)v->data_len;
+            int64_t *off = arena_alloc(a, (size_t)(len + 1) * sizeof(int64_t));
+            off[0] = 0;
+            for (int64_t i = 1; i <= len; i++)
+                off[i] = v->offsets[i] - base;
+            out->offsets = off;
+            out->data = arena_alloc(a, data_len + 1);
+            if (data_len) memcpy(out->data, v->data + base, data_len);
+            out->data_len = (int64_t)data_len;
         }
         return true;
     }
@@ -102,7 +105,7 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
             if (!is_slot(cd, i, n->slot_rep, n->slot_def)) continue;
             if (def[i] == md) {
                 valid[j >> 3] |= (uint8_t)(1u << (j & 7));
-                off[j + 1] = v->offsets[k + 1];
+                off[j + 1] = v->offsets[k + 1] - base;
                 k++;
             } else {
                 off[j + 1] = off[j];
@@ -110,9 +113,9 @@ static bool build_leaf(const PqFile *f, const PqNode *n, const DipType *t, PqCol
             j++;
         }
         out->offsets = off;
-        out->data = arena_alloc(a, v->data_len + 1);
-        memcpy(out->data, v->data, v->data_len);
-        out->data_len = (int64_t)v->data_len;
+        out->data = arena_alloc(a, data_len + 1);
+        if (data_len) memcpy(out->data, v->data + base, data_len);
+        out->data_len = (int64_t)data_len;
     }
     if (k != v->n) return mismatch(f, n, k, v->n, err);
     out->validity = valid;

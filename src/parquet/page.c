@@ -271,27 +271,10 @@ static bool decode_values(const PqLeaf *lf, int enc, const uint8_t *p, size_t le
     }
 }
 
-static bool read_chunk_bytes(PqFile *f, uint64_t off, uint64_t len, PqScratch *s,
-                             const uint8_t **out, DipError *err)
+static bool decode_page(const PqLeaf *lf, const PqChunkMeta *cm, const PageHdr *h,
+                        const uint8_t *body, bool first, PqScratch *s, PqColumnData *cd,
+                        DipError *err)
 {
-    if (f->mem) {
-        *out = f->mem + off;
-        return true;
-    }
-    pq_grow((void **)&s->chunk, &s->chunk_cap, (size_t)len + 1);
-    if (s->own_store) /* this thread's own handle: reads run in parallel */
-        return *out = s->chunk, store_read_range(s->own_store, f->name, off, len, s->chunk, err);
-    pthread_mutex_lock(&f->read_lock);
-    bool ok = store_read_range(f->st, f->name, off, len, s->chunk, err);
-    pthread_mutex_unlock(&f->read_lock);
-    *out = s->chunk;
-    return ok;
-}
-
-static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, const PageHdr *h,
-                        const uint8_t *chunk, PqScratch *s, PqColumnData *cd, DipError *err)
-{
-    const uint8_t *body = chunk + h->body;
     size_t clen = (size_t)h->compressed, ulen = (size_t)h->uncompressed;
     if (h->has_crc) {
         uint32_t c = dip_crc32(0, body, clen);
@@ -400,7 +383,7 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
         }
         pos = lvl_len;
     }
-    if (lf->max_rep > 0 && n > 0 && at == 0 && cd->rep[0] != 0)
+    if (lf->max_rep > 0 && n > 0 && first && cd->rep[at] != 0)
         return dip_error_set(err, DIP_ERR_DATA, "first repetition level of the chunk is not 0");
     int64_t before = cd->vals.n;
     if (!decode_values(lf, h->encoding, page + pos, plen - pos, nn, cd, s, err)) return false;
@@ -411,7 +394,7 @@ static bool decode_page(PqFile *f, const PqLeaf *lf, const PqChunkMeta *cm, cons
     return true;
 }
 
-/* Step 1 of pq_decode_chunk: the column chunk's metadata agrees with the schema, and the
+/* Opening a stream: the column chunk's metadata agrees with the schema, and the
  * byte range it names lies inside the file. *empty: an empty row group, nothing stored. */
 static bool chunk_locate(const PqFile *f, const PqRowGroupMeta *g, const PqLeaf *lf, int leaf,
                          const PqChunkMeta **cmp, int64_t *start, int64_t *len, bool *empty,
@@ -493,105 +476,275 @@ static bool chunk_check_page(const PqLeaf *lf, const PqRowGroupMeta *g, const Pa
     return true;
 }
 
-/* Step 2: pass 1 over the page headers, each checked, until the chunk's values are all
- * accounted for. *hs (grown here) receives them; the caller frees it. */
-static bool chunk_scan_headers(const PqLeaf *lf, const PqRowGroupMeta *g, const PqChunkMeta *cm,
-                               const uint8_t *chunk, int64_t start, int64_t len, PageHdr **hs,
-                               size_t *nh_out, int64_t *total_out, DipError *err)
+bool pq_stream_open(PqChunkStream *cs, PqFile *f, int rg, int leaf, DipError *err)
 {
-    size_t nh = 0, hcap = 0;
-    int64_t total_values = 0;
-    size_t pos = 0;
-    while (pos < (size_t)len) {
-        if (cm->num_values > 0 && total_values >= cm->num_values) break;
-        pq_grow((void **)hs, &hcap, (nh + 1) * sizeof(PageHdr));
-        PageHdr *h = &(*hs)[nh];
+    memset(cs, 0, sizeof *cs);
+    cs->f = f;
+    cs->rg = rg;
+    cs->leaf = leaf;
+    cs->lf = &f->leaves[leaf];
+    cs->g = &f->meta.rgs[rg];
+    bool empty = false;
+    if (!chunk_locate(f, cs->g, cs->lf, leaf, &cs->cm, &cs->start, &cs->len, &empty, err)) {
+        dip_error_prefix(err, "%s: row group %d, column %s", f->name, rg, cs->lf->path);
+        return false;
+    }
+    cs->ended = empty;
+    return true;
+}
+
+void pq_stream_close(PqChunkStream *cs)
+{
+    pq_column_data_free(&cs->cd);
+    free(cs->buf);
+    memset(cs, 0, sizeof *cs);
+}
+
+/* Chunk bytes [off, off + need) (inside the chunk), read in pieces of PQ_READ_PIECE: a piece
+ * starts at the first byte wanted and keeps what the previous one already holds from there. */
+static bool stream_bytes(PqChunkStream *cs, PqScratch *s, size_t off, size_t need,
+                         const uint8_t **out, DipError *err)
+{
+    PqFile *f = cs->f;
+    if (f->mem) {
+        *out = f->mem + cs->start + off;
+        return true;
+    }
+    if (off >= cs->buf_at && off + need <= cs->buf_at + cs->buf_len) {
+        *out = cs->buf + (off - cs->buf_at);
+        return true;
+    }
+    size_t want = need > PQ_READ_PIECE ? need : PQ_READ_PIECE;
+    if (want > (size_t)cs->len - off) want = (size_t)cs->len - off;
+    pq_grow((void **)&cs->buf, &cs->buf_cap, want + 1);
+    size_t keep = 0;
+    if (off >= cs->buf_at && off < cs->buf_at + cs->buf_len) {
+        keep = cs->buf_at + cs->buf_len - off;
+        memmove(cs->buf, cs->buf + (off - cs->buf_at), keep);
+    }
+    cs->buf_at = off;
+    cs->buf_len = keep;
+    uint64_t at = (uint64_t)cs->start + off + keep;
+    bool ok;
+    if (s->own_store) { /* this thread's own handle: reads run in parallel */
+        ok = store_read_range(s->own_store, f->name, at, want - keep, cs->buf + keep, err);
+    } else {
+        pthread_mutex_lock(&f->read_lock);
+        ok = store_read_range(f->st, f->name, at, want - keep, cs->buf + keep, err);
+        pthread_mutex_unlock(&f->read_lock);
+    }
+    if (!ok) return false;
+    cs->buf_len = want;
+    *out = cs->buf;
+    return true;
+}
+
+/* Moves what is not taken yet to the front of the buffers, once the taken part is at least as
+ * large as the rest (so each entry moves O(1) times on average). */
+static void stream_compact(PqChunkStream *cs)
+{
+    PqColumnData *cd = &cs->cd;
+    int64_t rl = cd->nlevels - cs->lpos, rv = cd->vals.n - cs->vpos;
+    if (cs->lpos == 0 || rl > cs->lpos) return;
+    if (rl > 0 && cd->def) memmove(cd->def, cd->def + cs->lpos, (size_t)rl * sizeof(int16_t));
+    if (rl > 0 && cd->rep) memmove(cd->rep, cd->rep + cs->lpos, (size_t)rl * sizeof(int16_t));
+    size_t w = (size_t)cs->lf->width;
+    if (w) {
+        if (rv > 0) memmove(cd->vals.fixed, cd->vals.fixed + (size_t)cs->vpos * w, (size_t)rv * w);
+    } else if (cd->vals.offsets) {
+        int64_t base = cd->vals.offsets[cs->vpos];
+        size_t dl = cd->vals.data_len - (size_t)base;
+        if (dl > 0) memmove(cd->vals.data, cd->vals.data + base, dl);
+        for (int64_t i = 0; i <= rv; i++)
+            cd->vals.offsets[i] = cd->vals.offsets[cs->vpos + i] - base;
+        cd->vals.data_len = dl;
+    }
+    cd->vals.n = rv;
+    cd->nlevels = rl;
+    cs->lpos = cs->vpos = 0;
+}
+
+/* The chunk's end: its pages agree with the metadata and the row group. */
+static bool stream_finish(PqChunkStream *cs, DipError *err)
+{
+    const PqLeaf *lf = cs->lf;
+    cs->ended = true;
+    if (cs->cm->num_values >= 0 && cs->total_values != cs->cm->num_values)
+        return dip_error_set(err, DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
+                             (long long)cs->total_values, (long long)cs->cm->num_values);
+    if (lf->max_rep == 0 && cs->total_values != cs->g->num_rows)
+        return dip_error_set(err, DIP_ERR_DATA, "column has %lld values, row group has %lld rows",
+                             (long long)cs->total_values, (long long)cs->g->num_rows);
+    if (lf->max_rep > 0 && cs->total_rows != cs->g->num_rows)
+        return dip_error_set(err, DIP_ERR_DATA, "column has %lld rows, row group has %lld",
+                             (long long)cs->total_rows, (long long)cs->g->num_rows);
+    return true;
+}
+
+/* The next page header at cs->pos, read from as few bytes as it needs. */
+static bool stream_header(PqChunkStream *cs, PqScratch *s, PageHdr *h, DipError *err)
+{
+    size_t left = (size_t)cs->len - cs->pos;
+    size_t avail = left < 4096 ? left : 4096;
+    for (;;) {
+        const uint8_t *p;
+        if (!stream_bytes(cs, s, cs->pos, avail, &p, err)) return false;
         ThriftReader r;
-        thrift_init(&r, chunk + pos, (size_t)len - pos, (uint64_t)start + pos, err);
-        if (!parse_page_header(&r, h)) {
-            dip_error_prefix(err, "page header at offset %llu",
-                             (unsigned long long)(start + (int64_t)pos));
+        thrift_init(&r, p, avail, (uint64_t)cs->start + cs->pos, err);
+        if (parse_page_header(&r, h)) {
+            h->offset = (uint64_t)cs->start + cs->pos;
+            h->body = cs->pos + (size_t)(r.p - r.start);
+            return true;
+        }
+        if (avail == left) break;
+        /* a header with large statistics: try again on more bytes */
+        dip_error_clear(err);
+        avail = avail > left / 16 ? left : avail * 16;
+    }
+    dip_error_prefix(err, "page header at offset %llu",
+                     (unsigned long long)(cs->start + (int64_t)cs->pos));
+    return false;
+}
+
+static bool stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipError *err)
+{
+    const PqLeaf *lf = cs->lf;
+    PqColumnData *cd = &cs->cd;
+    *got = false;
+    while (!cs->ended) {
+        if (cs->pos >= (size_t)cs->len ||
+            (cs->cm->num_values > 0 && cs->total_values >= cs->cm->num_values))
+            return stream_finish(cs, err);
+        PageHdr h;
+        if (!stream_header(cs, s, &h, err) ||
+            !chunk_check_page(lf, cs->g, &h, cs->len, cs->total_values, cs->cm->codec, err))
+            return false;
+        bool data = h.type == PQP_DATA_PAGE || h.type == PQP_DATA_PAGE_V2;
+        bool first = cs->total_values == 0;
+        if (data) {
+            cs->total_values += h.num_values;
+            if ((uint64_t)cs->total_values > pq_limit_chunk_values)
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "column chunk claims %lld values, more than the %zu dip "
+                                     "accepts per chunk",
+                                     (long long)cs->total_values, pq_limit_chunk_values);
+        }
+        const uint8_t *body;
+        if (!stream_bytes(cs, s, h.body, (size_t)h.compressed, &body, err)) return false;
+        int64_t at = 0;
+        if (data) {
+            stream_compact(cs);
+            at = cd->nlevels;
+            size_t need = ((size_t)at + (size_t)h.num_values) * sizeof(int16_t) + 16;
+            if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, need);
+            if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, need);
+        }
+        if (!decode_page(lf, cs->cm, &h, body, first, s, cd, err)) {
+            dip_error_prefix(err, "page at offset %llu", (unsigned long long)h.offset);
             return false;
         }
-        h->offset = (uint64_t)start + pos;
-        h->body = pos + (size_t)(r.p - r.start);
-        if (!chunk_check_page(lf, g, h, len, total_values, cm->codec, err)) return false;
-        if (h->type == PQP_DATA_PAGE || h->type == PQP_DATA_PAGE_V2) total_values += h->num_values;
-        pos = h->body + (size_t)h->compressed;
-        nh++;
+        cs->pos = h.body + (size_t)h.compressed;
+        if (data) {
+            if (lf->max_rep > 0) {
+                int64_t r = 0;
+                for (int64_t i = at; i < cd->nlevels; i++)
+                    r += cd->rep[i] == 0;
+                cs->rows_avail += r;
+                cs->total_rows += r;
+            }
+            *got = true;
+            return true;
+        }
     }
-    *nh_out = nh;
-    *total_out = total_values;
     return true;
 }
 
-/* Step 3: the pages' value count agrees with the metadata and the row group, and is within
- * dip's limit; then the level and value buffers are sized once. */
-static bool chunk_prepare(const PqLeaf *lf, const PqRowGroupMeta *g, const PqChunkMeta *cm,
-                          int64_t total_values, int64_t len, PqColumnData *cd, DipError *err)
+bool pq_stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipError *err)
 {
-    if ((uint64_t)total_values > pq_limit_chunk_values)
-        return dip_error_set(err, DIP_ERR_DATA,
-                             "column chunk claims %lld values, more than the %zu dip "
-                             "accepts per chunk",
-                             (long long)total_values, pq_limit_chunk_values);
-    if (cm->num_values >= 0 && total_values != cm->num_values)
-        return dip_error_set(err, DIP_ERR_DATA, "pages hold %lld values, column metadata says %lld",
-                             (long long)total_values, (long long)cm->num_values);
-    if (lf->max_rep == 0 && total_values != g->num_rows)
-        return dip_error_set(err, DIP_ERR_DATA, "column has %lld values, row group has %lld rows",
-                             (long long)total_values, (long long)g->num_rows);
-    if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, (size_t)total_values * 2 + 16);
-    if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, (size_t)total_values * 2 + 16);
-    /* size the value buffers once for the common case (few nulls), but never beyond what the
-     * chunk's bytes could hold densely: all-null RLE runs cost no bytes */
-    int64_t guess = total_values;
-    if ((uint64_t)guess > (uint64_t)len * 8 + 65536) guess = len * 8 + 65536;
-    return pq_values_reserve(&cd->vals, lf, guess, 0, err);
+    if (stream_next_page(cs, s, got, err)) return true;
+    dip_error_prefix(err, "%s: row group %d, column %s", cs->f->name, cs->rg, cs->lf->path);
+    return false;
 }
 
-/* Step 5: a nested column's rows (entries with repetition level 0) match the row group. */
-static bool chunk_check_rows(const PqLeaf *lf, const PqRowGroupMeta *g, const PqColumnData *cd,
-                             DipError *err)
+void pq_stream_drop(PqChunkStream *cs)
 {
-    if (lf->max_rep == 0) return true;
-    int64_t rows = 0;
-    for (int64_t i = 0; i < cd->nlevels; i++)
-        rows += cd->rep[i] == 0;
-    if (rows != g->num_rows)
-        return dip_error_set(err, DIP_ERR_DATA, "column has %lld rows, row group has %lld",
-                             (long long)rows, (long long)g->num_rows);
+    cs->lpos = cs->cd.nlevels;
+    cs->vpos = cs->cd.vals.n;
+    cs->rows_avail = 0;
+}
+
+static bool stream_take(PqChunkStream *cs, PqScratch *s, int64_t rows, bool last,
+                        PqColumnData *view, DipError *err)
+{
+    const PqLeaf *lf = cs->lf;
+    PqColumnData *cd = &cs->cd;
+    bool got;
+    if (last) {
+        /* the row group's final rows: the chunk must end with them */
+        while (!cs->ended)
+            if (!stream_next_page(cs, s, &got, err)) return false;
+    } else if (lf->max_rep == 0) {
+        while (cd->nlevels - cs->lpos < rows && !cs->ended)
+            if (!stream_next_page(cs, s, &got, err)) return false;
+    } else {
+        /* a row is complete once the next one has started */
+        while (cs->rows_avail <= rows && !cs->ended)
+            if (!stream_next_page(cs, s, &got, err)) return false;
+    }
+    int64_t avail = cd->nlevels - cs->lpos;
+    int64_t take;
+    if (lf->max_rep == 0) {
+        if (avail < rows || (last && avail != rows))
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "column has %lld values, row group has %lld rows",
+                                 (long long)cs->total_values, (long long)cs->g->num_rows);
+        take = rows;
+    } else {
+        if (cs->rows_avail < rows || (last && cs->rows_avail != rows))
+            return dip_error_set(err, DIP_ERR_DATA, "column has %lld rows, row group has %lld",
+                                 (long long)cs->total_rows, (long long)cs->g->num_rows);
+        take = avail;
+        if (cs->rows_avail > rows) {
+            /* up to the start of row rows + 1 */
+            const int16_t *rep = cd->rep + cs->lpos;
+            int64_t seen = 0;
+            for (take = 0; take < avail; take++)
+                if (rep[take] == 0 && seen++ == rows) break;
+        }
+        cs->rows_avail -= rows;
+    }
+    int64_t nv = take;
+    if (lf->max_def > 0) {
+        const int16_t *def = cd->def + cs->lpos;
+        const int16_t md = lf->max_def;
+        nv = 0;
+        for (int64_t i = 0; i < take; i++)
+            nv += def[i] == md;
+    }
+    if (nv > cd->vals.n - cs->vpos)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "levels promise %lld values, %lld decoded",
+                             (long long)nv, (long long)(cd->vals.n - cs->vpos));
+    memset(view, 0, sizeof *view);
+    view->nlevels = take;
+    view->def = cd->def ? cd->def + cs->lpos : NULL;
+    view->rep = cd->rep ? cd->rep + cs->lpos : NULL;
+    view->vals.n = nv;
+    size_t w = (size_t)lf->width;
+    if (w)
+        view->vals.fixed = cd->vals.fixed ? cd->vals.fixed + (size_t)cs->vpos * w : NULL;
+    else
+        view->vals.offsets = cd->vals.offsets ? cd->vals.offsets + cs->vpos : NULL;
+    view->vals.data = cd->vals.data;
+    view->vals.data_len = cd->vals.data_len;
+    cs->lpos += take;
+    cs->vpos += nv;
     return true;
 }
 
-bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd, DipError *err)
+bool pq_stream_take(PqChunkStream *cs, PqScratch *s, int64_t rows, bool last, PqColumnData *view,
+                    DipError *err)
 {
-    const PqLeaf *lf = &f->leaves[leaf];
-    const PqRowGroupMeta *g = &f->meta.rgs[rg];
-    cd->nlevels = 0;
-    cd->has_dict = false;
-    pq_values_reset(&cd->vals);
-    pq_values_reset(&cd->dict);
-    cd->pages = cd->crc_checked = 0;
-    cd->compressed_bytes = cd->uncompressed_bytes = 0;
-    const PqChunkMeta *cm = NULL;
-    int64_t start = 0, len = 0, total_values = 0;
-    bool empty = false;
-    PageHdr *hs = NULL;
-    size_t nh = 0;
-    const uint8_t *chunk = NULL;
-    bool ok = chunk_locate(f, g, lf, leaf, &cm, &start, &len, &empty, err);
-    if (ok && empty) return true;
-    ok = ok && read_chunk_bytes(f, (uint64_t)start, (uint64_t)len, s, &chunk, err) &&
-         chunk_scan_headers(lf, g, cm, chunk, start, len, &hs, &nh, &total_values, err) &&
-         chunk_prepare(lf, g, cm, total_values, len, cd, err);
-    /* Step 4: the pages, in order */
-    for (size_t i = 0; ok && i < nh; i++) {
-        ok = decode_page(f, lf, cm, &hs[i], chunk, s, cd, err);
-        if (!ok) dip_error_prefix(err, "page at offset %llu", (unsigned long long)hs[i].offset);
-    }
-    ok = ok && chunk_check_rows(lf, g, cd, err);
-    free(hs);
-    if (!ok) dip_error_prefix(err, "%s: row group %d, column %s", f->name, rg, lf->path);
-    return ok;
+    if (stream_take(cs, s, rows, last, view, err)) return true;
+    dip_error_prefix(err, "%s: row group %d, column %s", cs->f->name, cs->rg, cs->lf->path);
+    return false;
 }

@@ -6,9 +6,12 @@
  * in README, logical and converted types, and definition/repetition levels assembled into
  * nested column vectors (struct, list, map, legacy two-level lists).
  *
- * Streaming: a PqFile keeps the footer only; pq_read_row_group reads the projected column
- * chunks of one row group (ranged reads through the store), decodes them into a ColumnBatch
- * and releases the compressed bytes. Memory holds one row group's projected chunks at most.
+ * Streaming: a PqFile keeps the footer only. A PqRowGroupCursor reads the projected column
+ * chunks of one row group page by page (ranged reads through the store in pieces of a few
+ * MiB) and yields ColumnBatches of at most `window_rows` rows, so memory follows the window,
+ * not the row group: per projected leaf, one read piece, the page being taken apart and the
+ * window's rows. pq_read_row_group is the same cursor with one window as large as the row
+ * group (small files: checkpoints, tests).
  */
 #ifndef DIP_PARQUET_H
 #define DIP_PARQUET_H
@@ -40,8 +43,25 @@ const char *pq_file_name(const PqFile *f);
 bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatch *out,
                        DipError *err) DIP_MUST_CHECK;
 
-/* Decode pool size for pq_read_row_group and pq_check (default 1; capped at 64). Column
- * chunks of a row group decode on different threads; store reads are serialised. */
+/* A cursor over row group `rg`, projecting like pq_read_row_group, yielding windows of at
+ * most `window_rows` rows (>= 1). The environment variable DIP_PARQUET_WINDOW_ROWS, when set
+ * to a positive number, overrides window_rows (tests use tiny windows to put boundaries inside
+ * pages and lists). Chunk metadata is validated here; pages are read as windows need them. */
+typedef struct PqRowGroupCursor PqRowGroupCursor;
+bool pq_rg_cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *cols, int ncols,
+                       int64_t window_rows, DipError *err) DIP_MUST_CHECK;
+/* The next window into `out` (initialised by the call, owns its arena; the schema as in
+ * pq_read_row_group). *done = true once every row was yielded (out is then empty). A row
+ * group of 0 rows yields one batch of 0 rows. */
+bool pq_rg_cursor_next(PqRowGroupCursor *c, ColumnBatch *out, bool *done,
+                       DipError *err) DIP_MUST_CHECK;
+void pq_rg_cursor_close(PqRowGroupCursor *c);
+
+/* The default window of `dip parquet cat` (rows). */
+#define PQ_CAT_WINDOW_ROWS 4096
+
+/* Decode pool size for pq_check (default 1; capped at 64): column chunks decode on different
+ * threads, each page by page. Cursors decode on the calling thread. */
 void pq_file_set_threads(PqFile *f, int n);
 
 /* Human/JSON descriptions for `dip parquet schema` and `dip parquet meta`. */

@@ -383,9 +383,45 @@ typedef struct PqColumnData {
 } PqColumnData;
 
 void pq_column_data_free(PqColumnData *cd);
-/* Reads and decodes the chunk of leaf `leaf` in row group `rg`. */
-bool pq_decode_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqColumnData *cd,
-                     DipError *err) DIP_MUST_CHECK;
+
+/* One column chunk read as a stream of pages: its bytes come through ranged reads in pieces
+ * of PQ_READ_PIECE (the read-ahead; a larger page gets one piece of its own size), each data
+ * page is checked, decompressed and decoded as it is reached, and appended to `cd`. Callers
+ * take rows off the front (pq_stream_take); what a page holds beyond the rows taken stays
+ * decoded for the next take, never re-read. Dictionary pages are decoded once into cd.dict. */
+#define PQ_READ_PIECE ((size_t)2 << 20)
+typedef struct PqChunkStream {
+    PqFile *f;
+    int rg, leaf;
+    const PqLeaf *lf;
+    const PqRowGroupMeta *g;
+    const PqChunkMeta *cm;
+    int64_t start, len;   /* the chunk's byte range in the file */
+    size_t pos;           /* chunk offset of the next page header */
+    bool ended;           /* every page read and the chunk's totals checked */
+    int64_t total_values; /* level entries of the data pages read so far */
+    int64_t total_rows;   /* nested: entries with repetition level 0 read so far */
+    uint8_t *buf;         /* chunk bytes [buf_at, buf_at + buf_len) */
+    size_t buf_cap, buf_at, buf_len;
+    PqColumnData cd; /* decoded: levels [lpos, cd.nlevels), values [vpos, cd.vals.n) not taken */
+    int64_t lpos, vpos;
+    int64_t rows_avail; /* nested: entries with repetition level 0 in [lpos, cd.nlevels) */
+} PqChunkStream;
+
+/* Validates the chunk of leaf `leaf` in row group `rg` against the schema and the file. */
+bool pq_stream_open(PqChunkStream *cs, PqFile *f, int rg, int leaf, DipError *err) DIP_MUST_CHECK;
+/* Reads the next data page into cs->cd (*got true), or finds the chunk's end (*got false),
+ * where the totals are checked against the metadata and the row group. */
+bool pq_stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipError *err) DIP_MUST_CHECK;
+/* Takes the next `rows` rows (reading pages as needed) as a view into cs->cd, valid until the
+ * next call on the stream. A nested column's rows end where the next one starts (repetition
+ * level 0), so a list spanning pages is whole. `last`: these are the row group's final rows;
+ * the chunk is then read to its end and must hold nothing more. */
+bool pq_stream_take(PqChunkStream *cs, PqScratch *s, int64_t rows, bool last, PqColumnData *view,
+                    DipError *err) DIP_MUST_CHECK;
+/* Marks everything decoded so far as taken (check: decode, count and drop). */
+void pq_stream_drop(PqChunkStream *cs);
+void pq_stream_close(PqChunkStream *cs);
 
 /* ------------------------------------------------------------ assemble.c */
 

@@ -3,14 +3,16 @@
  * "PAR1", column chunks, the Thrift FileMetaData, its 4-byte little-endian length, and the
  * magic again), row-group reads with projection, `check`, and the text/JSON descriptions.
  *
- * Only the footer stays in memory. pq_read_row_group decodes the projected column chunks of
- * one row group, assembles them into the caller's ColumnBatch and keeps nothing else.
+ * Only the footer stays in memory. A PqRowGroupCursor holds one page stream per projected
+ * leaf (page.c) and, per window, takes the same number of rows from each and assembles them
+ * (assemble.c) into the caller's ColumnBatch; pq_read_row_group is one window of the whole
+ * row group.
  *
- * Threads: column chunks are independent, so decoding fans out over a small pthread pool
- * (pq_file_set_threads; default 1). Each worker owns its scratch buffers; reads from the
- * store go through one mutex because the local-file backend caches a single descriptor
- * (reading is a small share of the time next to decompressing and decoding). pq_check
- * walks (row group, column) tasks in file order so at most `threads` chunks are in memory.
+ * Threads: pq_check's column chunks are independent, so decoding fans out over a small
+ * pthread pool (pq_file_set_threads; default 1); each worker streams its chunk page by page
+ * and drops what it decoded. Each worker owns its scratch buffers; reads from the store go
+ * through one mutex (or the worker's own store handle) because the local-file backend caches
+ * a single descriptor. pq_check walks (row group, column) tasks in file order.
  */
 #include "parquet/pq_internal.h"
 
@@ -191,9 +193,8 @@ const char *pq_file_name(const PqFile *f)
 typedef struct DecodeJob {
     PqFile *f;
     int ntasks;
-    const int *rg;     /* per task */
-    const int *leaf;   /* per task */
-    PqColumnData *cds; /* per task results, or NULL: decode, count and drop (check) */
+    const int *rg;   /* per task */
+    const int *leaf; /* per task */
     atomic_int next;
     atomic_bool stop;
     pthread_mutex_t mu;
@@ -203,11 +204,29 @@ typedef struct DecodeJob {
     PqCheckStats stats;
 } DecodeJob;
 
+/* Decodes one column chunk page by page, counting and dropping what it decoded. */
+static bool check_chunk(PqFile *f, int rg, int leaf, PqScratch *s, PqCheckStats *st, DipError *err)
+{
+    PqChunkStream cs;
+    if (!pq_stream_open(&cs, f, rg, leaf, err)) return false;
+    bool ok = true, got = true;
+    while (ok && got) {
+        ok = pq_stream_next_page(&cs, s, &got, err);
+        pq_stream_drop(&cs);
+    }
+    st->pages += cs.cd.pages;
+    st->crc_checked += cs.cd.crc_checked;
+    st->values += cs.total_values;
+    st->compressed_bytes += cs.cd.compressed_bytes;
+    st->uncompressed_bytes += cs.cd.uncompressed_bytes;
+    pq_stream_close(&cs);
+    return ok;
+}
+
 static void *decode_worker(void *arg)
 {
     DecodeJob *j = arg;
     PqScratch s = {0};
-    PqColumnData own = {0};
     PqCheckStats st = {0};
     DipError e = {0};
     /* In a pool, each thread reads through its own store handle (the local backend caches
@@ -221,8 +240,7 @@ static void *decode_worker(void *arg)
         if (atomic_load(&j->stop) || dip_stop_requested()) break;
         int t = atomic_fetch_add(&j->next, 1);
         if (t >= j->ntasks) break;
-        PqColumnData *cd = j->cds ? &j->cds[t] : &own;
-        if (!pq_decode_chunk(j->f, j->rg[t], j->leaf[t], &s, cd, &e)) {
+        if (!check_chunk(j->f, j->rg[t], j->leaf[t], &s, &st, &e)) {
             pthread_mutex_lock(&j->mu);
             if (!j->failed) {
                 j->failed = true;
@@ -232,11 +250,6 @@ static void *decode_worker(void *arg)
             atomic_store(&j->stop, true);
             break;
         }
-        st.pages += cd->pages;
-        st.crc_checked += cd->crc_checked;
-        st.values += cd->nlevels;
-        st.compressed_bytes += cd->compressed_bytes;
-        st.uncompressed_bytes += cd->uncompressed_bytes;
     }
     pthread_mutex_lock(&j->mu);
     j->stats.pages += st.pages;
@@ -245,7 +258,6 @@ static void *decode_worker(void *arg)
     j->stats.compressed_bytes += st.compressed_bytes;
     j->stats.uncompressed_bytes += st.uncompressed_bytes;
     pthread_mutex_unlock(&j->mu);
-    pq_column_data_free(&own);
     if (s.own_store) store_close(s.own_store);
     pq_scratch_free(&s);
     return NULL;
@@ -281,65 +293,138 @@ static bool run_job(DecodeJob *j, int threads, DipError *err)
     return true;
 }
 
-bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatch *out,
-                       DipError *err)
+/* ------------------------------------------------------------ row-window cursor */
+
+struct PqRowGroupCursor {
+    PqFile *f;
+    int rg;
+    int ncols;
+    int *fields; /* file schema index per projected column */
+    int nleaf;
+    PqChunkStream *cs;   /* per projected leaf, in projection order */
+    PqColumnData *views; /* per projected leaf: the current window's rows */
+    PqScratch s;
+    int64_t window, rows_left;
+    bool yielded;
+};
+
+static bool cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *cols, int ncols,
+                        int64_t window, DipError *err)
 {
-    column_batch_init(out);
+    *out = NULL;
     if (rg < 0 || rg >= f->meta.nrg)
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "%s: row group %d does not exist (%d row "
                              "groups)",
                              f->name, rg, f->meta.nrg);
     if (!cols) ncols = f->schema.nfields;
-    DipSchema *ps = arena_calloc(&out->arena, 1, sizeof *ps);
-    ps->nfields = ncols;
-    ps->fields = arena_calloc(&out->arena, (size_t)(ncols ? ncols : 1), sizeof(DipField));
-    int nleaf = 0;
+    PqRowGroupCursor *c = dip_calloc(1, sizeof *c);
+    c->f = f;
+    c->rg = rg;
+    c->ncols = ncols;
+    c->window = window < 1 ? 1 : window;
+    c->rows_left = f->meta.rgs[rg].num_rows;
+    c->fields = dip_calloc((size_t)ncols + 1, sizeof(int));
     for (int k = 0; k < ncols; k++) {
         int fi = cols ? cols[k] : k;
-        if (fi < 0 || fi >= f->schema.nfields)
+        if (fi < 0 || fi >= f->schema.nfields) {
+            pq_rg_cursor_close(c);
             return dip_error_set(err, DIP_ERR_CONFIG, "%s: column index %d out of range", f->name,
                                  fi);
-        dip_field_copy(&out->arena, &ps->fields[k], &f->schema.fields[fi]);
-        nleaf += f->roots[fi].nleaves;
+        }
+        c->fields[k] = fi;
+        c->nleaf += f->roots[fi].nleaves;
     }
-    out->schema = ps;
-    out->ncols = ncols;
-    out->num_rows = f->meta.rgs[rg].num_rows;
-    out->cols = arena_calloc(&out->arena, (size_t)(ncols ? ncols : 1), sizeof(ColumnVector));
-    int *trg = dip_calloc((size_t)nleaf + 1, sizeof(int));
-    int *tleaf = dip_calloc((size_t)nleaf + 1, sizeof(int));
-    PqColumnData *cds = dip_calloc((size_t)nleaf + 1, sizeof(PqColumnData));
+    c->cs = dip_calloc((size_t)c->nleaf + 1, sizeof(PqChunkStream));
+    c->views = dip_calloc((size_t)c->nleaf + 1, sizeof(PqColumnData));
     int t = 0;
     for (int k = 0; k < ncols; k++) {
-        const PqNode *n = &f->roots[cols ? cols[k] : k];
+        const PqNode *n = &f->roots[c->fields[k]];
         for (int l = 0; l < n->nleaves; l++, t++) {
-            trg[t] = rg;
-            tleaf[t] = n->leaf + l;
+            if (!pq_stream_open(&c->cs[t], f, rg, n->leaf + l, err)) {
+                pq_rg_cursor_close(c);
+                return false;
+            }
         }
     }
-    DecodeJob j = {.f = f, .ntasks = nleaf, .rg = trg, .leaf = tleaf, .cds = cds};
-    bool ok = run_job(&j, f->threads, err);
-    t = 0;
-    for (int k = 0; ok && k < ncols; k++) {
-        const PqNode *n = &f->roots[cols ? cols[k] : k];
-        ok = pq_assemble(f, n, &ps->fields[k].type, cds + t, n->leaf, out->num_rows, &out->arena,
+    *out = c;
+    return true;
+}
+
+bool pq_rg_cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *cols, int ncols,
+                       int64_t window_rows, DipError *err)
+{
+    int64_t w = 0;
+    DipError e = {0};
+    if (config_env_int("DIP_PARQUET_WINDOW_ROWS", 0, &w, &e) && w > 0) window_rows = w;
+    return cursor_open(out, f, rg, cols, ncols, window_rows, err);
+}
+
+void pq_rg_cursor_close(PqRowGroupCursor *c)
+{
+    if (!c) return;
+    for (int t = 0; c->cs && t < c->nleaf; t++)
+        pq_stream_close(&c->cs[t]);
+    free(c->cs);
+    free(c->views);
+    free(c->fields);
+    pq_scratch_free(&c->s);
+    free(c);
+}
+
+bool pq_rg_cursor_next(PqRowGroupCursor *c, ColumnBatch *out, bool *done, DipError *err)
+{
+    PqFile *f = c->f;
+    column_batch_init(out);
+    *done = false;
+    if (c->yielded && c->rows_left == 0) {
+        *done = true;
+        return true;
+    }
+    if (dip_stop_requested())
+        return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->name);
+    int64_t rows = c->rows_left < c->window ? c->rows_left : c->window;
+    bool last = rows == c->rows_left;
+    DipSchema *ps = arena_calloc(&out->arena, 1, sizeof *ps);
+    ps->nfields = c->ncols;
+    ps->fields = arena_calloc(&out->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(DipField));
+    for (int k = 0; k < c->ncols; k++)
+        dip_field_copy(&out->arena, &ps->fields[k], &f->schema.fields[c->fields[k]]);
+    out->schema = ps;
+    out->ncols = c->ncols;
+    out->num_rows = rows;
+    out->cols = arena_calloc(&out->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(ColumnVector));
+    bool ok = true;
+    for (int t = 0; ok && t < c->nleaf; t++)
+        ok = pq_stream_take(&c->cs[t], &c->s, rows, last, &c->views[t], err);
+    int t = 0;
+    for (int k = 0; ok && k < c->ncols; k++) {
+        const PqNode *n = &f->roots[c->fields[k]];
+        ok = pq_assemble(f, n, &ps->fields[k].type, c->views + t, n->leaf, rows, &out->arena,
                          &out->cols[k], err);
-        if (!ok) dip_error_prefix(err, "row group %d", rg);
-        /* the batch now holds this field: release its decoded chunks before the next */
-        for (int l = 0; l < n->nleaves; l++)
-            pq_column_data_free(&cds[t + l]);
+        if (!ok) dip_error_prefix(err, "row group %d", c->rg);
         t += n->nleaves;
     }
-    for (int i = 0; i < nleaf; i++)
-        pq_column_data_free(&cds[i]);
-    free(cds);
-    free(trg);
-    free(tleaf);
     if (!ok) {
         column_batch_free(out);
         column_batch_init(out);
+        return false;
     }
+    c->rows_left -= rows;
+    c->yielded = true;
+    return true;
+}
+
+bool pq_read_row_group(PqFile *f, int rg, const int *cols, int ncols, ColumnBatch *out,
+                       DipError *err)
+{
+    column_batch_init(out);
+    PqRowGroupCursor *c;
+    int64_t rows = rg >= 0 && rg < f->meta.nrg ? f->meta.rgs[rg].num_rows : 1;
+    if (!cursor_open(&c, f, rg, cols, ncols, rows, err)) return false;
+    bool done;
+    bool ok = pq_rg_cursor_next(c, out, &done, err);
+    pq_rg_cursor_close(c);
     return ok;
 }
 
@@ -385,7 +470,7 @@ bool pq_check(PqFile *f, int rg, PqCheckStats *stats, DipError *err)
         free(tleaf);
         return dip_error_set(err, DIP_ERR_DATA, "%s: too many column chunks", f->name);
     }
-    DecodeJob j = {.f = f, .ntasks = (int)ntasks, .rg = trg, .leaf = tleaf, .cds = NULL};
+    DecodeJob j = {.f = f, .ntasks = (int)ntasks, .rg = trg, .leaf = tleaf};
     bool ok = run_job(&j, f->threads, err);
     free(trg);
     free(tleaf);

@@ -720,6 +720,270 @@ static void test_file_crc(void **state)
     pq_file_close(f);
 }
 
+/* ------------------------------------------------------------ row windows */
+
+typedef struct FB {
+    uint8_t b[4096];
+    size_t n;
+} FB;
+
+static void fb_put(FB *f, const void *p, size_t n)
+{
+    memcpy(f->b + f->n, p, n);
+    f->n += n;
+}
+
+/* A page: header (type, sizes, and a data page header v1 of `nvals` values or a dictionary
+ * page header) then the body. */
+static void put_page(FB *f, int type, int nvals, int enc, const uint8_t *body, size_t blen)
+{
+    TW ph = {0};
+    tw_begin(&ph, 0);
+    tw_i(&ph, 1, TT_I32, type);
+    tw_i(&ph, 2, TT_I32, (int64_t)blen);
+    tw_i(&ph, 3, TT_I32, (int64_t)blen);
+    tw_i(&ph, 4, TT_I32, (int32_t)dip_crc32(0, body, blen));
+    tw_begin(&ph, type == PQP_DICTIONARY_PAGE ? 7 : 5);
+    tw_i(&ph, 1, TT_I32, nvals);
+    tw_i(&ph, 2, TT_I32, enc);
+    if (type == PQP_DATA_PAGE) {
+        tw_i(&ph, 3, TT_I32, PQE_RLE);
+        tw_i(&ph, 4, TT_I32, PQE_RLE);
+    }
+    tw_end(&ph);
+    tw_end(&ph);
+    fb_put(f, ph.b, ph.n);
+    fb_put(f, body, blen);
+}
+
+/* RLE-hybrid levels, each as a run of one (header 2, one value byte), with the v1 length. */
+static size_t put_levels(uint8_t *out, const int *lv, int n)
+{
+    uint32_t len = (uint32_t)n * 2;
+    memcpy(out, &len, 4);
+    for (int i = 0; i < n; i++) {
+        out[4 + 2 * i] = 2;
+        out[5 + 2 * i] = (uint8_t)lv[i];
+    }
+    return 4 + len;
+}
+
+static void chunk_meta(TW *fm, int phys, int enc2, const char *path1, const char *path2,
+                       int64_t nvals, int64_t start, int64_t len, int64_t data_at, bool dict)
+{
+    tw_begin(fm, 0);
+    tw_i(fm, 2, TT_I64, start);
+    tw_begin(fm, 3);
+    tw_i(fm, 1, TT_I32, phys);
+    tw_list(fm, 2, TT_I32, 2);
+    tw_varint(fm, (uint64_t)PQE_PLAIN << 1);
+    tw_varint(fm, (uint64_t)enc2 << 1);
+    tw_list(fm, 3, TT_BINARY, path2 ? 3 : 1);
+    tw_varint(fm, strlen(path1));
+    memcpy(fm->b + fm->n, path1, strlen(path1));
+    fm->n += strlen(path1);
+    if (path2) {
+        const char *parts[2] = {"list", path2};
+        for (int i = 0; i < 2; i++) {
+            tw_varint(fm, strlen(parts[i]));
+            memcpy(fm->b + fm->n, parts[i], strlen(parts[i]));
+            fm->n += strlen(parts[i]);
+        }
+    }
+    tw_i(fm, 4, TT_I32, PQC_UNCOMPRESSED);
+    tw_i(fm, 5, TT_I64, nvals);
+    tw_i(fm, 6, TT_I64, len);
+    tw_i(fm, 7, TT_I64, len);
+    tw_i(fm, 9, TT_I64, data_at);
+    if (dict) tw_i(fm, 11, TT_I64, start);
+    tw_end(fm); /* ColumnMetaData */
+    tw_end(fm); /* ColumnChunk */
+}
+
+/* Six rows, three columns, each chunk of two data pages:
+ *   a INT32 required: a dictionary page, then 3 dictionary-encoded values, then 3 PLAIN
+ *     values (the writer's fallback): a window boundary after row 3 is at the encoding change;
+ *   b list<int32> (optional list, optional elements): page 1 ends inside row 1's list
+ *     [3, null | 4], which page 2 finishes (repetition level 1 first), then [], null, [5],
+ *     [null];
+ *   s BYTE_ARRAY required strings "a","bb","ccc" | "dddd","","f". */
+static size_t build_window_file(uint8_t *out)
+{
+    FB f = {0};
+    fb_put(&f, "PAR1", 4);
+    uint8_t body[256];
+    size_t bl;
+    /* column a */
+    int64_t a_start = (int64_t)f.n;
+    const int32_t dict[3] = {100, 200, 300};
+    put_page(&f, PQP_DICTIONARY_PAGE, 3, PQE_PLAIN, (const uint8_t *)dict, sizeof dict);
+    int64_t a_data = (int64_t)f.n;
+    const uint8_t ids[] = {2, 2, 2, 2, 0, 2, 1}; /* bit width 2, then runs of one: 2, 0, 1 */
+    put_page(&f, PQP_DATA_PAGE, 3, PQE_RLE_DICTIONARY, ids, sizeof ids);
+    const int32_t plain[3] = {7, 8, 9};
+    put_page(&f, PQP_DATA_PAGE, 3, PQE_PLAIN, (const uint8_t *)plain, sizeof plain);
+    int64_t a_len = (int64_t)f.n - a_start;
+    /* column b */
+    int64_t b_start = (int64_t)f.n;
+    const int rep1[4] = {0, 1, 0, 1}, def1[4] = {3, 3, 3, 2};
+    bl = put_levels(body, rep1, 4);
+    bl += put_levels(body + bl, def1, 4);
+    const int32_t v1[3] = {1, 2, 3};
+    memcpy(body + bl, v1, sizeof v1);
+    put_page(&f, PQP_DATA_PAGE, 4, PQE_PLAIN, body, bl + sizeof v1);
+    const int rep2[5] = {1, 0, 0, 0, 0}, def2[5] = {3, 1, 0, 3, 2};
+    bl = put_levels(body, rep2, 5);
+    bl += put_levels(body + bl, def2, 5);
+    const int32_t v2[2] = {4, 5};
+    memcpy(body + bl, v2, sizeof v2);
+    put_page(&f, PQP_DATA_PAGE, 5, PQE_PLAIN, body, bl + sizeof v2);
+    int64_t b_len = (int64_t)f.n - b_start;
+    /* column s */
+    int64_t s_start = (int64_t)f.n;
+    const char *strs[6] = {"a", "bb", "ccc", "dddd", "", "f"};
+    for (int pg = 0; pg < 2; pg++) {
+        bl = 0;
+        for (int i = 3 * pg; i < 3 * pg + 3; i++) {
+            uint32_t l = (uint32_t)strlen(strs[i]);
+            memcpy(body + bl, &l, 4);
+            memcpy(body + bl + 4, strs[i], l);
+            bl += 4 + l;
+        }
+        put_page(&f, PQP_DATA_PAGE, 3, PQE_PLAIN, body, bl);
+    }
+    int64_t s_len = (int64_t)f.n - s_start;
+    TW fm = {0};
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, 1);
+    tw_list(&fm, 2, TT_STRUCT, 6);
+    tw_begin(&fm, 0);
+    tw_str(&fm, 4, "schema");
+    tw_i(&fm, 5, TT_I32, 3);
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, PQT_INT32);
+    tw_i(&fm, 3, TT_I32, PQR_REQUIRED);
+    tw_str(&fm, 4, "a");
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 3, TT_I32, PQR_OPTIONAL);
+    tw_str(&fm, 4, "b");
+    tw_i(&fm, 5, TT_I32, 1);
+    tw_i(&fm, 6, TT_I32, PQCT_LIST);
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 3, TT_I32, PQR_REPEATED);
+    tw_str(&fm, 4, "list");
+    tw_i(&fm, 5, TT_I32, 1);
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, PQT_INT32);
+    tw_i(&fm, 3, TT_I32, PQR_OPTIONAL);
+    tw_str(&fm, 4, "element");
+    tw_end(&fm);
+    tw_begin(&fm, 0);
+    tw_i(&fm, 1, TT_I32, PQT_BYTE_ARRAY);
+    tw_i(&fm, 3, TT_I32, PQR_REQUIRED);
+    tw_str(&fm, 4, "s");
+    tw_i(&fm, 6, TT_I32, PQCT_UTF8);
+    tw_end(&fm);
+    tw_i(&fm, 3, TT_I64, 6);
+    tw_list(&fm, 4, TT_STRUCT, 1);
+    tw_begin(&fm, 0);
+    tw_list(&fm, 1, TT_STRUCT, 3);
+    chunk_meta(&fm, PQT_INT32, PQE_RLE_DICTIONARY, "a", NULL, 6, a_start, a_len, a_data, true);
+    chunk_meta(&fm, PQT_INT32, PQE_RLE, "b", "element", 9, b_start, b_len, b_start, false);
+    chunk_meta(&fm, PQT_BYTE_ARRAY, PQE_PLAIN, "s", NULL, 6, s_start, s_len, s_start, false);
+    tw_i(&fm, 2, TT_I64, (int64_t)f.n);
+    tw_i(&fm, 3, TT_I64, 6);
+    tw_end(&fm); /* RowGroup */
+    tw_end(&fm); /* FileMetaData */
+    fb_put(&f, fm.b, fm.n);
+    uint32_t fl = (uint32_t)fm.n;
+    fb_put(&f, &fl, 4);
+    fb_put(&f, "PAR1", 4);
+    memcpy(out, f.b, f.n);
+    return f.n;
+}
+
+static void batch_rows(const ColumnBatch *b, Buf *out)
+{
+    JsonWriter w;
+    for (int64_t r = 0; r < b->num_rows; r++) {
+        jw_init(&w, out);
+        column_batch_write_row_json(&w, b, r);
+        buf_append_byte(out, '\n');
+    }
+}
+
+static void test_row_windows(void **state)
+{
+    (void)state;
+    static const char want[] = "{\"a\":300,\"b\":[1,2],\"s\":\"a\"}\n"
+                               "{\"a\":100,\"b\":[3,null,4],\"s\":\"bb\"}\n"
+                               "{\"a\":200,\"b\":[],\"s\":\"ccc\"}\n"
+                               "{\"a\":7,\"b\":null,\"s\":\"dddd\"}\n"
+                               "{\"a\":8,\"b\":[5],\"s\":\"\"}\n"
+                               "{\"a\":9,\"b\":[null],\"s\":\"f\"}\n";
+    uint8_t buf[4096];
+    size_t n = build_window_file(buf);
+    DipError err = {0};
+    PqFile *f;
+    bool ok = pq_file_open_mem(&f, buf, n, "win.parquet", &err);
+    if (!ok) print_message("%s\n", err.msg);
+    assert_true(ok);
+    ColumnBatch whole;
+    ok = pq_read_row_group(f, 0, NULL, 0, &whole, &err);
+    if (!ok) print_message("%s\n", err.msg);
+    assert_true(ok);
+    Buf ref;
+    buf_init(&ref);
+    batch_rows(&whole, &ref);
+    column_batch_free(&whole);
+    assert_string_equal(buf_cstr(&ref), want);
+    PqCheckStats st;
+    assert_true(pq_check(f, -1, &st, &err));
+    assert_int_equal(st.pages, 7);
+    assert_int_equal(st.crc_checked, 7);
+    /* every window size: boundaries inside pages, inside row 1's list (window 1: rows 1 and
+     * 2 are separate windows while the list spans pages), at the dictionary-to-PLAIN change
+     * (window 3); projections in another order too */
+    const int proj[2] = {2, 1};
+    for (int pj = 0; pj < 2; pj++) {
+        for (int64_t win = 1; win <= 7; win++) {
+            PqRowGroupCursor *c;
+            assert_true(pq_rg_cursor_open(&c, f, 0, pj ? proj : NULL, pj ? 2 : 0, win, &err));
+            Buf got;
+            buf_init(&got);
+            int batches = 0;
+            for (int guard = 0; guard < 20; guard++) {
+                ColumnBatch b;
+                bool done;
+                ok = pq_rg_cursor_next(c, &b, &done, &err);
+                if (!ok) print_message("window %lld: %s\n", (long long)win, err.msg);
+                assert_true(ok);
+                if (done) break;
+                assert_true(b.num_rows >= 1 && b.num_rows <= win);
+                batch_rows(&b, &got);
+                column_batch_free(&b);
+                batches++;
+            }
+            pq_rg_cursor_close(c);
+            assert_int_equal(batches, (int)((6 + win - 1) / win));
+            if (!pj) {
+                assert_string_equal(buf_cstr(&got), want);
+            } else {
+                const char *p = buf_cstr(&got);
+                assert_non_null(strstr(p, "{\"s\":\"bb\",\"b\":[3,null,4]}\n"));
+                assert_non_null(strstr(p, "{\"s\":\"f\",\"b\":[null]}\n"));
+            }
+            buf_free(&got);
+        }
+    }
+    buf_free(&ref);
+    pq_file_close(f);
+}
+
 /* ------------------------------------------------------------ codecs */
 
 static size_t gzip_member(const uint8_t *src, size_t n, uint8_t *dst, size_t cap)
@@ -797,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_schema_legacy_lists),
         cmocka_unit_test(test_assemble_null_vs_empty),
         cmocka_unit_test(test_file_crc),
+        cmocka_unit_test(test_row_windows),
         cmocka_unit_test(test_codecs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
