@@ -15,6 +15,7 @@
 extern size_t pq_limit_chunk_bytes;
 extern size_t pq_limit_page_bytes;
 extern size_t pq_limit_chunk_values;
+extern size_t pq_stream_min_page_bytes;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,7 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         column_batch_free(&b);
     }
-    /* the same row groups in windows of 3 rows: boundaries inside pages and lists */
+    /* the same row groups in windows of 3 rows (boundaries inside pages and lists), every
+     * eligible page decoded piece by piece as large pages are */
+    size_t saved_min = pq_stream_min_page_bytes;
+    pq_stream_min_page_bytes = 0;
     for (int g = 0; g < pq_file_num_row_groups(f) && g < 16; g++) {
         PqRowGroupCursor *c;
         dip_error_clear(&err);
@@ -66,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         pq_rg_cursor_close(c);
     }
+    pq_stream_min_page_bytes = saved_min;
     PqCheckStats st;
     dip_error_clear(&err);
     if (!pq_check(f, -1, &st, &err)) {

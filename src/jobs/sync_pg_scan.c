@@ -20,6 +20,7 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
         dip_error_prefix(err, "%s", f->path);
         return false;
     }
+    delta_file_scan_set_window(scan, j->opt->delta_batch_size); /* decode in these windows */
     bool ok = true;
     for (;;) {
         ColumnBatch b;
@@ -31,8 +32,8 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
             *err = e;
             ok = false;
         }
-        /* DELTA_CLIENT_BATCH_SIZE: a row group is decoded whole, then handed on in windows
-         * of at most this many rows; callback failures are the caller's own errors */
+        /* DELTA_CLIENT_BATCH_SIZE: the scan decodes windows of at most this many rows (a
+         * DIP_PARQUET_WINDOW_ROWS override aside); callback failures are the caller's own */
         for (int64_t start = 0; ok && !done && start < b.num_rows;) {
             int64_t end = b.num_rows - start > window ? start + window : b.num_rows;
             ok = on_batch(ctx, &b, start, end, err);

@@ -351,10 +351,17 @@ bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t 
         return dip_error_set(err, DIP_ERR_DATA, "dictionary-encoded page has no bit width");
     int bw = p[0];
     if (bw > 32) return dip_error_set(err, DIP_ERR_DATA, "dictionary index bit width %d > 32", bw);
-    pq_grow((void **)&s->idx, &s->idx_cap, (size_t)n * 4);
     RleDecoder d;
     rle_init(&d, p + 1, len - 1, bw);
-    if (!rle_get_u32(&d, s->idx, n, err)) return false;
+    return pq_decode_dict_rle(lf, &d, n, dict, out, s, err);
+}
+
+bool pq_decode_dict_rle(const PqLeaf *lf, RleDecoder *d, int64_t n, const PqValues *dict,
+                        PqValues *out, PqScratch *s, DipError *err)
+{
+    if (n == 0) return true;
+    pq_grow((void **)&s->idx, &s->idx_cap, (size_t)n * 4);
+    if (!rle_get_u32(d, s->idx, n, err)) return false;
     const uint32_t *ix = s->idx;
     uint32_t dn = (uint32_t)dict->n;
     uint32_t maxi = 0;

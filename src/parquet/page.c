@@ -20,6 +20,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #define PAGE_VALUE_ALLOWANCE (1 << 20)
 
@@ -189,12 +190,10 @@ static int bit_width(int v)
 
 /* Decodes n levels; *at_max receives how many equal max_level (the non-null values, for
  * definition levels), counted in the same pass as the range check. */
-static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *out, int64_t n,
-                          int64_t *at_max, DipError *err)
+static bool levels_next(RleDecoder *d, int max_level, int16_t *out, int64_t n, int64_t *at_max,
+                        DipError *err)
 {
-    RleDecoder d;
-    rle_init(&d, p, len, bit_width(max_level));
-    if (!rle_get_u16(&d, (uint16_t *)out, n, err)) return false;
+    if (!rle_get_u16(d, (uint16_t *)out, n, err)) return false;
     uint16_t mx = 0;
     int64_t cnt = 0;
     const uint16_t *u = (const uint16_t *)out;
@@ -207,6 +206,14 @@ static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *
     if (mx > max_level)
         return dip_error_set(err, DIP_ERR_DATA, "level %u exceeds the maximum %d", mx, max_level);
     return true;
+}
+
+static bool decode_levels(const uint8_t *p, size_t len, int max_level, int16_t *out, int64_t n,
+                          int64_t *at_max, DipError *err)
+{
+    RleDecoder d;
+    rle_init(&d, p, len, bit_width(max_level));
+    return levels_next(&d, max_level, out, n, at_max, err);
 }
 
 /* The deprecated BIT_PACKED level encoding (Encodings.md, "Bit-packed (Deprecated)"):
@@ -479,6 +486,11 @@ static bool chunk_check_page(const PqLeaf *lf, const PqRowGroupMeta *g, const Pa
 bool pq_stream_open(PqChunkStream *cs, PqFile *f, int rg, int leaf, DipError *err)
 {
     memset(cs, 0, sizeof *cs);
+    int64_t v = 0;
+    DipError e = {0};
+    /* tests stream small pages piece by piece too */
+    if (config_env_int("DIP_PARQUET_STREAM_MIN_PAGE", -1, &v, &e) && v >= 0)
+        pq_stream_min_page_bytes = (size_t)v;
     cs->f = f;
     cs->rg = rg;
     cs->leaf = leaf;
@@ -497,6 +509,10 @@ void pq_stream_close(PqChunkStream *cs)
 {
     pq_column_data_free(&cs->cd);
     free(cs->buf);
+    free(cs->run.win);
+    free(cs->run.lv[0]);
+    free(cs->run.lv[1]);
+    if (cs->run.zstd) ZSTD_freeDCtx(cs->run.zstd);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -512,6 +528,11 @@ static bool stream_bytes(PqChunkStream *cs, PqScratch *s, size_t off, size_t nee
     }
     if (off >= cs->buf_at && off + need <= cs->buf_at + cs->buf_len) {
         *out = cs->buf + (off - cs->buf_at);
+        return true;
+    }
+    if (need == 0) { /* an empty page body: nothing to read */
+        static const uint8_t none[1];
+        *out = none;
         return true;
     }
     size_t want = need > PQ_READ_PIECE ? need : PQ_READ_PIECE;
@@ -606,12 +627,467 @@ static bool stream_header(PqChunkStream *cs, PqScratch *s, PageHdr *h, DipError 
     return false;
 }
 
+/* ------------------------------------------------------------ large pages, piece by piece */
+
+size_t pq_stream_min_page_bytes = (size_t)8 << 20;
+
+#define SNAPPY_HISTORY ((size_t)64 << 10)
+
+static int phys_bytes(const PqLeaf *lf)
+{
+    switch (lf->phys) {
+    case PQT_INT32:
+    case PQT_FLOAT:
+        return 4;
+    case PQT_INT64:
+    case PQT_DOUBLE:
+        return 8;
+    case PQT_INT96:
+        return 12;
+    case PQT_FIXED_LEN_BYTE_ARRAY:
+        return lf->type_length;
+    default:
+        return 0;
+    }
+}
+
+static bool run_eligible(const PqChunkStream *cs, const PageHdr *h)
+{
+    const PqLeaf *lf = cs->lf;
+    /* large: in bytes, or in level entries (a few bytes of RLE levels can stand for
+     * millions of entries of 2 bytes each): one entry per 8 bytes of the threshold */
+    if (h->has_crc || !h->has_body ||
+        ((size_t)h->uncompressed < pq_stream_min_page_bytes &&
+         (size_t)h->num_values < pq_stream_min_page_bytes / 8))
+        return false;
+    if (h->type != PQP_DATA_PAGE && h->type != PQP_DATA_PAGE_V2) return false;
+    int codec = cs->cm->codec;
+    if (codec != PQC_UNCOMPRESSED && codec != PQC_SNAPPY && codec != PQC_ZSTD) return false;
+    if (h->type == PQP_DATA_PAGE &&
+        ((lf->max_rep > 0 && h->rep_enc != PQE_RLE) || (lf->max_def > 0 && h->def_enc != PQE_RLE)))
+        return false;
+    if (h->encoding == PQE_PLAIN_DICTIONARY || h->encoding == PQE_RLE_DICTIONARY) return true;
+    return h->encoding == PQE_PLAIN && lf->phys != PQT_BOOLEAN &&
+           (lf->phys == PQT_BYTE_ARRAY || phys_bytes(lf) > 0);
+}
+
+/* Bytes the page still holds for the decoder (decompressed or stored). */
+static size_t run_remaining(const PqPageRun *r)
+{
+    return r->compressed ? (r->end - r->beg) + r->ulen_left : r->cend - r->cpos;
+}
+
+/* Snappy (raw block format) decoded element by element until `target` bytes are in the
+ * window or the page's bytes are all out. */
+static bool snappy_more(PqChunkStream *cs, PqScratch *s, size_t target, DipError *err)
+{
+    PqPageRun *r = &cs->run;
+    while (r->end < target && r->ulen_left > 0) {
+        size_t in_left = r->cend - r->cpos;
+        if (in_left == 0)
+            return dip_error_set(err, DIP_ERR_DATA, "SNAPPY stream ends %zu bytes early",
+                                 r->ulen_left);
+        size_t avail = in_left < 5 ? in_left : 5;
+        const uint8_t *p;
+        if (!stream_bytes(cs, s, r->cpos, avail, &p, err)) return false;
+        uint8_t tag = p[0];
+        size_t len, off = 0, hdr;
+        if ((tag & 3) == 0) {
+            len = tag >> 2;
+            hdr = 1;
+            if (len >= 60) {
+                size_t nb = len - 59;
+                if (avail < 1 + nb)
+                    return dip_error_set(err, DIP_ERR_DATA, "SNAPPY literal header truncated");
+                len = 0;
+                for (size_t i = 0; i < nb; i++)
+                    len |= (size_t)p[1 + i] << (8 * i);
+                hdr += nb;
+            }
+            len += 1;
+            if (len > r->ulen_left || len > in_left - hdr)
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "SNAPPY literal of %zu bytes runs past the page", len);
+            pq_grow((void **)&r->win, &r->win_cap, r->end + len + 1);
+            const uint8_t *q;
+            if (!stream_bytes(cs, s, r->cpos + hdr, len, &q, err)) return false;
+            memcpy(r->win + r->end, q, len);
+            r->cpos += hdr + len;
+        } else {
+            if ((tag & 3) == 1) {
+                hdr = 2;
+                len = 4 + ((tag >> 2) & 7);
+                if (avail >= 2) off = ((size_t)(tag >> 5) << 8) | p[1];
+            } else {
+                hdr = (tag & 3) == 2 ? 3 : 5;
+                len = 1 + (size_t)(tag >> 2);
+                for (size_t i = 1; i < hdr && i < avail; i++)
+                    off |= (size_t)p[i] << (8 * (i - 1));
+            }
+            if (avail < hdr)
+                return dip_error_set(err, DIP_ERR_DATA, "SNAPPY copy header truncated");
+            if (off == 0 || off > r->vlen - r->ulen_left)
+                return dip_error_set(err, DIP_ERR_DATA,
+                                     "SNAPPY back-reference of %zu bytes before the start", off);
+            if (off > r->end)
+                return dip_error_set(err, DIP_ERR_UNSUPPORTED,
+                                     "SNAPPY back-reference of %zu bytes beyond the %zu bytes "
+                                     "of history dip keeps while streaming a large page",
+                                     off, r->end);
+            if (len > r->ulen_left)
+                return dip_error_set(err, DIP_ERR_DATA, "SNAPPY copy runs past the page");
+            pq_grow((void **)&r->win, &r->win_cap, r->end + len + 1);
+            uint8_t *d = r->win + r->end;
+            if (off >= len) {
+                memcpy(d, d - off, len);
+            } else {
+                for (size_t i = 0; i < len; i++)
+                    d[i] = d[i - off];
+            }
+            r->cpos += hdr;
+        }
+        r->end += len;
+        r->ulen_left -= len;
+    }
+    return true;
+}
+
+static bool zstd_more(PqChunkStream *cs, PqScratch *s, size_t target, DipError *err)
+{
+    PqPageRun *r = &cs->run;
+    while (r->end < target && r->ulen_left > 0) {
+        size_t in_left = r->cend - r->cpos;
+        size_t chunk = in_left < PQ_READ_PIECE ? in_left : PQ_READ_PIECE;
+        const uint8_t *p = NULL;
+        if (chunk > 0 && !stream_bytes(cs, s, r->cpos, chunk, &p, err)) return false;
+        size_t room = target - r->end;
+        if (room < ((size_t)128 << 10)) room = (size_t)128 << 10;
+        if (room > r->ulen_left) room = r->ulen_left;
+        pq_grow((void **)&r->win, &r->win_cap, r->end + room + 1);
+        ZSTD_inBuffer in = {p, chunk, 0};
+        ZSTD_outBuffer out = {r->win + r->end, room, 0};
+        size_t rc = ZSTD_decompressStream(r->zstd, &out, &in);
+        if (ZSTD_isError(rc))
+            return dip_error_set(err, DIP_ERR_DATA, "ZSTD decompression failed: %s",
+                                 ZSTD_getErrorName(rc));
+        if (in.pos == 0 && out.pos == 0)
+            return dip_error_set(err, DIP_ERR_DATA, "ZSTD stream ends %zu bytes early",
+                                 r->ulen_left);
+        r->cpos += in.pos;
+        r->end += out.pos;
+        r->ulen_left -= out.pos;
+    }
+    return true;
+}
+
+/* The next `n` bytes of the page's (decompressed) stream, contiguous, at *p; not consumed. */
+static bool run_need(PqChunkStream *cs, PqScratch *s, size_t n, const uint8_t **p, DipError *err)
+{
+    PqPageRun *r = &cs->run;
+    if (n > run_remaining(r))
+        return dip_error_set(err, DIP_ERR_DATA, "page values need %zu more bytes, the page has %zu",
+                             n, run_remaining(r));
+    if (!r->compressed) return stream_bytes(cs, s, r->cpos, n, p, err);
+    if (r->end - r->beg < n) {
+        /* slide: keep what is not consumed (and snappy's history) at the front */
+        size_t keep =
+            r->codec == PQC_SNAPPY ? (r->beg < SNAPPY_HISTORY ? r->beg : SNAPPY_HISTORY) : 0;
+        size_t from = r->beg - keep;
+        if (from > 0) {
+            memmove(r->win, r->win + from, r->end - from);
+            r->beg -= from;
+            r->end -= from;
+        }
+        bool ok = r->codec == PQC_SNAPPY ? snappy_more(cs, s, r->beg + n, err)
+                                         : zstd_more(cs, s, r->beg + n, err);
+        if (!ok) return false;
+        if (r->end - r->beg < n)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "page decompresses to fewer bytes than it says");
+    }
+    *p = r->win + r->beg;
+    return true;
+}
+
+static void run_consume(PqPageRun *r, size_t n)
+{
+    if (r->compressed)
+        r->beg += n;
+    else
+        r->cpos += n;
+}
+
+/* Opens a large data page: sizes checked, decompression started, level sections and (for
+ * dictionary indices) the value section read. */
+static bool run_open(PqChunkStream *cs, PqScratch *s, const PageHdr *h, DipError *err)
+{
+    const PqLeaf *lf = cs->lf;
+    PqPageRun *r = &cs->run;
+    PqColumnData *cd = &cs->cd;
+    size_t clen = (size_t)h->compressed, ulen = (size_t)h->uncompressed;
+    r->codec = cs->cm->codec;
+    r->enc = h->encoding;
+    r->left = h->num_values;
+    r->offset = h->offset;
+    r->cpos = h->body;
+    r->cend = h->body + clen;
+    r->beg = r->end = 0;
+    cd->pages++;
+    cd->compressed_bytes += clen;
+    cd->uncompressed_bytes += ulen;
+    size_t vlen = ulen; /* bytes of the (decompressed) stream */
+    const int lvmax[2] = {lf->max_rep, lf->max_def};
+    RleDecoder *dec[2] = {&r->rep, &r->def};
+    if (h->type == PQP_DATA_PAGE_V2) {
+        const int32_t lens[2] = {h->rep_len, h->def_len};
+        if (h->def_len < 0 || h->rep_len < 0 ||
+            (uint64_t)h->def_len + (uint64_t)h->rep_len > clen ||
+            (uint64_t)h->def_len + (uint64_t)h->rep_len > ulen)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "v2 page: level lengths %d + %d exceed the page size", h->rep_len,
+                                 h->def_len);
+        for (int k = 0; k < 2; k++) {
+            const uint8_t *p;
+            size_t l = (size_t)lens[k];
+            if (!stream_bytes(cs, s, r->cpos, l, &p, err)) return false;
+            pq_grow((void **)&r->lv[k], &r->lv_cap[k], l + 1);
+            if (l) memcpy(r->lv[k], p, l);
+            rle_init(dec[k], r->lv[k], l, bit_width(lvmax[k]));
+            r->cpos += l;
+        }
+        vlen = ulen - (size_t)(h->rep_len + h->def_len);
+        r->compressed = r->codec != PQC_UNCOMPRESSED && h->is_compressed;
+        if (!r->compressed && r->cend - r->cpos != vlen)
+            return dip_error_set(err, DIP_ERR_DATA, "uncompressed page: sizes %zu and %zu differ",
+                                 r->cend - r->cpos, vlen);
+    } else {
+        r->compressed = r->codec != PQC_UNCOMPRESSED;
+        if (!r->compressed && clen != ulen)
+            return dip_error_set(err, DIP_ERR_DATA, "uncompressed page: sizes %zu and %zu differ",
+                                 clen, ulen);
+    }
+    r->ulen_left = r->compressed ? vlen : 0;
+    r->vlen = vlen;
+    if (r->compressed && r->codec == PQC_ZSTD) {
+        if (!r->zstd) r->zstd = ZSTD_createDCtx();
+        if (!r->zstd) return dip_error_set(err, DIP_ERR_INTERNAL, "ZSTD: out of memory");
+        ZSTD_DCtx_reset(r->zstd, ZSTD_reset_session_only);
+    } else if (r->compressed) { /* snappy: the uncompressed length comes first */
+        const uint8_t *p;
+        size_t avail = r->cend - r->cpos < 10 ? r->cend - r->cpos : 10;
+        uint64_t n = 0;
+        if (!stream_bytes(cs, s, r->cpos, avail, &p, err)) return false;
+        const uint8_t *q = p;
+        if (!uleb_read(&q, p + avail, &n) || n != vlen)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "SNAPPY length %llu differs from the page header's %zu",
+                                 (unsigned long long)n, vlen);
+        r->cpos += (size_t)(q - p);
+    }
+    r->open = true;
+    if (h->type == PQP_DATA_PAGE) {
+        for (int k = 0; k < 2; k++) {
+            if (lvmax[k] == 0) continue;
+            const uint8_t *p;
+            uint32_t l;
+            if (!run_need(cs, s, 4, &p, err)) return false;
+            memcpy(&l, p, 4);
+            if (l > run_remaining(r) - 4)
+                return dip_error_set(err, DIP_ERR_DATA, "level length %u runs past the page", l);
+            if (!run_need(cs, s, 4 + (size_t)l, &p, err)) return false;
+            pq_grow((void **)&r->lv[k], &r->lv_cap[k], (size_t)l + 1);
+            memcpy(r->lv[k], p + 4, l);
+            rle_init(dec[k], r->lv[k], l, bit_width(lvmax[k]));
+            run_consume(r, 4 + (size_t)l);
+        }
+    }
+    if (r->enc == PQE_PLAIN_DICTIONARY || r->enc == PQE_RLE_DICTIONARY) {
+        if (!cd->has_dict)
+            return dip_error_set(err, DIP_ERR_DATA,
+                                 "dictionary-encoded page without a dictionary page");
+        /* the indices stream like values: a bit width, then RLE/bit-packed runs */
+        const uint8_t *p;
+        if (run_remaining(r) == 0) {
+            if (r->left > 0)
+                return dip_error_set(err, DIP_ERR_DATA, "dictionary-encoded page has no bit width");
+            static const uint8_t none[1];
+            rle_init(&r->ids, none, 0, 0);
+            r->ids_base = none;
+            return true;
+        }
+        if (!run_need(cs, s, 1, &p, err)) return false;
+        if (p[0] > 32)
+            return dip_error_set(err, DIP_ERR_DATA, "dictionary index bit width %d > 32", p[0]);
+        int bw = p[0];
+        run_consume(r, 1);
+        r->ids_base = p + 1;
+        rle_init(&r->ids, r->ids_base, 0, bw);
+    }
+    return true;
+}
+
+/* run_need for the index decoder: its pointers (relative to r->ids_base, the first byte not
+ * consumed) move with the bytes. */
+static bool ids_need(PqChunkStream *cs, PqScratch *s, size_t n, DipError *err)
+{
+    PqPageRun *r = &cs->run;
+    RleDecoder *d = &r->ids;
+    size_t op = (size_t)(d->p - r->ids_base), oe = (size_t)(d->end - r->ids_base);
+    size_t ob = d->bp ? (size_t)(d->bp - r->ids_base) : 0;
+    const uint8_t *p;
+    if (!run_need(cs, s, n, &p, err)) return false;
+    r->ids_base = p;
+    d->p = p + op;
+    d->end = p + oe;
+    if (d->bp) d->bp = p + ob;
+    return true;
+}
+
+/* The next n dictionary indices, gathered: the run headers ahead are read first so exactly
+ * the bytes of the runs these values touch are in memory. */
+static bool ids_next(PqChunkStream *cs, PqScratch *s, int64_t n, DipError *err)
+{
+    PqPageRun *r = &cs->run;
+    RleDecoder *d = &r->ids;
+    if (n == 0) return true;
+    int64_t more = n - (int64_t)d->rle_left - (int64_t)d->bp_left;
+    size_t ext = (size_t)(d->p - r->ids_base);
+    size_t rem = run_remaining(r);
+    while (more > 0 && ext < rem) {
+        size_t h = rem - ext < 10 ? rem - ext : 10;
+        if (!ids_need(cs, s, ext + h, err)) return false;
+        const uint8_t *q = r->ids_base + ext, *qe = q + h;
+        uint64_t hv;
+        if (!uleb_read(&q, qe, &hv)) break; /* the decoder reports it */
+        uint64_t bytes, vals;
+        if (hv & 1) {
+            bytes = (hv >> 1) * (uint64_t)d->bw;
+            vals = (hv >> 1) * 8;
+        } else {
+            bytes = (uint64_t)(d->bw + 7) / 8;
+            vals = hv >> 1;
+        }
+        if (vals == 0) break;
+        size_t hl = (size_t)(q - (r->ids_base + ext));
+        ext += hl;
+        ext = bytes > rem - ext ? rem : ext + (size_t)bytes;
+        more -= vals > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)vals;
+    }
+    if (ext > rem) ext = rem;
+    if (!ids_need(cs, s, ext, err)) return false;
+    d->end = r->ids_base + ext;
+    if (!pq_decode_dict_rle(cs->lf, d, n, &cs->cd.dict, &cs->cd.vals, s, err)) return false;
+    /* consume up to the current run (a bit-packed run's bytes stay until it is used up) */
+    const uint8_t *keep = d->bp_left ? d->bp : d->p;
+    size_t c = (size_t)(keep - r->ids_base);
+    run_consume(r, c);
+    r->ids_base += c;
+    return true;
+}
+
+/* Decodes the next piece of the open page into cs->cd. */
+static bool run_piece(PqChunkStream *cs, PqScratch *s, bool first, DipError *err)
+{
+    const PqLeaf *lf = cs->lf;
+    PqPageRun *r = &cs->run;
+    PqColumnData *cd = &cs->cd;
+    int64_t k = r->left < PQ_PAGE_PIECE_LEVELS ? r->left : PQ_PAGE_PIECE_LEVELS;
+    stream_compact(cs);
+    int64_t at = cd->nlevels;
+    size_t need = ((size_t)at + (size_t)k) * sizeof(int16_t) + 16;
+    if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, need);
+    if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, need);
+    int64_t nn = k, unused;
+    if (lf->max_rep > 0 && !levels_next(&r->rep, lf->max_rep, cd->rep + at, k, &unused, err))
+        return false;
+    if (lf->max_def > 0 && !levels_next(&r->def, lf->max_def, cd->def + at, k, &nn, err))
+        return false;
+    if (lf->max_rep > 0 && k > 0 && first && cd->rep[at] != 0)
+        return dip_error_set(err, DIP_ERR_DATA, "first repetition level of the chunk is not 0");
+    int64_t before = cd->vals.n;
+    size_t used;
+    const uint8_t *p;
+    if (r->enc == PQE_PLAIN_DICTIONARY || r->enc == PQE_RLE_DICTIONARY) {
+        if (!ids_next(cs, s, nn, err)) return false;
+    } else if (lf->phys != PQT_BYTE_ARRAY) {
+        size_t n = (size_t)nn * (size_t)phys_bytes(lf);
+        if (!run_need(cs, s, n, &p, err) || !pq_decode_plain(lf, p, n, nn, &cd->vals, &used, err))
+            return false;
+        run_consume(r, used);
+    } else {
+        /* the byte extent of nn length-prefixed values */
+        size_t ext = 0;
+        for (int64_t i = 0; i < nn; i++) {
+            uint32_t l;
+            if (!run_need(cs, s, ext + 4, &p, err)) return false;
+            memcpy(&l, p + ext, 4);
+            ext += 4 + (size_t)l;
+        }
+        if (!run_need(cs, s, ext, &p, err) ||
+            !pq_decode_plain(lf, p, ext, nn, &cd->vals, &used, err))
+            return false;
+        run_consume(r, used);
+    }
+    if (cd->vals.n - before != nn)
+        return dip_error_set(err, DIP_ERR_INTERNAL, "decoded %lld values, expected %lld",
+                             (long long)(cd->vals.n - before), (long long)nn);
+    cd->nlevels += k;
+    r->left -= k;
+    if (r->left == 0) {
+        r->open = false;
+        cs->pos = r->cend;
+    }
+    return true;
+}
+
+/* After a page larger than the read piece (a dictionary page, a page below
+ * pq_stream_min_page_bytes): buffers sized for it are let go, so N streams of a cursor do not
+ * each keep their largest page's size. */
+static void stream_trim(PqChunkStream *cs, PqScratch *s)
+{
+    if (cs->buf_cap > 2 * PQ_READ_PIECE) {
+        free(cs->buf);
+        cs->buf = NULL;
+        cs->buf_cap = cs->buf_len = cs->buf_at = 0;
+    }
+    if (s->page_cap > 2 * PQ_READ_PIECE) {
+        free(s->page);
+        s->page = NULL;
+        s->page_cap = 0;
+    }
+}
+
+/* Nested: counts the rows (repetition level 0) among the entries decoded from `at` on. */
+static void stream_count_rows(PqChunkStream *cs, int64_t at)
+{
+    if (cs->lf->max_rep == 0) return;
+    const PqColumnData *cd = &cs->cd;
+    int64_t r = 0;
+    for (int64_t i = at; i < cd->nlevels; i++)
+        r += cd->rep[i] == 0;
+    cs->rows_avail += r;
+    cs->total_rows += r;
+}
+
 static bool stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipError *err)
 {
     const PqLeaf *lf = cs->lf;
     PqColumnData *cd = &cs->cd;
     *got = false;
     while (!cs->ended) {
+        if (cs->run.open) {
+            stream_compact(cs);
+            int64_t at = cs->cd.nlevels;
+            if (!run_piece(cs, s, cs->levels_decoded == 0, err)) {
+                cs->run.open = false;
+                dip_error_prefix(err, "page at offset %llu", (unsigned long long)cs->run.offset);
+                return false;
+            }
+            cs->levels_decoded += cd->nlevels - at;
+            stream_count_rows(cs, at);
+            *got = true;
+            return true;
+        }
         if (cs->pos >= (size_t)cs->len ||
             (cs->cm->num_values > 0 && cs->total_values >= cs->cm->num_values))
             return stream_finish(cs, err);
@@ -620,7 +1096,6 @@ static bool stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipErro
             !chunk_check_page(lf, cs->g, &h, cs->len, cs->total_values, cs->cm->codec, err))
             return false;
         bool data = h.type == PQP_DATA_PAGE || h.type == PQP_DATA_PAGE_V2;
-        bool first = cs->total_values == 0;
         if (data) {
             cs->total_values += h.num_values;
             if ((uint64_t)cs->total_values > pq_limit_chunk_values)
@@ -628,6 +1103,14 @@ static bool stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipErro
                                      "column chunk claims %lld values, more than the %zu dip "
                                      "accepts per chunk",
                                      (long long)cs->total_values, pq_limit_chunk_values);
+        }
+        if (data && run_eligible(cs, &h)) {
+            if (!run_open(cs, s, &h, err)) {
+                cs->run.open = false;
+                dip_error_prefix(err, "page at offset %llu", (unsigned long long)h.offset);
+                return false;
+            }
+            continue; /* its first piece */
         }
         const uint8_t *body;
         if (!stream_bytes(cs, s, h.body, (size_t)h.compressed, &body, err)) return false;
@@ -639,19 +1122,15 @@ static bool stream_next_page(PqChunkStream *cs, PqScratch *s, bool *got, DipErro
             if (lf->max_def > 0) pq_grow((void **)&cd->def, &cd->def_cap, need);
             if (lf->max_rep > 0) pq_grow((void **)&cd->rep, &cd->rep_cap, need);
         }
-        if (!decode_page(lf, cs->cm, &h, body, first, s, cd, err)) {
+        if (!decode_page(lf, cs->cm, &h, body, cs->levels_decoded == 0, s, cd, err)) {
             dip_error_prefix(err, "page at offset %llu", (unsigned long long)h.offset);
             return false;
         }
         cs->pos = h.body + (size_t)h.compressed;
+        stream_trim(cs, s);
         if (data) {
-            if (lf->max_rep > 0) {
-                int64_t r = 0;
-                for (int64_t i = at; i < cd->nlevels; i++)
-                    r += cd->rep[i] == 0;
-                cs->rows_avail += r;
-                cs->total_rows += r;
-            }
+            cs->levels_decoded += cd->nlevels - at;
+            stream_count_rows(cs, at);
             *got = true;
             return true;
         }

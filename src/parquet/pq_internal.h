@@ -348,6 +348,9 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
 bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n,
                         const PqValues *dict, PqValues *out, PqScratch *s,
                         DipError *err) DIP_MUST_CHECK;
+/* The next n dictionary indices from an RLE/bit-packed decoder, gathered from dict. */
+bool pq_decode_dict_rle(const PqLeaf *lf, RleDecoder *d, int64_t n, const PqValues *dict,
+                        PqValues *out, PqScratch *s, DipError *err) DIP_MUST_CHECK;
 bool pq_decode_bool_rle(const uint8_t *p, size_t len, int64_t n, PqValues *out,
                         DipError *err) DIP_MUST_CHECK;
 bool pq_decode_delta_binary(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n,
@@ -390,20 +393,50 @@ void pq_column_data_free(PqColumnData *cd);
  * take rows off the front (pq_stream_take); what a page holds beyond the rows taken stays
  * decoded for the next take, never re-read. Dictionary pages are decoded once into cd.dict. */
 #define PQ_READ_PIECE ((size_t)2 << 20)
+/* Level entries decoded at a time from a large page. */
+#define PQ_PAGE_PIECE_LEVELS 16384
+
+/* A data page of at least pq_stream_min_page_bytes (uncompressed; or 1/8 as many entries) in PLAIN
+ * (not boolean) or dictionary encoding, UNCOMPRESSED, SNAPPY or ZSTD, RLE levels and no CRC is not
+ * decompressed and decoded whole: its bytes are decompressed into a sliding window (snappy keeps 64
+ * KiB of history, zstd its own) and decoded PQ_PAGE_PIECE_LEVELS entries at a time, so a page of
+ * millions of values (DuckDB writes one page per column chunk) costs a few MiB. Level
+ * sections are kept whole (they are compact); dictionary indices stream, run by run. */
+typedef struct PqPageRun {
+    bool open;
+    bool compressed; /* values come through the codec (else straight from the chunk) */
+    int codec;
+    int enc;
+    int64_t left;           /* level entries of the page not decoded yet */
+    uint64_t offset;        /* file offset of the page header (messages) */
+    size_t cpos, cend;      /* chunk offsets: next stored byte of the page, its end */
+    size_t vlen, ulen_left; /* compressed: decompressed bytes in all, not produced yet */
+    uint8_t *win;           /* compressed: decompressed bytes [beg, end), history before */
+    size_t win_cap, beg, end;
+    uint8_t *lv[2]; /* level sections: repetition, definition */
+    size_t lv_cap[2];
+    RleDecoder rep, def, ids;
+    const uint8_t *ids_base; /* dictionary indices: the first byte not consumed */
+    void *zstd;              /* ZSTD_DCtx, kept for the chunk */
+} PqPageRun;
+extern size_t pq_stream_min_page_bytes;
+
 typedef struct PqChunkStream {
     PqFile *f;
     int rg, leaf;
     const PqLeaf *lf;
     const PqRowGroupMeta *g;
     const PqChunkMeta *cm;
-    int64_t start, len;   /* the chunk's byte range in the file */
-    size_t pos;           /* chunk offset of the next page header */
-    bool ended;           /* every page read and the chunk's totals checked */
-    int64_t total_values; /* level entries of the data pages read so far */
-    int64_t total_rows;   /* nested: entries with repetition level 0 read so far */
-    uint8_t *buf;         /* chunk bytes [buf_at, buf_at + buf_len) */
+    int64_t start, len;     /* the chunk's byte range in the file */
+    size_t pos;             /* chunk offset of the next page header */
+    bool ended;             /* every page read and the chunk's totals checked */
+    int64_t total_values;   /* level entries of the data pages read so far */
+    int64_t total_rows;     /* nested: entries with repetition level 0 read so far */
+    int64_t levels_decoded; /* level entries decoded so far */
+    uint8_t *buf;           /* chunk bytes [buf_at, buf_at + buf_len) */
     size_t buf_cap, buf_at, buf_len;
     PqColumnData cd; /* decoded: levels [lpos, cd.nlevels), values [vpos, cd.vals.n) not taken */
+    PqPageRun run;   /* a large page decoded piece by piece */
     int64_t lpos, vpos;
     int64_t rows_avail; /* nested: entries with repetition level 0 in [lpos, cd.nlevels) */
 } PqChunkStream;
