@@ -253,13 +253,16 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_
     d->hk_off[n] = (int64_t)d->hk_data.len;
     /* phase 2: incremental syncs ask gold about keys not seen yet */
     if (j->prefilter == PREFILTER_LOOKUP && !lookup_keys(d, n, err)) return false;
-    /* phase 3: classify and encode */
+    /* phase 3: classify and encode. Gold empty at start (PREFILTER_NONE): nothing to compare
+     * with, and no set either, so memory stays bounded whatever the table's size; a key that
+     * comes twice (in two files) fails its COPY and that batch is redone through the merge */
+    bool track = j->prefilter != PREFILTER_NONE;
     for (int64_t i = 0; i < n; i++) {
         const char *hk = (const char *)d->hk_data.data + d->hk_off[i];
         size_t hklen = (size_t)(d->hk_off[i + 1] - d->hk_off[i]);
         const char *hd = d->hdiff + 64 * i;
-        uint64_t key = hkset_key(hk, hklen), hv = dip_xxh64(hd, 64, 0), old;
-        bool present = hkset_get(&j->set, key, &old);
+        uint64_t key = hkset_key(hk, hklen), hv = dip_xxh64(hd, 64, 0), old = 0;
+        bool present = track && hkset_get(&j->set, key, &old);
         if (present && old == hv) {
             d->cur->n_input++;
             d->cur->n_unchanged++;
@@ -275,7 +278,7 @@ static bool on_read_batch(void *ctx, const ColumnBatch *b, int64_t start, int64_
         LoadBatch *lb = d->cur;
         lb->n_input++;
         if (!present) {
-            hkset_put(&j->set, key, hv);
+            if (track) hkset_put(&j->set, key, hv);
             if (!encode_row(d, &lb->new_rows, b, start + i, hk, hklen, hd, err)) {
                 dip_error_prefix(err, "%s: row %lld", f->path, (long long)(start + i) + 1);
                 return false;
