@@ -130,7 +130,7 @@ static float half_to_float(uint16_t h)
     return s ? -v : v;
 }
 
-static int phys_width(const PqLeaf *lf)
+int pq_phys_width(const PqLeaf *lf)
 {
     switch (lf->phys) {
     case PQT_INT32:
@@ -310,7 +310,7 @@ bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, 
         *used = (size_t)(q - p);
         return true;
     }
-    int w = phys_width(lf);
+    int w = pq_phys_width(lf);
     size_t need;
     if (w <= 0 || !dip_mul_ok((size_t)n, (size_t)w, &need) || need > len)
         return dip_error_set(err, DIP_ERR_DATA,
@@ -676,7 +676,7 @@ bool pq_decode_delta_byte_array(const PqLeaf *lf, const uint8_t *p, size_t len, 
 bool pq_decode_byte_stream_split(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n,
                                  PqValues *out, PqScratch *s, DipError *err)
 {
-    int w = phys_width(lf);
+    int w = pq_phys_width(lf);
     if (lf->phys == PQT_INT96 || w <= 0)
         return dip_error_set(err, DIP_ERR_DATA, "BYTE_STREAM_SPLIT on %s", pq_type_name(lf->phys));
     if (n == 0) return true;

@@ -633,24 +633,6 @@ size_t pq_stream_min_page_bytes = (size_t)8 << 20;
 
 #define SNAPPY_HISTORY ((size_t)64 << 10)
 
-static int phys_bytes(const PqLeaf *lf)
-{
-    switch (lf->phys) {
-    case PQT_INT32:
-    case PQT_FLOAT:
-        return 4;
-    case PQT_INT64:
-    case PQT_DOUBLE:
-        return 8;
-    case PQT_INT96:
-        return 12;
-    case PQT_FIXED_LEN_BYTE_ARRAY:
-        return lf->type_length;
-    default:
-        return 0;
-    }
-}
-
 static bool run_eligible(const PqChunkStream *cs, const PageHdr *h)
 {
     const PqLeaf *lf = cs->lf;
@@ -668,7 +650,7 @@ static bool run_eligible(const PqChunkStream *cs, const PageHdr *h)
         return false;
     if (h->encoding == PQE_PLAIN_DICTIONARY || h->encoding == PQE_RLE_DICTIONARY) return true;
     return h->encoding == PQE_PLAIN && lf->phys != PQT_BOOLEAN &&
-           (lf->phys == PQT_BYTE_ARRAY || phys_bytes(lf) > 0);
+           (lf->phys == PQT_BYTE_ARRAY || pq_phys_width(lf) > 0);
 }
 
 /* Bytes the page still holds for the decoder (decompressed or stored). */
@@ -1010,7 +992,7 @@ static bool run_piece(PqChunkStream *cs, PqScratch *s, bool first, DipError *err
     if (r->enc == PQE_PLAIN_DICTIONARY || r->enc == PQE_RLE_DICTIONARY) {
         if (!ids_next(cs, s, nn, err)) return false;
     } else if (lf->phys != PQT_BYTE_ARRAY) {
-        size_t n = (size_t)nn * (size_t)phys_bytes(lf);
+        size_t n = (size_t)nn * (size_t)pq_phys_width(lf);
         if (!run_need(cs, s, n, &p, err) || !pq_decode_plain(lf, p, n, nn, &cd->vals, &used, err))
             return false;
         run_consume(r, used);

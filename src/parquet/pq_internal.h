@@ -343,6 +343,9 @@ bool pq_values_reserve(PqValues *v, const PqLeaf *lf, int64_t more, size_t more_
 void pq_scratch_free(PqScratch *s);
 void *pq_grow(void **p, size_t *cap, size_t need); /* keeps contents */
 
+/* Bytes of one value of a fixed-width physical type (FLBA: its length); 0 for BOOLEAN and
+ * BYTE_ARRAY. */
+int pq_phys_width(const PqLeaf *lf);
 bool pq_decode_plain(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n, PqValues *out,
                      size_t *used, DipError *err) DIP_MUST_CHECK;
 bool pq_decode_dict_ids(const PqLeaf *lf, const uint8_t *p, size_t len, int64_t n,

@@ -5,12 +5,35 @@ confirmed position passes a WAL position, and comparing the whole index with doc
 test computes in SQL (synces.compare). Every wait is bounded.
 """
 import os
+import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sync_es"))
 import synces  # noqa: E402,F401
+
+
+def free_port():
+    """A loopback port free now (for a server the test starts next)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_cluster(env, *args):
+    """scripts/pg-cluster.sh ARGS...; the exports it prints (PGPORT, DIP_PG_DIR, ...) as a dict.
+    Raises with its stderr when it fails."""
+    r = subprocess.run([os.path.join(env.src, "scripts/pg-cluster.sh")] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("pg-cluster.sh %s: %s" % (" ".join(map(str, args)), r.stderr[-800:]))
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            k, v = line[len("export "):].split("=", 1)
+            out[k] = v
+    return out
 
 
 class Daemon:

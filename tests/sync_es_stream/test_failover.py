@@ -21,7 +21,6 @@ Every wait is bounded.
 """
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -45,23 +44,7 @@ atexit.register(stop_all)
 
 
 def pgc(*args):
-    r = subprocess.run([PGC] + [str(a) for a in args], capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError("pg-cluster.sh %s: %s" % (" ".join(map(str, args)), r.stderr[-800:]))
-    out = {}
-    for line in r.stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            out[k] = v
-    return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return streamtest.pg_cluster(env, *args)
 
 
 def use(cluster):
@@ -126,7 +109,7 @@ r = env.run_dip(["sync-es", "--config", path, "--once"])
 env.check(r.returncode == 0, "--once: bootstrap and initial load", r.stderr[-1500:])
 A = {k: env.pgenv[k] for k in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "DIP_PG_DIR")}
 dirs.append(A["DIP_PG_DIR"])
-PORT_B, PORT_C = free_port(), free_port()
+PORT_B, PORT_C = streamtest.free_port(), streamtest.free_port()
 B = pgc("standby", A["DIP_PG_DIR"], PORT_B)
 dirs.append(B["DIP_PG_DIR"])
 wait_streaming("A -> B")
@@ -195,7 +178,7 @@ streamtest.compare_index(env, "after changes on the new primary", DB, DB, EXPECT
 # ---------------------------------------------------------------- 3. no daemon ran meanwhile
 # With REDIS_CHECKPOINT=true the checkpoint's server history (system identifier, timeline) is
 # in Redis too: a dip started only after a lossy failover still sees it.
-RPORT = free_port()
+RPORT = streamtest.free_port()
 rdir = os.path.join(env.work, "redis")
 os.makedirs(rdir)
 redis = subprocess.Popen(["redis-server", "--port", str(RPORT), "--bind", "127.0.0.1", "--save", "",
@@ -208,7 +191,7 @@ for _ in range(100):
         break
     time.sleep(0.05)
 REDIS = {"REDIS_CHECKPOINT": "true", "REDIS_URL": "redis://127.0.0.1:%d/0" % RPORT}
-PORT_D = free_port()
+PORT_D = streamtest.free_port()
 D = pgc("standby", C["DIP_PG_DIR"], PORT_D)
 dirs.append(D["DIP_PG_DIR"])
 wait_streaming("C -> D")

@@ -276,28 +276,17 @@ env.check((stats or {}).get("faults_injected", 0) >= 3, "the storm refused reque
 # address, with the slot as last persisted (a storage-level failover: RDS Multi-AZ, a disk
 # re-attached elsewhere). The daemon was given both addresses (a libpq host list, as for any
 # HA pair) and must reconnect to the new one, resume from the slot and lose nothing.
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-NEW_PORT = free_port()
+NEW_PORT = streamtest.free_port()
 
 
 def failover(d):
-    r = subprocess.run([os.path.join(env.src, "scripts/pg-cluster.sh"), "failover",
-                        env.pgenv["DIP_PG_DIR"], str(NEW_PORT)], capture_output=True, text=True,
-                       timeout=300)
-    env.check(r.returncode == 0, "the primary died and a new primary took over its storage on "
-              "port %d" % NEW_PORT, r.stderr[-800:])
-    for line in r.stdout.splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            env.pgenv[k] = v
+    try:
+        env.pgenv.update(streamtest.pg_cluster(env, "failover", env.pgenv["DIP_PG_DIR"], NEW_PORT))
+        ok, why = True, ""
+    except RuntimeError as e:
+        ok, why = False, str(e)
+    env.check(ok, "the primary died and a new primary took over its storage on port %d" % NEW_PORT,
+              why)
     return "failover from port %s to %d" % (OLD_PORT, NEW_PORT)
 
 

@@ -183,12 +183,6 @@ def wait_for(what, fn, timeout):
     return last
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def port_closed(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -252,7 +246,7 @@ env.check(streamtest.confirmed(env, DB, SLOT) == "",
 ES_FAST = {"DIP_ES_HEALTHZ_STALE_S": "3", "ELASTICSEARCH_INITIAL_BACKOFF": "0.2",
            "ELASTICSEARCH_MAX_BACKOFF": "1", "ELASTICSEARCH_TIMEOUT": "3",
            "ELASTICSEARCH_MAX_RETRIES": "1000"}
-port = free_port()
+port = streamtest.free_port()
 d = streamtest.Daemon(env, path, DB, ["--metrics-addr", "127.0.0.1:%d" % port], **ES_FAST)
 standby = None
 try:
@@ -358,7 +352,7 @@ try:
               "HTTP/1.1 request: answered, Connection: close", ans[:200])
 
     # a second daemon of the index waits as a hot standby, and says so
-    port2 = free_port()
+    port2 = streamtest.free_port()
     standby = streamtest.Daemon(env, path, DB + "-standby",
                                 ["--metrics-addr", "127.0.0.1:%d" % port2], **ES_FAST)
     sb = wait_for("standby", lambda: (lambda h: h if h[1].get("state") == "standby" else None)(

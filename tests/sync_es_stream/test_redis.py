@@ -15,7 +15,6 @@ started on a free loopback port (Debian's package), with a password and a databa
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,15 +29,7 @@ SLOT = "dip_%s_v1" % DB
 PASSWORD = "s3cret-pw"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-RPORT = free_port()
+RPORT = streamtest.free_port()
 rdir = os.path.join(env.work, "redis")
 os.makedirs(rdir)
 redis = None
@@ -116,7 +107,7 @@ try:
     env.check(r.returncode == 2 and "REDIS_AUTH" in r.stderr and "wrong-pw" not in r.stderr,
               "a wrong password exits 2, names REDIS_AUTH, not the password",
               "exit %d: %s" % (r.returncode, r.stderr[-600:]))
-    gone = free_port()
+    gone = streamtest.free_port()
     r = env.run_dip(["sync-es", "--config", path, "--once"], REDIS_CHECKPOINT="true",
                     REDIS_URL=None, REDIS_HOST="127.0.0.1", REDIS_PORT=str(gone),
                     REDIS_MAX_RETRIES="1")

@@ -79,16 +79,23 @@ for trial in $(seq 1 "$TRIALS"); do
   ok "trial $trial: killed at ${kill_at}s (run $run finished: $fin, shards finished: ${before#* }/3), rerun joined it; gold equals the snapshot"
 done
 
+# workers3_then SIG DELAY LOG: a slow (100-row batches) --workers 3 run in the background,
+# sent SIG DELAY seconds after it logged its start (at most 5 s of waiting for that); prints
+# its exit code. Runs in a subshell: BG_PIDS of the caller does not see it, so it always reaps.
+workers3_then() {
+  local pid rc=0
+  POSTGRES_CLIENT_BATCH_SIZE=100 "$DIP" sync-pg --workers 3 --source "$T" >/dev/null 2>"$3" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q "3 workers" "$3" && break; sleep 0.05; done
+  sleep "$2"
+  kill -"$1" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  echo "$rc"
+}
+
 # SIGTERM: a clean stop (exit 130), the run unfinished, the rerun completes it
 $MT update "$T" --update 30000 --insert 10000 >/dev/null
-POSTGRES_CLIENT_BATCH_SIZE=100 "$DIP" sync-pg --workers 3 --source "$T" >/dev/null 2>"$WORK/term.log" &
-pid=$!
-BG_PIDS+=($pid)
-for _ in $(seq 1 100); do grep -q "3 workers" "$WORK/term.log" && break; sleep 0.05; done
-sleep 0.2
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
+rc=$(workers3_then TERM 0.2 "$WORK/term.log")
 read -r run n fin < <(sharded)
 if [ "$fin" = "f" ]; then
   expect_eq "$rc" "130" "exit code after SIGTERM"
@@ -113,13 +120,7 @@ ok "--workers 8 on fewer changed files: every shard finished, run $run finalized
 
 # a different N after a killed run: a new sharded run supersedes it
 $MT update "$T" --update 20000 --insert 5000 >/dev/null
-POSTGRES_CLIENT_BATCH_SIZE=100 "$DIP" sync-pg --workers 3 --source "$T" >/dev/null 2>"$WORK/killed.log" &
-pid=$!
-BG_PIDS+=($pid)
-for _ in $(seq 1 100); do grep -q "3 workers" "$WORK/killed.log" && break; sleep 0.05; done
-sleep 0.3
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
+workers3_then KILL 0.3 "$WORK/killed.log" >/dev/null
 "$DIP" sync-pg --workers 2 --source "$T" 2>"$LOG" || { cat "$LOG"; fail "--workers 2 after a killed --workers 3"; }
 read -r run n fin < <(sharded)
 expect_eq "$n $fin" "2 t" "the sharded run of --workers 2"
