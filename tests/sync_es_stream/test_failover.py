@@ -54,8 +54,10 @@ def use(cluster):
 
 def wait_streaming(what):
     for _ in range(300):
-        if env.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
-                    check=False).strip() == "1":
+        # Only the physical standby (pg-cluster.sh names it "standby"): the daemon's own
+        # logical walsender is in pg_stat_replication too once it has reconnected.
+        if env.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+                    " AND application_name = 'standby'", check=False).strip() == "1":
             return
         time.sleep(0.1)
     env.check(False, "%s: the standby streams" % what)
