@@ -31,5 +31,7 @@ void cli_help_print(FILE *f, const char *family);
 int cli_fail(const DipError *err);
 /* Usage error: prints message + hint, returns 2. */
 int cli_usage_error(const char *family, const char *fmt, ...) DIP_PRINTF(2, 3);
+/* Decoding threads when --threads is absent: DIP_THREADS, else the number of CPUs. */
+int cli_default_threads(void);
 
 #endif

@@ -20,6 +20,7 @@ typedef struct DeltaArgs {
     bool count;   /* cat: print the row count instead of rows */
     int64_t from; /* diff: V1 */
     int64_t to;   /* diff: V2 (-1 latest) */
+    int threads;  /* cat: decoding threads (0: cli_default_threads) */
 } DeltaArgs;
 
 /* The command's help: `dip delta --help`, `dip help delta` and the man page (main.c). */
@@ -29,12 +30,14 @@ const char cli_help_delta[] =
     "       dip delta history URI [--json]\n"
     "       dip delta diff URI --from V1 [--to V2] [--json]\n"
     "       dip delta cat URI [--version N | --timestamp T] [--columns a,b,..] "
-    "[--limit N] [--count]\n"
+    "[--limit N] [--count] [--threads N]\n"
     "\n"
     "URI is a local path, file://PATH or s3://bucket/prefix. T is milliseconds since the\n"
     "epoch or 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z]' (UTC). cat prints one JSON object per\n"
     "row (logical column names, partition columns included, deleted rows removed);\n"
-    "--count reads and decodes the same rows but prints only their number.\n";
+    "--count reads and decodes the same rows but prints only their number. With\n"
+    "--threads above 1 (default: DIP_THREADS, else the number of CPUs) the next window\n"
+    "of rows is decoded, its columns spread over the threads, while one prints.\n";
 
 static void usage(FILE *f)
 {
@@ -92,6 +95,12 @@ static int parse_args(int argc, char **argv, DeltaArgs *a)
                 a->from = v;
             else
                 a->to = v;
+            i++;
+        } else if (!strcmp(o, "--threads")) {
+            int64_t v;
+            if (!val || !dip_parse_i64(val, &v) || v < 1 || v > 64)
+                return cli_usage_error("delta", "--threads needs a number from 1 to 64");
+            a->threads = (int)v;
             i++;
         } else if (!strcmp(o, "--timestamp")) {
             if (!val || !parse_timestamp_arg(val, &a->timestamp_ms))
@@ -553,6 +562,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             rc = cli_fail(&err);
             break;
         }
+        delta_file_scan_set_threads(scan, a->threads > 0 ? a->threads : cli_default_threads());
         for (;;) {
             ColumnBatch b;
             bool done = false;

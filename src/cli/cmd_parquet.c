@@ -3,9 +3,9 @@
  *
  * FILE is a local path or an s3://bucket/key URI; it is opened through the store so the
  * same code reads both. cat streams windows of PQ_CAT_WINDOW_ROWS rows (a row-group cursor)
- * and prints canonical NDJSON rows (ROW_FORMAT.md); check decodes every page of every column chunk
- * (no JSON) on
- * --threads workers and prints what it verified.
+ * and prints canonical NDJSON rows (ROW_FORMAT.md), the next window decoded on --threads workers
+ * while one prints; check decodes every page of every column chunk (no JSON) on --threads
+ * workers and prints what it verified.
  */
 #include "cli/cli.h"
 #include "parquet/parquet.h"
@@ -26,9 +26,10 @@ const char cli_help_parquet[] =
     "FILE is a local path or s3://bucket/key. cat prints one JSON object per row\n"
     "(canonical row format); check decodes every page of every column, verifies page\n"
     "CRCs where present, and exits non-zero on the first problem.\n"
-    "check --threads defaults to the number of CPUs (DIP_THREADS overrides). cat reads\n"
-    "row windows of 4096 rows (DIP_PARQUET_WINDOW_ROWS overrides) on one thread; its\n"
-    "--threads is accepted and has no effect.\n";
+    "--threads defaults to the number of CPUs (DIP_THREADS overrides). check spreads\n"
+    "the column chunks over the threads. cat reads row windows of 4096 rows\n"
+    "(DIP_PARQUET_WINDOW_ROWS overrides); with more than one thread the next window is\n"
+    "decoded, its columns spread over the threads, while the current one prints.\n";
 
 static void usage(FILE *out)
 {
@@ -62,15 +63,6 @@ static bool open_file(const char *arg, Store **st, PqFile **pf, DipError *err)
     free(root);
     free(name);
     return ok;
-}
-
-static int default_threads(void)
-{
-    int64_t n = 0;
-    DipError e = {0};
-    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0) return (int)n;
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? (int)c : 1;
 }
 
 static int cmd_cat(PqFile *f, const char *columns, int64_t limit, int only_rg)
@@ -270,10 +262,10 @@ int cmd_parquet_main(int argc, char **argv)
         fwrite(out.data, 1, out.len, stdout);
         buf_free(&out);
     } else if (!strcmp(sub, "cat")) {
-        pq_file_set_threads(f, threads > 0 ? (int)threads : 1);
+        pq_file_set_threads(f, threads > 0 ? (int)threads : cli_default_threads());
         rc = cmd_cat(f, columns, limit, (int)rg);
     } else {
-        pq_file_set_threads(f, threads > 0 ? (int)threads : default_threads());
+        pq_file_set_threads(f, threads > 0 ? (int)threads : cli_default_threads());
         rc = cmd_check(f, (int)rg, json);
     }
     pq_file_close(f);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DIP_VERSION "0.1.0"
 
@@ -228,6 +229,15 @@ static int take_global_options(int *argc, char **argv, DipLogFormat *fmt, DipLog
     *argc = out;
     argv[out] = NULL;
     return 0;
+}
+
+int cli_default_threads(void)
+{
+    int64_t n = 0;
+    DipError e = {0};
+    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0) return n > 64 ? 64 : (int)n;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
 }
 
 int cli_fail(const DipError *err)

@@ -122,6 +122,8 @@ char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 void arena_reset(Arena *a); /* frees all but keeps the first block for reuse */
 void arena_free(Arena *a);
+/* Moves every block of `from` into `a` (which then frees them); `from` is left empty. */
+void arena_adopt(Arena *a, Arena *from);
 
 /* A growable byte buffer with explicit length (the sds idea); data is always NUL-terminated
  * one past len so text can be used as a C string. */

@@ -146,6 +146,23 @@ void arena_reset(Arena *a)
     }
 }
 
+void arena_adopt(Arena *a, Arena *from)
+{
+    if (from->head == NULL) return;
+    if (a->head == NULL) {
+        a->head = from->head;
+    } else { /* behind a's current block, which keeps serving small requests */
+        ArenaBlock *tail = from->head;
+        while (tail->next)
+            tail = tail->next;
+        tail->next = a->head->next;
+        a->head->next = from->head;
+    }
+    a->total += from->total;
+    from->head = NULL;
+    from->total = 0;
+}
+
 void arena_free(Arena *a)
 {
     ArenaBlock *b = a->head;

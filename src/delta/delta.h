@@ -134,6 +134,9 @@ bool delta_file_scan_open(DeltaFileScan **out, const DeltaSnapshot *s, const Del
                           const int *cols, int ncols, DipError *err) DIP_MUST_CHECK;
 /* Rows per batch from now on (<= 0: the default). DIP_PARQUET_WINDOW_ROWS overrides it. */
 void delta_file_scan_set_window(DeltaFileScan *scan, int64_t rows);
+/* Decoding threads (pq_file_set_threads): above 1, the next window is decoded, its columns
+ * spread over them, while the caller uses the current one. Default 1. */
+void delta_file_scan_set_threads(DeltaFileScan *scan, int threads);
 /* *done = true when the file is exhausted (out then untouched). */
 bool delta_file_scan_next(DeltaFileScan *scan, ColumnBatch *out, bool *done,
                           DipError *err) DIP_MUST_CHECK;

@@ -540,6 +540,11 @@ void delta_file_scan_set_window(DeltaFileScan *sc, int64_t rows)
     sc->window = rows > 0 ? rows : DELTA_SCAN_WINDOW_ROWS;
 }
 
+void delta_file_scan_set_threads(DeltaFileScan *sc, int threads)
+{
+    if (sc->pf) pq_file_set_threads(sc->pf, threads);
+}
+
 /* The next window of raw rows: the next row group is opened when the current one is done;
  * row groups whose rows the DV deletes entirely are skipped unread. *nrows = 0 with *done
  * false: an empty window (a row group of 0 rows). */

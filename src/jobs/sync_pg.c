@@ -15,14 +15,18 @@
 bool sync_pg_options_from_env(SyncPgOptions *o, DipError *err)
 {
     memset(o, 0, sizeof *o);
-    int64_t dbs, dr;
+    int64_t dbs, dr, dth;
     double ddelay, ckpt;
     if (!pg_settings_from_env(&o->pg, err) ||
         !config_env_int("DELTA_CLIENT_BATCH_SIZE", 100000, &dbs, err) ||
         !config_env_int("DELTA_CLIENT_WRITE_RETRIES", 5, &dr, err) ||
         !config_env_double("DELTA_CLIENT_WRITE_RETRY_DELAY", 10, &ddelay, err) ||
-        !config_env_double("SYNC_CHECKPOINT_INTERVAL", 600, &ckpt, err))
+        !config_env_double("SYNC_CHECKPOINT_INTERVAL", 600, &ckpt, err) ||
+        !config_env_int("DIP_DECODE_THREADS", 2, &dth, err))
         return false;
+    if (dth < 1 || dth > 64)
+        return dip_error_set(err, DIP_ERR_CONFIG, "DIP_DECODE_THREADS=%lld: expected 1..64",
+                             (long long)dth);
     if (dbs < 1 || dbs > 10000000)
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "DELTA_CLIENT_BATCH_SIZE=%lld: expected 1..10000000", (long long)dbs);
@@ -38,6 +42,7 @@ bool sync_pg_options_from_env(SyncPgOptions *o, DipError *err)
     o->version = -1;
     o->workers = 1;
     o->delta_batch_size = dbs;
+    o->decode_threads = (int)dth;
     o->delta_retries = (int)dr;
     o->delta_retry_delay_s = ddelay;
     o->checkpoint_interval_s = ckpt;

@@ -26,6 +26,7 @@ typedef struct SyncPgOptions {
     PgSettings pg;                /* POSTGRES_* (batch_size = rows per load batch) */
     int64_t version;              /* table version to open; -1 = the latest (a task pins it) */
     int workers;                  /* loader connections of this process (--workers), >= 1 */
+    int decode_threads;           /* DIP_DECODE_THREADS: Parquet decoding threads per loader */
 } SyncPgOptions;
 
 typedef struct SyncPgStats {

@@ -21,6 +21,7 @@ bool sync_pg_scan_file(SyncJob *j, const DeltaAddFile *f, SyncBatchFn on_batch, 
         return false;
     }
     delta_file_scan_set_window(scan, j->opt->delta_batch_size); /* decode in these windows */
+    delta_file_scan_set_threads(scan, j->opt->decode_threads);
     bool ok = true;
     for (;;) {
         ColumnBatch b;

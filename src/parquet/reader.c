@@ -295,18 +295,182 @@ static bool run_job(DecodeJob *j, int threads, DipError *err)
 
 /* ------------------------------------------------------------ row-window cursor */
 
+/* With threads > 1 a pool decodes window w + 1, its columns spread over the workers, while
+ * the caller uses window w. Each leaf has its own scratch (a leaf is decoded by one worker
+ * at a time) and each column its own arena, moved into the window's batch when it is done;
+ * each worker reads through its own store handle. */
+typedef struct CursorPool {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    pthread_t tid[64];
+    int started;
+    bool quit;
+    int next_task, pending; /* columns of the window in flight: next to take, not finished */
+    bool inflight, failed;
+    DipError err;
+    ColumnBatch batch; /* the window in flight */
+    PqScratch *leaf_s; /* per projected leaf */
+    Arena *col_arena;  /* per projected column */
+} CursorPool;
+
 struct PqRowGroupCursor {
     PqFile *f;
     int rg;
     int ncols;
     int *fields; /* file schema index per projected column */
+    int *leaf0;  /* per projected column: its first leaf in cs[] */
     int nleaf;
     PqChunkStream *cs;   /* per projected leaf, in projection order */
     PqColumnData *views; /* per projected leaf: the current window's rows */
-    PqScratch s;
+    PqScratch s;         /* single-threaded: shared by the leaves */
     int64_t window, rows_left;
+    int64_t rows; /* the window being decoded, */
+    bool last;    /* and whether it ends the row group */
     bool yielded;
+    CursorPool *pool; /* NULL: windows are decoded on the caller's thread */
 };
+
+/* Column k of the window being decoded: takes its rows from each of its leaves (through
+ * `s`, or the leaf's own scratch and the worker's store handle `own` in the pool) and
+ * assembles its vector into arena `a`. */
+static bool window_column(PqRowGroupCursor *c, int k, PqScratch *s, Store *own, Arena *a,
+                          ColumnVector *out, const DipSchema *ps, DipError *err)
+{
+    const PqNode *n = &c->f->roots[c->fields[k]];
+    int t0 = c->leaf0[k];
+    for (int l = 0; l < n->nleaves; l++) {
+        PqScratch *ls = s ? s : &c->pool->leaf_s[t0 + l];
+        if (!s) ls->own_store = own;
+        bool ok = pq_stream_take(&c->cs[t0 + l], ls, c->rows, c->last, &c->views[t0 + l], err);
+        if (!s) ls->own_store = NULL;
+        if (!ok) return false;
+    }
+    if (pq_assemble(c->f, n, &ps->fields[k].type, c->views + t0, n->leaf, c->rows, a, out, err))
+        return true;
+    dip_error_prefix(err, "row group %d", c->rg);
+    return false;
+}
+
+/* Sizes the next window and lays out its batch: the schema and the column array. */
+static void window_begin(PqRowGroupCursor *c, ColumnBatch *b)
+{
+    c->rows = c->rows_left < c->window ? c->rows_left : c->window;
+    c->last = c->rows == c->rows_left;
+    c->rows_left -= c->rows;
+    DipSchema *ps = arena_calloc(&b->arena, 1, sizeof *ps);
+    ps->nfields = c->ncols;
+    ps->fields = arena_calloc(&b->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(DipField));
+    for (int k = 0; k < c->ncols; k++)
+        dip_field_copy(&b->arena, &ps->fields[k], &c->f->schema.fields[c->fields[k]]);
+    b->schema = ps;
+    b->ncols = c->ncols;
+    b->num_rows = c->rows;
+    b->cols = arena_calloc(&b->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(ColumnVector));
+}
+
+static void *cursor_worker(void *arg)
+{
+    PqRowGroupCursor *c = arg;
+    CursorPool *p = c->pool;
+    Store *own = NULL;
+    DipError e = {0};
+    if (c->f->st && !store_open(&own, store_uri(c->f->st), &e)) {
+        own = NULL; /* the file's handle, under its lock */
+        dip_error_clear(&e);
+    }
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->next_task >= c->ncols)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->quit) break;
+        int k = p->next_task++;
+        pthread_mutex_unlock(&p->mu);
+        dip_error_clear(&e);
+        bool ok = window_column(c, k, NULL, own, &p->col_arena[k], &p->batch.cols[k],
+                                p->batch.schema, &e);
+        pthread_mutex_lock(&p->mu);
+        if (!ok && !p->failed) {
+            p->failed = true;
+            p->err = e;
+        }
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (own) store_close(own);
+    return NULL;
+}
+
+static void pool_launch(PqRowGroupCursor *c)
+{
+    CursorPool *p = c->pool;
+    column_batch_init(&p->batch);
+    window_begin(c, &p->batch);
+    pthread_mutex_lock(&p->mu);
+    p->next_task = 0;
+    p->pending = c->ncols;
+    p->inflight = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_wait(PqRowGroupCursor *c)
+{
+    CursorPool *p = c->pool;
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    p->inflight = false;
+    pthread_mutex_unlock(&p->mu);
+    for (int k = 0; k < c->ncols; k++)
+        arena_adopt(&p->batch.arena, &p->col_arena[k]);
+}
+
+static void pool_free(PqRowGroupCursor *c)
+{
+    CursorPool *p = c->pool;
+    if (!p) return;
+    if (p->inflight) pool_wait(c);
+    pthread_mutex_lock(&p->mu);
+    p->quit = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->started; i++)
+        pthread_join(p->tid[i], NULL);
+    for (int t = 0; t < c->nleaf; t++)
+        pq_scratch_free(&p->leaf_s[t]);
+    for (int k = 0; k < c->ncols; k++)
+        arena_free(&p->col_arena[k]);
+    column_batch_free(&p->batch);
+    free(p->leaf_s);
+    free(p->col_arena);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    free(p);
+    c->pool = NULL;
+}
+
+/* Starts min(threads, columns) workers; with none started the cursor stays single-threaded. */
+static void pool_start(PqRowGroupCursor *c, int threads)
+{
+    CursorPool *p = dip_calloc(1, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->leaf_s = dip_calloc((size_t)c->nleaf + 1, sizeof(PqScratch));
+    p->col_arena = dip_calloc((size_t)c->ncols + 1, sizeof(Arena));
+    for (int k = 0; k < c->ncols; k++)
+        arena_init(&p->col_arena[k], 64 * 1024);
+    column_batch_init(&p->batch);
+    p->next_task = c->ncols; /* nothing to take yet */
+    c->pool = p;
+    int n = threads < c->ncols ? threads : c->ncols;
+    for (int i = 0; i < n && i < 64; i++) {
+        if (pthread_create(&p->tid[i], NULL, cursor_worker, c) != 0) break;
+        p->started++;
+    }
+    if (p->started == 0) pool_free(c);
+}
 
 static bool cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *cols, int ncols,
                         int64_t window, DipError *err)
@@ -325,6 +489,7 @@ static bool cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *co
     c->window = window < 1 ? 1 : window;
     c->rows_left = f->meta.rgs[rg].num_rows;
     c->fields = dip_calloc((size_t)ncols + 1, sizeof(int));
+    c->leaf0 = dip_calloc((size_t)ncols + 1, sizeof(int));
     for (int k = 0; k < ncols; k++) {
         int fi = cols ? cols[k] : k;
         if (fi < 0 || fi >= f->schema.nfields) {
@@ -333,6 +498,7 @@ static bool cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *co
                                  fi);
         }
         c->fields[k] = fi;
+        c->leaf0[k] = c->nleaf;
         c->nleaf += f->roots[fi].nleaves;
     }
     c->cs = dip_calloc((size_t)c->nleaf + 1, sizeof(PqChunkStream));
@@ -347,6 +513,7 @@ static bool cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *co
             }
         }
     }
+    if (f->threads > 1 && ncols > 0) pool_start(c, f->threads);
     *out = c;
     return true;
 }
@@ -363,54 +530,67 @@ bool pq_rg_cursor_open(PqRowGroupCursor **out, PqFile *f, int rg, const int *col
 void pq_rg_cursor_close(PqRowGroupCursor *c)
 {
     if (!c) return;
+    pool_free(c);
     for (int t = 0; c->cs && t < c->nleaf; t++)
         pq_stream_close(&c->cs[t]);
     free(c->cs);
     free(c->views);
     free(c->fields);
+    free(c->leaf0);
     pq_scratch_free(&c->s);
     free(c);
 }
 
+/* The pool's next window: the one in flight (launched by the previous call, or now), handed
+ * over whole; the window after it is launched before returning. */
+static bool pool_next(PqRowGroupCursor *c, ColumnBatch *out, bool *done, DipError *err)
+{
+    CursorPool *p = c->pool;
+    if (p->failed) { /* a column failed: the streams are no longer aligned */
+        *err = p->err;
+        return false;
+    }
+    if (!p->inflight) {
+        if (c->yielded && c->rows_left == 0) {
+            *done = true;
+            return true;
+        }
+        pool_launch(c);
+    }
+    pool_wait(c);
+    if (p->failed) {
+        column_batch_free(&p->batch);
+        column_batch_init(&p->batch);
+        *err = p->err;
+        return false;
+    }
+    *out = p->batch;
+    column_batch_init(&p->batch);
+    c->yielded = true;
+    if (c->rows_left > 0) pool_launch(c);
+    return true;
+}
+
 bool pq_rg_cursor_next(PqRowGroupCursor *c, ColumnBatch *out, bool *done, DipError *err)
 {
-    PqFile *f = c->f;
     column_batch_init(out);
     *done = false;
+    if (dip_stop_requested())
+        return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", c->f->name);
+    if (c->pool) return pool_next(c, out, done, err);
     if (c->yielded && c->rows_left == 0) {
         *done = true;
         return true;
     }
-    if (dip_stop_requested())
-        return dip_error_set(err, DIP_ERR_INTERRUPTED, "%s: interrupted", f->name);
-    int64_t rows = c->rows_left < c->window ? c->rows_left : c->window;
-    bool last = rows == c->rows_left;
-    DipSchema *ps = arena_calloc(&out->arena, 1, sizeof *ps);
-    ps->nfields = c->ncols;
-    ps->fields = arena_calloc(&out->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(DipField));
-    for (int k = 0; k < c->ncols; k++)
-        dip_field_copy(&out->arena, &ps->fields[k], &f->schema.fields[c->fields[k]]);
-    out->schema = ps;
-    out->ncols = c->ncols;
-    out->num_rows = rows;
-    out->cols = arena_calloc(&out->arena, (size_t)(c->ncols ? c->ncols : 1), sizeof(ColumnVector));
+    window_begin(c, out);
     bool ok = true;
-    for (int t = 0; ok && t < c->nleaf; t++)
-        ok = pq_stream_take(&c->cs[t], &c->s, rows, last, &c->views[t], err);
-    int t = 0;
-    for (int k = 0; ok && k < c->ncols; k++) {
-        const PqNode *n = &f->roots[c->fields[k]];
-        ok = pq_assemble(f, n, &ps->fields[k].type, c->views + t, n->leaf, rows, &out->arena,
-                         &out->cols[k], err);
-        if (!ok) dip_error_prefix(err, "row group %d", c->rg);
-        t += n->nleaves;
-    }
+    for (int k = 0; ok && k < c->ncols; k++)
+        ok = window_column(c, k, &c->s, NULL, &out->arena, &out->cols[k], out->schema, err);
     if (!ok) {
         column_batch_free(out);
         column_batch_init(out);
         return false;
     }
-    c->rows_left -= rows;
     c->yielded = true;
     return true;
 }

@@ -254,6 +254,29 @@ static void test_arena_buf(void **state)
     assert_true(((uintptr_t)arena_alloc(&a, 3) & 15) == 0);
     arena_reset(&a);
     assert_non_null(arena_alloc(&a, 10));
+    /* adopt: the other arena's blocks (small and large) move over, its memory stays valid */
+    Arena o;
+    arena_init(&o, 1024);
+    char *q = arena_strdup(&o, "adopted");
+    char *qbig = arena_alloc(&o, 5000);
+    memset(qbig, 7, 5000);
+    size_t before = a.total, moved = o.total;
+    arena_adopt(&a, &o);
+    assert_null(o.head);
+    assert_int_equal(o.total, 0);
+    assert_int_equal(a.total, before + moved);
+    assert_string_equal(q, "adopted");
+    assert_int_equal(qbig[4999], 7);
+    arena_adopt(&a, &o); /* an empty one: nothing changes */
+    assert_int_equal(a.total, before + moved);
+    Arena e;
+    arena_init(&e, 1024);
+    q = arena_strdup(&a, "into an empty arena");
+    arena_adopt(&e, &a);
+    assert_null(a.head);
+    assert_string_equal(q, "into an empty arena");
+    assert_non_null(arena_alloc(&e, 10));
+    arena_free(&e);
     arena_free(&a);
     Buf b;
     buf_init(&b);

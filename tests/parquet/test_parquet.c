@@ -989,39 +989,54 @@ static void row_windows_case(void)
     assert_int_equal(st.crc_checked, g_win_crc ? 7 : 0);
     /* every window size: boundaries inside pages, inside row 1's list (window 1: rows 1 and
      * 2 are separate windows while the list spans pages), at the dictionary-to-PLAIN change
-     * (window 3); projections in another order too */
+     * (window 3); projections in another order too; on the caller's thread and with a pool
+     * of 3 decoding the next window while this one is read */
     const int proj[2] = {2, 1};
-    for (int pj = 0; pj < 2; pj++) {
-        for (int64_t win = 1; win <= 7; win++) {
-            PqRowGroupCursor *c;
-            assert_true(pq_rg_cursor_open(&c, f, 0, pj ? proj : NULL, pj ? 2 : 0, win, &err));
-            Buf got;
-            buf_init(&got);
-            int batches = 0;
-            for (int guard = 0; guard < 20; guard++) {
-                ColumnBatch b;
-                bool done;
-                ok = pq_rg_cursor_next(c, &b, &done, &err);
-                if (!ok) print_message("window %lld: %s\n", (long long)win, err.msg);
-                assert_true(ok);
-                if (done) break;
-                assert_true(b.num_rows >= 1 && b.num_rows <= win);
-                batch_rows(&b, &got);
-                column_batch_free(&b);
-                batches++;
+    for (int th = 1; th <= 3; th += 2) {
+        pq_file_set_threads(f, th);
+        for (int pj = 0; pj < 2; pj++) {
+            for (int64_t win = 1; win <= 7; win++) {
+                PqRowGroupCursor *c;
+                assert_true(pq_rg_cursor_open(&c, f, 0, pj ? proj : NULL, pj ? 2 : 0, win, &err));
+                Buf got;
+                buf_init(&got);
+                int batches = 0;
+                for (int guard = 0; guard < 20; guard++) {
+                    ColumnBatch b;
+                    bool done;
+                    ok = pq_rg_cursor_next(c, &b, &done, &err);
+                    if (!ok) print_message("window %lld: %s\n", (long long)win, err.msg);
+                    assert_true(ok);
+                    if (done) break;
+                    assert_true(b.num_rows >= 1 && b.num_rows <= win);
+                    batch_rows(&b, &got);
+                    column_batch_free(&b);
+                    batches++;
+                }
+                pq_rg_cursor_close(c);
+                assert_int_equal(batches, (int)((6 + win - 1) / win));
+                if (!pj) {
+                    assert_string_equal(buf_cstr(&got), want);
+                } else {
+                    const char *p = buf_cstr(&got);
+                    assert_non_null(strstr(p, "{\"s\":\"bb\",\"b\":[3,null,4]}\n"));
+                    assert_non_null(strstr(p, "{\"s\":\"f\",\"b\":[null]}\n"));
+                }
+                buf_free(&got);
             }
-            pq_rg_cursor_close(c);
-            assert_int_equal(batches, (int)((6 + win - 1) / win));
-            if (!pj) {
-                assert_string_equal(buf_cstr(&got), want);
-            } else {
-                const char *p = buf_cstr(&got);
-                assert_non_null(strstr(p, "{\"s\":\"bb\",\"b\":[3,null,4]}\n"));
-                assert_non_null(strstr(p, "{\"s\":\"f\",\"b\":[null]}\n"));
-            }
-            buf_free(&got);
         }
+        /* closed with the next window in flight (the pool waits for it, frees it) */
+        PqRowGroupCursor *c;
+        assert_true(pq_rg_cursor_open(&c, f, 0, NULL, 0, 2, &err));
+        ColumnBatch b;
+        bool done;
+        assert_true(pq_rg_cursor_next(c, &b, &done, &err));
+        assert_false(done);
+        assert_int_equal(b.num_rows, 2);
+        column_batch_free(&b);
+        pq_rg_cursor_close(c);
     }
+    pq_file_set_threads(f, 1);
     buf_free(&ref);
     pq_file_close(f);
 }

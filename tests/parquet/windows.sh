@@ -7,7 +7,9 @@
 # around lists that span pages, at dictionary pages), the second also with
 # DIP_PARQUET_STREAM_MIN_PAGE=0 (every eligible page decoded piece by piece, as large pages
 # are), and must equal the default output (Spark files: one run with 1 and 0); every golden table's `dip delta cat` likewise with
-# windows of 1 and 7 rows.
+# windows of 1 and 7 rows. The reference runs with 2 decoding threads (the next window decoded,
+# its columns spread over the threads, while one prints), the 1-row windows on one thread and
+# the others with 3 threads: the two paths must agree.
 set -euo pipefail
 dip=$(realpath "$1")
 repo=$2
@@ -16,6 +18,7 @@ shared=${DIP_SHARED:-$repo/../shared}
 tables=$shared/delta-golden/tables
 [ -d "$repo/node_modules/parquet-wasm" ] || { echo "node_modules missing: run npm ci"; exit 1; }
 [ -d "$tables" ] || { echo "no $tables (set DIP_SHARED)"; exit 1; }
+export DIP_THREADS=2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/gen" "$tmp/golden"
@@ -42,14 +45,15 @@ same() { # label, then the command: its result with tiny windows equals the defa
   done
   pass=$((pass + 1))
 }
-variants=("DIP_PARQUET_WINDOW_ROWS=1" "DIP_PARQUET_WINDOW_ROWS=3 DIP_PARQUET_STREAM_MIN_PAGE=0")
+variants=("DIP_THREADS=1 DIP_PARQUET_WINDOW_ROWS=1"
+  "DIP_THREADS=3 DIP_PARQUET_WINDOW_ROWS=3 DIP_PARQUET_STREAM_MIN_PAGE=0")
 nfiles=0
 while IFS= read -r -d '' f; do
   nfiles=$((nfiles + 1))
   same "cat ${f#"$tmp"/}" "$dip" parquet cat "$f" --limit 50000 # (tiny windows under ASan)
 done < <(find "$tmp/gen" -name '*.parquet' -print0 | sort -z)
 # the ~600 small Spark files: one variant with both (the ASan pass of make check runs this)
-variants=("DIP_PARQUET_WINDOW_ROWS=1 DIP_PARQUET_STREAM_MIN_PAGE=0")
+variants=("DIP_THREADS=1 DIP_PARQUET_WINDOW_ROWS=1 DIP_PARQUET_STREAM_MIN_PAGE=0")
 k=0
 while IFS= read -r -d '' f; do
   k=$((k + 1))
@@ -57,7 +61,8 @@ while IFS= read -r -d '' f; do
   nfiles=$((nfiles + 1))
   same "cat ${f#"$tmp"/}" "$dip" parquet cat "$f"
 done < <(find "$tmp/golden" -name '*.parquet' -print0 | sort -z)
-variants=("DIP_PARQUET_WINDOW_ROWS=1" "DIP_PARQUET_WINDOW_ROWS=7 DIP_PARQUET_STREAM_MIN_PAGE=0")
+variants=("DIP_THREADS=1 DIP_PARQUET_WINDOW_ROWS=1"
+  "DIP_THREADS=3 DIP_PARQUET_WINDOW_ROWS=7 DIP_PARQUET_STREAM_MIN_PAGE=0")
 ntables=0
 k=0
 while IFS= read -r -d '' log; do
