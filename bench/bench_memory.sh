@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_memory.sh (`make bench-memory`): peak RSS (/usr/bin/time -f %M) of `dip parquet check`
-# (--threads 1 and the default) and `dip parquet cat > /dev/null` on files of ONE row group of
+# and `dip parquet cat > /dev/null` (each --threads 1 and the default) on files of ONE row group of
 # BENCH_ROWS rows written by DuckDB (bench/memory/gen_memory.mjs): flat 4 and 12 columns and a
 # list of structs, snappy and zstd; DuckDB's scan of the same file (1 thread, in node: its
 # figure includes node, whose own RSS is printed too) beside them. Target (issue 14): check and
@@ -46,16 +46,19 @@ echo "load average before: $(cat /proc/loadavg)"
 node_alone=$(peak node bench/memory/duck_scan.mjs "" 1)
 echo
 echo "Peak RSS in MiB, files of one row group of $rows rows (target: check and cat < 128 MiB)"
-printf '%-34s %8s %10s %10s %10s %12s\n' file 'file MiB' 'check -t1' check cat 'DuckDB -t1'
+printf '%-34s %8s %10s %10s %10s %10s %12s\n' file 'file MiB' 'check -t1' check 'cat -t1' cat \
+  'DuckDB -t1'
 for shape in flat4 flat12 nested; do
   for codec in snappy zstd; do
     f=$data/${shape}_${codec}_${rows}.parquet
     mib=$(($(stat -c %s "$f") / 1048576))
     c1=$(peak "$dip" parquet check "$f" --threads 1)
     cn=$(peak "$dip" parquet check "$f")
+    a1=$(peak "$dip" parquet cat "$f" --threads 1)
     ca=$(peak "$dip" parquet cat "$f")
     dd=$(peak node bench/memory/duck_scan.mjs "$f" 1)
-    printf '%-34s %8s %10s %10s %10s %12s\n' "$(basename "$f")" "$mib" "$c1" "$cn" "$ca" "$dd"
+    printf '%-34s %8s %10s %10s %10s %10s %12s\n' "$(basename "$f")" "$mib" "$c1" "$cn" "$a1" "$ca" \
+      "$dd"
   done
 done
 if [ "${BENCH_MEMORY_SYNC_PG:-1}" != 0 ]; then
@@ -81,5 +84,6 @@ if [ "${BENCH_MEMORY_SYNC_PG:-1}" != 0 ]; then
 fi
 echo
 echo "node alone (no scan): $node_alone MiB, included in the DuckDB column"
-echo "dip check default threads: $(nproc) CPUs (DIP_THREADS overrides)"
+echo "dip check and cat default threads: $(nproc) CPUs (DIP_THREADS overrides); sync-pg decodes"
+echo "on ${DIP_DECODE_THREADS:-2} threads per loader (DIP_DECODE_THREADS)"
 echo "load average after: $(cat /proc/loadavg)"
