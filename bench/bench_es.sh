@@ -15,9 +15,9 @@ DIP=${DIP:-$SRC/build/dip}
 N=${BENCH_DOCS:-1000000}
 PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dip-bench-es.XXXXXXXX")
-SERVER_PID=
+ES_PID=
 cleanup() {
-  [ -n "$SERVER_PID" ] && { kill "$SERVER_PID"; wait "$SERVER_PID"; } 2> /dev/null
+  [ -n "$ES_PID" ] && { kill "$ES_PID"; wait "$ES_PID"; } 2> /dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -42,11 +42,8 @@ PY
 bytes=$(stat -c %s "$WORK/docs.ndjson")
 echo "documents: $N, $((bytes / 1048576)) MiB of NDJSON"
 
-"$SRC/scripts/es-test-server" --port 0 --data "$WORK/data" --flavour es7 > "$WORK/server.out" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 300); do grep -q '^listening' "$WORK/server.out" && break; sleep 0.1; done
-PORT=$(sed -n 's/^listening //p' "$WORK/server.out")
-export ELASTICSEARCH_URL=http://127.0.0.1:$PORT
+. "$SRC/bench/es_server.sh"
+es_server_start bench-es "$WORK/data" --flavour es7
 count() { curl -s "$ELASTICSEARCH_URL/$1/_count" | $PY -c 'import json,sys; print(json.load(sys.stdin)["count"])'; }
 
 # wall seconds, user + system CPU seconds and peak RSS (KiB) of each client process

@@ -43,12 +43,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export PGTZ=UTC
-"$SRC/scripts/es-test-server" --port 0 --data "$WORK/es" >"$WORK/es.out" 2>"$WORK/es.err" &
-ES_PID=$!
-for _ in $(seq 1 200); do grep -q '^listening ' "$WORK/es.out" && break; sleep 0.1; done
-ES_PORT=$(awk '/^listening /{print $2}' "$WORK/es.out")
-[ -n "$ES_PORT" ] || { echo "bench-sync-es-cdc: the test server did not start" >&2; exit 1; }
-export ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT
+. "$SRC/bench/es_server.sh"
+es_server_start bench-sync-es-cdc "$WORK/es"
 export ELASTICSEARCH_HTTP_COMPRESS=${ELASTICSEARCH_HTTP_COMPRESS:-false}
 # no /metrics listener: two benches (or a daemon already on 9187) must not collide
 export DIP_METRICS_ADDR=${DIP_METRICS_ADDR:-off}
