@@ -94,6 +94,16 @@ expect_eq "$(q "SELECT output_db_backend_config->>'batch_size' FROM dip_sync_run
                 WHERE output_postgres_table = 'records_small_batches'")" "5" "recorded batch size"
 ok "DELTA_CLIENT_BATCH_SIZE=7, POSTGRES_CLIENT_BATCH_SIZE=5: same rows as the default batches"
 
+# --- decoding on the decoder thread alone (the default decodes the next window on 2 threads)
+DIP_DECODE_THREADS=1 DELTA_CLIENT_BATCH_SIZE=7 \
+  "$DIP" sync-pg --source "$T" --table records_one_decoder 2>"$LOG" || { cat "$LOG"; fail "one decoder"; }
+check_equal "$T" records_one_decoder
+rc=0
+DIP_DECODE_THREADS=0 "$DIP" sync-pg --source "$T" --table records_one_decoder 2>"$LOG" || rc=$?
+expect_eq "$rc" "2" "DIP_DECODE_THREADS=0 exit code"
+grep -q "DIP_DECODE_THREADS=0: expected 1..64" "$LOG" || { cat "$LOG"; fail "DIP_DECODE_THREADS=0 message"; }
+ok "DIP_DECODE_THREADS=1: same rows; DIP_DECODE_THREADS=0 refused (exit 2)"
+
 # --- JSON logs
 "$DIP" --log-format json sync-pg --source "$T" --force --full 2>"$LOG" || fail "json log run"
 grep '"sync-pg done' "$LOG" >/dev/null || grep -q '"msg":"sync-pg done' "$LOG" ||
