@@ -268,6 +268,11 @@ struct PqFile {
     int nleaves;
     PqLeaf *leaves;
     int threads; /* decode pool size (pq_file_set_threads) */
+    /* store handles of pool threads that finished, kept for the next pool (a cursor per row
+     * group would otherwise open new connections to S3 each time); closed with the file */
+    pthread_mutex_t spare_lock;
+    Store *spare[64];
+    int nspare;
 };
 
 bool pq_parse_file_meta(const uint8_t *p, size_t n, uint64_t base, Arena *a, PqFileMeta *m,

@@ -106,6 +106,7 @@ static PqFile *file_new(const char *name)
     arena_init(&f->arena, 64 * 1024);
     f->name = dip_strdup(name ? name : "(memory)");
     pthread_mutex_init(&f->read_lock, NULL);
+    pthread_mutex_init(&f->spare_lock, NULL);
     f->threads = g_default_threads;
     return f;
 }
@@ -156,6 +157,9 @@ bool pq_file_open_mem(PqFile **out, const uint8_t *data, size_t len, const char 
 void pq_file_close(PqFile *f)
 {
     if (!f) return;
+    for (int i = 0; i < f->nspare; i++)
+        store_close(f->spare[i]);
+    pthread_mutex_destroy(&f->spare_lock);
     pthread_mutex_destroy(&f->read_lock);
     arena_free(&f->arena);
     free(f->name);
@@ -189,6 +193,31 @@ const char *pq_file_name(const PqFile *f)
 }
 
 /* ------------------------------------------------------------ the decode pool */
+
+/* A pool thread's own store handle (a spare one when an earlier pool left it): reads then run
+ * in parallel. NULL for memory images or when none can be opened (the file's handle is then
+ * used under its lock). */
+static Store *worker_store_take(PqFile *f)
+{
+    if (!f->st) return NULL;
+    Store *s = NULL;
+    pthread_mutex_lock(&f->spare_lock);
+    if (f->nspare > 0) s = f->spare[--f->nspare];
+    pthread_mutex_unlock(&f->spare_lock);
+    DipError e = {0};
+    if (!s && !store_open(&s, store_uri(f->st), &e)) s = NULL;
+    return s;
+}
+
+static void worker_store_give(PqFile *f, Store *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&f->spare_lock);
+    bool kept = f->nspare < (int)DIP_ARRAY_LEN(f->spare);
+    if (kept) f->spare[f->nspare++] = s;
+    pthread_mutex_unlock(&f->spare_lock);
+    if (!kept) store_close(s);
+}
 
 typedef struct DecodeJob {
     PqFile *f;
@@ -230,12 +259,8 @@ static void *decode_worker(void *arg)
     PqCheckStats st = {0};
     DipError e = {0};
     /* In a pool, each thread reads through its own store handle (the local backend caches
-     * one descriptor; on S3 this makes the GETs concurrent). If that fails, fall back to
-     * the file's handle under its lock. */
-    if (j->pooled && j->f->st && !store_open(&s.own_store, store_uri(j->f->st), &e)) {
-        s.own_store = NULL;
-        dip_error_clear(&e);
-    }
+     * one descriptor; on S3 this makes the GETs concurrent). */
+    if (j->pooled) s.own_store = worker_store_take(j->f);
     for (;;) {
         if (atomic_load(&j->stop) || dip_stop_requested()) break;
         int t = atomic_fetch_add(&j->next, 1);
@@ -258,7 +283,8 @@ static void *decode_worker(void *arg)
     j->stats.compressed_bytes += st.compressed_bytes;
     j->stats.uncompressed_bytes += st.uncompressed_bytes;
     pthread_mutex_unlock(&j->mu);
-    if (s.own_store) store_close(s.own_store);
+    worker_store_give(j->f, s.own_store);
+    s.own_store = NULL;
     pq_scratch_free(&s);
     return NULL;
 }
@@ -372,12 +398,8 @@ static void *cursor_worker(void *arg)
 {
     PqRowGroupCursor *c = arg;
     CursorPool *p = c->pool;
-    Store *own = NULL;
+    Store *own = worker_store_take(c->f);
     DipError e = {0};
-    if (c->f->st && !store_open(&own, store_uri(c->f->st), &e)) {
-        own = NULL; /* the file's handle, under its lock */
-        dip_error_clear(&e);
-    }
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->quit && p->next_task >= c->ncols)
@@ -396,7 +418,7 @@ static void *cursor_worker(void *arg)
         if (--p->pending == 0) pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->mu);
-    if (own) store_close(own);
+    worker_store_give(c->f, own);
     return NULL;
 }
 
