@@ -333,6 +333,7 @@ typedef struct CursorPool {
     bool quit;
     int next_task, pending; /* columns of the window in flight: next to take, not finished */
     bool inflight, failed;
+    int fail_col; /* the first failed column: its error is reported, as on one thread */
     DipError err;
     ColumnBatch batch; /* the window in flight */
     PqScratch *leaf_s; /* per projected leaf */
@@ -411,8 +412,9 @@ static void *cursor_worker(void *arg)
         bool ok = window_column(c, k, NULL, own, &p->col_arena[k], &p->batch.cols[k],
                                 p->batch.schema, &e);
         pthread_mutex_lock(&p->mu);
-        if (!ok && !p->failed) {
+        if (!ok && (!p->failed || k < p->fail_col)) {
             p->failed = true;
+            p->fail_col = k;
             p->err = e;
         }
         if (--p->pending == 0) pthread_cond_signal(&p->done);
