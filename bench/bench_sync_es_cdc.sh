@@ -17,6 +17,9 @@
 #     without dip (the overhead dip adds to them), dip's CPU; dip's peak RSS at the end.
 # Prints the highest step whose p99 lag stayed under 1 s. Target: >= 20,000 changes/s at
 # p99 < 1 s, under 256 MiB. BENCH_BOOKS (20000) sizes the database.
+# BENCH_CDC_BATCH=K (default 1) runs bench/sync_es/cdc_workload_batch.sql instead: the same
+# kinds of change, K rows a statement, 5K + 1 row changes a transaction (a writer that changes
+# sets of rows); the rates are still row changes/s.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 DIP=${DIP:-$SRC/build/dip}
@@ -26,6 +29,12 @@ STEP=${BENCH_CDC_STEP:-10}
 # the writers' commits: off by default, so that the disk's fsync rate (a few hundred a second
 # on a shared machine) does not cap the workload; the WAL is written and decoded all the same
 SYNC_COMMIT=${BENCH_CDC_SYNC_COMMIT:-off}
+BATCH=${BENCH_CDC_BATCH:-1}
+if [ "$BATCH" -gt 1 ]; then
+  WORKLOAD=$SRC/bench/sync_es/cdc_workload_batch.sql PER_TX=$((5 * BATCH + 1))
+else
+  WORKLOAD=$SRC/bench/sync_es/cdc_workload.sql PER_TX=6
+fi
 SHARED=${DIP_SHARED:-$SRC/../shared}
 GEN=$SHARED/bench/books/gen.sql
 [ -x "$DIP" ] || { echo "bench-sync-es-cdc: $DIP not built (make build)" >&2; exit 2; }
@@ -58,15 +67,16 @@ psql -XAtq -d books -c "CREATE SEQUENCE bench_seq START 100000000" >/dev/null
 # run_step RATE SECONDS TAG: pgbench at RATE row changes/s; sets ABS (absorbed changes/s) and
 # LAT (writers' average latency, ms)
 run_step() {
-  local tps=$(($1 / 6))
+  local tps=$(($1 / PER_TX))
   PGOPTIONS="-c synchronous_commit=$SYNC_COMMIT" \
-    "$PGBENCH" -n -d books -c 8 -j 2 -R "$tps" -T "$2" -D books="$BOOKS" \
-    -f "$SRC/bench/sync_es/cdc_workload.sql" >"$WORK/pgbench.$3" 2>&1 || {
+    "$PGBENCH" -n -d books -c 8 -j 2 -R "$tps" -T "$2" -D books="$BOOKS" -D k="$BATCH" \
+    -f "$WORKLOAD" >"$WORK/pgbench.$3" 2>&1 || {
     cat "$WORK/pgbench.$3" >&2; exit 1; }
-  ABS=$(awk '/^tps = /{printf "%.0f", $3 * 6}' "$WORK/pgbench.$3")
+  ABS=$(awk -v n="$PER_TX" '/^tps = /{printf "%.0f", $3 * n}' "$WORK/pgbench.$3")
   LAT=$(awk '/^latency average = /{print $4}' "$WORK/pgbench.$3")
 }
 
+echo "workload: $(basename "$WORKLOAD"), $PER_TX row changes a transaction, 8 writers"
 echo "baseline: the workload without dip (no slot, no publication)"
 declare -A BASE_ABS BASE_LAT
 for r in $RATES; do
@@ -95,7 +105,8 @@ printf "    %8s %8s %8s %8s %8s %8s %6s %12s %12s %8s\n" offered absorbed "lag p
   "lag max" probes "" "latency" "w/o dip" "dip CPU"
 for r in $RATES; do
   c0=$(dip_cpu)
-  python3 "$SRC/bench/sync_es/cdc_probe.py" "$ELASTICSEARCH_URL" "$STEP" "$WORK/lags.$r" &
+  python3 "$SRC/bench/sync_es/cdc_probe.py" "$ELASTICSEARCH_URL" "$STEP" "$WORK/lags.$r" \
+    "${BENCH_CDC_PROBERS:-4}" &
   PROBE=$!
   run_step "$r" "$STEP" "dip.$r"
   wait "$PROBE"

@@ -735,6 +735,11 @@ bool es_bulk_poll(EsBulk *b, DipError *err)
     return bulk_pump(b, false, false, err);
 }
 
+bool es_bulk_send(EsBulk *b, DipError *err)
+{
+    return bulk_pump(b, true, false, err);
+}
+
 bool es_bulk_flush(EsBulk *b, DipError *err)
 {
     while (!bulk_idle(b)) {

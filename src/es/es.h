@@ -239,6 +239,9 @@ bool es_bulk_add(EsBulk *b, const EsAction *a, uint64_t tag, uint64_t *seq,
                  DipError *err) DIP_MUST_CHECK;
 /* Drives transfers without waiting (acks may be delivered). */
 bool es_bulk_poll(EsBulk *b, DipError *err) DIP_MUST_CHECK;
+/* Like es_bulk_poll, and also starts requests for what is queued short of a full batch, as
+ * far as free request slots allow: for a caller that goes on working while they run. */
+bool es_bulk_send(EsBulk *b, DipError *err) DIP_MUST_CHECK;
 /* Sends everything queued and waits until every action has an outcome. */
 bool es_bulk_flush(EsBulk *b, DipError *err) DIP_MUST_CHECK;
 /* Highest seq such that every action 1..seq has an outcome (0 when none). */

@@ -12,7 +12,8 @@
  *   - documents per second: over the last ~10 s of one-second samples taken by the stream.
  * /healthz answers 503 while the stream has made no progress for stale_s (progress: its
  * loop polled the replication connection, or a long batch handed another 1,024 actions to
- * the bulk writer; none while a batch is stuck on the search engine or PostgreSQL) or a
+ * the bulk writer; none while a batch is stuck on the search engine or PostgreSQL, nor past
+ * the sending of a batch the engine has not acknowledged yet) or a
  * failed session has not been recovered from (a batch applied, or caught up, since); 200
  * otherwise, standby included. Text formats: core's metrics_* (Prometheus) and jw_* (the JSON
  * body).
@@ -91,7 +92,8 @@ void sync_es_metrics_progress(SyncEsMetrics *m, const SyncEsFigures *f, const ch
     pthread_mutex_lock(&m->mu);
     m->f = *f;
     m->have_figures = true;
-    m->last_progress_s = now;
+    m->last_progress_s =
+        f->unacked_since_s > 0 && f->unacked_since_s < now ? f->unacked_since_s : now;
     m->doing = doing;
     if (m->trouble[0] && (f->batches > m->trouble_batches || caught_up(f))) m->trouble[0] = '\0';
     size_t last = (m->rate_next + RATE_SAMPLES - 1) % RATE_SAMPLES;

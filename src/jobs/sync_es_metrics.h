@@ -47,6 +47,9 @@ typedef struct SyncEsFigures {
                                    yet; 0 none */
     bool caught_up;             /* nothing pending, the server heard from in this session, and
                                    the confirmed LSN at wal_end_lsn */
+    double unacked_since_s;     /* dip_now_s() when the oldest batch the engine has not fully
+                                   acknowledged was sent; 0 none. The stream's progress stops
+                                   there: polling on while the engine is down is no progress */
 } SyncEsFigures;
 
 typedef struct SyncEsMetrics SyncEsMetrics;

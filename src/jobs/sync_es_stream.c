@@ -43,6 +43,17 @@ typedef struct StreamXact {
     DocsResolver *acc;
 } StreamXact;
 
+/* A batch whose actions are sent but not all acknowledged yet (the daemon builds the next
+ * batch meanwhile): its end LSN is confirmed once every action up to `seq` has an outcome. */
+typedef struct PendingBatch {
+    PgLsn lsn;
+    uint64_t seq;            /* the bulk writer's last sequence number when the batch was sent */
+    int64_t first_commit_us; /* commit times of its first and last transactions (0 none) */
+    int64_t commit_us;
+    double sent_s; /* dip_now_s() when it was sent */
+} PendingBatch;
+#define STREAM_MAX_PENDING 8
+
 typedef struct Stream {
     EsJob *j;
     const char *slot, *index;
@@ -90,6 +101,9 @@ typedef struct Stream {
     int tli;
     PgLsn sent_lsn; /* the highest version dip sent to the engine (it may have landed) */
     Buf id, arrays[8];
+    uint64_t last_seq; /* sequence number of the last action given to the bulk writer */
+    PendingBatch pend[STREAM_MAX_PENDING]; /* oldest first */
+    int npend;
 } Stream;
 
 /* The daemon's own stop flag: dip's stop request also aborts HTTP transfers, and a drain
@@ -159,7 +173,7 @@ static bool emit_doc(void *ctx, const DocsBuiltDoc *doc, DipError *err)
     /* a long batch (every root rebuilt) is progress too, as long as the engine takes it */
     if ((++s->docs & 1023) == 0)
         report(s, "building documents and sending them to the search engine");
-    return es_bulk_add(s->bulk, &a, 0, NULL, err);
+    return es_bulk_add(s->bulk, &a, 0, &s->last_seq, err);
 }
 
 static bool delete_doc(Stream *s, const char *id, DipError *err)
@@ -171,7 +185,7 @@ static bool delete_doc(Stream *s, const char *id, DipError *err)
                   .version = (int64_t)s->batch_lsn};
     if ((++s->deletes & 1023) == 0)
         report(s, "building documents and sending them to the search engine");
-    return es_bulk_add(s->bulk, &a, 0, NULL, err);
+    return es_bulk_add(s->bulk, &a, 0, &s->last_seq, err);
 }
 
 /* Deletes every _id of the index the batch did not build (a batch needing every root). */
@@ -281,6 +295,39 @@ static bool reshape(Stream *s, DipError *err)
     return true;
 }
 
+/* Confirms the newest pending batch whose actions, and every action before them, have an
+ * outcome (es_bulk_acked_through), and drops it and the older ones. With
+ * REDIS_CHECKPOINT=true the checkpoint is written before the slot moves. */
+static bool confirm_acked(Stream *s, DipError *err)
+{
+    if (s->npend == 0) return true;
+    if (!es_bulk_send(s->bulk, err)) return false;
+    uint64_t acked = es_bulk_acked_through(s->bulk);
+    int n = 0;
+    while (n < s->npend && s->pend[n].seq <= acked)
+        n++;
+    if (n == 0) return true;
+    const PendingBatch *b = &s->pend[n - 1];
+    if (s->j->redis && !sync_es_redis_checkpoint_set(s->j->redis, s->slot, b->lsn, err))
+        return false;
+    pgrepl_confirm(&s->r, b->lsn);
+    if (b->commit_us) s->applied_commit_us = b->commit_us;
+    if (s->target && b->lsn >= s->target && !s->in_xact) s->done = true;
+    s->npend -= n;
+    memmove(s->pend, s->pend + n, (size_t)s->npend * sizeof *s->pend);
+    return true;
+}
+
+/* Waits until every action sent has an outcome, then confirms every pending batch. */
+static bool flush_and_confirm(Stream *s, DipError *err)
+{
+    sync_es_metrics_doing(s->m, "waiting for the search engine to acknowledge a batch");
+    double t0 = dip_now_s();
+    if (!es_bulk_flush(s->bulk, err)) return false;
+    dip_debug("acknowledged after waiting %.1f ms", (dip_now_s() - t0) * 1e3);
+    return confirm_acked(s, err);
+}
+
 static bool apply_batch(Stream *s, DipError *err)
 {
     if (s->reshape && !reshape(s, err)) return false;
@@ -321,17 +368,20 @@ static bool apply_batch(Stream *s, DipError *err)
         dip_debug("batch: %zu xacts, %" PRId64 " changes, %zu roots, %.1f ms to build", s->nxids,
                   s->changes, n, (dip_now_s() - t0) * 1e3);
     }
-    /* every action of every transaction up to batch_lsn has an outcome: confirm */
-    sync_es_metrics_doing(s->m, "waiting for the search engine to acknowledge a batch");
-    if (ok) ok = es_bulk_flush(s->bulk, err);
-    /* REDIS_CHECKPOINT=true: the checkpoint is written before the slot moves */
-    if (ok && s->batch_lsn && s->j->redis)
-        ok = sync_es_redis_checkpoint_set(s->j->redis, s->slot, s->batch_lsn, err);
     if (ok && s->batch_lsn) {
-        pgrepl_confirm(&s->r, s->batch_lsn);
-        if (s->batch_commit_us) s->applied_commit_us = s->batch_commit_us;
-        if (s->target && s->batch_lsn >= s->target && !s->in_xact) s->done = true;
+        /* confirmed once every action sent so far has an outcome (confirm_acked) */
+        if (s->npend == STREAM_MAX_PENDING) ok = flush_and_confirm(s, err);
+        if (ok)
+            s->pend[s->npend++] = (PendingBatch){.lsn = s->batch_lsn,
+                                                 .seq = s->last_seq,
+                                                 .first_commit_us = s->batch_first_commit_us,
+                                                 .commit_us = s->batch_commit_us,
+                                                 .sent_s = dip_now_s()};
     }
+    /* --once, a drain and a batch that needed every root wait for the engine; the daemon
+     * otherwise reads and builds the next batch while the engine indexes this one */
+    if (ok)
+        ok = !s->daemon || stop_requested(s) ? flush_and_confirm(s, err) : confirm_acked(s, err);
     if (ok) {
         s->batches++;
         docs_resolver_reset(s->res);
@@ -347,7 +397,8 @@ static bool apply_batch(Stream *s, DipError *err)
 
 static bool idle(const Stream *s)
 {
-    return !s->in_xact && s->nsx == 0 && !docs_resolver_pending(s->res) && s->batch_lsn == 0;
+    return !s->in_xact && s->nsx == 0 && !docs_resolver_pending(s->res) && s->batch_lsn == 0 &&
+           s->npend == 0;
 }
 
 static void batch_note_commit(Stream *s, int64_t commit_time_us)
@@ -469,9 +520,11 @@ static void report(Stream *s, const char *doing)
         .wal_end_lsn = wal_end,
         .retained_bytes = s->retained_bytes,
         .applied_commit_us = s->applied_commit_us,
-        .pending_commit_us = s->batch_first_commit_us,
+        .pending_commit_us = s->npend ? s->pend[0].first_commit_us : s->batch_first_commit_us,
         .caught_up = s->heard && s->res != NULL && idle(s) && s->r.confirmed_lsn >= wal_end,
+        .unacked_since_s = s->npend ? s->pend[0].sent_s : 0,
     };
+    if (!doing && s->npend) doing = "waiting for the search engine to acknowledge a batch";
     sync_es_metrics_progress(s->m, &f, doing);
 }
 
@@ -503,6 +556,8 @@ static void session_close(Stream *s)
     s->changes = 0;
     s->batch_lsn = 0;
     s->batch_first_commit_us = s->batch_commit_us = 0;
+    s->npend = 0; /* not confirmed: the next session replays them from the slot */
+    s->last_seq = 0;
     s->in_xact = s->in_stream = false;
     /* a new session's Relation messages say again what changed */
     s->reshape = DOCS_REL_SAME;
@@ -660,11 +715,11 @@ static bool session_run(void *ctx, int attempt, DipError *err)
             /* drain: finish the committed transactions in hand, confirm, stop */
             sync_es_metrics_phase(s->m, SYNC_ES_PHASE_DRAINING);
             if (!s->in_xact) {
-                ok = apply_batch(s, err);
+                ok = apply_batch(s, err) && (s->npend == 0 || flush_and_confirm(s, err));
                 break;
             }
         }
-        bool have_batch = s->batch_lsn != 0 || docs_resolver_pending(s->res);
+        bool have_batch = s->batch_lsn != 0 || docs_resolver_pending(s->res) || s->npend > 0;
         int wait_ms = have_batch ? 5 : 100;
         PgReplEvent ev;
         ok = pgrepl_next(&s->r, wait_ms, &ev, err);
@@ -687,6 +742,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
             (docs_resolver_keys(s->res) >= s->batch_roots || now - s->batch_t0 >= s->batch_s ||
              ev.kind == PGREPL_EV_TIMEOUT))
             ok = apply_batch(s, err);
+        if (ok && s->npend > 0) ok = confirm_acked(s, err);
         if (ok && ev.kind == PGREPL_EV_TIMEOUT && idle(s) && now - last_ask > 0.2) {
             /* a keepalive answer tells how far the server has sent */
             ok = pgrepl_send_status(&s->r, true, err);
