@@ -13,7 +13,10 @@
  *   - every action carries version_type=external with the batch's last commit end LSN as
  *     version, so a late or replayed write never overwrites a newer document.
  * The batch's commit LSN is confirmed to the slot only after the bulk writer has an outcome
- * for every action (es_bulk_flush): a crash at any moment replays from there.
+ * for every action up to the batch's last (es_bulk_acked_through): a crash at any moment
+ * replays from there. The daemon does not wait for those outcomes: it reads and builds the
+ * next batch meanwhile and confirms batches as they are acknowledged (at most
+ * STREAM_MAX_PENDING outstanding, then it waits); --once and a drain wait (es_bulk_flush).
  *
  * Streamed (in-progress) transactions collect their changes apart, per top-level xid, and
  * join the batch at Stream Commit; Stream Abort of the whole transaction drops them (a
@@ -378,8 +381,8 @@ static bool apply_batch(Stream *s, DipError *err)
                                                  .commit_us = s->batch_commit_us,
                                                  .sent_s = dip_now_s()};
     }
-    /* --once, a drain and a batch that needed every root wait for the engine; the daemon
-     * otherwise reads and builds the next batch while the engine indexes this one */
+    /* --once and a drain wait for the engine; the daemon otherwise reads and builds the next
+     * batch while the engine indexes this one */
     if (ok)
         ok = !s->daemon || stop_requested(s) ? flush_and_confirm(s, err) : confirm_acked(s, err);
     if (ok) {
