@@ -554,6 +554,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
     buf_init(&out);
     int64_t emitted = 0;
     int rc = 0;
+    int threads = a->threads > 0 ? a->threads : cli_default_threads();
     for (size_t i = 0; i < delta_snapshot_num_files(s) && rc == 0; i++) {
         if (a->limit >= 0 && emitted >= a->limit) break;
         DeltaFileScan *scan;
@@ -562,7 +563,7 @@ static int cmd_cat(Store *st, const DeltaArgs *a)
             rc = cli_fail(&err);
             break;
         }
-        delta_file_scan_set_threads(scan, a->threads > 0 ? a->threads : cli_default_threads());
+        delta_file_scan_set_threads(scan, threads);
         for (;;) {
             ColumnBatch b;
             bool done = false;

@@ -235,7 +235,8 @@ int cli_default_threads(void)
 {
     int64_t n = 0;
     DipError e = {0};
-    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0) return n > 64 ? 64 : (int)n;
+    if (config_env_int("DIP_THREADS", 0, &n, &e) && n > 0)
+        return n > INT32_MAX ? INT32_MAX : (int)n; /* pq_file_set_threads caps it */
     long c = sysconf(_SC_NPROCESSORS_ONLN);
     return c > 0 ? (int)c : 1;
 }

@@ -718,7 +718,7 @@ static bool session_run(void *ctx, int attempt, DipError *err)
             /* drain: finish the committed transactions in hand, confirm, stop */
             sync_es_metrics_phase(s->m, SYNC_ES_PHASE_DRAINING);
             if (!s->in_xact) {
-                ok = apply_batch(s, err) && (s->npend == 0 || flush_and_confirm(s, err));
+                ok = apply_batch(s, err) && flush_and_confirm(s, err);
                 break;
             }
         }

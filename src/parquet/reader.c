@@ -427,8 +427,7 @@ static void *cursor_worker(void *arg)
 static void pool_launch(PqRowGroupCursor *c)
 {
     CursorPool *p = c->pool;
-    column_batch_init(&p->batch);
-    window_begin(c, &p->batch);
+    window_begin(c, &p->batch); /* p->batch is empty between windows */
     pthread_mutex_lock(&p->mu);
     p->next_task = 0;
     p->pending = c->ncols;
