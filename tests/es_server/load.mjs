@@ -3,7 +3,11 @@
 // the server's, not this script's JSON work). Prints docs/s and MB/s.
 //
 //   node tests/es_server/load.mjs --url http://127.0.0.1:PORT [--docs 200000] [--batch 5000]
-//        [--conns 4] [--index load] [--gzip]
+//        [--conns 4] [--index load] [--gzip] [--dump FILE]
+//
+// --dump FILE sends the documents of FILE instead (NDJSON, one {"_id":..., "_source":...} a
+// line, as `dip es dump` writes them), the first --docs of them: real documents (nested
+// objects, dates ...) for profiling the server.
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -20,6 +24,7 @@ const conns = Number(opt('conns', 4));
 const index = opt('index', 'load');
 const gzip = args.includes('--gzip');
 const serverPid = opt('server-pid', null); // report the server's CPU time too (Linux /proc)
+const dump = opt('dump', null);
 
 function cpuSeconds(pid) {
   if (!pid) return 0;
@@ -34,12 +39,24 @@ function doc(i) {
   return JSON.stringify({ id: i, name: `document ${i}`, price: (i % 1000) / 10, active: i % 2 === 0, created: '2024-05-01T10:00:00Z', tags: ['a', 'b'], body: filler.slice(0, 850) });
 }
 
+// [_id, source text] of document i
+let source = (i) => [String(i), doc(i)];
+if (dump) {
+  const rows = readFileSync(dump, 'utf8').split('\n').filter((l) => l !== '').slice(0, total).map((l) => JSON.parse(l));
+  if (rows.length < total) {
+    console.error(`${dump} holds ${rows.length} documents, fewer than --docs ${total}`);
+    process.exit(2);
+  }
+  source = (i) => [rows[i]._id, JSON.stringify(rows[i]._source)];
+}
+
 const bodies = [];
 let bytes = 0;
 for (let start = 0; start < total; start += batch) {
   const lines = [];
   for (let i = start; i < Math.min(total, start + batch); i++) {
-    lines.push(`{"index":{"_index":"${index}","_id":"${i}"}}`, doc(i));
+    const [id, text] = source(i);
+    lines.push(`{"index":{"_index":"${index}","_id":${JSON.stringify(id)}}}`, text);
   }
   let b = Buffer.from(lines.join('\n') + '\n');
   bytes += b.length;

@@ -266,7 +266,7 @@ export class DocParser {
       if (this.flavour === 'es8') throw new EsError(400, 'document_parsing_exception', '[1:1] failed to parse: Malformed content, must start with an object', {}, inner);
       throw new EsError(400, 'mapper_parsing_exception', 'failed to parse', {}, inner);
     }
-    this.walkObject(obj, '', idx.mappings.dynamic);
+    this.walkObject(obj, '', idx.mappings.dynamic, mappingTree(idx));
     return this.added;
   }
 
@@ -284,17 +284,27 @@ export class DocParser {
     return this.added ? this.added.get(key) : undefined;
   }
 
+  // The mapping node of `key` under `node` (the tree of the flat mapping, see mappingTree):
+  // JSON.parse's keys carry their hash, a dotted path built for every field would not.
+  // Without a node (below a field this document added, or a dotted name) the path decides.
+  child(node, key) {
+    if (node === null) return null;
+    const kid = node.kids === null ? undefined : node.kids.get(key);
+    return kid === undefined ? null : kid;
+  }
+
   fail(path, reason, causedBy) {
     const loc = this.flavour === 'es8' ? locateValue(this.src, typeof path === 'string' ? (path ? path.split('.') : []) : path) : 0;
     throw mappingError(this.flavour, reason, loc, causedBy);
   }
 
-  walkObject(obj, prefix, dynamic) {
+  walkObject(obj, prefix, dynamic, node) {
     for (const key in obj) {
       const value = obj[key];
       if (key === '') this.fail(prefix, 'field name cannot be an empty string');
       let full = prefix ? prefix + '.' + key : key;
       let dyn = dynamic;
+      let kid = null;
       if (key.includes('.')) {
         // dotted names are objects along the way
         const parts = key.split('.');
@@ -313,10 +323,13 @@ export class DocParser {
         }
         if (skip) continue;
         if (!prefix && METADATA_FIELDS.has(parts[0])) this.fail(key, `Field [${parts[0]}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
-      } else if (!prefix && key.charCodeAt(0) === 95 /* _ */ && METADATA_FIELDS.has(key)) {
-        this.fail(key, `Field [${key}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
+      } else {
+        if (!prefix && key.charCodeAt(0) === 95 /* _ */ && METADATA_FIELDS.has(key)) {
+          this.fail(key, `Field [${key}] is a metadata field and cannot be added inside a document. Use the index API request parameters.`);
+        }
+        kid = this.child(node, key);
       }
-      this.walkValue(value, full, dyn);
+      this.walkValue(value, full, dyn, kid);
     }
   }
 
@@ -348,18 +361,19 @@ export class DocParser {
     this.added.set(path, def);
   }
 
-  walkValue(value, path, dynamic) {
+  // `node` is the path's node in the mapping tree, or null (then the path is looked up)
+  walkValue(value, path, dynamic, node) {
     if (value === null) return;
     if (Array.isArray(value)) {
-      for (const v of value) this.walkValue(v, path, dynamic);
+      for (const v of value) this.walkValue(v, path, dynamic, node);
       return;
     }
-    let def = this.lookup(path);
+    let def = node !== null && node.def !== undefined ? node.def : this.lookup(path);
     if (def === undefined) {
       if (typeof value === 'object') {
         if (!this.mayAdd(path, dynamic)) return;
         this.add(path, { properties: {} });
-        this.walkObject(value, path, dynamic);
+        this.walkObject(value, path, dynamic, null);
         return;
       }
       if (!this.mayAdd(path, dynamic)) return;
@@ -376,7 +390,7 @@ export class DocParser {
         this.fail(path, `object mapping for [${path}] tried to parse field [${path.slice(path.lastIndexOf('.') + 1)}] as object, but found a concrete value`);
       }
       if (def.enabled === false) return;
-      this.walkObject(value, path, def.dynamic !== undefined ? def.dynamic : dynamic);
+      this.walkObject(value, path, def.dynamic !== undefined ? def.dynamic : dynamic, node);
       return;
     }
     // the common cases first: a string in a text/keyword field, a number in a numeric one
@@ -426,8 +440,29 @@ export class DocParser {
   }
 }
 
+// The flat mapping as a tree of {def, kids: Map name -> node | null}, built when the flat
+// mapping was replaced or added to since the last build (applyAdditions drops it).
+function mappingTree(idx) {
+  if (idx.tree && idx.treeOf === idx.flat) return idx.tree;
+  const root = { def: undefined, kids: null };
+  for (const [path, def] of idx.flat) {
+    let n = root;
+    for (const part of path.split('.')) {
+      if (n.kids === null) n.kids = new Map();
+      let k = n.kids.get(part);
+      if (k === undefined) { k = { def: undefined, kids: null }; n.kids.set(part, k); }
+      n = k;
+    }
+    n.def = def;
+  }
+  idx.tree = root;
+  idx.treeOf = idx.flat;
+  return root;
+}
+
 // Apply the additions of an accepted document to the index's mapping (and its flat view).
 export function applyAdditions(idx, added) {
+  idx.tree = null;
   for (const [path, def] of added) {
     const parts = path.split('.');
     let props = idx.mappings.properties;
