@@ -6,8 +6,9 @@
 //        [--conns 4] [--index load] [--gzip] [--dump FILE]
 //
 // --dump FILE sends the documents of FILE instead (NDJSON, one {"_id":..., "_source":...} a
-// line, as `dip es dump` writes them), the first --docs of them: real documents (nested
-// objects, dates ...) for profiling the server.
+// line, as `dip es dump` writes them), the first --docs of them, over again with "-K" added
+// to the _id when --docs is more than the file holds: real documents (nested objects,
+// dates ...) for profiling the server.
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
@@ -43,11 +44,12 @@ function doc(i) {
 let source = (i) => [String(i), doc(i)];
 if (dump) {
   const rows = readFileSync(dump, 'utf8').split('\n').filter((l) => l !== '').slice(0, total).map((l) => JSON.parse(l));
-  if (rows.length < total) {
-    console.error(`${dump} holds ${rows.length} documents, fewer than --docs ${total}`);
+  if (rows.length === 0) {
+    console.error(`${dump} holds no document`);
     process.exit(2);
   }
-  source = (i) => [rows[i]._id, JSON.stringify(rows[i]._source)];
+  const n = rows.length;
+  source = (i) => [i < n ? rows[i]._id : `${rows[i % n]._id}-${Math.floor(i / n)}`, JSON.stringify(rows[i % n]._source)];
 }
 
 const bodies = [];
