@@ -109,6 +109,13 @@ export function nestSettings(flat) {
   return out;
 }
 
+// A copy of `s` that holds no other string alive. A bulk's _id is a slice of its decoded
+// request body: kept as it is, every stored document would retain its whole bulk body in the
+// heap (V8 slices strings of 13 characters or more instead of copying them).
+export function ownString(s) {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 export class Index {
   constructor(name, uuid, created, settings, mappings) {
     this.name = name;
@@ -691,7 +698,7 @@ export class Engine {
     const seq = this.nextSeq(idx, shard);
     const gen = ++this.gen;
     idx.lastWriteGen = gen;
-    const doc = { id, v, seq, shard, routing: op.routing ?? null, buf, off, len, gen, prev: null };
+    const doc = { id: ownString(id), v, seq, shard, routing: op.routing ?? null, buf, off, len, gen, prev: null };
     const old = st.doc || idx.deletedVisible.get(id) || null;
     if (old) {
       doc.prev = old.gen <= idx.refreshedGen ? old : old.prev;
@@ -699,7 +706,7 @@ export class Engine {
       idx.deletedVisible.delete(id);
     }
     if (st.doc) { idx.sourceBytes -= st.doc.len; idx.docs.delete(id); }
-    idx.docs.set(id, doc);
+    idx.docs.set(doc.id, doc);
     idx.tomb.delete(id);
     idx.sourceBytes += len;
     if (bulkLog && buf === bulkLog.body) {
@@ -729,7 +736,7 @@ export class Engine {
       idx.sourceBytes -= st.doc.len;
       idx.docs.delete(id);
     }
-    idx.tomb.set(id, { v, seq, shard, t });
+    idx.tomb.set(ownString(id), { v, seq, shard, t });
     if (bulkLog) bulkLog.ops.push(['d', idx.name, id, v, seq, shard, null, 0, 0, t]);
     else this.log({ o: 'd', x: idx.name, id, v, s: seq, sh: shard, t });
     const found = !st.deleted;

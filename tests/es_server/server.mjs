@@ -1815,7 +1815,7 @@ function admin(ctx) {
     if (m === 'GET') return send(ctx, 200, faults ? { ...faults, remaining: faults.remaining === Infinity ? null : faults.remaining } : {});
   }
   if (ctx.segs[1] === 'stats') {
-    if (m === 'GET') return send(ctx, 200, { ...stats, in_flight: inflight - 1 });
+    if (m === 'GET') return send(ctx, 200, { ...stats, in_flight: inflight - 1, memory: process.memoryUsage() });
     if (m === 'DELETE') { for (const k of Object.keys(stats)) stats[k] = 0; return send(ctx, 200, { acknowledged: true }); }
   }
   send(ctx, 400, { error: `no handler found for uri [${ctx.req.url}] and method [${m}]`, status: 400 });
