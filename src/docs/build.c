@@ -21,6 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One join-key value of a result row, read once from libpq (NULL v: SQL NULL). */
+typedef struct KeyRef {
+    const char *v;
+    int len;
+} KeyRef;
+
 typedef struct NodeRows {
     PGresult *res;
     int nrows;
@@ -28,6 +34,7 @@ typedef struct NodeRows {
     size_t nslots;  /* power of two */
     int32_t *next;  /* per row: the next row with the same link key, -1 */
     uint64_t *hash; /* per row: hash of its link key */
+    KeyRef *keys;   /* per row: its nlink link key values, compared without libpq calls */
 } NodeRows;
 
 /* PGSync's _meta of one document: per table (by name, as PGSync keys it), per key column,
@@ -66,39 +73,34 @@ struct DocsBuilder {
 
 /* ---------------------------------------------------------------- hashing of join keys */
 
-static uint64_t key_hash(const PGresult *r, int row, const int *cols, int n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < n; i++) {
-        if (PQgetisnull(r, row, cols[i]))
-            h = h * 31 + 7;
-        else
-            h = dip_xxh64(PQgetvalue(r, row, cols[i]), (size_t)PQgetlength(r, row, cols[i]),
-                          h + (uint64_t)i);
-    }
-    return h;
-}
-
-static bool key_has_null(const PGresult *r, int row, const int *cols, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (PQgetisnull(r, row, cols[i])) return true;
-    return false;
-}
-
-static bool key_equal(const PGresult *a, int ra, const int *ca, const PGresult *b, int rb,
-                      const int *cb, int n)
+/* The values of row's columns cols[0..n) into k; false when one is NULL (a NULL never joins). */
+static bool key_refs(const PGresult *r, int row, const int *cols, int n, KeyRef *k)
 {
     for (int i = 0; i < n; i++) {
-        int la = PQgetlength(a, ra, ca[i]), lb = PQgetlength(b, rb, cb[i]);
-        if (la != lb || memcmp(PQgetvalue(a, ra, ca[i]), PQgetvalue(b, rb, cb[i]), (size_t)la))
-            return false;
+        if (PQgetisnull(r, row, cols[i])) return false;
+        k[i].v = PQgetvalue(r, row, cols[i]);
+        k[i].len = PQgetlength(r, row, cols[i]);
     }
     return true;
 }
 
-/* a child's link columns are its first columns: 0, 1, ... (at most 8) */
-static const int link_cols_identity[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+static uint64_t key_hash(const KeyRef *k, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < n; i++)
+        h = k[i].v ? dip_xxh64(k[i].v, (size_t)k[i].len, h + (uint64_t)i) : h * 31 + 7;
+    return h;
+}
+
+static bool key_equal(const KeyRef *a, const KeyRef *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if ((a[i].v == NULL) != (b[i].v == NULL)) return false;
+        if (a[i].v && (a[i].len != b[i].len || memcmp(a[i].v, b[i].v, (size_t)a[i].len)))
+            return false;
+    }
+    return true;
+}
 
 static void rows_index(NodeRows *nr, int nlink)
 {
@@ -110,9 +112,17 @@ static void rows_index(NodeRows *nr, int nlink)
     memset(nr->slots, 0xff, want * sizeof *nr->slots);
     nr->next = dip_malloc(((size_t)nr->nrows + 1) * sizeof *nr->next);
     nr->hash = dip_malloc(((size_t)nr->nrows + 1) * sizeof *nr->hash);
+    nr->keys = dip_malloc(((size_t)nr->nrows * (size_t)nlink + 1) * sizeof *nr->keys);
     /* backwards, pushing in front of the chain, so chains keep result order */
+    /* a child's link columns are its first columns: 0, 1, ... (at most 8) */
     for (int row = nr->nrows - 1; row >= 0; row--) {
-        uint64_t h = key_hash(nr->res, row, link_cols_identity, nlink);
+        KeyRef *k = &nr->keys[(size_t)row * (size_t)nlink];
+        for (int i = 0; i < nlink; i++) {
+            bool null = PQgetisnull(nr->res, row, i);
+            k[i].v = null ? NULL : PQgetvalue(nr->res, row, i);
+            k[i].len = null ? 0 : PQgetlength(nr->res, row, i);
+        }
+        uint64_t h = key_hash(k, nlink);
         nr->hash[row] = h;
         nr->next[row] = -1;
         size_t s = h & (want - 1);
@@ -122,8 +132,8 @@ static void rows_index(NodeRows *nr, int nlink)
                 nr->slots[s] = row;
                 break;
             }
-            if (nr->hash[head] == h && key_equal(nr->res, head, link_cols_identity, nr->res, row,
-                                                 link_cols_identity, nlink)) {
+            if (nr->hash[head] == h &&
+                key_equal(&nr->keys[(size_t)head * (size_t)nlink], k, nlink)) {
                 nr->next[row] = head;
                 nr->slots[s] = row;
                 break;
@@ -137,14 +147,15 @@ static void rows_index(NodeRows *nr, int nlink)
 static int32_t rows_lookup(const NodeRows *child, int nlink, const PGresult *pres, int prow,
                            const int *pcols)
 {
-    if (!child->res || child->nrows == 0 || key_has_null(pres, prow, pcols, nlink)) return -1;
-    uint64_t h = key_hash(pres, prow, pcols, nlink);
+    KeyRef k[8];
+    if (!child->res || child->nrows == 0 || !key_refs(pres, prow, pcols, nlink, k)) return -1;
+    uint64_t h = key_hash(k, nlink);
     size_t s = h & (child->nslots - 1);
     for (;;) {
         int32_t head = child->slots[s];
         if (head < 0) return -1;
         if (child->hash[head] == h &&
-            key_equal(child->res, head, link_cols_identity, pres, prow, pcols, nlink))
+            key_equal(&child->keys[(size_t)head * (size_t)nlink], k, nlink))
             return head;
         s = (s + 1) & (child->nslots - 1);
     }
@@ -156,6 +167,7 @@ static void rows_clear(NodeRows *nr)
     free(nr->slots);
     free(nr->next);
     free(nr->hash);
+    free(nr->keys);
     memset(nr, 0, sizeof *nr);
 }
 
@@ -175,15 +187,17 @@ static int collect_keys(DocsBuilder *b, const NodeRows *rows, const int *cols, i
         nslots <<= 1;
     int32_t *seen = dip_malloc(nslots * sizeof *seen);
     memset(seen, 0xff, nslots * sizeof *seen);
+    KeyRef *refs = dip_malloc(((size_t)rows->nrows * (size_t)nk + 1) * sizeof *refs);
     int distinct = 0;
     const PGresult *r = rows->res;
     for (int row = 0; row < rows->nrows; row++) {
-        if (key_has_null(r, row, cols, nk)) continue;
-        uint64_t h = key_hash(r, row, cols, nk);
+        KeyRef *kr = &refs[(size_t)row * (size_t)nk];
+        if (!key_refs(r, row, cols, nk, kr)) continue;
+        uint64_t h = key_hash(kr, nk);
         size_t s = h & (nslots - 1);
         bool dup = false;
         while (seen[s] >= 0) {
-            if (key_equal(r, seen[s], cols, r, row, cols, nk)) {
+            if (key_equal(&refs[(size_t)seen[s] * (size_t)nk], kr, nk)) {
                 dup = true;
                 break;
             }
@@ -206,6 +220,7 @@ static int collect_keys(DocsBuilder *b, const NodeRows *rows, const int *cols, i
         }
     }
     free(seen);
+    free(refs);
     for (int k = 0; k < nk; k++)
         buf_append_byte(&b->arrays[k], '}');
     return distinct;
