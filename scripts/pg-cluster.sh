@@ -9,6 +9,8 @@
 #   eval "$(scripts/pg-cluster.sh standby "$DIP_PG_DIR" PORT)"   # a streaming standby (slots copied)
 #   scripts/pg-cluster.sh halt DIR [fast|immediate] | resume DIR | promote DIR
 #
+# DIP_PG_EXTRA_CONF: more postgresql.conf lines (profiling: pg_stat_statements, auto_explain).
+#
 # Everything lives under one unique temp directory (several helpers and test runs start
 # clusters at the same time on this machine). initdb refuses to run as root, so the cluster
 # belongs to the system user `dipdb` (created when missing) and runs through runuser.
@@ -80,6 +82,8 @@ cmd_start() {
       echo "synchronous_commit = off"
       echo "full_page_writes = off"
     fi
+    # more settings for a profiling run, e.g. "shared_preload_libraries = 'pg_stat_statements'"
+    [ -n "${DIP_PG_EXTRA_CONF:-}" ] && printf '%s\n' "$DIP_PG_EXTRA_CONF"
   } >>"$dir/data/postgresql.conf"
   # trust on loopback only (initdb --auth=trust already writes host 127.0.0.1/32 trust lines)
   local port tries=0
