@@ -3,8 +3,9 @@
 # (scripts/es-test-server, flavour es7 so both clients speak their native dialect) with
 # `dip es load` and, in the same run, with the official Python client's
 # elasticsearch.helpers.parallel_bulk (python3-elasticsearch 7.17, 4 threads, its default
-# chunk of 500), same server, same documents. Prints docs/s and MB/s (document bytes) for
-# both, the ratio, and dip's peak RSS. A benchmark, not a test: it asserts only that both
+# chunk of 500), same server, same documents. dip runs twice: with its defaults (gzip request
+# bodies) and without gzip (as the Python client sends by default). Prints docs/s and MB/s
+# (document bytes) for each, the ratios, and dip's peak RSS. A benchmark, not a test: it asserts only that both
 # indices hold every document. Targets (issue 9): dip >= 5x Python's docs/s, < 64 MiB.
 #
 #   bench/bench_es.sh                 # or: make bench-es
@@ -49,10 +50,14 @@ count() { curl -s "$ELASTICSEARCH_URL/$1/_count" | $PY -c 'import json,sys; prin
 # wall seconds, user + system CPU seconds and peak RSS (KiB) of each client process
 TIME="/usr/bin/time -f %e,%U,%S,%M"
 
-# dip: defaults (4 in flight, 5,000 per bulk, gzip)
-$TIME -o "$WORK/dip.time" "$DIP" es load bench_dip < "$WORK/docs.ndjson" 2> "$WORK/dip.log"
+# dip: defaults (4 in flight, 5,000 per bulk, gzip), then without gzip (as the Python
+# client sends by default: on loopback compression only costs CPU on both sides)
+ELASTICSEARCH_HTTP_COMPRESS=true $TIME -o "$WORK/dip.time" "$DIP" es load bench_dip < "$WORK/docs.ndjson" 2> "$WORK/dip.log"
 dip_n=$(count bench_dip)
 curl -s -X DELETE "$ELASTICSEARCH_URL/bench_dip" > /dev/null   # keep the server's memory flat
+ELASTICSEARCH_HTTP_COMPRESS=false $TIME -o "$WORK/dipraw.time" "$DIP" es load bench_dip < "$WORK/docs.ndjson" 2> "$WORK/dip.log"
+dipraw_n=$(count bench_dip)
+curl -s -X DELETE "$ELASTICSEARCH_URL/bench_dip" > /dev/null
 
 # Python: parallel_bulk, 4 threads, reading and parsing the same lines
 $TIME -o "$WORK/py.time" $PY - "$WORK/docs.ndjson" "$ELASTICSEARCH_URL" <<'PY'
@@ -72,23 +77,24 @@ es.indices.refresh(index="bench_py")
 PY
 py_n=$(count bench_py)
 
-$PY - "$N" "$bytes" "$WORK/dip.time" "$WORK/py.time" "$dip_n" "$py_n" <<'PY'
+$PY - "$N" "$bytes" "$WORK/dip.time" "$WORK/py.time" "$dip_n" "$py_n" "$WORK/dipraw.time" "$dipraw_n" <<'PY'
 import sys
 n, b = int(sys.argv[1]), int(sys.argv[2])
 def t(path):
     wall, user, sys_, rss = open(path).read().strip().splitlines()[-1].split(",")
     return float(wall), float(user) + float(sys_), int(rss) / 1024.0
-(dw, dc, dr), (pw, pc, pr) = t(sys.argv[3]), t(sys.argv[4])
-dn, pn = sys.argv[5], sys.argv[6]
+(dw, dc, dr), (pw, pc, pr), (rw, rc, rr) = t(sys.argv[3]), t(sys.argv[4]), t(sys.argv[7])
+dn, pn, rn = sys.argv[5], sys.argv[6], sys.argv[8]
 print("%-34s %10s %8s %8s %9s %13s %9s" % ("client", "docs/s", "MB/s", "wall s", "client", "docs per", "peak RSS"))
 print("%-34s %10s %8s %8s %9s %13s %9s" % ("", "(wall)", "", "", "CPU s", "client CPU s", "MiB"))
-for name, w, c, r in (("dip es load", dw, dc, dr), ("python parallel_bulk (4 threads)", pw, pc, pr)):
+for name, w, c, r in (("dip es load (defaults: gzip)", dw, dc, dr), ("dip es load (no gzip)", rw, rc, rr),
+                      ("python parallel_bulk (4 threads)", pw, pc, pr)):
     print("%-34s %10.0f %8.1f %8.2f %9.2f %13.0f %9.1f" % (name, n / w, b / w / 1e6, w, c, n / c, r))
-print("ratio dip / python, docs/s (wall): %.2fx (target >= 5x)" % (pw / dw))
-print("ratio dip / python, documents per client CPU-second: %.1fx" % (pc / dc))
-print("dip peak RSS: %.1f MiB (target < 64 MiB)" % dr)
+print("ratio dip / python, docs/s (wall): %.2fx with gzip, %.2fx without (target >= 5x)" % (pw / dw, pw / rw))
+print("ratio dip / python, documents per client CPU-second: %.1fx with gzip, %.1fx without" % (pc / dc, pc / rc))
+print("dip peak RSS: %.1f MiB with gzip, %.1f MiB without (target < 64 MiB)" % (dr, rr))
 print("(wall figures are capped by the test server's ingest rate when it is the slower side)")
-print("documents indexed: dip %s, python %s, expected %d" % (dn, pn, n))
-if int(dn) != n or int(pn) != n:
+print("documents indexed: dip %s and %s, python %s, expected %d" % (dn, rn, pn, n))
+if int(dn) != n or int(rn) != n or int(pn) != n:
     sys.exit("bench_es: an index does not hold every document")
 PY
