@@ -76,12 +76,14 @@ struct DocsBuilder {
 /* The values of row's columns cols[0..n) into k; false when one is NULL (a NULL never joins). */
 static bool key_refs(const PGresult *r, int row, const int *cols, int n, KeyRef *k)
 {
+    bool joins = true;
     for (int i = 0; i < n; i++) {
-        if (PQgetisnull(r, row, cols[i])) return false;
-        k[i].v = PQgetvalue(r, row, cols[i]);
-        k[i].len = PQgetlength(r, row, cols[i]);
+        bool null = PQgetisnull(r, row, cols[i]);
+        k[i].v = null ? NULL : PQgetvalue(r, row, cols[i]);
+        k[i].len = null ? 0 : PQgetlength(r, row, cols[i]);
+        joins &= !null;
     }
-    return true;
+    return joins;
 }
 
 static uint64_t key_hash(const KeyRef *k, int n)
@@ -102,6 +104,9 @@ static bool key_equal(const KeyRef *a, const KeyRef *b, int n)
     return true;
 }
 
+/* a child's link columns are its first columns: 0, 1, ... (at most 8) */
+static const int link_cols_identity[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+
 static void rows_index(NodeRows *nr, int nlink)
 {
     size_t want = 16;
@@ -114,14 +119,9 @@ static void rows_index(NodeRows *nr, int nlink)
     nr->hash = dip_malloc(((size_t)nr->nrows + 1) * sizeof *nr->hash);
     nr->keys = dip_malloc(((size_t)nr->nrows * (size_t)nlink + 1) * sizeof *nr->keys);
     /* backwards, pushing in front of the chain, so chains keep result order */
-    /* a child's link columns are its first columns: 0, 1, ... (at most 8) */
     for (int row = nr->nrows - 1; row >= 0; row--) {
         KeyRef *k = &nr->keys[(size_t)row * (size_t)nlink];
-        for (int i = 0; i < nlink; i++) {
-            bool null = PQgetisnull(nr->res, row, i);
-            k[i].v = null ? NULL : PQgetvalue(nr->res, row, i);
-            k[i].len = null ? 0 : PQgetlength(nr->res, row, i);
-        }
+        key_refs(nr->res, row, link_cols_identity, nlink, k);
         uint64_t h = key_hash(k, nlink);
         nr->hash[row] = h;
         nr->next[row] = -1;

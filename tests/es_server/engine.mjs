@@ -124,8 +124,6 @@ export class Index {
     this.settings = settings; // flat, strings
     this.mappings = mappings; // normalized
     this.flat = flatten(mappings);
-    this.tree = null; // the flat mapping as a tree, for DocParser (mapping.mjs mappingTree)
-    this.treeOf = null;
     this.aliases = new Map(); // alias -> {filter, index_routing, search_routing, is_write_index}
     // id -> Doc {id, v, seq, shard, routing, buf, off, len, gen, prev}: the source is bytes
     // off..off+len of buf (usually the request body it came in, shared by its documents)

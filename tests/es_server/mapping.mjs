@@ -288,9 +288,7 @@ export class DocParser {
   // JSON.parse's keys carry their hash, a dotted path built for every field would not.
   // Without a node (below a field this document added, or a dotted name) the path decides.
   child(node, key) {
-    if (node === null) return null;
-    const kid = node.kids === null ? undefined : node.kids.get(key);
-    return kid === undefined ? null : kid;
+    return node?.kids?.get(key) ?? null;
   }
 
   fail(path, reason, causedBy) {
@@ -440,10 +438,12 @@ export class DocParser {
   }
 }
 
-// The flat mapping as a tree of {def, kids: Map name -> node | null}, built when the flat
-// mapping was replaced or added to since the last build (applyAdditions drops it).
+// The flat mapping as a tree of {def, kids: Map name -> node | null}, kept per flat mapping
+// object (a replaced flat mapping gets its own; applyAdditions drops the one it changes).
+const trees = new WeakMap();
 function mappingTree(idx) {
-  if (idx.tree && idx.treeOf === idx.flat) return idx.tree;
+  const known = trees.get(idx.flat);
+  if (known) return known;
   const root = { def: undefined, kids: null };
   for (const [path, def] of idx.flat) {
     let n = root;
@@ -455,14 +455,13 @@ function mappingTree(idx) {
     }
     n.def = def;
   }
-  idx.tree = root;
-  idx.treeOf = idx.flat;
+  trees.set(idx.flat, root);
   return root;
 }
 
 // Apply the additions of an accepted document to the index's mapping (and its flat view).
 export function applyAdditions(idx, added) {
-  idx.tree = null;
+  trees.delete(idx.flat);
   for (const [path, def] of added) {
     const parts = path.split('.');
     let props = idx.mappings.properties;
