@@ -15,7 +15,8 @@
 #     timestamp written by the workload -> document visible in the index);
 #   per step: offered and absorbed changes/s, lag p50/p99/max, writers' latency with and
 #     without dip (the overhead dip adds to them), dip's CPU; dip's peak RSS at the end.
-# Prints the highest step whose p99 lag stayed under 1 s. Target: >= 20,000 changes/s at
+# Prints the highest step whose p99 lag stayed under 1 s and whose writers kept up with the
+# offered rate (absorbed >= 95%). Target: >= 20,000 changes/s at
 # p99 < 1 s, under 256 MiB. BENCH_BOOKS (20000) sizes the database.
 # BENCH_CDC_BATCH=K (default 1) runs bench/sync_es/cdc_workload_batch.sql instead: the same
 # kinds of change, K rows a statement, 5K + 1 row changes a transaction (a writer that changes
@@ -120,8 +121,13 @@ print(f'{q(0.5):.3f} {q(0.99):.3f} {v[-1]:.3f} {len(v)}')")
   CPU=$(python3 -c "print(f'{100 * ($c1 - $c0) / $STEP:.0f}%')")
   printf "    %8d %8s %7ss %7ss %7ss %8s %6s %9s ms %9s ms %8s\n" "$r" "$ABS" "$P50" "$P99" "$PMAX" \
     "$N" "" "$LAT" "${BASE_LAT[$r]}" "$CPU"
-  if python3 -c "import sys; sys.exit(0 if $P99 < 1.0 else 1)"; then
+  # a step counts when its p99 stayed under 1 s and the writers kept up with the offered
+  # rate (absorbed >= 95% of it): a step whose writers were throttled by the saturated
+  # machine did not sustain its rate, however short its lag
+  if python3 -c "import sys; sys.exit(0 if $P99 < 1.0 and $ABS >= 0.95 * $r else 1)"; then
     [ "$ABS" -gt "$BEST" ] && BEST=$ABS
+  elif [ "$ABS" -lt $((r * 95 / 100)) ]; then
+    echo "      (the writers fell behind the offered rate: this step does not count)"
   fi
 done
 for _ in $(seq 1 600); do caught_up && break; sleep 0.1; done
@@ -131,7 +137,7 @@ wait "$DAEMON" || { echo "bench-sync-es-cdc: the daemon did not exit 0 on SIGTER
 DAEMON=
 echo
 echo "summary ($BOOKS books; 2 cores shared by PostgreSQL, pgbench, dip and the test server)"
-printf "  highest absorbed rate with p99 lag < 1 s: %s row changes/s (target >= 20000)\n" "$BEST"
+printf "  highest sustained rate with p99 lag < 1 s: %s row changes/s absorbed (target >= 20000)\n" "$BEST"
 printf "  dip peak RSS: %s MiB (target < 256)\n" "$RSS"
 echo "  writers' overhead: latency with dip vs without, per step above (dip adds no trigger;"
 echo "  the cost is the walsender's decoding on the server's cores)"
