@@ -3,7 +3,7 @@
  * replication CopyData parser (src/pg/repl.c), the two parsers of bytes a PostgreSQL server
  * sends during logical replication.
  *
- * Input: byte 0 chooses the protocol version (1 or 2; any other value must be refused by the
+ * Input: byte 0 chooses the protocol version (1 to 4; any other value must be refused by the
  * decoder, then 2 is used), then records of Int32 big-endian length + message bytes (a length
  * past the end takes what is left). One decoder runs over all records, so its relation cache
  * and stream state carry across messages as in a real session. The seed corpus
@@ -57,6 +57,14 @@ static void check_message(const PgoDecoder *d, const PgoMessage *m, const uint8_
         break;
     case PGO_ORIGIN:
         check_inside(m->u.origin.name, strlen(m->u.origin.name) + 1, msg, n);
+        break;
+    case PGO_BEGIN_PREPARE:
+    case PGO_PREPARE:
+    case PGO_COMMIT_PREPARED:
+    case PGO_ROLLBACK_PREPARED:
+    case PGO_STREAM_PREPARE:
+        if (!m->has_xid) abort();
+        check_inside(m->u.prepare.gid, strlen(m->u.prepare.gid) + 1, msg, n);
         break;
     case PGO_TRUNCATE:
         if (m->u.truncate.nrels < 0 || (size_t)m->u.truncate.nrels * 4 > n) abort();

@@ -496,6 +496,18 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
         buf_free(&why);
         return true;
     }
+    case PGO_BEGIN_PREPARE:
+    case PGO_PREPARE:
+    case PGO_COMMIT_PREPARED:
+    case PGO_ROLLBACK_PREPARED:
+    case PGO_STREAM_PREPARE:
+        /* only a stream started with two_phase sends these: dip never asks for it, and a
+         * prepared transaction is decoded at its COMMIT PREPARED instead */
+        return dip_error_set(err, DIP_ERR_DATA,
+                             "slot %s: a two-phase %s message (transaction %u, GID '%s'): "
+                             "dip streams without two_phase and cannot apply a prepared "
+                             "transaction before COMMIT PREPARED",
+                             s->r.slot, pgoutput_kind_name(m->kind), m->xid, m->u.prepare.gid);
     default: /* Type, Origin: the decoder keeps what it needs */
         return true;
     }

@@ -1,6 +1,6 @@
 /*
  * pgoutput.c: decoder of the pgoutput logical replication messages, protocol versions 1
- * and 2 (PostgreSQL 15 docs, "Logical Replication Message Formats").
+ * to 4 (PostgreSQL 16 docs, "Logical Replication Message Formats").
  *
  * Layout of each message (Int8/16/32/64 big-endian, String NUL-terminated):
  *   Begin 'B'         Int64 final LSN, Int64 commit time, Int32 xid
@@ -21,6 +21,16 @@
  *   Stream Stop 'E'   (nothing)                                            (v2)
  *   Stream Commit 'c' Int32 xid, Int8 flags, Int64 commit LSN, Int64 end LSN, Int64 time (v2)
  *   Stream Abort 'A'  Int32 xid, Int32 subtransaction xid                  (v2)
+ *                     [Int64 abort LSN, Int64 abort time: v4, parallel streaming only]
+ *   Begin Prepare 'b' Int64 prepare LSN, Int64 end LSN, Int64 prepare time, Int32 xid,
+ *                     String GID                                           (v3)
+ *   Prepare 'P'       Int8 flags, Int64 prepare LSN, Int64 end LSN, Int64 prepare time,
+ *                     Int32 xid, String GID                                (v3)
+ *   Commit Prepared 'K'  Int8 flags, Int64 commit LSN, Int64 end LSN, Int64 commit time,
+ *                     Int32 xid, String GID                                (v3)
+ *   Rollback Prepared 'r'  Int8 flags, Int64 prepare end LSN, Int64 rollback end LSN,
+ *                     Int64 prepare time, Int64 rollback time, Int32 xid, String GID (v3)
+ *   Stream Prepare 'p'  as Prepare                                         (v3)
  *   TupleData         Int16 ncols, ncols x ('n' | 'u' | ('t' | 'b') Int32 len, Byte[len])
  * [xid] is present only inside a stream block (between Stream Start and Stream Stop), which
  * only protocol 2 has: the decoder tracks that state, as the server does when it writes.
@@ -71,6 +81,16 @@ const char *pgoutput_kind_name(int kind)
         return "Stream Commit";
     case PGO_STREAM_ABORT:
         return "Stream Abort";
+    case PGO_BEGIN_PREPARE:
+        return "Begin Prepare";
+    case PGO_PREPARE:
+        return "Prepare";
+    case PGO_COMMIT_PREPARED:
+        return "Commit Prepared";
+    case PGO_ROLLBACK_PREPARED:
+        return "Rollback Prepared";
+    case PGO_STREAM_PREPARE:
+        return "Stream Prepare";
     default:
         return "unknown";
     }
@@ -79,10 +99,10 @@ const char *pgoutput_kind_name(int kind)
 bool pgoutput_decoder_init(PgoDecoder *d, int proto_version, DipError *err)
 {
     memset(d, 0, sizeof *d);
-    if (proto_version != 1 && proto_version != 2)
+    if (proto_version < 1 || proto_version > 4)
         return dip_error_set(err, DIP_ERR_DATA,
                              "pgoutput: protocol version %d is not supported (dip decodes "
-                             "versions 1 and 2)",
+                             "versions 1 to 4)",
                              proto_version);
     d->proto_version = proto_version;
     return true;
@@ -372,13 +392,33 @@ static bool read_commit(PgrReader *r, PgoMessage *m)
            pgr_timestamp(r, &m->u.commit.commit_time_us, "commit timestamp");
 }
 
-static bool stream_only(PgoDecoder *d, PgrReader *r)
+/* Messages that protocol `since` introduced (2: streaming, 3: two-phase). */
+static bool needs_proto(PgoDecoder *d, PgrReader *r, int since)
 {
-    if (d->proto_version >= 2) return true;
-    char detail[64];
+    if (d->proto_version >= since) return true;
+    char what[48], detail[64];
+    dip_snprintf(what, sizeof what, "a protocol version %d message", since);
     dip_snprintf(detail, sizeof detail, " (the stream was started with protocol version %d)",
                  d->proto_version);
-    return decode_error(r, 0, "a protocol version 2 message", detail);
+    return decode_error(r, 0, what, detail);
+}
+
+/* The two-phase messages: Begin Prepare has no flags byte, Rollback Prepared two times. */
+static bool read_prepare(PgoDecoder *d, PgrReader *r, PgoMessage *m)
+{
+    if (!needs_proto(d, r, 3)) return false;
+    if (m->kind != PGO_BEGIN_PREPARE && !pgr_u8(r, &m->u.prepare.flags, "flags")) return false;
+    bool rollback = m->kind == PGO_ROLLBACK_PREPARED;
+    m->has_xid = true;
+    const char *lsn = rollback                         ? "prepare end LSN"
+                      : m->kind == PGO_COMMIT_PREPARED ? "commit LSN"
+                                                       : "prepare LSN";
+    return pgr_u64(r, &m->u.prepare.lsn, lsn) && pgr_u64(r, &m->u.prepare.end_lsn, "end LSN") &&
+           pgr_timestamp(r, &m->u.prepare.time_us,
+                         m->kind == PGO_COMMIT_PREPARED ? "commit timestamp"
+                                                        : "prepare timestamp") &&
+           (!rollback || pgr_timestamp(r, &m->u.prepare.rollback_time_us, "rollback timestamp")) &&
+           pgr_u32(r, &m->xid, "transaction id") && pgr_str(r, &m->u.prepare.gid, "GID");
 }
 
 bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, DipError *err)
@@ -427,7 +467,7 @@ bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, D
         break;
     case PGO_STREAM_START: {
         uint8_t first = 0;
-        if (!stream_only(d, &r)) return false;
+        if (!needs_proto(d, &r, 2)) return false;
         if (d->in_stream)
             return decode_error(&r, 0, "Stream Start inside an open stream block", NULL);
         ok = pgr_u32(&r, &m->xid, "transaction id") && pgr_u8(&r, &first, "first segment flag");
@@ -437,21 +477,32 @@ bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, D
         break;
     }
     case PGO_STREAM_STOP:
-        if (!stream_only(d, &r)) return false;
+        if (!needs_proto(d, &r, 2)) return false;
         if (!d->in_stream) return decode_error(&r, 0, "Stream Stop without a Stream Start", NULL);
         d->in_stream = false;
         ok = true;
         break;
     case PGO_STREAM_COMMIT:
-        if (!stream_only(d, &r)) return false;
+        if (!needs_proto(d, &r, 2)) return false;
         ok = pgr_u32(&r, &m->xid, "transaction id") && read_commit(&r, m);
         m->has_xid = true;
         break;
     case PGO_STREAM_ABORT:
-        if (!stream_only(d, &r)) return false;
+        if (!needs_proto(d, &r, 2)) return false;
         ok = pgr_u32(&r, &m->xid, "transaction id") &&
              pgr_u32(&r, &m->u.stream_abort.subxid, "subtransaction id");
+        /* protocol 4 adds the abort's LSN and time when streaming is parallel */
+        if (ok && d->proto_version >= 4 && r.n - r.off == 16)
+            ok = pgr_u64(&r, &m->u.stream_abort.abort_lsn, "abort LSN") &&
+                 pgr_timestamp(&r, &m->u.stream_abort.abort_time_us, "abort timestamp");
         m->has_xid = true;
+        break;
+    case PGO_BEGIN_PREPARE:
+    case PGO_PREPARE:
+    case PGO_COMMIT_PREPARED:
+    case PGO_ROLLBACK_PREPARED:
+    case PGO_STREAM_PREPARE:
+        ok = read_prepare(d, &r, m);
         break;
     default: {
         char detail[96];

@@ -10,7 +10,7 @@
  *   caller confirmed with pgrepl_confirm(): the server may drop WAL up to it, so confirming a
  *   transaction before its effects are durable downstream loses it after a crash.
  * - Slot health: retained WAL, wal_status 'lost' / invalidation detection, heartbeats.
- * - The pgoutput decoder (protocol versions 1 and 2, PostgreSQL docs "Logical Replication
+ * - The pgoutput decoder (protocol versions 1 to 4, PostgreSQL docs "Logical Replication
  *   Message Formats"): every message into typed structs, tuple values as text pointing into
  *   the message buffer, a relation cache keyed by OID.
  */
@@ -140,10 +140,13 @@ typedef struct PgReplStart {
     PgLsn start_lsn;                 /* 0 = from the slot's confirmed_flush_lsn */
     const char *const *publications; /* names as created (quoted here) */
     int npublications;
-    int proto_version; /* 0 = 2 when the server is >= 14, else 1 */
+    int proto_version; /* 0 = 2 when the server is >= 14, else 1; 3 (>= 15) and 4 (>= 16)
+                          only when asked for */
     bool streaming;    /* ask for streaming of large in-progress transactions
-                          (protocol 2 only) */
+                          (protocol 2 and later) */
     bool messages;     /* pass pg_logical_emit_message records */
+    bool two_phase;    /* decode prepared transactions at PREPARE (protocol 3 and later;
+                          the slot keeps two_phase from then on). dip sync-es never asks */
 } PgReplStart;
 
 /* Checks the slot (pgrepl_slot_check), then START_REPLICATION SLOT s LOGICAL lsn
@@ -206,6 +209,11 @@ typedef enum {
     PGO_STREAM_STOP = 'E',
     PGO_STREAM_COMMIT = 'c',
     PGO_STREAM_ABORT = 'A',
+    PGO_BEGIN_PREPARE = 'b', /* protocol 3 (two-phase), and the four below */
+    PGO_PREPARE = 'P',
+    PGO_COMMIT_PREPARED = 'K',
+    PGO_ROLLBACK_PREPARED = 'r',
+    PGO_STREAM_PREPARE = 'p',
 } PgoKind;
 
 /* Tuple value kinds, as on the wire. */
@@ -245,7 +253,7 @@ typedef struct PgoRelation {
 
 typedef struct PgoMessage {
     PgoKind kind;
-    bool has_xid; /* the transaction id: Begin, streamed changes, Stream * messages */
+    bool has_xid; /* the transaction id: Begin, streamed changes, Stream * and two-phase messages */
     uint32_t xid;
     union {
         struct {
@@ -294,14 +302,27 @@ typedef struct PgoMessage {
         } stream_start;
         struct {
             uint32_t subxid; /* == xid when the whole transaction aborted */
+            PgLsn abort_lsn; /* protocol 4 with parallel streaming, else 0 */
+            int64_t abort_time_us;
         } stream_abort;
+        struct {
+            uint8_t flags;
+            /* Begin Prepare, Prepare, Stream Prepare: the PREPARE record and its end;
+             * Commit Prepared: the COMMIT PREPARED record and its end;
+             * Rollback Prepared: the end of the PREPARE record and of the ROLLBACK PREPARED */
+            PgLsn lsn;
+            PgLsn end_lsn;
+            int64_t time_us;          /* prepare time; commit time for Commit Prepared */
+            int64_t rollback_time_us; /* Rollback Prepared */
+            const char *gid;          /* the global transaction id (into the message) */
+        } prepare;                    /* the two-phase messages (xid in m->xid) */
     } u;
 } PgoMessage;
 
 typedef struct PgoRelEntry PgoRelEntry;
 
 typedef struct PgoDecoder {
-    int proto_version;  /* 1 or 2 */
+    int proto_version;  /* 1 to 4 */
     bool in_stream;     /* between Stream Start and Stream Stop: changes carry an xid */
     PgoRelEntry **rels; /* open-addressing table keyed by OID */
     size_t rels_cap;
@@ -313,7 +334,8 @@ typedef struct PgoDecoder {
     int oids_cap;
 } PgoDecoder;
 
-/* A decoder for protocol version 1 or 2; any other version is a DIP_ERR_DATA error. */
+/* A decoder for protocol versions 1 to 4 (PostgreSQL 14: 2 streaming, 15: 3 two-phase,
+ * 16: 4 parallel streaming); any other version is a DIP_ERR_DATA error. */
 bool pgoutput_decoder_init(PgoDecoder *d, int proto_version, DipError *err) DIP_MUST_CHECK;
 void pgoutput_decoder_free(PgoDecoder *d);
 /* Decodes one pgoutput message (the payload of one XLogData). Pointers in *m point into p

@@ -396,19 +396,23 @@ bool pgrepl_start(PgRepl *r, const PgReplStart *opt, DipError *err)
     if (opt->npublications < 1)
         return dip_error_set(err, DIP_ERR_CONFIG, "replication: no publication to stream");
     int proto = opt->proto_version ? opt->proto_version : r->server_version >= 140000 ? 2 : 1;
-    if (proto != 1 && proto != 2)
+    if (proto < 1 || proto > 4)
         return dip_error_set(err, DIP_ERR_CONFIG,
-                             "replication: pgoutput protocol version %d: dip speaks 1 and 2",
-                             proto);
-    if (proto == 2 && r->server_version < 140000)
+                             "replication: pgoutput protocol version %d: dip speaks 1 to 4", proto);
+    static const int since[] = {0, 0, 140000, 150000, 160000};
+    if (r->server_version < since[proto])
         return dip_error_set(err, DIP_ERR_CONFIG,
-                             "replication: pgoutput protocol 2 needs PostgreSQL 14 or later (the "
+                             "replication: pgoutput protocol %d needs PostgreSQL %d or later (the "
                              "server is %d)",
-                             r->server_version);
+                             proto, since[proto] / 10000, r->server_version);
     if (opt->streaming && proto < 2)
         return dip_error_set(err, DIP_ERR_CONFIG,
                              "replication: streaming of in-progress transactions needs protocol "
                              "version 2");
+    if (opt->two_phase && proto < 3)
+        return dip_error_set(err, DIP_ERR_CONFIG,
+                             "replication: decoding prepared transactions (two_phase) needs "
+                             "protocol version 3");
     PgSlotHealth h;
     if (!pgrepl_slot_check(&r->pc, opt->slot, &h, err)) return false;
 
@@ -421,6 +425,7 @@ bool pgrepl_start(PgRepl *r, const PgReplStart *opt, DipError *err)
     buf_append_str(&cmd, "publication_names ");
     repl_publication_list(opt->publications, opt->npublications, &cmd);
     if (opt->streaming) buf_append_str(&cmd, ", streaming 'on'");
+    if (opt->two_phase) buf_append_str(&cmd, ", two_phase 'on'");
     /* pgoutput knows the messages option since 14; older servers reject unknown options */
     if (r->server_version >= 140000)
         buf_printf(&cmd, ", messages '%s'", opt->messages ? "true" : "false");

@@ -1,5 +1,5 @@
 /* Unit tests of the pgoutput decoder and the replication CopyData parser over crafted bytes:
- * every message kind of protocols 1 and 2 decoded field by field, the relation cache (replace,
+ * every message kind of protocols 1 to 4 decoded field by field, the relation cache (replace,
  * growth), and bad input: an unknown message byte, every message truncated at every offset, a
  * bad tuple kind, a column count beyond the relation's, stream messages out of place, an
  * unknown protocol version. Each gives a DIP_ERR_DATA error naming the message and the offset,
@@ -164,6 +164,29 @@ static void msg_stream_abort(Buf *b)
     buf_append_be32(b, 778);
 }
 
+/* Protocol 4's Stream Abort with parallel streaming: the abort's LSN and time follow. */
+static void msg_stream_abort_v4(Buf *b)
+{
+    msg_stream_abort(b);
+    buf_append_be64(b, 0x100000400ull);
+    buf_append_be64(b, 4000000);
+}
+
+/* The two-phase messages of protocol 3: kind 'b', 'P', 'K', 'r' or 'p', GID "dip-gid-1",
+ * xid 900, LSNs 0x100000500 / 0x100000580, times 5 s and (Rollback Prepared) 6 s. */
+static void msg_two_phase(Buf *b, char kind)
+{
+    buf_clear(b);
+    buf_append_byte(b, (uint8_t)kind);
+    if (kind != 'b') buf_append_byte(b, 0); /* flags */
+    buf_append_be64(b, 0x100000500ull);
+    buf_append_be64(b, 0x100000580ull);
+    buf_append_be64(b, 5000000);
+    if (kind == 'r') buf_append_be64(b, 6000000);
+    buf_append_be32(b, 900);
+    put_str(b, "dip-gid-1");
+}
+
 static bool decode(PgoDecoder *d, const Buf *b, PgoMessage *m, DipError *err)
 {
     dip_error_clear(err);
@@ -303,12 +326,65 @@ static void test_every_message(void)
     CHECK(m.kind == PGO_STREAM_ABORT && m.xid == 777 && m.u.stream_abort.subxid == 778,
           "stream abort");
 
+    /* the two-phase messages and Stream Abort's extra fields need protocols 3 and 4 */
+    msg_two_phase(&b, 'b');
+    CHECK(!decode(&d, &b, &m, &err) && strstr(err.msg, "Begin Prepare") &&
+              strstr(err.msg, "a protocol version 3 message"),
+          "two-phase on protocol 2: %s", err.msg);
+    msg_stream_abort_v4(&b);
+    CHECK(!decode(&d, &b, &m, &err) && strstr(err.msg, "trailing bytes"),
+          "a v4 Stream Abort on protocol 2: %s", err.msg);
+
     /* a new Relation message replaces the cached one */
     msg_relation(&b, false, 16384, 4);
     CHECK(decode(&d, &b, &m, &err), "%s", err.msg);
     CHECK(pgoutput_relation(&d, 16384)->ncols == 4 &&
               pgoutput_relation(&d, 16384)->cols[3].typmod == 36,
           "relation replaced");
+    pgoutput_decoder_free(&d);
+    buf_free(&b);
+}
+
+static void test_two_phase_messages(void)
+{
+    PgoDecoder d;
+    DipError err = {0};
+    PgoMessage m;
+    Buf b;
+    buf_init(&b);
+    CHECK(pgoutput_decoder_init(&d, 4, &err), "%s", err.msg);
+    static const struct {
+        char kind;
+        const char *name;
+    } kinds[] = {{'b', "Begin Prepare"},
+                 {'P', "Prepare"},
+                 {'K', "Commit Prepared"},
+                 {'r', "Rollback Prepared"},
+                 {'p', "Stream Prepare"}};
+    for (size_t i = 0; i < DIP_ARRAY_LEN(kinds); i++) {
+        msg_two_phase(&b, kinds[i].kind);
+        CHECK(decode(&d, &b, &m, &err), "%s: %s", kinds[i].name, err.msg);
+        CHECK(m.kind == (PgoKind)kinds[i].kind && m.has_xid && m.xid == 900 &&
+                  strcmp(m.u.prepare.gid, "dip-gid-1") == 0 && m.u.prepare.lsn == 0x100000500ull &&
+                  m.u.prepare.end_lsn == 0x100000580ull &&
+                  m.u.prepare.time_us == PGREPL_EPOCH_OFFSET_US + 5000000 &&
+                  m.u.prepare.rollback_time_us ==
+                      (kinds[i].kind == 'r' ? PGREPL_EPOCH_OFFSET_US + 6000000 : 0),
+              "%s fields", kinds[i].name);
+        CHECK(strcmp(pgoutput_kind_name(m.kind), kinds[i].name) == 0, "%s name", kinds[i].name);
+        /* one byte more is a different layout */
+        buf_append_byte(&b, 0);
+        CHECK(!decode(&d, &b, &m, &err) && strstr(err.msg, "trailing bytes"), "%s + 1: %s",
+              kinds[i].name, err.msg);
+    }
+    msg_stream_abort_v4(&b);
+    CHECK(decode(&d, &b, &m, &err), "%s", err.msg);
+    CHECK(m.kind == PGO_STREAM_ABORT && m.u.stream_abort.subxid == 778 &&
+              m.u.stream_abort.abort_lsn == 0x100000400ull &&
+              m.u.stream_abort.abort_time_us == PGREPL_EPOCH_OFFSET_US + 4000000,
+          "v4 stream abort");
+    msg_stream_abort(&b); /* without parallel streaming, v4 sends the short form */
+    CHECK(decode(&d, &b, &m, &err) && m.u.stream_abort.abort_lsn == 0, "short stream abort");
     pgoutput_decoder_free(&d);
     buf_free(&b);
 }
@@ -355,8 +431,8 @@ static void test_bad_messages(void)
     Buf b;
     buf_init(&b);
 
-    CHECK(!pgoutput_decoder_init(&d, 3, &err) && err.kind == DIP_ERR_DATA &&
-              strstr(err.msg, "protocol version 3"),
+    CHECK(!pgoutput_decoder_init(&d, 5, &err) && err.kind == DIP_ERR_DATA &&
+              strstr(err.msg, "protocol version 5"),
           "%s", err.msg);
     dip_error_clear(&err);
     CHECK(!pgoutput_decoder_init(&d, 0, &err) && err.kind == DIP_ERR_DATA, "%s", err.msg);
@@ -454,9 +530,10 @@ static void test_bad_messages(void)
 static void test_truncation_everywhere(void)
 {
     /* (builder, inside a stream block) */
-    static const int cases[][2] = {{0, 0},  {1, 0}, {2, 0}, {3, 0}, {4, 0},  {5, 0},
-                                   {6, 0},  {7, 0}, {8, 0}, {9, 0}, {10, 0}, {11, 0},
-                                   {12, 0}, {0, 1}, {3, 1}, {5, 1}, {9, 1}};
+    static const int cases[][2] = {{0, 0},  {1, 0},  {2, 0},  {3, 0},  {4, 0},  {5, 0},
+                                   {6, 0},  {7, 0},  {8, 0},  {9, 0},  {10, 0}, {11, 0},
+                                   {12, 0}, {13, 0}, {14, 0}, {15, 0}, {16, 0}, {17, 0},
+                                   {18, 0}, {0, 1},  {3, 1},  {5, 1},  {9, 1}};
     Buf b;
     buf_init(&b);
     int failures_ok = 0, total = 0;
@@ -465,7 +542,7 @@ static void test_truncation_everywhere(void)
         DipError err = {0};
         PgoMessage m;
         bool streamed = cases[c][1] != 0;
-        if (!pgoutput_decoder_init(&d, 2, &err)) break;
+        if (!pgoutput_decoder_init(&d, 4, &err)) break;
         msg_relation(&b, false, 16384, 3);
         if (!decode(&d, &b, &m, &err)) break;
         if (streamed) {
@@ -512,8 +589,19 @@ static void test_truncation_everywhere(void)
         case 12:
             msg_stream_start(&b, true);
             break;
+        case 13:
+        case 14:
+        case 15:
+        case 16:
+        case 17:
+            msg_two_phase(&b, "bPKrp"[cases[c][0] - 13]);
+            break;
+        case 18:
+            msg_stream_abort_v4(&b);
+            break;
         }
         for (size_t cut = 0; cut < b.len; cut++) {
+            if (cases[c][0] == 18 && cut == 9) continue; /* the short Stream Abort: valid */
             /* a heap copy of exactly `cut` bytes, so ASan sees any read past the end */
             uint8_t *copy = malloc(cut ? cut : 1);
             memcpy(copy, b.data, cut);
@@ -613,6 +701,7 @@ static void test_lsn(void)
 int main(void)
 {
     test_every_message();
+    test_two_phase_messages();
     test_relation_cache_growth();
     test_bad_messages();
     test_truncation_everywhere();

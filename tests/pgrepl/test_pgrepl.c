@@ -160,6 +160,13 @@ static void render(const PgoMessage *m, Buf *out)
     case PGO_STREAM_ABORT:
         buf_printf(out, "STREAM ABORT %s", m->u.stream_abort.subxid == m->xid ? "top" : "sub");
         break;
+    case PGO_BEGIN_PREPARE:
+    case PGO_PREPARE:
+    case PGO_COMMIT_PREPARED:
+    case PGO_ROLLBACK_PREPARED:
+    case PGO_STREAM_PREPARE:
+        buf_printf(out, "%s %s", pgoutput_kind_name(m->kind), m->u.prepare.gid);
+        break;
     }
 }
 
@@ -384,7 +391,7 @@ static void test_messages(void)
 {
     DipError err = {0};
     const char *pubs[] = {"dip_pub", "Pub \"Two\""};
-    PgReplStart st = {SLOT, 0, pubs, 2, 0, true, true};
+    PgReplStart st = {SLOT, 0, pubs, 2, 0, true, true, false};
     CHECK(pgrepl_start(&repl, &st, &err), "%s", err.msg);
     CHECK(repl.proto_version == 2, "protocol %d on a PostgreSQL 15 server", repl.proto_version);
     CHECK(pgoutput_decoder_init(&dec, repl.proto_version, &err), "%s", err.msg);
@@ -612,7 +619,7 @@ static void test_keepalives(void)
     PgReplSlot s;
     CHECK(pgrepl_slot_create(&ka, "dip_ka_slot", false, &s, &err), "%s", err.msg);
     const char *pubs[] = {"dip_pub"};
-    PgReplStart st = {"dip_ka_slot", 0, pubs, 1, 1, false, false};
+    PgReplStart st = {"dip_ka_slot", 0, pubs, 1, 1, false, false, false};
     CHECK(pgrepl_start(&ka, &st, &err), "%s", err.msg);
     ka.status_interval_s = 1000; /* only replies keep it alive */
     double until = dip_now_s() + 6.0;
@@ -648,6 +655,139 @@ static void test_keepalives(void)
     CHECK(pgrepl_stop(&ka, 5000, &err), "%s", err.msg);
     CHECK(pgrepl_slot_drop(&ka, "dip_ka_slot", &err), "%s", err.msg);
     pgrepl_close(&ka);
+}
+
+/* Reads the two-phase stream `tp` until a message of kind `last` with GID `gid`, appending one
+ * line per message (Relation and Type left out) to `lines`; the decoded prepare fields of the
+ * messages with that GID go to out[kind]. */
+typedef struct TwoPhaseSeen {
+    PgoMessage begin, prepare, commit, rollback, stream_prepare;
+} TwoPhaseSeen;
+
+static bool two_phase_read(PgRepl *tp, PgoDecoder *d, const char *gid, PgoKind last, Buf *lines,
+                           TwoPhaseSeen *seen)
+{
+    DipError err = {0};
+    for (double end = dip_now_s() + 20; dip_now_s() < end;) {
+        PgReplEvent ev;
+        PgoMessage m;
+        if (!pgrepl_next(tp, 200, &ev, &err)) break;
+        if (ev.kind != PGREPL_EV_DATA) continue;
+        if (!pgoutput_decode(d, ev.data, ev.len, &m, &err)) break;
+        if (m.kind == PGO_RELATION || m.kind == PGO_TYPE) continue;
+        bool mine = false;
+        switch (m.kind) {
+        case PGO_BEGIN_PREPARE:
+        case PGO_PREPARE:
+        case PGO_COMMIT_PREPARED:
+        case PGO_ROLLBACK_PREPARED:
+        case PGO_STREAM_PREPARE:
+            mine = strcmp(m.u.prepare.gid, gid) == 0;
+            buf_printf(lines, "%s %s|", pgoutput_kind_name(m.kind), m.u.prepare.gid);
+            break;
+        case PGO_INSERT:
+            /* the first column only: the streamed transaction has hundreds of rows */
+            if (lines->len < 4096)
+                buf_printf(lines, "Insert %.*s|", (int)m.u.change.new_tuple.values[0].len,
+                           m.u.change.new_tuple.values[0].data);
+            break;
+        default:
+            buf_printf(lines, "%s|", pgoutput_kind_name(m.kind));
+        }
+        if (mine) {
+            m.u.prepare.gid = NULL; /* points into the stream's buffer */
+            PgoMessage *slot = m.kind == PGO_BEGIN_PREPARE     ? &seen->begin
+                               : m.kind == PGO_PREPARE         ? &seen->prepare
+                               : m.kind == PGO_COMMIT_PREPARED ? &seen->commit
+                               : m.kind == PGO_STREAM_PREPARE  ? &seen->stream_prepare
+                                                               : &seen->rollback;
+            *slot = m;
+            if (m.kind == last) return true;
+        }
+    }
+    CHECK(false, "two-phase stream: %s not seen for %s (%s)", pgoutput_kind_name(last), gid,
+          err.msg);
+    return false;
+}
+
+/* Protocol 3 with two_phase on, against the real server: prepared transactions arrive at
+ * PREPARE (Begin Prepare .. Prepare, or streamed and closed by Stream Prepare when larger
+ * than logical_decoding_work_mem), then Commit Prepared or Rollback Prepared, with the LSNs
+ * tying them together. dip sync-es never asks for this; the decoder still reads all of it. */
+static void test_two_phase(void)
+{
+    DipError err = {0};
+    PgRepl tp;
+    CHECK(pgrepl_connect(&tp, &settings, &err), "%s", err.msg);
+    PgReplSlot s;
+    CHECK(pgrepl_slot_create(&tp, "dip_2pc_slot", false, &s, &err), "%s", err.msg);
+    const char *pubs[] = {"dip_pub"};
+    PgReplStart st = {"dip_2pc_slot", 0, pubs, 1, 2, true, false, true};
+    CHECK(!pgrepl_start(&tp, &st, &err) && strstr(err.msg, "needs protocol version 3"),
+          "two_phase on protocol 2: %s", err.msg);
+    dip_error_clear(&err);
+    st.proto_version = 3;
+    CHECK(pgrepl_start(&tp, &st, &err), "%s", err.msg);
+    PgoDecoder d;
+    CHECK(pgoutput_decoder_init(&d, 3, &err), "%s", err.msg);
+
+    TwoPhaseSeen a = {0}, b = {0}, c = {0};
+    Buf lines;
+    buf_init(&lines);
+    sql(&db, "BEGIN; INSERT INTO items VALUES (60, '2pc', NULL); PREPARE TRANSACTION 'dip-a'");
+    if (two_phase_read(&tp, &d, "dip-a", PGO_PREPARE, &lines, &a)) {
+        CHECK(strcmp(buf_cstr(&lines), "Begin Prepare dip-a|Insert 60|Prepare dip-a|") == 0,
+              "prepared: %s", buf_cstr(&lines));
+        CHECK(a.begin.xid == a.prepare.xid && a.begin.u.prepare.lsn == a.prepare.u.prepare.lsn &&
+                  a.begin.u.prepare.end_lsn == a.prepare.u.prepare.end_lsn &&
+                  a.prepare.u.prepare.end_lsn > a.prepare.u.prepare.lsn,
+              "Begin Prepare and Prepare describe the same PREPARE record");
+    }
+    buf_clear(&lines);
+    sql(&db, "COMMIT PREPARED 'dip-a'");
+    if (two_phase_read(&tp, &d, "dip-a", PGO_COMMIT_PREPARED, &lines, &a)) {
+        CHECK(strcmp(buf_cstr(&lines), "Commit Prepared dip-a|") == 0, "commit prepared: %s",
+              buf_cstr(&lines));
+        CHECK(a.commit.xid == a.prepare.xid &&
+                  a.commit.u.prepare.lsn >= a.prepare.u.prepare.end_lsn &&
+                  a.commit.u.prepare.end_lsn > a.commit.u.prepare.lsn,
+              "Commit Prepared comes after the PREPARE, for the same xid (xid %u/%u, prepare "
+              "%llx-%llx, commit %llx-%llx)",
+              a.commit.xid, a.prepare.xid, (unsigned long long)a.prepare.u.prepare.lsn,
+              (unsigned long long)a.prepare.u.prepare.end_lsn,
+              (unsigned long long)a.commit.u.prepare.lsn,
+              (unsigned long long)a.commit.u.prepare.end_lsn);
+    }
+    buf_clear(&lines);
+    sql(&db, "BEGIN; INSERT INTO items VALUES (61, '2pc', NULL); PREPARE TRANSACTION 'dip-b'");
+    sql(&db, "ROLLBACK PREPARED 'dip-b'");
+    if (two_phase_read(&tp, &d, "dip-b", PGO_ROLLBACK_PREPARED, &lines, &b)) {
+        CHECK(strcmp(buf_cstr(&lines),
+                     "Begin Prepare dip-b|Insert 61|Prepare dip-b|Rollback Prepared dip-b|") == 0,
+              "rolled back: %s", buf_cstr(&lines));
+        CHECK(b.rollback.u.prepare.lsn == b.prepare.u.prepare.end_lsn &&
+                  b.rollback.u.prepare.end_lsn > b.rollback.u.prepare.lsn &&
+                  b.rollback.u.prepare.rollback_time_us >= b.rollback.u.prepare.time_us,
+              "Rollback Prepared names the PREPARE's end");
+    }
+    /* larger than logical_decoding_work_mem (64kB here): streamed, closed by Stream Prepare */
+    buf_clear(&lines);
+    sql(&db, "BEGIN; INSERT INTO bulk_t SELECT g, repeat('p', 200) FROM generate_series(900000, "
+             "901999) g; PREPARE TRANSACTION 'dip-c'");
+    if (two_phase_read(&tp, &d, "dip-c", PGO_STREAM_PREPARE, &lines, &c))
+        CHECK(strncmp(buf_cstr(&lines), "Stream Start|Insert 900000|", 27) == 0 &&
+                  c.stream_prepare.has_xid,
+              "streamed prepare: %.80s", buf_cstr(&lines));
+    buf_clear(&lines);
+    sql(&db, "COMMIT PREPARED 'dip-c'");
+    if (two_phase_read(&tp, &d, "dip-c", PGO_COMMIT_PREPARED, &lines, &c))
+        CHECK(c.commit.xid == c.stream_prepare.xid, "streamed commit prepared");
+    buf_free(&lines);
+    pgoutput_decoder_free(&d);
+    dip_error_clear(&err);
+    CHECK(pgrepl_stop(&tp, 5000, &err), "%s", err.msg);
+    CHECK(pgrepl_slot_drop(&tp, "dip_2pc_slot", &err), "%s", err.msg);
+    pgrepl_close(&tp);
 }
 
 static void test_heartbeat_stop_restart(void)
@@ -686,7 +826,7 @@ static void test_heartbeat_stop_restart(void)
      * again (the aborted one may be streamed again: its abort came after), and the first
      * transaction is row 40, then the heartbeat */
     const char *pubs[] = {"dip_pub", "Pub \"Two\""};
-    PgReplStart st = {SLOT, 0, pubs, 2, 0, true, true};
+    PgReplStart st = {SLOT, 0, pubs, 2, 0, true, true, false};
     CHECK(!pgrepl_start(&repl, &st, &err) && strstr(err.msg, "reconnect first"),
           "a second start on one connection: %s", err.msg);
     dip_error_clear(&err);
@@ -798,7 +938,7 @@ static void test_lost_slot(void)
               strstr(err.msg, "is lost") && strstr(err.msg, "--reindex"),
           "lost slot: %s", err.msg);
     const char *pubs[] = {"dip_pub"};
-    PgReplStart st = {"dip_doomed", 0, pubs, 1, 0, false, false};
+    PgReplStart st = {"dip_doomed", 0, pubs, 1, 0, false, false, false};
     pgrepl_close(&repl);
     CHECK(pgrepl_connect(&repl, &settings, &err), "%s", err.msg);
     CHECK(!pgrepl_start(&repl, &st, &err) && strstr(err.msg, "dip_doomed") &&
@@ -841,6 +981,7 @@ int main(void)
     test_keepalives();
     test_no_further(origin_end, "after the keepalive test");
     test_heartbeat_stop_restart();
+    test_two_phase();
     test_conninfo_forms();
     test_lost_slot();
     pgoutput_decoder_free(&dec);
