@@ -201,6 +201,10 @@ const SLASH_DATE_RE = /^(\d{4})\/(\d{2})\/(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?( 
 export function parseDate(v, format) {
   if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : null;
   if (typeof v !== 'string') return null;
+  if (v.length === 10) {
+    const t = ymd(v);
+    if (t !== undefined) return t;
+  }
   let m = DATE_RE.exec(v);
   if (m) {
     const [, y, mo = '01', d = '01', h = '00', mi = '00', s = '00', frac = '', tz] = m;
@@ -219,6 +223,26 @@ export function parseDate(v, format) {
   }
   if ((!format || format.includes('epoch_millis')) && /^-?\d+(\.\d+)?$/.test(v)) return Math.trunc(Number(v));
   return null;
+}
+
+// "yyyy-MM-dd", the commonest date, read without the regular expression: the same result
+// as DATE_RE's path (null out of range), or undefined when `v` has another shape.
+function ymd(v) {
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return undefined;
+  const y = digits(v, 0, 4), mo = digits(v, 5, 7), d = digits(v, 8, 10);
+  if (y < 0 || mo < 0 || d < 0) return undefined;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return null;
+  return Date.UTC(y, mo - 1, d, 0, 0, 0, 0);
+}
+
+function digits(v, from, to) {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 function detectDate(s) {
