@@ -213,6 +213,10 @@ def t_search():
     check("count query", c["count"] == 100)
     m = es.mget(index="par7", body={"ids": ["1", "nope"]})
     check("mget", m["docs"][0]["found"] and not m["docs"][1]["found"] and m["docs"][0]["_type"] == "_doc", m)
+    ms = es.msearch(body=[{"index": "par7"}, {"query": {"term": {"n": 7}}}, {"index": "nothere"}, {}])
+    check("msearch", [r["status"] for r in ms["responses"]] == [200, 404] and
+          ms["responses"][0]["hits"]["hits"][0]["_id"] == "7" and
+          ms["responses"][1]["error"]["type"] == "index_not_found_exception", ms)
 
 
 def t_aliases_cat():

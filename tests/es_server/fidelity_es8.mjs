@@ -151,6 +151,14 @@ await run('search, scroll, pit', async () => {
   check('mget', m.docs[0].found === true && m.docs[1].found === false);
   const cnt = await client.count({ index: 'bulk8', query: { range: { qty: { lt: 10 } } } });
   check('count query', cnt.count === 11, cnt.count); // 0..9 without 4, ext (7), up (9)
+  const ms = await client.msearch({ searches: [{ index: 'bulk8' }, { query: { term: { name: 'n42' } } }, { index: 'nothere' }, { query: { match_all: {} } }, {}, { size: 0, query: { range: { qty: { lt: 10 } } } }] });
+  check('msearch: one answer per search, in order', ms.responses.length === 3);
+  check('msearch: a hit', ms.responses[0].status === 200 && ms.responses[0].hits.hits[0]._id === '42', JSON.stringify(ms.responses[0]).slice(0, 200));
+  check('msearch: a missing index fails in its place', ms.responses[1].status === 404 && ms.responses[1].error.type === 'index_not_found_exception');
+  check('msearch: no index header searches all', ms.responses[2].hits.total.value >= 11, JSON.stringify(ms.responses[2].hits));
+  const fl = await client.indices.flush({ index: 'bulk8' });
+  check('flush', fl._shards.failed === 0 && fl._shards.successful === 1, JSON.stringify(fl));
+  await expectError('an API the double lacks is refused by name', () => client.reindex({ source: { index: 'bulk8' }, dest: { index: 'copy' } }), 400, 'illegal_argument_exception', '[_reindex] (POST /_reindex) is not supported by the dip ES test server');
 });
 
 await run('aliases and cat', async () => {

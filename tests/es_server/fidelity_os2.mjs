@@ -111,6 +111,8 @@ await run('search and pit', async () => {
   check('scroll', n === total + 1, n);
   const cl = await client.clearScroll({ body: { scroll_id: sid } });
   check('clear scroll', cl.body.succeeded === true);
+  const ms = await client.msearch({ body: [{ index: 'logs' }, { size: 0, query: { term: { level: 'error' } } }, { index: 'nothere' }, {}] });
+  check('msearch', ms.body.responses.length === 2 && ms.body.responses[0].hits.total.value === 201 && ms.body.responses[1].status === 404, JSON.stringify(ms.body).slice(0, 300));
 });
 
 await run('aliases', async () => {

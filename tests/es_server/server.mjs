@@ -1397,7 +1397,63 @@ function search(ctx, pathIndex) {
   resp.timed_out = false;
   resp._shards = shardsBlock(views.reduce((n, v) => n + v.idx.numShards, 0));
   resp.hits = hitsBlock(ctx, total, matches.slice(from, from + size), opts, body.track_total_hits);
+  if (ctx.capture) return resp; // one search of an _msearch
   send(ctx, 200, resp);
+}
+
+// _msearch: header / body line pairs, each search run as on its own; a failed one answers its
+// error in its place. Header keys the engines take per search become that search's params.
+const MSEARCH_HEADER = new Set(['index', 'search_type', 'preference', 'routing', 'request_cache', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards', 'ccs_minimize_roundtrips', 'allow_partial_search_results', 'ignore_throttled']);
+function msearch(ctx, pathIndex) {
+  const buf = ctx.body;
+  if (!buf || buf.length === 0) throw err.validation(['no requests added']);
+  if (buf[buf.length - 1] !== 10) throw err.illegalArg('The msearch request must be terminated by a newline [\\n]');
+  const lines = buf.toString('utf8').split('\n');
+  lines.pop();
+  const responses = [];
+  const t0 = Date.now();
+  for (let i = 0; i < lines.length; i += 2) {
+    let header;
+    try {
+      header = lines[i].trim() === '' ? {} : JSON.parse(lines[i]);
+    } catch (e) {
+      throw jsonParseError(e.message, lines[i]);
+    }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) throw err.illegalArg(`msearch action metadata line [${i + 1}] is malformed: expected an object`);
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(header)) {
+      if (!MSEARCH_HEADER.has(k)) throw err.illegalArg(`key [${k}] is not supported in the metadata section`);
+      if (k !== 'index') params.set(k, String(v));
+    }
+    const index = header.index !== undefined ? [].concat(header.index).join(',') : pathIndex;
+    if (i + 1 >= lines.length) throw err.validation(['no requests added']);
+    const sub = { ...ctx, params, body: Buffer.from(lines[i + 1]), capture: true };
+    try {
+      const r = search(sub, index);
+      r.status = 200;
+      responses.push(r);
+    } catch (e) {
+      if (!(e instanceof EsError)) throw e;
+      responses.push(e.toJSON());
+    }
+  }
+  if (!responses.length) throw err.validation(['no requests added']);
+  send(ctx, 200, { took: Date.now() - t0, responses });
+}
+
+// _flush and _forcemerge: nothing to do in memory; the engines' answer counts the shards.
+function shardsNoop(ctx, expr) {
+  const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
+  let shards = 0, total = 0;
+  for (const idx of list) { shards += idx.numShards; total += idx.numShards * (1 + idx.replicas); }
+  send(ctx, 200, { _shards: { total, successful: shards, failed: 0 } });
+}
+
+// APIs of the real engines this double does not have: refused with a clear reason rather than
+// routed as an index name (which is what the engines do with an unknown "_foo").
+const UNSUPPORTED = new Set(['_reindex', '_delete_by_query', '_update_by_query', '_stats', '_analyze', '_close', '_open', '_termvectors', '_mtermvectors', '_explain', '_field_caps', '_validate', '_rank_eval', '_search_shards', '_shrink', '_split', '_clone', '_rollover', '_template', '_index_template', '_component_template', '_data_stream', '_resolve', '_snapshot', '_tasks', '_security', '_license', '_xpack', '_ilm', '_ism', '_plugins', '_opendistro', '_sql', '_eql', '_scripts', '_render', '_segments', '_recovery', '_shard_stores', '_upgrade', '_cache', '_disk_usage', '_field_usage_stats', '_async_search', '_ccr', '_transform', '_ml', '_rollup', '_graph', '_watcher', '_enrich', '_fleet', '_features', '_migration', '_autoscaling', '_searchable_snapshots', '_text_structure', '_knn_search', '_terms_enum', '_count_by_query']);
+function unsupported(ctx, name) {
+  send(ctx, 400, new EsError(400, 'illegal_argument_exception', `[${name}] (${ctx.req.method} ${ctx.pathname}) is not supported by the dip ES test server`).toJSON());
 }
 
 // The searchable views of an index expression, each with the filters of the aliases that
@@ -1731,6 +1787,9 @@ async function route(ctx) {
     if (is('GET')) { const r = pipelines.get(c); return send(ctx, r ? 200 : 404, r || {}); }
     if (is('DELETE') && c) { pipelines.delete(c); return send(ctx, 200, { acknowledged: true }); }
   }
+  if (a === '_msearch' && n === 1) return is('GET', 'POST') ? msearch(ctx, null) : methodNotAllowed(ctx, ['GET', 'POST']);
+  if ((a === '_flush' || a === '_forcemerge') && n === 1) return is('POST', 'GET') ? shardsNoop(ctx, null) : methodNotAllowed(ctx, ['GET', 'POST']);
+  if (UNSUPPORTED.has(a) || (a === '_cluster' && b !== 'health')) return unsupported(ctx, a);
   if (a === '_nodes' && is('GET')) {
     return send(ctx, 200, { _nodes: { total: 1, successful: 1, failed: 0 }, cluster_name: F.clusterName, nodes: { [NODE_ID]: { name: NODE_NAME, transport_address: '127.0.0.1:9300', host: '127.0.0.1', ip: '127.0.0.1', version: F.version.number, roles: ['data', 'ingest', 'master'], http: { publish_address: `127.0.0.1:${ctx.port}` } } } });
   }
@@ -1770,6 +1829,8 @@ async function route(ctx) {
       if (n === 3 && is('GET', 'HEAD')) return getSource(ctx, index, c);
       return methodNotAllowed(ctx, ['GET', 'HEAD']);
     case '_mget': return is('GET', 'POST') ? mget(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
+    case '_msearch': return is('GET', 'POST') ? msearch(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
+    case '_flush': case '_forcemerge': return is('GET', 'POST') ? shardsNoop(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_count': return is('GET', 'POST') ? count(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_refresh': return is('GET', 'POST') ? refresh(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_search':
@@ -1793,6 +1854,7 @@ async function route(ctx) {
       if (is('DELETE') && c) return deleteAlias(ctx, index, c);
       return methodNotAllowed(ctx, ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
     default:
+      if (UNSUPPORTED.has(b)) return unsupported(ctx, b);
       break;
   }
   if (d === undefined && b && !b.startsWith('_')) {
