@@ -33,7 +33,8 @@
  *   Stream Prepare 'p'  as Prepare                                         (v3)
  *   TupleData         Int16 ncols, ncols x ('n' | 'u' | ('t' | 'b') Int32 len, Byte[len])
  * [xid] is present only inside a stream block (between Stream Start and Stream Stop), which
- * only protocol 2 has: the decoder tracks that state, as the server does when it writes.
+ * protocols 2 and later have: the decoder tracks that state, as the server does when it
+ * writes.
  *
  * The hot path (Insert / Update / Delete) allocates nothing: values point into the message
  * buffer and the value arrays are reused. Relations are copied into one allocation each,
