@@ -201,8 +201,8 @@ const SLASH_DATE_RE = /^(\d{4})\/(\d{2})\/(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?( 
 export function parseDate(v, format) {
   if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : null;
   if (typeof v !== 'string') return null;
-  if (v.length === 10) {
-    const t = ymd(v);
+  if (v.length >= 10 && v.length <= 35) {
+    const t = v.length === 10 ? ymd(v) : isoDateTime(v);
     if (t !== undefined) return t;
   }
   let m = DATE_RE.exec(v);
@@ -233,6 +233,48 @@ function ymd(v) {
   if (y < 0 || mo < 0 || d < 0) return undefined;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return null;
   return Date.UTC(y, mo - 1, d, 0, 0, 0, 0);
+}
+
+// "yyyy-MM-ddTHH:mm:ss" with an optional fraction (1-9 digits) and zone (Z, +HH, +HHmm,
+// +HH:mm), read without the regular expression: DATE_RE's result for those, undefined for any
+// other shape (the caller falls back to DATE_RE).
+function isoDateTime(v) {
+  const n = v.length;
+  if (n < 19 || v.charCodeAt(10) !== 84 /* T */ || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
+  const date = ymd(v);
+  const h = digits(v, 11, 13), mi = digits(v, 14, 16), sec = digits(v, 17, 19);
+  if (date === undefined || h < 0 || mi < 0 || sec < 0) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (i < n && (v.charCodeAt(i) === 46 || v.charCodeAt(i) === 44)) {
+    const from = ++i;
+    while (i < n && i - from < 10 && v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) i++;
+    const len = i - from;
+    if (len < 1 || len > 9) return undefined;
+    for (let k = 0; k < 3; k++) ms = ms * 10 + (k < len ? v.charCodeAt(from + k) - 48 : 0);
+  }
+  let off = 0;
+  if (i < n) {
+    const c = v.charCodeAt(i);
+    if (c === 90 /* Z */) i++;
+    else if (c === 43 || c === 45) {
+      const oh = digits(v, i + 1, i + 3);
+      if (i + 3 > n || oh < 0) return undefined;
+      let om = 0;
+      let j = i + 3;
+      if (j < n && v.charCodeAt(j) === 58) j++;
+      if (j < n) {
+        om = digits(v, j, j + 2);
+        if (j + 2 > n || om < 0) return undefined;
+        j += 2;
+      } else if (j !== i + 3) return undefined; // "+05:" has no minutes
+      off = (c === 45 ? -1 : 1) * (oh * 60 + om) * 60000;
+      i = j;
+    } else return undefined;
+  }
+  if (i !== n) return undefined;
+  if (date === null || h > 23 || mi > 59 || sec > 59) return null;
+  return date + ((h * 60 + mi) * 60 + sec) * 1000 + ms - off;
 }
 
 function digits(v, from, to) {
