@@ -16,6 +16,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sync_es"))
 import synces  # noqa: E402
 
+# prepared transactions (PREPARE TRANSACTION) need max_prepared_transactions > 0 at start
+os.environ["DIP_PG_EXTRA_CONF"] = "max_prepared_transactions = 4"
 env = synces.Env(sys.argv[1], sys.argv[2])
 GEN = os.path.join(os.environ.get("DIP_SHARED", os.path.join(sys.argv[2], "..", "shared")),
                    "bench", "books", "gen.sql")
@@ -154,6 +156,17 @@ BOOKS_STEPS = [
         UPDATE book SET title = 'second', description = 'd2' WHERE isbn = 'new-1';
         UPDATE author SET name = 'a1' WHERE id = 5; UPDATE author SET name = 'a2' WHERE id = 5;
         COMMIT;"""),
+    # two-phase commit: nothing reaches the index at PREPARE (the fresh build does not see
+    # it either), everything at COMMIT PREPARED, nothing when it is rolled back
+    ("prepared transaction, not committed yet", """BEGIN;
+        UPDATE book SET title = 'prepared' WHERE isbn = 'new-1';
+        UPDATE author SET name = 'prepared author' WHERE id = 4;
+        PREPARE TRANSACTION 'dip_p1';"""),
+    ("COMMIT PREPARED", "COMMIT PREPARED 'dip_p1'"),
+    ("prepared transaction rolled back", """BEGIN;
+        UPDATE book SET title = 'never' WHERE isbn = 'new-1';
+        PREPARE TRANSACTION 'dip_p2';
+        ROLLBACK PREPARED 'dip_p2';"""),
     ("inserted and deleted in one transaction", """BEGIN;
         INSERT INTO book (isbn, title) VALUES ('ghost', 'ghost');
         INSERT INTO book_author (id, book_isbn, author_id) VALUES (900010, 'ghost', 3);
