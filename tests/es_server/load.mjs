@@ -3,7 +3,7 @@
 // the server's, not this script's JSON work). Prints docs/s and MB/s.
 //
 //   node tests/es_server/load.mjs --url http://127.0.0.1:PORT [--docs 200000] [--batch 5000]
-//        [--conns 4] [--index load] [--gzip] [--dump FILE]
+//        [--conns 4] [--index load] [--gzip] [--dump FILE] [--external-version N]
 //
 // --dump FILE sends the documents of FILE instead (NDJSON, one {"_id":..., "_source":...} a
 // line, as `dip es dump` writes them), the first --docs of them, over again with "-K" added
@@ -24,6 +24,9 @@ const batch = Number(opt('batch', 5000));
 const conns = Number(opt('conns', 4));
 const index = opt('index', 'load');
 const gzip = args.includes('--gzip');
+// --external-version N: action lines as dip sync-es writes them (version N, external_gte)
+const extVersion = opt('external-version', null);
+const actionTail = extVersion === null ? '}}' : `,"version":${Number(extVersion)},"version_type":"external_gte"}}`;
 const serverPid = opt('server-pid', null); // report the server's CPU time too (Linux /proc)
 const dump = opt('dump', null);
 
@@ -58,7 +61,7 @@ for (let start = 0; start < total; start += batch) {
   const lines = [];
   for (let i = start; i < Math.min(total, start + batch); i++) {
     const [id, text] = source(i);
-    lines.push(`{"index":{"_index":"${index}","_id":${JSON.stringify(id)}}}`, text);
+    lines.push(`{"index":{"_index":"${index}","_id":${JSON.stringify(id)}${actionTail}`, text);
   }
   let b = Buffer.from(lines.join('\n') + '\n');
   bytes += b.length;
