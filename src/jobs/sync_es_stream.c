@@ -501,12 +501,13 @@ static bool on_message(Stream *s, const PgoMessage *m, DipError *err)
     case PGO_COMMIT_PREPARED:
     case PGO_ROLLBACK_PREPARED:
     case PGO_STREAM_PREPARE:
-        /* only a stream started with two_phase sends these: dip never asks for it, and a
-         * prepared transaction is decoded at its COMMIT PREPARED instead */
+        /* only a slot that was once streamed with two_phase sends these (it keeps it): dip
+         * never asks for it, a prepared transaction then arrives whole at COMMIT PREPARED */
         return dip_error_set(err, DIP_ERR_DATA,
-                             "slot %s: a two-phase %s message (transaction %u, GID '%s'): "
-                             "dip streams without two_phase and cannot apply a prepared "
-                             "transaction before COMMIT PREPARED",
+                             "slot %s: a two-phase %s message (transaction %u, GID '%s'): the "
+                             "slot has two_phase on (another client streamed it with that "
+                             "option), and dip applies transactions only when they commit; "
+                             "build a new slot and index with --reindex",
                              s->r.slot, pgoutput_kind_name(m->kind), m->xid, m->u.prepare.gid);
     default: /* Type, Origin: the decoder keeps what it needs */
         return true;

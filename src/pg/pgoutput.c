@@ -393,7 +393,7 @@ static bool read_commit(PgrReader *r, PgoMessage *m)
            pgr_timestamp(r, &m->u.commit.commit_time_us, "commit timestamp");
 }
 
-/* Messages that protocol `since` introduced (2: streaming, 3: two-phase). */
+/* Messages that protocol `since` introduced (2: streaming). */
 static bool needs_proto(PgoDecoder *d, PgrReader *r, int since)
 {
     if (d->proto_version >= since) return true;
@@ -404,10 +404,11 @@ static bool needs_proto(PgoDecoder *d, PgrReader *r, int since)
     return decode_error(r, 0, what, detail);
 }
 
-/* The two-phase messages: Begin Prepare has no flags byte, Rollback Prepared two times. */
-static bool read_prepare(PgoDecoder *d, PgrReader *r, PgoMessage *m)
+/* The two-phase messages: Begin Prepare has no flags byte, Rollback Prepared two times.
+ * Protocol 3 introduced them, but a slot that once streamed with two_phase keeps it and
+ * PostgreSQL sends them on any later stream of it, whatever its protocol: read them always. */
+static bool read_prepare(PgrReader *r, PgoMessage *m)
 {
-    if (!needs_proto(d, r, 3)) return false;
     if (m->kind != PGO_BEGIN_PREPARE && !pgr_u8(r, &m->u.prepare.flags, "flags")) return false;
     bool rollback = m->kind == PGO_ROLLBACK_PREPARED;
     m->has_xid = true;
@@ -503,7 +504,7 @@ bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, D
     case PGO_COMMIT_PREPARED:
     case PGO_ROLLBACK_PREPARED:
     case PGO_STREAM_PREPARE:
-        ok = read_prepare(d, &r, m);
+        ok = read_prepare(&r, m);
         break;
     default: {
         char detail[96];

@@ -786,6 +786,25 @@ static void test_two_phase(void)
     pgoutput_decoder_free(&d);
     dip_error_clear(&err);
     CHECK(pgrepl_stop(&tp, 5000, &err), "%s", err.msg);
+    pgrepl_close(&tp);
+
+    /* The slot keeps two_phase: a later protocol 2 stream that does not ask for it gets the
+     * two-phase messages all the same (from the slot's unconfirmed position: dip-a again),
+     * so the decoder reads them whatever the protocol. */
+    CHECK(pgrepl_connect(&tp, &settings, &err), "%s", err.msg);
+    st.proto_version = 2;
+    st.two_phase = false;
+    CHECK(pgrepl_start(&tp, &st, &err), "%s", err.msg);
+    CHECK(pgoutput_decoder_init(&d, 2, &err), "%s", err.msg);
+    TwoPhaseSeen again = {0};
+    buf_init(&lines);
+    if (two_phase_read(&tp, &d, "dip-a", PGO_COMMIT_PREPARED, &lines, &again))
+        CHECK(strcmp(buf_cstr(&lines),
+                     "Begin Prepare dip-a|Insert 60|Prepare dip-a|Commit Prepared dip-a|") == 0,
+              "two_phase slot on protocol 2: %s", buf_cstr(&lines));
+    buf_free(&lines);
+    pgoutput_decoder_free(&d);
+    CHECK(pgrepl_stop(&tp, 5000, &err), "%s", err.msg);
     CHECK(pgrepl_slot_drop(&tp, "dip_2pc_slot", &err), "%s", err.msg);
     pgrepl_close(&tp);
 }
