@@ -952,6 +952,84 @@ function closesEarly(text) {
   return false;
 }
 
+// One action line through JSON.parse (or the FAST_ACTION match `fast`), validated as the
+// engines do; returns the action without its source.
+function parseAction(text, fast, actionLine, defaults, defaultOp) {
+  let meta;
+  if (fast) {
+    // the shape nearly every client sends, without escapes: same result as JSON.parse
+    const m = {};
+    if (fast[2] !== undefined) m[fast[2]] = fast[3];
+    if (fast[4] !== undefined) m[fast[4]] = fast[5];
+    meta = { [fast[1]]: m };
+  } else try {
+    meta = JSON.parse(text);
+  } catch (e) {
+    if (flavour === 'es8' && /^\s*\{/.test(text) && closesEarly(text)) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], unexpected data after the closing brace`);
+    throw jsonParseError(e.message, text);
+  }
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+    throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT but found [${tokenName(meta)}]`);
+  }
+  const keys = Object.keys(meta);
+  if (keys.length === 0) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected FIELD_NAME but found [END_OBJECT]`);
+  const kind = keys[0];
+  if (!ACTIONS.has(kind)) {
+    // Elasticsearch (7.17, 8.x) and OpenSearch word this differently
+    throw err.illegalArg(flavour === 'os2'
+      ? `Malformed action/metadata line [${actionLine}], expected one of [create, delete, index, update] but found [${kind}]`
+      : `Malformed action/metadata line [${actionLine}], expected field [create], [delete], [index] or [update] but found [${kind}]`);
+  }
+  let m = meta[kind];
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT or END_OBJECT but found [${tokenName(m)}]`);
+  }
+  // ES 8 refuses anything after the action object; 7.17 and OpenSearch ignore it
+  if (keys.length > 1 && flavour === 'es8') throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected END_OBJECT but found [FIELD_NAME]`);
+  if (!fast) {
+    for (const [k, v] of Object.entries(m)) {
+      if (k === '_type' && flavour === 'es7') continue;
+      if (!ACTION_FIELDS.has(k)) throw err.illegalArg(`Action/metadata line [${actionLine}] contains an unknown parameter [${k}]`);
+      if (v !== null && typeof v === 'object' && k !== '_source' && k !== 'dynamic_templates') {
+        throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected a simple value for field [${k}] but found [${tokenName(v)}]`);
+      }
+    }
+  }
+  // the fast-path line carries no options: one shared option block (never mutated)
+  const op = fast && defaultOp ? defaultOp : writeOpts({
+    routing: m.routing != null ? String(m.routing) : defaults.routing,
+    version: m.version != null ? Number(m.version) : null,
+    version_type: m.version_type,
+    if_seq_no: m.if_seq_no != null ? Number(m.if_seq_no) : null,
+    if_primary_term: m.if_primary_term != null ? Number(m.if_primary_term) : null,
+    op_type: m.op_type,
+    pipeline: m.pipeline ?? defaults.pipeline,
+    retry_on_conflict: m.retry_on_conflict,
+    require_alias: m.require_alias ?? defaults.requireAlias,
+  });
+  if (kind === 'update' && (op.version != null || (op.versionType != null && op.versionType !== 'internal'))) {
+    throw err.illegalArg('Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead');
+  }
+  const a = { kind, index: m._index != null ? String(m._index) : defaults.index, id: m._id != null ? String(m._id) : null, op, line: actionLine };
+  if (kind === 'update' && m._source !== undefined) a.fetch = m._source;
+  if (kind === 'index' && op.opType === 'create') a.kind = 'create';
+  return a;
+}
+
+// Action lines that differ only in their _id (dip writes every action of a bulk with the same
+// index, version and version_type): the line with its _id value cut out, when the _id is the
+// only "_id" of the line and no escape is anywhere in it (the value is then the text as is).
+// parseBulk keeps, per request, what the first line of each shape parsed to.
+function actionShape(text) {
+  const at = text.indexOf('"_id":"');
+  if (at < 0 || text.indexOf('\\') >= 0) return null;
+  const s = at + 7;
+  const e = text.indexOf('"', s);
+  if (e < 0 || text.indexOf('"_id"') !== at || text.indexOf('"_id"', e) >= 0) return null;
+  for (let i = s; i < e; i++) if (text.charCodeAt(i) < 32) return null;
+  return { key: text.slice(0, s) + '\u0000' + text.slice(e), id: text.slice(s, e) };
+}
+
 // Parse the NDJSON body into actions, refusing the whole request exactly where the engines do.
 function parseBulk(ctx, buf, defaults) {
   if (buf.length === 0) throw new EsError(400, 'parse_exception', 'request body is required');
@@ -960,6 +1038,7 @@ function parseBulk(ctx, buf, defaults) {
   let pos = 0;
   let line = 0;
   const defaultOp = defaults.routing == null && defaults.pipeline == null && !defaults.requireAlias ? Object.freeze(writeOpts({})) : null;
+  const shapes = new Map(); // action line shape (see actionShape) -> {kind, index, op}
   // One decode of the whole body; when it is ASCII (string and byte offsets agree) the lines
   // are slices of it, cheaper than decoding each line on its own.
   const str = buf.length < 256 * 1024 * 1024 ? buf.toString('utf8') : null;
@@ -972,65 +1051,23 @@ function parseBulk(ctx, buf, defaults) {
     const actionLine = line;
     pos = nl + 1;
     if (text.trim() === '') continue;
-    let meta;
     const fast = FAST_ACTION.exec(text);
-    if (fast) {
-      // the shape nearly every client sends, without escapes: same result as JSON.parse
-      const m = {};
-      if (fast[2] !== undefined) m[fast[2]] = fast[3];
-      if (fast[4] !== undefined) m[fast[4]] = fast[5];
-      meta = { [fast[1]]: m };
-    } else try {
-      meta = JSON.parse(text);
-    } catch (e) {
-      if (flavour === 'es8' && /^\s*\{/.test(text) && closesEarly(text)) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], unexpected data after the closing brace`);
-      throw jsonParseError(e.message, text);
-    }
-    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-      throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT but found [${tokenName(meta)}]`);
-    }
-    const keys = Object.keys(meta);
-    if (keys.length === 0) throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected FIELD_NAME but found [END_OBJECT]`);
-    const kind = keys[0];
-    if (!ACTIONS.has(kind)) {
-      // Elasticsearch (7.17, 8.x) and OpenSearch word this differently
-      throw err.illegalArg(flavour === 'os2'
-        ? `Malformed action/metadata line [${actionLine}], expected one of [create, delete, index, update] but found [${kind}]`
-        : `Malformed action/metadata line [${actionLine}], expected field [create], [delete], [index] or [update] but found [${kind}]`);
-    }
-    let m = meta[kind];
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) {
-      throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT or END_OBJECT but found [${tokenName(m)}]`);
-    }
-    // ES 8 refuses anything after the action object; 7.17 and OpenSearch ignore it
-    if (keys.length > 1 && flavour === 'es8') throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected END_OBJECT but found [FIELD_NAME]`);
+    let a = null;
+    let shape = null;
     if (!fast) {
-      for (const [k, v] of Object.entries(m)) {
-        if (k === '_type' && flavour === 'es7') continue;
-        if (!ACTION_FIELDS.has(k)) throw err.illegalArg(`Action/metadata line [${actionLine}] contains an unknown parameter [${k}]`);
-        if (v !== null && typeof v === 'object' && k !== '_source' && k !== 'dynamic_templates') {
-          throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected a simple value for field [${k}] but found [${tokenName(v)}]`);
-        }
+      shape = actionShape(text);
+      const t = shape && shapes.get(shape.key);
+      if (t) a = { kind: t.kind, index: t.index, id: shape.id, op: t.op, line: actionLine };
+    }
+    if (a === null) {
+      a = parseAction(text, fast, actionLine, defaults, defaultOp);
+      // the _id is the only thing this line's shape lets vary: what else it parsed to holds
+      // for every line of the shape (updates keep their own parse: their source is checked)
+      if (shape && a.id === shape.id && a.kind !== 'update' && shapes.size < 256) {
+        shapes.set(shape.key, { kind: a.kind, index: a.index, op: Object.freeze(a.op) });
       }
     }
-    // the fast-path line carries no options: one shared option block (never mutated)
-    const op = fast && defaultOp ? defaultOp : writeOpts({
-      routing: m.routing != null ? String(m.routing) : defaults.routing,
-      version: m.version != null ? Number(m.version) : null,
-      version_type: m.version_type,
-      if_seq_no: m.if_seq_no != null ? Number(m.if_seq_no) : null,
-      if_primary_term: m.if_primary_term != null ? Number(m.if_primary_term) : null,
-      op_type: m.op_type,
-      pipeline: m.pipeline ?? defaults.pipeline,
-      retry_on_conflict: m.retry_on_conflict,
-      require_alias: m.require_alias ?? defaults.requireAlias,
-    });
-    if (kind === 'update' && (op.version != null || (op.versionType != null && op.versionType !== 'internal'))) {
-      throw err.illegalArg('Update requests do not support versioning. Please use `if_seq_no` and `if_primary_term` instead');
-    }
-    const a = { kind, index: m._index != null ? String(m._index) : defaults.index, id: m._id != null ? String(m._id) : null, op, line: actionLine };
-    if (kind === 'update' && m._source !== undefined) a.fetch = m._source;
-    if (kind === 'index' && op.opType === 'create') a.kind = 'create';
+    const kind = a.kind;
     if (kind !== 'delete') {
       const snl = buf.indexOf(10, pos);
       if (snl < 0) break; // an action without its source line is dropped, as the engines do

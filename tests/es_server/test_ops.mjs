@@ -236,6 +236,17 @@ await run('limits, gzip, newline rules, media types', async () => {
   check('malformed action line: whole request 400', r6.status === 400 && r6.json.error.type === 'x_content_parse_exception', r6.json);
   const r7 = await req(s.port, 'POST', '/_bulk', '{"index":{"_index":"g","_id":"s1"}}\n{"a":\n', NDJSON);
   check('malformed source: item 400', r7.status === 200 && r7.json.items[0].index.status === 400 && r7.json.items[0].index.error.type === 'document_parsing_exception', r7.json);
+  // action lines that differ only in their _id reuse the first one's parse (actionShape):
+  // every other line must still come out as JSON.parse reads it
+  const shaped = (id, v) => `{"index":{"_index":"g","_id":${id},"version":${v},"version_type":"external"}}\n{"a":1}\n`;
+  const rs = await req(s.port, 'POST', '/_bulk', shaped('"v1"', 5) + shaped('"v2"', 5) + shaped('"v1"', 5) +
+    '{"index":{"_index":"g","_id":"v3","_id":"v4","version":5,"version_type":"external"}}\n{"a":1}\n' +
+    '{"index":{"_index":"g","_id":"v5","_id":"v5","version":5,"version_type":"external"}}\n{"a":1}\n' +
+    '{"index":{"_index":"g","_id":"v6","_id":"v5","version":5,"version_type":"external"}}\n{"a":1}\n' +
+    shaped('"v\\u0037"', 5) + shaped('""', 5) + shaped('"v8"', 6), NDJSON);
+  const got = rs.json && rs.json.items.map((it) => `${it.index._id}:${it.index.status}`).join(' ');
+  check('same-shape action lines: ids, versions and conflicts as parsed one by one',
+    got === 'v1:201 v2:201 v1:409 v4:201 v5:201 v5:409 v7:201 :400 v8:201', got);
   const r8 = await req(s.port, 'POST', '/_bulk', '{"index":{"_index":"g","_id":"s2"}}\n', NDJSON);
   check('action without source: no requests', r8.status === 400 && r8.json.error.type === 'action_request_validation_exception' && r8.json.error.reason === 'Validation Failed: 1: no requests added;', r8.json);
   const r9 = await req(s.port, 'POST', '/_bulk', nd([{ index: { _id: 'x' } }, { a: 1 }]), NDJSON);
