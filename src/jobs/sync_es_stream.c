@@ -641,6 +641,22 @@ static bool redis_origin_seed(Stream *s, PgLsn checkpoint, DipError *err)
     return true;
 }
 
+/* A slot that another client once streamed with two_phase keeps it, and PostgreSQL then sends
+ * prepared transactions at PREPARE on every stream of it: dip applies a transaction only when
+ * it commits, so it refuses such a slot before streaming. */
+static bool slot_one_phase(Stream *s, DipError *err)
+{
+    PgSlotHealth h;
+    if (!pgrepl_slot_health(&s->dl, s->slot, &h, err)) return false;
+    if (!h.two_phase) return true;
+    return dip_error_set(err, DIP_ERR_CONFIG,
+                         "replication slot %s has two_phase on (another client streamed it with "
+                         "that option, and the slot keeps it): PostgreSQL would send prepared "
+                         "transactions before they commit, which dip does not apply; build a new "
+                         "slot and index with `dip sync-es --reindex`",
+                         s->slot);
+}
+
 static bool session_open(Stream *s, DipError *err)
 {
     EsJob *j = s->j;
@@ -661,7 +677,7 @@ static bool session_open(Stream *s, DipError *err)
     }
     PgLsn from = 0;
     if (ok && j->redis) ok = sync_es_redis_checkpoint_get(j->redis, s->slot, &from, err);
-    ok = ok && redis_origin_seed(s, from, err) && timeline_check(s, err);
+    ok = ok && redis_origin_seed(s, from, err) && timeline_check(s, err) && slot_one_phase(s, err);
     if (ok && j->redis) ok = sync_es_redis_origin_set(j->redis, s->slot, s->sysid, s->tli, err);
     if (ok) {
         const char *pubs[1] = {j->publication};

@@ -118,6 +118,8 @@ typedef struct PgSlotHealth {
     PgLsn confirmed_flush;  /* what the consumer confirmed */
     int64_t retained_bytes; /* pg_current_wal_lsn() - restart_lsn */
     int64_t safe_wal_size;  /* bytes left before max_slot_wal_keep_size; -1 = no limit */
+    bool two_phase;         /* sends prepared transactions at PREPARE, on every stream: set
+                               once any client streamed it with two_phase, then kept */
 } PgSlotHealth;
 
 bool pgrepl_slot_exists(PgConn *c, const char *slot, bool *exists, DipError *err) DIP_MUST_CHECK;

@@ -312,6 +312,7 @@ bool pgrepl_slot_health(PgConn *c, const char *slot, PgSlotHealth *out, DipError
                    !dip_parse_i64(PQgetvalue(res, 0, 7), &out->safe_wal_size)))
             ok = dip_error_set(err, DIP_ERR_DATA, "slot %s: retained WAL '%s', safe size '%s'",
                                slot, PQgetvalue(res, 0, 6), PQgetvalue(res, 0, 7));
+        out->two_phase = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
     }
     PQclear(res);
     return ok;

@@ -722,6 +722,9 @@ static void test_two_phase(void)
     PgReplSlot s;
     CHECK(pgrepl_slot_create(&tp, "dip_2pc_slot", false, &s, &err), "%s", err.msg);
     const char *pubs[] = {"dip_pub"};
+    PgSlotHealth h;
+    CHECK(pgrepl_slot_health(&db, "dip_2pc_slot", &h, &err) && h.exists && !h.two_phase,
+          "a new slot has no two_phase: %s", err.msg);
     PgReplStart st = {"dip_2pc_slot", 0, pubs, 1, 2, true, false, true};
     CHECK(!pgrepl_start(&tp, &st, &err) && strstr(err.msg, "needs protocol version 3"),
           "two_phase on protocol 2: %s", err.msg);
@@ -787,6 +790,8 @@ static void test_two_phase(void)
     dip_error_clear(&err);
     CHECK(pgrepl_stop(&tp, 5000, &err), "%s", err.msg);
     pgrepl_close(&tp);
+    CHECK(pgrepl_slot_health(&db, "dip_2pc_slot", &h, &err) && h.two_phase,
+          "the slot keeps two_phase after the stream: %s", err.msg);
 
     /* The slot keeps two_phase: a later protocol 2 stream that does not ask for it gets the
      * two-phase messages all the same (from the slot's unconfirmed position: dip-a again),

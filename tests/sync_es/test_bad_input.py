@@ -3,6 +3,7 @@
 non-zero exit and nothing half-created (no publication, slot, state row or index left).
 
 Cases: a slot, a publication or an index of dip's names that exists without dip's state;
+dip's slot given two_phase by another client;
 a role without REPLICATION; wal_level not logical (last: it restarts the cluster); a missing
 config; a table without a primary key. Also: --teardown keeps the index and drops the rest,
 --reindex builds v2 and moves the alias, .env and SCHEMA are read.
@@ -99,6 +100,18 @@ EXPECTED = """SELECT i.id::text, json_build_object('id', i.id, 'name', i.name,
     'tags', (SELECT json_agg(t.t) FROM tag t WHERE t.item_id = i.id)) FROM item i"""
 synces.compare(env, "shop v1", env.expected("shop", EXPECTED), env.dump("shop"))
 os.unlink(os.path.join(env.work, ".env"))
+
+# ---------------------------------------------------------------- a slot that another client gave two_phase
+# Decoding the slot once with pgoutput's two_phase option sets two_phase on it for good:
+# PostgreSQL would then send prepared transactions at PREPARE. dip refuses the slot before
+# streaming and points at --reindex, which the next section runs.
+env.psql("SELECT count(*) FROM pg_logical_slot_peek_binary_changes('dip_shop_v1', NULL, NULL, "
+         "'proto_version', '3', 'publication_names', 'dip_shop', 'two_phase', 'on')", "shop")
+tp = env.psql("SELECT two_phase FROM pg_replication_slots WHERE slot_name = 'dip_shop_v1'",
+              "shop").strip()
+env.check(tp == "t", "the peek with two_phase set it on dip's slot", tp)
+r = env.run_dip(["sync-es", "--config", path, "--once"])
+refused("slot with two_phase", r, ["dip_shop_v1", "two_phase", "--reindex"], 2)
 
 # ---------------------------------------------------------------- reindex (with a schema change)
 env.psql("UPDATE item SET name = name || ' (new)' WHERE id % 2 = 0;"
