@@ -393,15 +393,14 @@ static bool read_commit(PgrReader *r, PgoMessage *m)
            pgr_timestamp(r, &m->u.commit.commit_time_us, "commit timestamp");
 }
 
-/* Messages that protocol `since` introduced (2: streaming). */
-static bool needs_proto(PgoDecoder *d, PgrReader *r, int since)
+/* The Stream messages came with protocol 2. */
+static bool stream_only(PgoDecoder *d, PgrReader *r)
 {
-    if (d->proto_version >= since) return true;
-    char what[48], detail[64];
-    dip_snprintf(what, sizeof what, "a protocol version %d message", since);
+    if (d->proto_version >= 2) return true;
+    char detail[64];
     dip_snprintf(detail, sizeof detail, " (the stream was started with protocol version %d)",
                  d->proto_version);
-    return decode_error(r, 0, what, detail);
+    return decode_error(r, 0, "a protocol version 2 message", detail);
 }
 
 /* The two-phase messages: Begin Prepare has no flags byte, Rollback Prepared two times.
@@ -469,7 +468,7 @@ bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, D
         break;
     case PGO_STREAM_START: {
         uint8_t first = 0;
-        if (!needs_proto(d, &r, 2)) return false;
+        if (!stream_only(d, &r)) return false;
         if (d->in_stream)
             return decode_error(&r, 0, "Stream Start inside an open stream block", NULL);
         ok = pgr_u32(&r, &m->xid, "transaction id") && pgr_u8(&r, &first, "first segment flag");
@@ -479,18 +478,18 @@ bool pgoutput_decode(PgoDecoder *d, const uint8_t *p, size_t n, PgoMessage *m, D
         break;
     }
     case PGO_STREAM_STOP:
-        if (!needs_proto(d, &r, 2)) return false;
+        if (!stream_only(d, &r)) return false;
         if (!d->in_stream) return decode_error(&r, 0, "Stream Stop without a Stream Start", NULL);
         d->in_stream = false;
         ok = true;
         break;
     case PGO_STREAM_COMMIT:
-        if (!needs_proto(d, &r, 2)) return false;
+        if (!stream_only(d, &r)) return false;
         ok = pgr_u32(&r, &m->xid, "transaction id") && read_commit(&r, m);
         m->has_xid = true;
         break;
     case PGO_STREAM_ABORT:
-        if (!needs_proto(d, &r, 2)) return false;
+        if (!stream_only(d, &r)) return false;
         ok = pgr_u32(&r, &m->xid, "transaction id") &&
              pgr_u32(&r, &m->u.stream_abort.subxid, "subtransaction id");
         /* protocol 4 adds the abort's LSN and time when streaming is parallel */

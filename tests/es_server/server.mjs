@@ -980,7 +980,7 @@ function parseAction(text, fast, actionLine, defaults, defaultOp) {
       ? `Malformed action/metadata line [${actionLine}], expected one of [create, delete, index, update] but found [${kind}]`
       : `Malformed action/metadata line [${actionLine}], expected field [create], [delete], [index] or [update] but found [${kind}]`);
   }
-  let m = meta[kind];
+  const m = meta[kind];
   if (m === null || typeof m !== 'object' || Array.isArray(m)) {
     throw err.illegalArg(`Malformed action/metadata line [${actionLine}], expected START_OBJECT or END_OBJECT but found [${tokenName(m)}]`);
   }
@@ -1478,13 +1478,6 @@ function msearch(ctx, pathIndex) {
   send(ctx, 200, { took: Date.now() - t0, responses });
 }
 
-// _flush and _forcemerge: nothing to do in memory; the engines' answer counts the shards.
-function shardsNoop(ctx, expr) {
-  const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
-  let shards = 0, total = 0;
-  for (const idx of list) { shards += idx.numShards; total += idx.numShards * (1 + idx.replicas); }
-  send(ctx, 200, { _shards: { total, successful: shards, failed: 0 } });
-}
 
 // APIs of the real engines this double does not have: refused with a clear reason rather than
 // routed as an index name (which is what the engines do with an unknown "_foo").
@@ -1646,10 +1639,16 @@ function count(ctx, pathIndex) {
   send(ctx, 200, { count: n, _shards: shardsBlock(list.reduce((s, i) => s + i.numShards, 0)) });
 }
 
-function refresh(ctx, expr) {
+// _refresh, and _flush / _forcemerge (nothing to do in memory: `refreshes` false): the
+// engines' answer counts the shards of the indices named.
+function refresh(ctx, expr, refreshes = true) {
   const list = engine.resolve(expr, { ignoreUnavailable: boolParam(ctx, 'ignore_unavailable', false) });
   let shards = 0, total = 0;
-  for (const idx of list) { engine.refreshIndex(idx); shards += idx.numShards; total += idx.numShards * (1 + idx.replicas); }
+  for (const idx of list) {
+    if (refreshes) engine.refreshIndex(idx);
+    shards += idx.numShards;
+    total += idx.numShards * (1 + idx.replicas);
+  }
   send(ctx, 200, { _shards: { total, successful: shards, failed: 0 } });
 }
 
@@ -1825,7 +1824,7 @@ async function route(ctx) {
     if (is('DELETE') && c) { pipelines.delete(c); return send(ctx, 200, { acknowledged: true }); }
   }
   if (a === '_msearch' && n === 1) return is('GET', 'POST') ? msearch(ctx, null) : methodNotAllowed(ctx, ['GET', 'POST']);
-  if ((a === '_flush' || a === '_forcemerge') && n === 1) return is('POST', 'GET') ? shardsNoop(ctx, null) : methodNotAllowed(ctx, ['GET', 'POST']);
+  if ((a === '_flush' || a === '_forcemerge') && n === 1) return is('POST', 'GET') ? refresh(ctx, null, false) : methodNotAllowed(ctx, ['GET', 'POST']);
   if (UNSUPPORTED.has(a) || (a === '_cluster' && b !== 'health')) return unsupported(ctx, a);
   if (a === '_nodes' && is('GET')) {
     return send(ctx, 200, { _nodes: { total: 1, successful: 1, failed: 0 }, cluster_name: F.clusterName, nodes: { [NODE_ID]: { name: NODE_NAME, transport_address: '127.0.0.1:9300', host: '127.0.0.1', ip: '127.0.0.1', version: F.version.number, roles: ['data', 'ingest', 'master'], http: { publish_address: `127.0.0.1:${ctx.port}` } } } });
@@ -1867,7 +1866,7 @@ async function route(ctx) {
       return methodNotAllowed(ctx, ['GET', 'HEAD']);
     case '_mget': return is('GET', 'POST') ? mget(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_msearch': return is('GET', 'POST') ? msearch(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
-    case '_flush': case '_forcemerge': return is('GET', 'POST') ? shardsNoop(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
+    case '_flush': case '_forcemerge': return is('GET', 'POST') ? refresh(ctx, index, false) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_count': return is('GET', 'POST') ? count(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_refresh': return is('GET', 'POST') ? refresh(ctx, index) : methodNotAllowed(ctx, ['GET', 'POST']);
     case '_search':
