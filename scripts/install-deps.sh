@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # build tools and libraries (pkg-config names in CMakeLists.txt), the PostgreSQL 15 server
 # the tests start privately, and what the test and bench scripts call
 pkgs=(build-essential cmake pkg-config git
-  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libbrotli-dev libcurl4-openssl-dev
+  libzstd-dev libsnappy-dev liblz4-dev zlib1g-dev libdeflate-dev libbrotli-dev libcurl4-openssl-dev
   libpq-dev libssl-dev libjansson-dev libxxhash-dev libcmocka-dev
   liblua5.4-dev libhiredis-dev redis-server python3-elasticsearch
   postgresql-15 postgresql-client-15

