@@ -144,11 +144,39 @@ static bool apply_flags(const EsArgs *a, EsConfig *cfg, DipError *err)
     return true;
 }
 
-static bool need_pos(const EsArgs *a, int n, const char *what)
+/* The subcommands and the operands each needs: checked before anything connects, so that a
+ * typo is a usage error at once, not a wait on an unreachable engine. */
+static const struct {
+    const char *name;
+    int npos;
+    const char *operands;
+} es_subs[] = {
+    {"ping", 0, ""},
+    {"indices", 0, ""},
+    {"count", 1, "INDEX"},
+    {"dump", 1, "INDEX"},
+    {"load", 1, "INDEX"},
+    {"index-create", 1, "INDEX"},
+    {"mapping-put", 1, "INDEX"},
+    {"index-delete", 1, "INDEX"},
+    {"refresh", 1, "INDEX"},
+    {"exists", 1, "INDEX"},
+    {"alias-swap", 2, "ALIAS INDEX"},
+    {"dead-letters", 0, ""},
+};
+
+/* 0 when a names a known subcommand with its operands, else the usage error's exit code. */
+static int check_sub(const EsArgs *a)
 {
-    if (a->n_pos >= n) return true;
-    cli_usage_error("es", "%s needs %s", a->sub, what);
-    return false;
+    for (size_t i = 0; i < sizeof es_subs / sizeof es_subs[0]; i++) {
+        if (strcmp(a->sub, es_subs[i].name)) continue;
+        if (a->n_pos < es_subs[i].npos)
+            return cli_usage_error("es", "%s needs %s", a->sub, es_subs[i].operands);
+        if (!strcmp(a->sub, "mapping-put") && !a->body)
+            return cli_usage_error("es", "mapping-put needs --body FILE|-");
+        return 0;
+    }
+    return cli_usage_error("es", "unknown command '%s'", a->sub);
 }
 
 static bool read_body(const char *path, Buf *out, DipError *err)
@@ -451,18 +479,15 @@ static int run(EsClient *c, const EsArgs *a)
     if (!strcmp(s, "ping")) return cmd_ping(c);
     if (!strcmp(s, "indices")) return cmd_indices(c);
     if (!strcmp(s, "count")) {
-        if (!need_pos(a, 1, "INDEX")) return 2;
         int64_t n = 0;
         if (!es_count(c, a->pos[0], &n, &err)) return cli_fail(&err);
         printf("%lld\n", (long long)n);
         return 0;
     }
-    if (!strcmp(s, "dump")) return need_pos(a, 1, "INDEX") ? cmd_dump(c, a) : 2;
-    if (!strcmp(s, "load")) return need_pos(a, 1, "INDEX") ? cmd_load(c, a) : 2;
+    if (!strcmp(s, "dump")) return cmd_dump(c, a);
+    if (!strcmp(s, "load")) return cmd_load(c, a);
     if (!strcmp(s, "index-create") || !strcmp(s, "mapping-put")) {
-        if (!need_pos(a, 1, "INDEX")) return 2;
         bool create = !strcmp(s, "index-create");
-        if (!create && !a->body) return cli_usage_error("es", "mapping-put needs --body FILE|-");
         Buf body;
         buf_init(&body);
         bool ok = !a->body || read_body(a->body, &body, &err);
@@ -473,23 +498,18 @@ static int run(EsClient *c, const EsArgs *a)
         return ok ? 0 : cli_fail(&err);
     }
     if (!strcmp(s, "index-delete") || !strcmp(s, "refresh")) {
-        if (!need_pos(a, 1, "INDEX")) return 2;
         bool ok = !strcmp(s, "refresh") ? es_index_refresh(c, a->pos[0], &err)
                                         : es_index_delete(c, a->pos[0], &err);
         return ok ? 0 : cli_fail(&err);
     }
     if (!strcmp(s, "exists")) {
-        if (!need_pos(a, 1, "INDEX")) return 2;
         bool ex = false;
         if (!es_index_exists(c, a->pos[0], &ex, &err)) return cli_fail(&err);
         printf("%s\n", ex ? "true" : "false");
         return ex ? 0 : 5;
     }
-    if (!strcmp(s, "alias-swap")) {
-        if (!need_pos(a, 2, "ALIAS INDEX")) return 2;
-        return es_alias_swap(c, a->pos[0], a->pos[1], &err) ? 0 : cli_fail(&err);
-    }
-    return cli_usage_error("es", "unknown command '%s'", s);
+    /* check_sub admitted only the names above */
+    return es_alias_swap(c, a->pos[0], a->pos[1], &err) ? 0 : cli_fail(&err);
 }
 
 int cmd_es_main(int argc, char **argv)
@@ -497,6 +517,8 @@ int cmd_es_main(int argc, char **argv)
     EsArgs a;
     int prc = parse_args(argc, argv, &a);
     if (prc >= 0) return prc;
+    int src = check_sub(&a);
+    if (src) return src;
     EsConfig cfg;
     DipError err = {0};
     int rc;
