@@ -61,6 +61,17 @@ static void usage(FILE *f)
     cli_help_print(f, "es");
 }
 
+static bool valued_option(const char *o)
+{
+    static const char *const names[] = {"--url",         "--id-field",        "--op",
+                                        "--body",        "--refresh",         "--limit",
+                                        "--chunk-size",  "--max-chunk-bytes", "--concurrency",
+                                        "--max-retries", "--timeout"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(o, names[i])) return true;
+    return false;
+}
+
 static int parse_args(int argc, char **argv, EsArgs *a)
 {
     memset(a, 0, sizeof *a);
@@ -84,6 +95,7 @@ static int parse_args(int argc, char **argv, EsArgs *a)
         } else if (!strcmp(o, "--no-compress")) {
             a->compress = 0;
         } else if (o[0] == '-' && o[1] == '-') {
+            if (!valued_option(o)) return cli_usage_error("es", "unknown option %s", o);
             if (!val) return cli_usage_error("es", "%s needs a value", o);
             i++;
             if (!strcmp(o, "--url"))
@@ -109,8 +121,7 @@ static int parse_args(int argc, char **argv, EsArgs *a)
             else if (!strcmp(o, "--timeout")) {
                 if (!dip_parse_double(val, &a->timeout_s) || !(a->timeout_s > 0))
                     return cli_usage_error("es", "--timeout %s: expected seconds > 0", val);
-            } else
-                return cli_usage_error("es", "unknown option %s", o);
+            }
             if (num && (!dip_parse_i64(val, num) || *num < (num == &a->max_retries ? 0 : 1)))
                 return cli_usage_error("es", "%s %s: expected a positive integer", o, val);
         } else if (!a->sub) {
@@ -172,6 +183,10 @@ static int check_sub(const EsArgs *a)
         if (strcmp(a->sub, es_subs[i].name)) continue;
         if (a->n_pos < es_subs[i].npos)
             return cli_usage_error("es", "%s needs %s", a->sub, es_subs[i].operands);
+        if (a->n_pos > es_subs[i].npos)
+            return cli_usage_error("es", "unexpected argument %s (%s takes %s)",
+                                   a->pos[es_subs[i].npos], a->sub,
+                                   es_subs[i].npos ? es_subs[i].operands : "none");
         if (!strcmp(a->sub, "mapping-put") && !a->body)
             return cli_usage_error("es", "mapping-put needs --body FILE|-");
         return 0;

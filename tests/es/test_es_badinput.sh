@@ -26,11 +26,12 @@ ELASTICSEARCH_URL=http://127.0.0.1:$free expect_fail "unreachable host" 4 \
   "127\.0\.0\.1.*(connect|Connection refused).*expected an answer to GET /" "$DIP" es ping
 # usage errors come before any connection: against an unreachable host with ten retries
 # (minutes of backoff), each must be refused at once with exit 2
-for args in "bogus" "count" "dump" "alias-swap only-alias" "mapping-put idx"; do
+for args in "bogus" "count" "dump" "alias-swap only-alias" "mapping-put idx" "count a b" "ping extra" \
+  "ping --bogus"; do
   t0=$(date +%s)
   # shellcheck disable=SC2086
   ELASTICSEARCH_URL=http://127.0.0.1:$free ELASTICSEARCH_MAX_RETRIES=10 ELASTICSEARCH_INITIAL_BACKOFF=5 \
-    expect_fail "dip es $args" 2 "^dip: (unknown command 'bogus'|[a-z-]+ needs (INDEX|ALIAS INDEX|--body))" "$DIP" es $args
+    expect_fail "dip es $args" 2 "^dip: (unknown command 'bogus'|[a-z-]+ needs (INDEX|ALIAS INDEX|--body)|unexpected argument (b|extra) \((count|ping) takes (INDEX|none)\)|unknown option --bogus)" "$DIP" es $args
   expect_eq "$(( $(date +%s) - t0 < 3 ))" 1 "dip es $args: refused without waiting on the host"
 done
 ELASTICSEARCH_URL=ftp://127.0.0.1 expect_fail "malformed URL" 2 "ELASTICSEARCH_URL.*expected http" "$DIP" es ping
