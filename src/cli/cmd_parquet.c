@@ -227,6 +227,9 @@ int cmd_parquet_main(int argc, char **argv)
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(a, "--columns") || !strcmp(a, "--limit") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--row-group")) {
+            return cli_usage_error("parquet", "%s needs a value", a); /* the last argument */
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("parquet", "unknown option %s", a);
         } else if (!file) {

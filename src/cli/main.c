@@ -286,6 +286,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        if (argc > 2) {
+            fprintf(stderr, "dip: %s takes no argument (got %s)\n", cmd, argv[2]);
+            return 2;
+        }
         puts("dip " DIP_VERSION);
         return 0;
     }

@@ -195,6 +195,19 @@ try:
               % (cmd, cmd), a.stdout[:400] + b.stderr[-400:])
     expect(["help", "nosuch"], 2, ["unknown command 'nosuch'"], "dip help of an unknown command")
     expect(["nosuch"], 2, ["unknown command 'nosuch'"], "an unknown command")
+    # every command refuses what it does not take, naming it, before doing anything
+    for args, words in [
+            (["version", "extra"], ["version takes no argument", "extra"]),
+            (["parquet", "cat", pq, "--limit"], ["--limit needs a value"]),
+            (["parquet", "cat", pq, "--nosuch"], ["unknown option --nosuch"]),
+            (["parquet", "cat", pq, pq], ["unexpected argument"]),
+            (["delta", "info", tab, "extra"], ["unexpected argument extra"]),
+            (["delta", "info", tab, "--nosuch"], ["unknown option --nosuch"]),
+            (["sync-pg", "--source", tab, "extra"], ["extra"]),
+            (["sync-pg", "--source"], ["--source"]),
+            (["es", "count", "a", "b"], ["unexpected argument b", "count takes INDEX"]),
+            (["es", "nosuch"], ["unknown command 'nosuch'"])]:
+        expect(args, 2, words, "refused: dip " + " ".join(os.path.basename(a) for a in args))
 
     # ------------------------------------------------------------ 7. man page and install
     r = run(["help", "--man"])
