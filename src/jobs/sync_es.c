@@ -646,6 +646,9 @@ static bool action_once(EsJob *j, EsState *st, DipError *err)
     }
     /* then the change stream, from the slot's confirmed position (sync_es_stream.c) */
     if (ok) ok = sync_es_stream(j, st->slot, st->index_name, j->o->action == SYNC_ES_DAEMON, err);
+    /* --once returns with what it wrote searchable, not a refresh interval later: a cron job,
+     * a DAG or a test that queries the index next sees every document */
+    if (ok && j->o->action != SYNC_ES_DAEMON) ok = es_index_refresh(j->es, st->index_name, err);
     if (ok && st->next_index)
         dip_warn("index %s: a --reindex into %s is unfinished; run --reindex to complete it",
                  j->d->index, st->next_index);
@@ -712,6 +715,8 @@ static bool action_reindex(EsJob *j, EsState *st, DipError *err)
     /* what was committed after the load's snapshot is in the new slot: applied to the new
      * index before the alias moves, so readers never see it step back */
     if (!sync_es_stream(j, st->next_slot, st->next_index, false, err)) return false;
+    /* searchable in full before readers are moved to it */
+    if (!es_index_refresh(j->es, st->next_index, err)) return false;
     if (!es_alias_swap(j->es, j->d->index, st->next_index, err)) return false;
     dip_info("alias %s now points at %s", j->d->index, st->next_index);
     const char *params[1] = {j->d->index};

@@ -42,6 +42,11 @@ env.psql("\\set books 300\n\\i %s\n" % GEN, "books")
 books_schema = synces.json.load(open(os.path.join(os.path.dirname(GEN), "schema.json")))
 books_schema[0]["index"] = "books_nested"
 once("books", books_schema, DIP_ES_BATCH="37")
+# --once returns with its documents searchable: no refresh here (the test server, like the
+# engines, shows a search only what the last refresh made visible)
+st, cnt = env.http("GET", "/books_nested/_count")
+env.check(st == 200 and cnt["count"] == 300, "books: searchable as soon as --once returns",
+          "%s %s" % (st, cnt))
 compare_index("books", "books_nested", """
 SELECT b.isbn, json_build_object(
   'isbn', b.isbn, 'title', b.title, 'description', b.description, 'copyright', b.copyright,
