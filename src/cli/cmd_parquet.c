@@ -204,32 +204,26 @@ int cmd_parquet_main(int argc, char **argv)
     bool json = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--columns") && i + 1 < argc) {
+        int64_t *num = !strcmp(a, "--limit")       ? &limit
+                       : !strcmp(a, "--threads")   ? &threads
+                       : !strcmp(a, "--row-group") ? &rg
+                                                   : NULL;
+        if ((num || !strcmp(a, "--columns")) && i + 1 >= argc)
+            return cli_usage_error("parquet", "%s needs a value", a);
+        if (!strcmp(a, "--columns")) {
             columns = argv[++i];
         } else if (!strncmp(a, "--columns=", 10)) {
             columns = a + 10;
-        } else if ((!strcmp(a, "--limit") || !strcmp(a, "--threads") ||
-                    !strcmp(a, "--row-group")) &&
-                   i + 1 < argc) {
-            int64_t v;
-            if (!dip_parse_i64(argv[i + 1], &v) || v < 0)
+        } else if (num) {
+            if (!dip_parse_i64(argv[i + 1], num) || *num < 0)
                 return cli_usage_error("parquet", "%s %s: expected a non-negative integer", a,
                                        argv[i + 1]);
-            if (!strcmp(a, "--limit"))
-                limit = v;
-            else if (!strcmp(a, "--threads"))
-                threads = v;
-            else
-                rg = v;
             i++;
         } else if (!strcmp(a, "--json")) {
             json = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--columns") || !strcmp(a, "--limit") || !strcmp(a, "--threads") ||
-                   !strcmp(a, "--row-group")) {
-            return cli_usage_error("parquet", "%s needs a value", a); /* the last argument */
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("parquet", "unknown option %s", a);
         } else if (!file) {
