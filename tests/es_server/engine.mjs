@@ -13,9 +13,16 @@ import { normalizeMappings, mergeMappings, flatten, DocParser, applyAdditions } 
 
 const GC_DELETES_MS = 60000; // index.gc_deletes: how long a delete's version is remembered
 
-// A document's source bytes.
+// A document's source: characters off..off+len of a string (a bulk body that is all ASCII,
+// decoded once: offsets in bytes and in characters agree), or bytes off..off+len of a Buffer.
 export function srcOf(d) {
-  return d.off === 0 && d.len === d.buf.length ? d.buf : d.buf.subarray(d.off, d.off + d.len);
+  if (d.off === 0 && d.len === d.buf.length) return d.buf;
+  return typeof d.buf === 'string' ? d.buf.slice(d.off, d.off + d.len) : d.buf.subarray(d.off, d.off + d.len);
+}
+
+// A document's source as a string, for JSON.parse.
+export function srcText(d) {
+  return typeof d.buf === 'string' ? srcOf(d) : d.buf.toString('utf8', d.off, d.off + d.len);
 }
 
 export function newUuid() {
@@ -125,8 +132,8 @@ export class Index {
     this.mappings = mappings; // normalized
     this.flat = flatten(mappings);
     this.aliases = new Map(); // alias -> {filter, index_routing, search_routing, is_write_index}
-    // id -> Doc {id, v, seq, shard, routing, buf, off, len, gen, prev}: the source is bytes
-    // off..off+len of buf (usually the request body it came in, shared by its documents)
+    // id -> Doc {id, v, seq, shard, routing, buf, off, len, gen, prev}: the source is off..
+    // off+len of buf (see srcOf), usually the bulk body it came in, shared by its documents
     this.docs = new Map();
     this.tomb = new Map(); // id -> {v, seq, shard, t}
     // Refresh visibility: a Doc written after the last refresh (gen > refreshedGen) is not
@@ -683,7 +690,9 @@ export class Engine {
 
   // index / create: returns {result, v, seq, shard, status} or throws an item error
   // The source is bytes off..off+len of buf; a bulk passes its body (logged once, the document
-  // as a byte range of it), other writes a buffer of their own.
+  // as a byte range of it), other writes a buffer of their own. The document keeps the bulk's
+  // decoded text (bulkLog.text) rather than its bytes when the body is all ASCII: the body's
+  // buffer is then free for the next request (see readBody in server.mjs).
   indexDoc(idx, op, id, buf, off, len, obj, parser, bulkLog = null) {
     const st = this.currentState(idx, id);
     if (op.opType === 'create' && !st.deleted) {
@@ -696,7 +705,9 @@ export class Engine {
     const seq = this.nextSeq(idx, shard);
     const gen = ++this.gen;
     idx.lastWriteGen = gen;
-    const doc = { id: ownString(id), v, seq, shard, routing: op.routing ?? null, buf, off, len, gen, prev: null };
+    const inBody = bulkLog !== null && buf === bulkLog.body;
+    const store = inBody && bulkLog.text !== null ? bulkLog.text : buf;
+    const doc = { id: ownString(id), v, seq, shard, routing: op.routing ?? null, buf: store, off, len, gen, prev: null };
     const old = st.doc || idx.deletedVisible.get(id) || null;
     if (old) {
       doc.prev = old.gen <= idx.refreshedGen ? old : old.prev;
@@ -707,7 +718,7 @@ export class Engine {
     idx.docs.set(doc.id, doc);
     idx.tomb.delete(id);
     idx.sourceBytes += len;
-    if (bulkLog && buf === bulkLog.body) {
+    if (inBody) {
       bulkLog.ops.push(['i', idx.name, id, v, seq, shard, op.routing ?? null, off, off + len]);
       if (added) bulkLog.maps.push([idx.name, [...added]]);
     } else if (bulkLog) {

@@ -333,6 +333,7 @@ export class DocParser {
       throw new EsError(400, 'mapper_parsing_exception', 'failed to parse', {}, inner);
     }
     this.walkObject(obj, '', idx.mappings.dynamic, mappingTree(idx));
+    this.srcRaw = null; // a bulk body's buffer is reused once its request is done
     return this.added;
   }
 
