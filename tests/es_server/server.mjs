@@ -1116,7 +1116,8 @@ async function bulk(ctx, pathIndex) {
   };
   const { actions, text } = parseBulk(ctx, ctx.body, defaults);
   // the documents keep the decoded text, not the body's bytes: its buffer can serve again
-  if (ctx.bodyBuf && text !== null) ctx.bodyBuf.reusable = true;
+  const kept = ctx.plainBuf || ctx.bodyBuf;
+  if (kept && text !== null) kept.reusable = true;
   stats.bulk_requests++;
   stats.bulk_items += actions.length;
   // same-_id overlap accounting: the keys this bulk holds until its answer is sent
@@ -1935,8 +1936,8 @@ function decodePath(p) {
 // lives through the request, so it is promoted to V8's old generation, and V8 runs a full
 // garbage collection about every 64 MB of such external memory: 36 of them for 1,000,000
 // books, each marking every stored document (a third of the server's CPU at that size). A
-// buffer is only reused when nothing kept it (ctx.bodyBuf.reusable: its documents keep the
-// decoded text) and after the log write holding it.
+// buffer (ctx.bodyBuf as received, ctx.plainBuf decompressed) is only reused when nothing
+// kept it (.reusable: the documents keep the decoded text) and after the log write holding it.
 const bodyPool = { free: [], bytes: 0 };
 const BODY_POOL_BYTES = 256 << 20;
 
@@ -2015,8 +2016,7 @@ async function handle(req, res) {
       tooLarge(req, res);
       return;
     }
-    const plainBulk = declared > 0 && !req.headers['content-encoding'] && ctx.pathname.endsWith('/_bulk');
-    if (plainBulk) ctx.bodyBuf = takeBodyBuf(declared);
+    if (declared > 0 && ctx.pathname.endsWith('/_bulk')) ctx.bodyBuf = takeBodyBuf(declared);
     ctx.rawBody = await readBody(req, ctx.bodyBuf);
     if (ctx.rawBody === null) {
       tooLarge(req, res);
@@ -2037,6 +2037,13 @@ async function handle(req, res) {
       if (ctx.body.length > opts.maxBody) {
         tooLarge(req, res);
         return;
+      }
+      if (ctx.bodyBuf && ctx.body.length) {
+        // nothing keeps the compressed bytes; the decompressed ones go to a reused buffer too
+        // (the fresh one gunzip made dies young, before it counts as external memory)
+        ctx.bodyBuf.reusable = true;
+        ctx.plainBuf = takeBodyBuf(ctx.body.length);
+        ctx.body = ctx.plainBuf.subarray(0, ctx.body.copy(ctx.plainBuf));
       }
     }
     if (isAdmin) return admin(ctx);
@@ -2059,6 +2066,7 @@ async function handle(req, res) {
     sendError(ctx, e);
   } finally {
     if (ctx.bodyBuf) giveBodyBuf(ctx.bodyBuf, ctx.logWritten);
+    if (ctx.plainBuf) giveBodyBuf(ctx.plainBuf, ctx.logWritten);
   }
 }
 
