@@ -4,6 +4,9 @@
 # exit whatever happens. Each check counts; `finish` prints "N passed, M failed".
 set -uo pipefail
 export PGTZ=UTC
+# the tests set the engine configuration they test: a developer's own (a dip user's exported
+# ELASTICSEARCH_URL, say) must not steer them
+while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(ELASTICSEARCH[A-Z0-9_]*\|OPENSEARCH[A-Z0-9_]*\)=.*/\1/p')
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dip-es-test.XXXXXXXX")
 ES_SERVER=${ES_TEST_SERVER:-$SRC/scripts/es-test-server}
 PY=/usr/bin/python3
