@@ -61,15 +61,23 @@ static void usage(FILE *f)
     cli_help_print(f, "es");
 }
 
-static bool valued_option(const char *o)
+/* Where option o's value goes: a string (*str), an integer (*num), or the timeout (both NULL);
+ * false when o takes no value or is unknown. */
+static bool valued_option(EsArgs *a, const char *o, const char ***str, int64_t **num)
 {
-    static const char *const names[] = {"--url",         "--id-field",        "--op",
-                                        "--body",        "--refresh",         "--limit",
-                                        "--chunk-size",  "--max-chunk-bytes", "--concurrency",
-                                        "--max-retries", "--timeout"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(o, names[i])) return true;
-    return false;
+    *str = !strcmp(o, "--url")        ? &a->url
+           : !strcmp(o, "--id-field") ? &a->id_field
+           : !strcmp(o, "--op")       ? &a->op
+           : !strcmp(o, "--body")     ? &a->body
+           : !strcmp(o, "--refresh")  ? &a->refresh
+                                      : NULL;
+    *num = !strcmp(o, "--limit")             ? &a->limit
+           : !strcmp(o, "--chunk-size")      ? &a->chunk_size
+           : !strcmp(o, "--max-chunk-bytes") ? &a->max_chunk_bytes
+           : !strcmp(o, "--concurrency")     ? &a->concurrency
+           : !strcmp(o, "--max-retries")     ? &a->max_retries
+                                             : NULL;
+    return *str || *num || !strcmp(o, "--timeout");
 }
 
 static int parse_args(int argc, char **argv, EsArgs *a)
@@ -82,6 +90,7 @@ static int parse_args(int argc, char **argv, EsArgs *a)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **str = NULL;
         int64_t *num = NULL;
         if (!strcmp(o, "--help") || !strcmp(o, "-h") || !strcmp(o, "help")) {
             usage(stdout);
@@ -95,33 +104,14 @@ static int parse_args(int argc, char **argv, EsArgs *a)
         } else if (!strcmp(o, "--no-compress")) {
             a->compress = 0;
         } else if (o[0] == '-' && o[1] == '-') {
-            if (!valued_option(o)) return cli_usage_error("es", "unknown option %s", o);
+            if (!valued_option(a, o, &str, &num))
+                return cli_usage_error("es", "unknown option %s", o);
             if (!val) return cli_usage_error("es", "%s needs a value", o);
             i++;
-            if (!strcmp(o, "--url"))
-                a->url = val;
-            else if (!strcmp(o, "--id-field"))
-                a->id_field = val;
-            else if (!strcmp(o, "--op"))
-                a->op = val;
-            else if (!strcmp(o, "--body"))
-                a->body = val;
-            else if (!strcmp(o, "--refresh"))
-                a->refresh = val;
-            else if (!strcmp(o, "--limit"))
-                num = &a->limit;
-            else if (!strcmp(o, "--chunk-size"))
-                num = &a->chunk_size;
-            else if (!strcmp(o, "--max-chunk-bytes"))
-                num = &a->max_chunk_bytes;
-            else if (!strcmp(o, "--concurrency"))
-                num = &a->concurrency;
-            else if (!strcmp(o, "--max-retries"))
-                num = &a->max_retries;
-            else if (!strcmp(o, "--timeout")) {
-                if (!dip_parse_double(val, &a->timeout_s) || !(a->timeout_s > 0))
-                    return cli_usage_error("es", "--timeout %s: expected seconds > 0", val);
-            }
+            if (str)
+                *str = val;
+            else if (!num && (!dip_parse_double(val, &a->timeout_s) || !(a->timeout_s > 0)))
+                return cli_usage_error("es", "--timeout %s: expected seconds > 0", val);
             if (num && (!dip_parse_i64(val, num) || *num < (num == &a->max_retries ? 0 : 1)))
                 return cli_usage_error("es", "%s %s: expected a positive integer", o, val);
         } else if (!a->sub) {
