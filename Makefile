@@ -112,8 +112,8 @@ soak-sync-pg-shards: deps build
 
 bench-sync-es-cdc: deps build
 	./bench/bench_sync_es_cdc.sh
-	BENCH_CDC_BATCH=10 BENCH_CDC_RATES="$${BENCH_CDC_BATCH_RATES:-9600 19200 24000 28800}" \
-	  ./bench/bench_sync_es_cdc.sh
+	BENCH_CDC_BATCH=10 BENCH_CDC_STEP=$${BENCH_CDC_BATCH_STEP:-30} \
+	  BENCH_CDC_RATES="$${BENCH_CDC_BATCH_RATES:-9600 20400 24000 28800}" ./bench/bench_sync_es_cdc.sh
 
 # dip es load vs python parallel_bulk (4 threads), BENCH_DOCS one-KB documents (1,000,000)
 bench-es: deps build
