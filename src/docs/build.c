@@ -631,6 +631,10 @@ static bool builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsP
     buf_append_str(&set, "; SET plan_cache_mode = force_custom_plan");
     bool ok = pg_exec(c, buf_cstr(&set), err);
     buf_free(&set);
+    /* key-array batches: cached index lookups, planned as such (sql/docs_keys_planner.sql) */
+    const char *planner;
+    if (ok && by_keys)
+        ok = pg_sql_get("sql/docs_keys_planner.sql", &planner, err) && pg_exec(c, planner, err);
     if (!ok) return false;
     DocsBuilder *b = dip_calloc(1, sizeof *b);
     b->doc = d;

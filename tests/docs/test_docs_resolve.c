@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docs/build.h"
 #include "docs/docs.h"
 #include "docs_test.h"
 
@@ -300,6 +301,27 @@ static void test_more_examples(void **state)
     docs_schema_free(&s);
 }
 
+/* Opens a builder of d (by keys, or by ranges) on a new connection to d's database and
+ * expects the session's random_page_cost to be want. */
+static void expect_random_page_cost(const DocsDocument *d, bool by_keys, const char *want)
+{
+    PgConn c;
+    DipError err = {0};
+    assert_true(db_connect(d->database, &c));
+    DocsBuilder *b = NULL;
+    bool ok = by_keys ? docs_builder_open_keys(d, &c, "UTC", NULL, &b, &err)
+                      : docs_builder_open(d, &c, "UTC", NULL, &b, &err);
+    if (!ok) fail_msg("%s", err.msg);
+    PGresult *r = NULL;
+    assert_true(pg_query(&c, "SHOW random_page_cost", 0, NULL, &r, &err));
+    if (strcmp(pg_value(r, 0, 0), want) != 0)
+        fail_msg("random_page_cost of a %s builder: %s, expected %s", by_keys ? "key" : "range",
+                 pg_value(r, 0, 0), want);
+    pg_result_free(r);
+    docs_builder_close(b);
+    pg_close(&c);
+}
+
 /* The benchmark's books schema (../shared), when present. */
 static void test_bench_books(void **state)
 {
@@ -316,6 +338,15 @@ static void test_bench_books(void **state)
         fail();
     }
     expect_cols(s.docs[0].root->id_key, s.docs[0].root->nid_key, "isbn");
+    pg_close(&c);
+    /* the change stream's builder plans for cached key lookups unless someone chose a
+     * random_page_cost (sql/docs_keys_planner.sql); the initial load's keeps the server's */
+    expect_random_page_cost(&s.docs[0], true, "1.1");
+    expect_random_page_cost(&s.docs[0], false, "4");
+    assert_true(db_connect("books", &c));
+    assert_true(pg_exec(&c, "ALTER DATABASE books SET random_page_cost = 3", &err));
+    expect_random_page_cost(&s.docs[0], true, "3");
+    assert_true(pg_exec(&c, "ALTER DATABASE books RESET random_page_cost", &err));
     pg_close(&c);
     docs_schema_free(&s);
 }
