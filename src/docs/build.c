@@ -624,17 +624,17 @@ static bool builder_open(const DocsDocument *d, PgConn *c, const char *tz, DocsP
             return dip_error_set(err, DIP_ERR_UNSUPPORTED,
                                  "%s: joins of more than 8 columns are not supported",
                                  d->nodes[i]->path);
+    /* key-array batches: cached index lookups, planned as such (sql/docs_keys_planner.sql) */
+    const char *planner = NULL;
+    if (by_keys && !pg_sql_get("sql/docs_keys_planner.sql", &planner, err)) return false;
     Buf set;
     buf_init(&set);
     docs_session_settings(tz, &set);
     /* range and ANY() parameters are best planned with their values (an open range folds) */
-    buf_append_str(&set, "; SET plan_cache_mode = force_custom_plan");
+    buf_append_str(&set, "; SET plan_cache_mode = force_custom_plan;\n");
+    if (planner) buf_append_str(&set, planner);
     bool ok = pg_exec(c, buf_cstr(&set), err);
     buf_free(&set);
-    /* key-array batches: cached index lookups, planned as such (sql/docs_keys_planner.sql) */
-    const char *planner;
-    if (ok && by_keys)
-        ok = pg_sql_get("sql/docs_keys_planner.sql", &planner, err) && pg_exec(c, planner, err);
     if (!ok) return false;
     DocsBuilder *b = dip_calloc(1, sizeof *b);
     b->doc = d;

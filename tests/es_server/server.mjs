@@ -778,8 +778,9 @@ function targetIndex(name, op, kind) {
 
 // One write applied to an index: the core shared by _doc, _create, _update and _bulk.
 // The source of an index/create is bytes off..off+len of `body` (a bulk's body, or the
-// document's own buffer: off 0, len -1 for all of it).
-function applyWrite(kind, idx, op, id, body, updateBody, bulkLog = null, srcText = null, off = 0, len = -1) {
+// document's own buffer: off 0, len -1 for all of it); `text` is the same source already
+// decoded (from a bulk's all-ASCII body), or null.
+function applyWrite(kind, idx, op, id, body, updateBody, bulkLog = null, text = null, off = 0, len = -1) {
   if (len < 0 && body) len = body.length - off;
   const parser = idx.parser || (idx.parser = new DocParser(flavour, idx));
   if (kind === 'delete') return engine.deleteDoc(idx, op, id, bulkLog);
@@ -789,9 +790,9 @@ function applyWrite(kind, idx, op, id, body, updateBody, bulkLog = null, srcText
       body = pipelines.run(pipe, body.subarray(off, off + len), idx, id);
       off = 0;
       len = body.length;
-      srcText = null;
+      text = null;
     }
-    const obj = parseSource(body, id, srcText, off, len);
+    const obj = parseSource(body, id, text, off, len);
     return engine.indexDoc(idx, kind === 'create' ? { ...op, opType: 'create' } : op, id, body, off, len, obj, parser, bulkLog);
   }
   // update
@@ -815,7 +816,7 @@ function applyWrite(kind, idx, op, id, body, updateBody, bulkLog = null, srcText
   }
   if (op.ifSeqNo != null) engine.planVersion(idx, op, id, st, false);
   if (!u.doc) throw err.validation(['script or doc is missing']);
-  const current = JSON.parse(srcOf(st.doc).toString('utf8'));
+  const current = JSON.parse(srcText(st.doc));
   const changed = deepMerge(current, u.doc);
   if (!changed && u.detect_noop !== false) {
     return { result: 'noop', status: 200, v: st.version, seq: st.seq, shard: st.doc.shard };
